@@ -1,0 +1,39 @@
+/** The one error type the BcUdp codec throws. */
+
+/** Why a packet could not be decoded or encoded. */
+export type BcUdpErrorReason =
+  | "bad_magic"
+  | "truncated_header"
+  | "truncated_body"
+  | "crc_mismatch"
+  | "payload_too_large"
+  | "unknown_field_value"
+  | "malformed_xml"
+  | "unknown_variant"
+  | "out_of_range"
+  | "invalid_number"
+  | "missing_field";
+
+/** Structured context for a BcUdpError (byte counts, positions, field names...). */
+export type BcUdpErrorDetails = Record<string, string | number | boolean | undefined>;
+
+/**
+ * Every failure of the codec, whatever the input bytes: `reason` is machine-readable,
+ * `details` carries the numbers (byte counts, expected/actual CRC, XML position, field).
+ */
+export class BcUdpError extends Error {
+  readonly reason: BcUdpErrorReason;
+  readonly details: BcUdpErrorDetails;
+
+  constructor(reason: BcUdpErrorReason, message: string, details: BcUdpErrorDetails = {}) {
+    super(message);
+    this.name = "BcUdpError";
+    this.reason = reason;
+    this.details = details;
+  }
+}
+
+/** Formats a u32 as 0x-prefixed, 8-digit hex (for messages and displays). */
+export function hex32(value: number): string {
+  return "0x" + (value >>> 0).toString(16).padStart(8, "0");
+}

@@ -1,0 +1,345 @@
+/**
+ * Schema-driven conversion between `<P2P>` XML and typed messages: parsing is lenient
+ * (any element order, whitespace, unknown elements kept aside), writing is strict and
+ * byte-exact (schema order, no whitespace, no declaration).
+ */
+
+import { BcUdpError } from "./errors.ts";
+import {
+  type FieldSpec,
+  isVariantName,
+  type Message,
+  type MessageOf,
+  type ScalarType,
+  SCHEMAS,
+  type UnknownElement,
+  type VariantName,
+} from "./schema.ts";
+import { escapeText, parseXml, writeXml, type XmlElement } from "./xml.ts";
+
+/** A field value in its typed form (a nested struct is a plain object). */
+type Value = string | number | bigint | boolean | FieldObject;
+type FieldObject = { [name: string]: Value | undefined };
+
+const U64_MAX = (1n << 64n) - 1n;
+const I64_MIN = -(1n << 63n);
+const I64_MAX = (1n << 63n) - 1n;
+
+const INT_RANGES: Record<string, [number, number]> = {
+  u8: [0, 0xff],
+  u16: [0, 0xffff],
+  u32: [0, 0xffffffff],
+  i32: [-0x80000000, 0x7fffffff],
+  ac: [-0x80000000, 0xffffffff],
+};
+
+const textEncoder = new TextEncoder();
+
+function fieldError(
+  reason: "out_of_range" | "invalid_number" | "unknown_field_value" | "missing_field",
+  path: string,
+  message: string,
+  value?: string,
+): BcUdpError {
+  return new BcUdpError(reason, `field ${path}: ${message}`, { field: path, value });
+}
+
+const DIGITS = /^-?[0-9]{1,25}$/;
+
+function parseBigInt(text: string, path: string, min: bigint, max: bigint): bigint {
+  if (!DIGITS.test(text)) throw fieldError("invalid_number", path, `"${text}" is not an integer`);
+  const value = BigInt(text);
+  if (value < min || value > max) {
+    throw fieldError("out_of_range", path, `${text} is outside ${min}..${max}`, text);
+  }
+  return value;
+}
+
+function parseInt32ish(text: string, type: string, path: string): number {
+  if (!DIGITS.test(text)) throw fieldError("invalid_number", path, `"${text}" is not an integer`);
+  const value = Number(text);
+  const [min, max] = INT_RANGES[type];
+  if (value < min || value > max) {
+    throw fieldError("out_of_range", path, `${text} is outside ${min}..${max} (${type})`, text);
+  }
+  return value;
+}
+
+function parseScalar(element: XmlElement, spec: FieldSpec, type: ScalarType, path: string): Value {
+  const text = element.text;
+  switch (type) {
+    case "str":
+      checkString(text, spec, path);
+      return text;
+    case "u64":
+      return parseBigInt(text, path, 0n, U64_MAX);
+    case "i64":
+      return parseBigInt(text, path, I64_MIN, I64_MAX);
+    case "debug":
+      if (text === "true") return true;
+      if (text === "false") return false;
+      return parseInt32ish(text, "u32", path);
+    case "empty":
+      return true;
+    default:
+      return parseInt32ish(text, type, path);
+  }
+}
+
+function checkString(text: string, spec: FieldSpec, path: string): void {
+  if (spec.values && !spec.values.includes(text)) {
+    throw fieldError(
+      "unknown_field_value",
+      path,
+      `"${text}" is not one of ${spec.values.join(", ")}`,
+      text,
+    );
+  }
+  if (spec.maxBytes !== undefined && text.length > spec.maxBytes / 3) {
+    const bytes = textEncoder.encode(text).length;
+    if (bytes > spec.maxBytes) {
+      throw fieldError("out_of_range", path, `${bytes} bytes is longer than ${spec.maxBytes}`);
+    }
+  }
+}
+
+function parseFields(
+  parent: XmlElement,
+  specs: readonly FieldSpec[],
+  path: string,
+  unknown: UnknownElement[] | undefined,
+): FieldObject {
+  const fields: FieldObject = {};
+  for (const child of parent.children) {
+    const spec = specs.find((s) => s.name === child.name);
+    if (spec === undefined || fields[spec.name] !== undefined) {
+      unknown?.push({ name: child.name, xml: writeXml(child) });
+      continue;
+    }
+    const childPath = path + "." + spec.name;
+    fields[spec.name] = typeof spec.type === "string"
+      ? parseScalar(child, spec, spec.type, childPath)
+      : parseFields(child, spec.type, childPath, undefined);
+  }
+  for (const spec of specs) {
+    if (!spec.optional && fields[spec.name] === undefined) {
+      throw fieldError("missing_field", path + "." + spec.name, "required element is missing");
+    }
+  }
+  return fields;
+}
+
+/**
+ * Turns a parsed `<P2P>` element into a typed message. Unknown child elements are ignored
+ * for the fields but kept in `unknown` for display.
+ */
+export function messageFromElement(root: XmlElement): Message {
+  if (root.name !== "P2P") {
+    throw new BcUdpError("unknown_variant", `root element is <${root.name}>, expected <P2P>`, {
+      variant: root.name,
+    });
+  }
+  if (root.children.length !== 1) {
+    throw new BcUdpError(
+      "malformed_xml",
+      `<P2P> must hold exactly one element, found ${root.children.length}`,
+      { position: 0 },
+    );
+  }
+  const body = root.children[0];
+  if (!isVariantName(body.name)) {
+    throw new BcUdpError("unknown_variant", `unknown variant <${body.name}>`, {
+      variant: body.name,
+    });
+  }
+  const unknown: UnknownElement[] = [];
+  const fields = parseFields(body, SCHEMAS[body.name], body.name, unknown);
+  const message = { variant: body.name, fields } as Message;
+  if (unknown.length > 0) message.unknown = unknown;
+  return message;
+}
+
+/** Parses `<P2P>` XML text into a typed message (lenient reading, see module docs). */
+export function parseMessage(xml: string): Message {
+  return messageFromElement(parseXml(xml));
+}
+
+function writeScalar(type: ScalarType, value: Value): string {
+  if (type === "str") return escapeText(value as string);
+  return String(value);
+}
+
+function writeFields(fields: FieldObject, specs: readonly FieldSpec[]): string {
+  let out = "";
+  for (const spec of specs) {
+    const value = fields[spec.name];
+    if (value === undefined) continue;
+    if (spec.type === "empty") out += `<${spec.name}/>`;
+    else if (typeof spec.type === "string") {
+      out += `<${spec.name}>${writeScalar(spec.type, value)}</${spec.name}>`;
+    } else {
+      out += `<${spec.name}>${writeFields(value as FieldObject, spec.type)}</${spec.name}>`;
+    }
+  }
+  return out;
+}
+
+/**
+ * Writes a message as compact `<P2P>` XML in schema order: no declaration, no whitespace,
+ * byte-for-byte the shape the cloud sends. Unknown elements are not written.
+ */
+export function writeMessage(message: Message): string {
+  const specs = SCHEMAS[message.variant] as readonly FieldSpec[];
+  const body = writeFields(message.fields as FieldObject, specs);
+  return `<P2P><${message.variant}>${body}</${message.variant}></P2P>`;
+}
+
+function validateScalar(spec: FieldSpec, type: ScalarType, value: unknown, path: string): void {
+  const wrongType = (expected: string) =>
+    fieldError("invalid_number", path, `expected ${expected}, got ${typeof value}`);
+  switch (type) {
+    case "str":
+      if (typeof value !== "string") throw wrongType("a string");
+      checkString(value, spec, path);
+      return;
+    case "u64":
+    case "i64": {
+      if (typeof value !== "bigint") throw wrongType("a bigint");
+      const [min, max] = type === "u64" ? [0n, U64_MAX] : [I64_MIN, I64_MAX];
+      if (value < min || value > max) {
+        throw fieldError("out_of_range", path, `${value} is outside ${min}..${max}`, `${value}`);
+      }
+      return;
+    }
+    case "empty":
+      if (value !== true) throw wrongType("true (an empty marker)");
+      return;
+    case "debug":
+      if (typeof value === "boolean") return;
+      validateInt(value, "u32", path);
+      return;
+    default:
+      validateInt(value, type, path);
+  }
+}
+
+function validateInt(value: unknown, type: string, path: string): void {
+  if (typeof value !== "number" || !Number.isInteger(value)) {
+    throw fieldError("invalid_number", path, `expected an integer, got ${String(value)}`);
+  }
+  const [min, max] = INT_RANGES[type];
+  if (value < min || value > max) {
+    throw fieldError(
+      "out_of_range",
+      path,
+      `${value} is outside ${min}..${max} (${type})`,
+      `${value}`,
+    );
+  }
+}
+
+function validateFields(fields: unknown, specs: readonly FieldSpec[], path: string): void {
+  if (typeof fields !== "object" || fields === null || Array.isArray(fields)) {
+    throw fieldError("missing_field", path, "expected an object of fields");
+  }
+  const record = fields as Record<string, unknown>;
+  for (const name of Object.keys(record)) {
+    if (record[name] !== undefined && !specs.some((s) => s.name === name)) {
+      throw fieldError("unknown_field_value", `${path}.${name}`, "no such element in the schema");
+    }
+  }
+  for (const spec of specs) {
+    const value = record[spec.name];
+    const childPath = path + "." + spec.name;
+    if (value === undefined) {
+      if (!spec.optional) {
+        throw fieldError("missing_field", childPath, "required element is missing");
+      }
+      continue;
+    }
+    if (typeof spec.type === "string") validateScalar(spec, spec.type, value, childPath);
+    else validateFields(value, spec.type, childPath);
+  }
+}
+
+/**
+ * Checks a message against its schema (variant known, required fields present, types and
+ * ranges right, no unknown keys); throws BcUdpError naming the field otherwise.
+ */
+export function validateMessage(message: { variant: string; fields: unknown }): Message {
+  if (!isVariantName(message.variant)) {
+    throw new BcUdpError("unknown_variant", `unknown variant ${message.variant}`, {
+      variant: message.variant,
+    });
+  }
+  validateFields(message.fields, SCHEMAS[message.variant], message.variant);
+  return message as Message;
+}
+
+/** A JSON-safe field value: u64/i64 become strings of digits. */
+export type JsonValue = string | number | boolean | { [name: string]: JsonValue };
+
+function fieldsToJson(fields: FieldObject, specs: readonly FieldSpec[]): Record<string, JsonValue> {
+  const out: Record<string, JsonValue> = {};
+  for (const spec of specs) {
+    const value = fields[spec.name];
+    if (value === undefined) continue;
+    if (typeof spec.type !== "string") {
+      out[spec.name] = fieldsToJson(value as FieldObject, spec.type);
+    } else out[spec.name] = typeof value === "bigint" ? value.toString() : value as JsonValue;
+  }
+  return out;
+}
+
+/** The fields of a message as JSON-safe data (u64 as strings of digits), in schema order. */
+export function fieldsToJsonValue(message: Message): Record<string, JsonValue> {
+  return fieldsToJson(message.fields as FieldObject, SCHEMAS[message.variant]);
+}
+
+function fieldsFromJson(data: unknown, specs: readonly FieldSpec[], path: string): FieldObject {
+  if (typeof data !== "object" || data === null || Array.isArray(data)) {
+    throw fieldError("missing_field", path, "expected an object of fields");
+  }
+  const record = data as Record<string, unknown>;
+  const out: FieldObject = {};
+  for (const [name, value] of Object.entries(record)) {
+    const spec = specs.find((s) => s.name === name);
+    const childPath = path + "." + name;
+    if (spec === undefined) {
+      throw fieldError("unknown_field_value", childPath, "no such element in the schema");
+    }
+    if (typeof spec.type !== "string") out[name] = fieldsFromJson(value, spec.type, childPath);
+    else if ((spec.type === "u64" || spec.type === "i64") && typeof value !== "bigint") {
+      const text = typeof value === "number" && Number.isSafeInteger(value) ? String(value) : value;
+      if (typeof text !== "string") {
+        throw fieldError("invalid_number", childPath, "expected a string of digits");
+      }
+      out[name] = parseBigInt(text, childPath, I64_MIN, U64_MAX);
+    } else {
+      out[name] = value as Value;
+    }
+  }
+  return out;
+}
+
+/**
+ * Builds a message from JSON data shaped like `decode --json` output
+ * (`{variant, fields}`, u64 as strings of digits) and validates it against the schema.
+ */
+export function messageFromJson(data: { variant: string; fields: unknown }): Message {
+  if (!isVariantName(data.variant)) {
+    throw new BcUdpError("unknown_variant", `unknown variant ${data.variant}`, {
+      variant: data.variant,
+    });
+  }
+  const fields = fieldsFromJson(data.fields ?? {}, SCHEMAS[data.variant], data.variant);
+  return validateMessage({ variant: data.variant, fields });
+}
+
+/** Builds a message of variant `V` (a typed shorthand for `{ variant, fields }`). */
+export function message<V extends VariantName>(
+  variant: V,
+  fields: MessageOf<V>["fields"],
+): MessageOf<V> {
+  return { variant, fields } as MessageOf<V>;
+}

@@ -1,0 +1,13 @@
+/**
+ * The BcUdp codec: framing (Discovery, Data, Ack, Relay), the XOR keystream, the CRC and
+ * one declarative schema per XML variant. Import from here rather than from the files.
+ */
+
+export * from "./constants.ts";
+export { BcUdpError, type BcUdpErrorDetails, type BcUdpErrorReason, hex32 } from "./errors.ts";
+export { bcudpCrc } from "./crc.ts";
+export { keystream, xorCrypt } from "./xor.ts";
+export { parseXml, writeXml, type XmlElement } from "./xml.ts";
+export * from "./schema.ts";
+export * from "./message.ts";
+export * from "./packet.ts";
