@@ -57,7 +57,7 @@ function parseBigInt(text: string, path: string, min: bigint, max: bigint): bigi
 
 function parseInt32ish(text: string, type: string, path: string): number {
   if (!DIGITS.test(text)) throw fieldError("invalid_number", path, `"${text}" is not an integer`);
-  const value = Number(text);
+  const value = Number(text) + 0; // "+ 0" turns "-0" into 0
   const [min, max] = INT_RANGES[type];
   if (value < min || value > max) {
     throw fieldError("out_of_range", path, `${text} is outside ${min}..${max} (${type})`, text);
@@ -67,6 +67,13 @@ function parseInt32ish(text: string, type: string, path: string): number {
 
 function parseScalar(element: XmlElement, spec: FieldSpec, type: ScalarType, path: string): Value {
   const text = element.text;
+  if (element.children.length > 0 && type !== "empty") {
+    throw new BcUdpError(
+      "malformed_xml",
+      `field ${path}: expected text, found element <${element.children[0].name}>`,
+      { field: path },
+    );
+  }
   switch (type) {
     case "str":
       checkString(text, spec, path);
@@ -103,6 +110,11 @@ function checkString(text: string, spec: FieldSpec, path: string): void {
   }
 }
 
+/**
+ * Reads the children of `parent` against `specs`. Unknown (or repeated) elements go to
+ * `unknown` named by their path below the variant (e.g. `timer.extra`), or throw when
+ * `unknown` is undefined (strict reading).
+ */
 function parseFields(
   parent: XmlElement,
   specs: readonly FieldSpec[],
@@ -113,13 +125,21 @@ function parseFields(
   for (const child of parent.children) {
     const spec = specs.find((s) => s.name === child.name);
     if (spec === undefined || fields[spec.name] !== undefined) {
-      unknown?.push({ name: child.name, xml: writeXml(child) });
+      const childPath = path + "." + child.name;
+      if (unknown === undefined) {
+        throw fieldError(
+          "unknown_field_value",
+          childPath,
+          spec === undefined ? "no such element in the schema" : "element appears twice",
+        );
+      }
+      unknown.push({ name: childPath.slice(childPath.indexOf(".") + 1), xml: writeXml(child) });
       continue;
     }
     const childPath = path + "." + spec.name;
     fields[spec.name] = typeof spec.type === "string"
       ? parseScalar(child, spec, spec.type, childPath)
-      : parseFields(child, spec.type, childPath, undefined);
+      : parseFields(child, spec.type, childPath, unknown);
   }
   for (const spec of specs) {
     if (!spec.optional && fields[spec.name] === undefined) {
@@ -133,7 +153,7 @@ function parseFields(
  * Turns a parsed `<P2P>` element into a typed message. Unknown child elements are ignored
  * for the fields but kept in `unknown` for display.
  */
-export function messageFromElement(root: XmlElement): Message {
+export function messageFromElement(root: XmlElement, options: ParseOptions = {}): Message {
   if (root.name !== "P2P") {
     throw new BcUdpError("unknown_variant", `root element is <${root.name}>, expected <P2P>`, {
       variant: root.name,
@@ -152,21 +172,33 @@ export function messageFromElement(root: XmlElement): Message {
       variant: body.name,
     });
   }
-  const unknown: UnknownElement[] = [];
+  const unknown: UnknownElement[] | undefined = options.strict ? undefined : [];
   const fields = parseFields(body, SCHEMAS[body.name], body.name, unknown);
   const message = { variant: body.name, fields } as Message;
-  if (unknown.length > 0) message.unknown = unknown;
+  if (unknown !== undefined && unknown.length > 0) message.unknown = unknown;
   return message;
 }
 
-/** Parses `<P2P>` XML text into a typed message (lenient reading, see module docs). */
-export function parseMessage(xml: string): Message {
-  return messageFromElement(parseXml(xml));
+/** Options for parsing a message. */
+export interface ParseOptions {
+  /**
+   * Reject unknown or repeated elements (naming them) instead of keeping them aside in
+   * `unknown`: for XML a user wants encoded, where a dropped element would be a surprise.
+   */
+  strict?: boolean;
 }
 
-function writeScalar(type: ScalarType, value: Value): string {
-  if (type === "str") return escapeText(value as string);
-  return String(value);
+/** Parses `<P2P>` XML text into a typed message (lenient reading, see module docs). */
+export function parseMessage(xml: string, options: ParseOptions = {}): Message {
+  return messageFromElement(parseXml(xml), options);
+}
+
+function writeScalar(type: ScalarType, value: Value, name: string): string {
+  if (typeof value === "string") return type === "str" ? escapeText(value) : value;
+  if (typeof value === "number" || typeof value === "bigint" || typeof value === "boolean") {
+    return String(value);
+  }
+  throw fieldError("invalid_number", name, `cannot write a ${typeof value} as text`);
 }
 
 function writeFields(fields: FieldObject, specs: readonly FieldSpec[]): string {
@@ -176,9 +208,11 @@ function writeFields(fields: FieldObject, specs: readonly FieldSpec[]): string {
     if (value === undefined) continue;
     if (spec.type === "empty") out += `<${spec.name}/>`;
     else if (typeof spec.type === "string") {
-      out += `<${spec.name}>${writeScalar(spec.type, value)}</${spec.name}>`;
-    } else {
+      out += `<${spec.name}>${writeScalar(spec.type, value, spec.name)}</${spec.name}>`;
+    } else if (typeof value === "object" && value !== null) {
       out += `<${spec.name}>${writeFields(value as FieldObject, spec.type)}</${spec.name}>`;
+    } else {
+      throw fieldError("missing_field", spec.name, "expected an object of fields");
     }
   }
   return out;
@@ -267,6 +301,7 @@ function validateFields(fields: unknown, specs: readonly FieldSpec[], path: stri
  * ranges right, no unknown keys); throws BcUdpError naming the field otherwise.
  */
 export function validateMessage(message: { variant: string; fields: unknown }): Message {
+  checkMessageShape(message);
   if (!isVariantName(message.variant)) {
     throw new BcUdpError("unknown_variant", `unknown variant ${message.variant}`, {
       variant: message.variant,
@@ -274,6 +309,21 @@ export function validateMessage(message: { variant: string; fields: unknown }): 
   }
   validateFields(message.fields, SCHEMAS[message.variant], message.variant);
   return message as Message;
+}
+
+/** Throws BcUdpError unless `data` is an object with a string `variant`. */
+function checkMessageShape(data: unknown): void {
+  if (typeof data !== "object" || data === null || Array.isArray(data)) {
+    throw new BcUdpError("missing_field", "expected an object with variant and fields", {
+      field: "variant",
+    });
+  }
+  const variant = (data as { variant?: unknown }).variant;
+  if (typeof variant !== "string") {
+    throw new BcUdpError("missing_field", "field variant: expected the variant name", {
+      field: "variant",
+    });
+  }
 }
 
 /** A JSON-safe field value: u64/i64 become strings of digits. */
@@ -315,6 +365,8 @@ function fieldsFromJson(data: unknown, specs: readonly FieldSpec[], path: string
         throw fieldError("invalid_number", childPath, "expected a string of digits");
       }
       out[name] = parseBigInt(text, childPath, I64_MIN, U64_MAX);
+    } else if (typeof value === "string" && spec.type in INT_RANGES) {
+      out[name] = parseInt32ish(value, spec.type, childPath);
     } else {
       out[name] = value as Value;
     }
@@ -327,6 +379,7 @@ function fieldsFromJson(data: unknown, specs: readonly FieldSpec[], path: string
  * (`{variant, fields}`, u64 as strings of digits) and validates it against the schema.
  */
 export function messageFromJson(data: { variant: string; fields: unknown }): Message {
+  checkMessageShape(data);
   if (!isVariantName(data.variant)) {
     throw new BcUdpError("unknown_variant", `unknown variant ${data.variant}`, {
       variant: data.variant,

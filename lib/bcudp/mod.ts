@@ -6,8 +6,9 @@
 export * from "./constants.ts";
 export { BcUdpError, type BcUdpErrorDetails, type BcUdpErrorReason, hex32 } from "./errors.ts";
 export { bcudpCrc } from "./crc.ts";
-export { keystream, xorCrypt } from "./xor.ts";
+export { decryptToString, encryptString, fillKeystream, keystream, xorCrypt } from "./xor.ts";
 export { parseXml, writeXml, type XmlElement } from "./xml.ts";
 export * from "./schema.ts";
 export * from "./message.ts";
 export * from "./packet.ts";
+export * from "./inspect.ts";

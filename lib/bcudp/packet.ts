@@ -17,7 +17,7 @@ import { bcudpCrc } from "./crc.ts";
 import { BcUdpError, hex32 } from "./errors.ts";
 import { parseMessage, validateMessage, writeMessage } from "./message.ts";
 import type { Message } from "./schema.ts";
-import { xorInto } from "./xor.ts";
+import { decryptToString, encryptString } from "./xor.ts";
 
 /** A Discovery packet: the XOR-encrypted XML message. */
 export interface DiscoveryPacket {
@@ -66,24 +66,48 @@ export interface DiscoveryHeader {
   crc: number;
 }
 
+/** The header of any packet kind, with the sizes needed to find its end. */
+export type PacketHeader =
+  | ({ kind: "discovery" | "relay"; headerSize: number } & DiscoveryHeader)
+  | {
+    kind: "data";
+    headerSize: number;
+    payloadSize: number;
+    connectionId: number;
+    packetId: number;
+  }
+  | {
+    kind: "ack";
+    headerSize: number;
+    payloadSize: number;
+    connectionId: number;
+    groupId: number;
+    packetId: number;
+    latency: number;
+  };
+
 /** Options for decoding. */
 export interface DecodeOptions {
   /** Reject Discovery/Relay bodies whose CRC does not match (default true). */
   verifyCrc?: boolean;
 }
 
-const utf8 = new TextDecoder("utf-8", { fatal: false });
-const textEncoder = new TextEncoder();
+function truncated(
+  what: "header" | "body",
+  bytes: Uint8Array,
+  offset: number,
+  needed: number,
+): BcUdpError {
+  const available = Math.max(0, bytes.length - offset);
+  return new BcUdpError(
+    what === "header" ? "truncated_header" : "truncated_body",
+    `truncated ${what} at byte ${offset}: need ${needed} bytes, have ${available}`,
+    { needed, available, offset },
+  );
+}
 
-function need(bytes: Uint8Array, offset: number, size: number, what: string): void {
-  const available = bytes.length - offset;
-  if (available < size) {
-    throw new BcUdpError(
-      what === "header" ? "truncated_header" : "truncated_body",
-      `truncated ${what}: need ${size} bytes, have ${available}`,
-      { needed: size, available, offset },
-    );
-  }
+function need(bytes: Uint8Array, offset: number, size: number, what: "header" | "body"): void {
+  if (bytes.length - offset < size) throw truncated(what, bytes, offset, size);
 }
 
 function checkPayloadSize(size: number): void {
@@ -96,130 +120,41 @@ function checkPayloadSize(size: number): void {
   }
 }
 
+function u32At(bytes: Uint8Array, at: number): number {
+  return (bytes[at] | bytes[at + 1] << 8 | bytes[at + 2] << 16 | bytes[at + 3] << 24) >>> 0;
+}
+
+function setU32(bytes: Uint8Array, at: number, value: number): void {
+  bytes[at] = value & 0xff;
+  bytes[at + 1] = (value >>> 8) & 0xff;
+  bytes[at + 2] = (value >>> 16) & 0xff;
+  bytes[at + 3] = (value >>> 24) & 0xff;
+}
+
+function checkFixedField(
+  bytes: Uint8Array,
+  at: number,
+  expected: number,
+  kind: string,
+  field: string,
+): void {
+  const value = u32At(bytes, at);
+  if (value !== expected) {
+    throw new BcUdpError(
+      "unknown_field_value",
+      `${kind} header field ${field} (byte ${at}) is ${value}, expected ${expected}`,
+      { field, value, expected, offset: at },
+    );
+  }
+}
+
 /** Reads a Discovery/Relay header at `offset` (20 bytes), checking size and the fixed field. */
 export function readDiscoveryHeader(bytes: Uint8Array, offset = 0): DiscoveryHeader {
   need(bytes, offset, HEADER_SIZE, "header");
-  const view = new DataView(bytes.buffer, bytes.byteOffset + offset, HEADER_SIZE);
-  const payloadSize = view.getUint32(4, true);
-  const unknown = view.getUint32(8, true);
-  if (unknown !== DISCOVERY_UNKNOWN_FIELD) {
-    throw new BcUdpError(
-      "unknown_field_value",
-      `header field at offset 8 is ${unknown}, expected ${DISCOVERY_UNKNOWN_FIELD}`,
-      { field: "unknown", value: unknown },
-    );
-  }
+  checkFixedField(bytes, offset + 8, DISCOVERY_UNKNOWN_FIELD, "discovery", "unknown");
+  const payloadSize = u32At(bytes, offset + 4);
   checkPayloadSize(payloadSize);
-  return { payloadSize, tid: view.getUint32(12, true), crc: view.getUint32(16, true) };
-}
-
-function checkCrc(bytes: Uint8Array, start: number, end: number, expected: number): void {
-  const actual = bcudpCrc(bytes, start, end);
-  if (actual !== expected) {
-    throw new BcUdpError(
-      "crc_mismatch",
-      `CRC mismatch: header says ${hex32(expected)}, body gives ${hex32(actual)}`,
-      { expected, actual },
-    );
-  }
-}
-
-/** Decrypts the `payloadSize` bytes at `start` with `tid` into a string. */
-export function decryptBody(bytes: Uint8Array, start: number, size: number, tid: number): string {
-  const plain = new Uint8Array(size);
-  xorInto(bytes, start, size, tid, plain, 0);
-  return utf8.decode(plain);
-}
-
-function decodeDiscoveryAt(
-  bytes: Uint8Array,
-  offset: number,
-  options: DecodeOptions,
-): { packet: DiscoveryPacket; end: number } {
-  const header = readDiscoveryHeader(bytes, offset);
-  const start = offset + HEADER_SIZE;
-  need(bytes, start, header.payloadSize, "body");
-  const end = start + header.payloadSize;
-  if (options.verifyCrc !== false) checkCrc(bytes, start, end, header.crc);
-  const xml = decryptBody(bytes, start, header.payloadSize, header.tid);
-  const message = parseMessage(xml);
-  return { packet: { kind: "discovery", tid: header.tid, crc: header.crc, message, xml }, end };
-}
-
-function decodeDataAt(bytes: Uint8Array, offset: number): { packet: DataPacket; end: number } {
-  need(bytes, offset, HEADER_SIZE, "header");
-  const view = new DataView(bytes.buffer, bytes.byteOffset + offset, HEADER_SIZE);
-  const zero = view.getUint32(8, true);
-  if (zero !== 0) {
-    throw new BcUdpError(
-      "unknown_field_value",
-      `data header field at offset 8 is ${zero}, expected 0`,
-      {
-        field: "zero",
-        value: zero,
-      },
-    );
-  }
-  const size = view.getUint32(16, true);
-  checkPayloadSize(size);
-  const start = offset + HEADER_SIZE;
-  need(bytes, start, size, "body");
-  return {
-    packet: {
-      kind: "data",
-      connectionId: view.getInt32(4, true),
-      packetId: view.getUint32(12, true),
-      payload: bytes.slice(start, start + size),
-    },
-    end: start + size,
-  };
-}
-
-function decodeAckAt(bytes: Uint8Array, offset: number): { packet: AckPacket; end: number } {
-  need(bytes, offset, ACK_HEADER_SIZE, "header");
-  const view = new DataView(bytes.buffer, bytes.byteOffset + offset, ACK_HEADER_SIZE);
-  const zero = view.getUint32(8, true);
-  if (zero !== 0) {
-    throw new BcUdpError(
-      "unknown_field_value",
-      `ack header field at offset 8 is ${zero}, expected 0`,
-      {
-        field: "zero",
-        value: zero,
-      },
-    );
-  }
-  const size = view.getUint32(24, true);
-  checkPayloadSize(size);
-  const start = offset + ACK_HEADER_SIZE;
-  need(bytes, start, size, "body");
-  return {
-    packet: {
-      kind: "ack",
-      connectionId: view.getInt32(4, true),
-      groupId: view.getUint32(12, true),
-      packetId: view.getUint32(16, true),
-      latency: view.getUint32(20, true),
-      bitmap: bytes.slice(start, start + size),
-    },
-    end: start + size,
-  };
-}
-
-function decodeRelayAt(
-  bytes: Uint8Array,
-  offset: number,
-  options: DecodeOptions,
-): { packet: RelayPacket; end: number } {
-  const header = readDiscoveryHeader(bytes, offset);
-  const start = offset + HEADER_SIZE;
-  need(bytes, start, header.payloadSize, "body");
-  const end = start + header.payloadSize;
-  if (options.verifyCrc !== false) checkCrc(bytes, start, end, header.crc);
-  return {
-    packet: { kind: "relay", tid: header.tid, crc: header.crc, body: bytes.slice(start, end) },
-    end,
-  };
+  return { payloadSize, tid: u32At(bytes, offset + 12), crc: u32At(bytes, offset + 16) };
 }
 
 /** The kind of packet a magic number announces, or undefined for an unknown magic. */
@@ -238,6 +173,85 @@ export function kindOfMagic(magic: number): Packet["kind"] | undefined {
 }
 
 /**
+ * Reads the header of whatever packet starts at `offset` (magic, fixed fields, payload size),
+ * without touching the body. Throws BcUdpError for a short, unknown or invalid header.
+ */
+export function readPacketHeader(bytes: Uint8Array, offset = 0): PacketHeader {
+  if (bytes.length - offset < 4) throw truncated("header", bytes, offset, HEADER_SIZE);
+  const magic = u32At(bytes, offset);
+  const kind = kindOfMagic(magic);
+  switch (kind) {
+    case "discovery":
+    case "relay":
+      return { kind, headerSize: HEADER_SIZE, ...readDiscoveryHeader(bytes, offset) };
+    case "data": {
+      need(bytes, offset, HEADER_SIZE, "header");
+      checkFixedField(bytes, offset + 8, 0, "data", "zero");
+      const payloadSize = u32At(bytes, offset + 16);
+      checkPayloadSize(payloadSize);
+      return {
+        kind,
+        headerSize: HEADER_SIZE,
+        payloadSize,
+        connectionId: u32At(bytes, offset + 4) | 0,
+        packetId: u32At(bytes, offset + 12),
+      };
+    }
+    case "ack": {
+      need(bytes, offset, ACK_HEADER_SIZE, "header");
+      checkFixedField(bytes, offset + 8, 0, "ack", "zero");
+      const payloadSize = u32At(bytes, offset + 24);
+      checkPayloadSize(payloadSize);
+      return {
+        kind,
+        headerSize: ACK_HEADER_SIZE,
+        payloadSize,
+        connectionId: u32At(bytes, offset + 4) | 0,
+        groupId: u32At(bytes, offset + 12),
+        packetId: u32At(bytes, offset + 16),
+        latency: u32At(bytes, offset + 20),
+      };
+    }
+  }
+  throw new BcUdpError("bad_magic", `bad magic ${hex32(magic)} at byte ${offset}`, {
+    magic,
+    offset,
+  });
+}
+
+/** Offset just past the packet whose header is `header` at `offset`; checks the body fits. */
+export function packetEnd(bytes: Uint8Array, offset: number, header: PacketHeader): number {
+  const start = offset + header.headerSize;
+  need(bytes, start, header.payloadSize, "body");
+  return start + header.payloadSize;
+}
+
+/** The CRC a Discovery/Relay body really has (compare with the header's `crc`). */
+export function bodyCrc(bytes: Uint8Array, offset: number, header: PacketHeader): number {
+  const start = offset + header.headerSize;
+  return bcudpCrc(bytes, start, start + header.payloadSize);
+}
+
+/** The error for a body whose CRC (`actual`) differs from its header's (`expected`). */
+export function crcMismatch(offset: number, expected: number, actual: number): BcUdpError {
+  return new BcUdpError(
+    "crc_mismatch",
+    `CRC mismatch at byte ${offset}: header says ${hex32(expected)}, body gives ${hex32(actual)}`,
+    { expected, actual, offset },
+  );
+}
+
+function checkCrc(bytes: Uint8Array, offset: number, header: PacketHeader & DiscoveryHeader) {
+  const actual = bodyCrc(bytes, offset, header);
+  if (actual !== header.crc) throw crcMismatch(offset, header.crc, actual);
+}
+
+/** Decrypts the `size` bytes at `start` with `tid` into a string. */
+export function decryptBody(bytes: Uint8Array, start: number, size: number, tid: number): string {
+  return decryptToString(bytes, start, size, tid);
+}
+
+/**
  * Decodes the one packet starting at `offset`; returns it with the offset just past it.
  * Throws BcUdpError (and nothing else) for any malformed input.
  */
@@ -246,29 +260,54 @@ export function decodePacketAt(
   offset = 0,
   options: DecodeOptions = {},
 ): { packet: Packet; end: number } {
-  need(bytes, offset, 4, "header");
-  const magic = (bytes[offset] | bytes[offset + 1] << 8 | bytes[offset + 2] << 16 |
-    bytes[offset + 3] << 24) >>> 0;
-  switch (kindOfMagic(magic)) {
-    case "discovery":
-      return decodeDiscoveryAt(bytes, offset, options);
-    case "data":
-      return decodeDataAt(bytes, offset);
-    case "ack":
-      return decodeAckAt(bytes, offset);
+  const header = readPacketHeader(bytes, offset);
+  const end = packetEnd(bytes, offset, header);
+  const start = offset + header.headerSize;
+  switch (header.kind) {
+    case "discovery": {
+      if (options.verifyCrc !== false) checkCrc(bytes, offset, header);
+      const xml = decryptToString(bytes, start, header.payloadSize, header.tid);
+      const message = parseMessage(xml);
+      return {
+        packet: { kind: "discovery", tid: header.tid, crc: header.crc, message, xml },
+        end,
+      };
+    }
     case "relay":
-      return decodeRelayAt(bytes, offset, options);
+      if (options.verifyCrc !== false) checkCrc(bytes, offset, header);
+      return {
+        packet: { kind: "relay", tid: header.tid, crc: header.crc, body: bytes.slice(start, end) },
+        end,
+      };
+    case "data":
+      return {
+        packet: {
+          kind: "data",
+          connectionId: header.connectionId,
+          packetId: header.packetId,
+          payload: bytes.slice(start, end),
+        },
+        end,
+      };
+    case "ack":
+      return {
+        packet: {
+          kind: "ack",
+          connectionId: header.connectionId,
+          groupId: header.groupId,
+          packetId: header.packetId,
+          latency: header.latency,
+          bitmap: bytes.slice(start, end),
+        },
+        end,
+      };
   }
-  throw new BcUdpError("bad_magic", `bad magic ${hex32(magic)} at byte ${offset}`, {
-    magic,
-    offset,
-  });
 }
 
 /**
  * Decodes every packet packed back to back in one datagram. Stops at the first packet that
- * fails (its length is then unknown) and throws its BcUdpError; use `decodeDatagramLenient`
- * to keep the packets read before it.
+ * fails and throws its BcUdpError; use `decodeDatagramLenient` to keep the packets read
+ * before it. An empty datagram is a truncated header.
  */
 export function decodeDatagram(bytes: Uint8Array, options: DecodeOptions = {}): Packet[] {
   const packets: Packet[] = [];
@@ -309,22 +348,35 @@ export function decodeDatagramLenient(
   }
 }
 
+/** Throws unless `tid` is an integer in the u32 range. */
+export function checkTid(tid: number): void {
+  if (!Number.isInteger(tid) || tid < 0 || tid > 0xffffffff) {
+    throw new BcUdpError("out_of_range", `tid ${tid} is not a u32 (0..4294967295)`, {
+      field: "tid",
+      value: String(tid),
+    });
+  }
+}
+
+function finishDiscoveryHeader(out: Uint8Array, magic: number, tid: number): Uint8Array {
+  setU32(out, 0, magic);
+  setU32(out, 4, out.length - HEADER_SIZE);
+  setU32(out, 8, DISCOVERY_UNKNOWN_FIELD);
+  setU32(out, 12, tid);
+  setU32(out, 16, bcudpCrc(out, HEADER_SIZE, out.length));
+  return out;
+}
+
 /**
  * Frames already-written XML text as a Discovery packet: header, CRC, XOR with `tid`.
  * No schema check: used for `encode --no-validate` and by `encodeDiscovery`.
  */
 export function encodeDiscoveryXml(xml: string, tid: number): Uint8Array {
-  const plain = textEncoder.encode(xml);
-  checkPayloadSize(plain.length);
-  const out = new Uint8Array(HEADER_SIZE + plain.length);
-  xorInto(plain, 0, plain.length, tid >>> 0, out, HEADER_SIZE);
-  const view = new DataView(out.buffer);
-  view.setUint32(0, MAGIC_DISCOVERY, true);
-  view.setUint32(4, plain.length, true);
-  view.setUint32(8, DISCOVERY_UNKNOWN_FIELD, true);
-  view.setUint32(12, tid >>> 0, true);
-  view.setUint32(16, bcudpCrc(out, HEADER_SIZE, out.length), true);
-  return out;
+  checkTid(tid);
+  if (xml.length > MAX_PAYLOAD_SIZE) checkPayloadSize(xml.length);
+  const out = encryptString(xml, tid, HEADER_SIZE);
+  checkPayloadSize(out.length - HEADER_SIZE);
+  return finishDiscoveryHeader(out, MAGIC_DISCOVERY, tid);
 }
 
 /** Options for encoding a message. */
@@ -343,45 +395,64 @@ export function encodeDiscovery(
   return encodeDiscoveryXml(writeMessage(message), tid);
 }
 
-function frameWithHeader(size: number, headerSize: number, magic: number): [Uint8Array, DataView] {
-  checkPayloadSize(size);
-  const out = new Uint8Array(headerSize + size);
-  const view = new DataView(out.buffer);
-  view.setUint32(0, magic, true);
-  return [out, view];
+function checkHeaderInt(value: number, field: string, min: number, max: number): void {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new BcUdpError(
+      "out_of_range",
+      `header field ${field} ${value} is outside ${min}..${max}`,
+      {
+        field,
+        value: String(value),
+      },
+    );
+  }
 }
 
-/** Encodes any packet kind back to bytes (Discovery bodies are re-written from `message`). */
+function framed(magic: number, headerSize: number, body: Uint8Array): Uint8Array {
+  checkPayloadSize(body.length);
+  const out = new Uint8Array(headerSize + body.length);
+  setU32(out, 0, magic);
+  out.set(body, headerSize);
+  return out;
+}
+
+/**
+ * Encodes any packet kind back to bytes (Discovery bodies are re-written from `message`).
+ * Header numbers out of their range throw BcUdpError (`out_of_range`).
+ */
 export function encodePacket(packet: Packet): Uint8Array {
   switch (packet.kind) {
     case "discovery":
       return encodeDiscovery(packet.message, packet.tid);
     case "data": {
-      const [out, view] = frameWithHeader(packet.payload.length, HEADER_SIZE, MAGIC_DATA);
-      view.setInt32(4, packet.connectionId, true);
-      view.setUint32(12, packet.packetId, true);
-      view.setUint32(16, packet.payload.length, true);
-      out.set(packet.payload, HEADER_SIZE);
+      checkHeaderInt(packet.connectionId, "connectionId", -0x80000000, 0x7fffffff);
+      checkHeaderInt(packet.packetId, "packetId", 0, 0xffffffff);
+      const out = framed(MAGIC_DATA, HEADER_SIZE, packet.payload);
+      setU32(out, 4, packet.connectionId);
+      setU32(out, 12, packet.packetId);
+      setU32(out, 16, packet.payload.length);
       return out;
     }
     case "ack": {
-      const [out, view] = frameWithHeader(packet.bitmap.length, ACK_HEADER_SIZE, MAGIC_ACK);
-      view.setInt32(4, packet.connectionId, true);
-      view.setUint32(12, packet.groupId, true);
-      view.setUint32(16, packet.packetId, true);
-      view.setUint32(20, packet.latency, true);
-      view.setUint32(24, packet.bitmap.length, true);
-      out.set(packet.bitmap, ACK_HEADER_SIZE);
+      checkHeaderInt(packet.connectionId, "connectionId", -0x80000000, 0x7fffffff);
+      checkHeaderInt(packet.groupId, "groupId", 0, 0xffffffff);
+      checkHeaderInt(packet.packetId, "packetId", 0, 0xffffffff);
+      checkHeaderInt(packet.latency, "latency", 0, 0xffffffff);
+      const out = framed(MAGIC_ACK, ACK_HEADER_SIZE, packet.bitmap);
+      setU32(out, 4, packet.connectionId);
+      setU32(out, 12, packet.groupId);
+      setU32(out, 16, packet.packetId);
+      setU32(out, 20, packet.latency);
+      setU32(out, 24, packet.bitmap.length);
       return out;
     }
     case "relay": {
-      const [out, view] = frameWithHeader(packet.body.length, HEADER_SIZE, MAGIC_RELAY);
-      view.setUint32(4, packet.body.length, true);
-      view.setUint32(8, DISCOVERY_UNKNOWN_FIELD, true);
-      view.setUint32(12, packet.tid, true);
-      view.setUint32(16, bcudpCrc(packet.body), true);
-      out.set(packet.body, HEADER_SIZE);
-      return out;
+      checkTid(packet.tid);
+      return finishDiscoveryHeader(
+        framed(MAGIC_RELAY, HEADER_SIZE, packet.body),
+        MAGIC_RELAY,
+        packet.tid,
+      );
     }
   }
 }

@@ -20,6 +20,7 @@ const GT = 0x3e; // >
 const SLASH = 0x2f;
 const QUESTION = 0x3f;
 const BANG = 0x21;
+const BOM = 0xfeff;
 
 function isSpace(c: number): boolean {
   return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
@@ -38,6 +39,9 @@ function malformed(message: string, position: number): BcUdpError {
 
 const ENTITIES: Record<string, string> = { lt: "<", gt: ">", amp: "&", quot: '"', apos: "'" };
 
+const HEX_REF = /^#x[0-9a-fA-F]{1,6}$/;
+const DEC_REF = /^#[0-9]{1,7}$/;
+
 function decodeEntities(raw: string, offset: number): string {
   if (raw.indexOf("&") < 0) return raw;
   let out = "";
@@ -53,8 +57,12 @@ function decodeEntities(raw: string, offset: number): string {
     if (semi < 0 || semi - amp > 10) throw malformed("unterminated entity", offset + amp);
     const name = raw.slice(amp + 1, semi);
     if (name.startsWith("#")) {
-      const code = name[1] === "x" ? parseInt(name.slice(2), 16) : parseInt(name.slice(1), 10);
-      if (!Number.isInteger(code) || code < 0 || code > 0x10ffff) {
+      const code = HEX_REF.test(name)
+        ? parseInt(name.slice(2), 16)
+        : DEC_REF.test(name)
+        ? parseInt(name.slice(1), 10)
+        : NaN;
+      if (!(code <= 0x10ffff)) {
         throw malformed(`bad character reference &${name};`, offset + amp);
       }
       out += String.fromCodePoint(code);
@@ -72,25 +80,29 @@ class Reader {
   pos = 0;
   constructor(readonly src: string) {}
 
-  /** Skips whitespace, comments and processing instructions (such as `<?xml ...?>`). */
+  /** Skips a byte-order mark, whitespace, comments and declarations (`<?xml ...?>`). */
   skipMisc(): void {
     const src = this.src;
+    if (this.pos === 0 && src.charCodeAt(0) === BOM) this.pos = 1;
     for (;;) {
       while (this.pos < src.length && isSpace(src.charCodeAt(this.pos))) this.pos++;
       if (src.charCodeAt(this.pos) !== LT) return;
       const next = src.charCodeAt(this.pos + 1);
-      if (next === QUESTION) {
-        const end = src.indexOf("?>", this.pos + 2);
-        if (end < 0) throw malformed("unterminated declaration", this.pos);
-        this.pos = end + 2;
-      } else if (next === BANG && src.startsWith("<!--", this.pos)) {
-        const end = src.indexOf("-->", this.pos + 4);
-        if (end < 0) throw malformed("unterminated comment", this.pos);
-        this.pos = end + 3;
-      } else {
-        return;
-      }
+      if (next === QUESTION) this.pos = this.skipPast("<?", "?>", this.pos, "declaration");
+      else if (next === BANG && src.startsWith("<!--", this.pos)) {
+        this.pos = this.skipPast("<!--", "-->", this.pos, "comment");
+      } else return;
     }
+  }
+
+  /**
+   * The index just past the `terminator` closing the markup that starts at `start` with
+   * `opener`; throws when there is none.
+   */
+  skipPast(opener: string, terminator: string, start: number, what: string): number {
+    const end = this.src.indexOf(terminator, start + opener.length);
+    if (end < 0) throw malformed(`unterminated ${what}`, start);
+    return end + terminator.length;
   }
 
   readName(): string {
@@ -123,50 +135,54 @@ class Reader {
     throw malformed("unterminated start tag", this.pos);
   }
 
+  /** Reads the element starting at `pos` (which must be `<`), with its children. */
   readElement(depth: number): XmlElement {
     if (depth > MAX_XML_DEPTH) throw malformed(`nesting deeper than ${MAX_XML_DEPTH}`, this.pos);
-    if (this.src.charCodeAt(this.pos) !== LT) throw malformed("expected '<'", this.pos);
+    const src = this.src;
+    if (src.charCodeAt(this.pos) !== LT) throw malformed("expected '<'", this.pos);
     this.pos++;
     const name = this.readName();
     const element: XmlElement = { name, text: "", children: [] };
     if (this.finishStartTag()) return element;
-    const src = this.src;
     let text = "";
     for (;;) {
       const lt = src.indexOf("<", this.pos);
       if (lt < 0) throw malformed(`element <${name}> is not closed`, src.length);
-      if (lt > this.pos) {
-        const raw = src.slice(this.pos, lt);
-        text += decodeEntities(raw, this.pos);
-      }
-      this.pos = lt;
+      if (lt > this.pos) text += decodeEntities(src.slice(this.pos, lt), this.pos);
       const next = src.charCodeAt(lt + 1);
       if (next === SLASH) {
         this.pos = lt + 2;
         const closing = this.readName();
-        if (closing !== name) {
-          throw malformed(`</${closing}> closes <${name}>`, lt);
-        }
+        if (closing !== name) throw malformed(`</${closing}> closes <${name}>`, lt);
         while (this.pos < src.length && isSpace(src.charCodeAt(this.pos))) this.pos++;
         if (src.charCodeAt(this.pos) !== GT) throw malformed("expected '>'", this.pos);
         this.pos++;
-        element.text = element.children.length > 0 ? text.trim() : trimSpace(text);
+        element.text = trimSpace(text);
         return element;
       }
-      if (next === BANG || next === QUESTION) {
-        this.skipMisc();
-        continue;
+      if (next === QUESTION) {
+        this.pos = this.skipPast("<?", "?>", lt, "processing instruction");
+      } else if (next === BANG) {
+        if (src.startsWith("<!--", lt)) this.pos = this.skipPast("<!--", "-->", lt, "comment");
+        else if (src.startsWith("<![CDATA[", lt)) {
+          this.pos = this.skipPast("<![CDATA[", "]]>", lt, "CDATA section");
+          text += src.slice(lt + 9, this.pos - 3);
+        } else throw malformed("unsupported markup '<!'", lt);
+      } else {
+        this.pos = lt;
+        element.children.push(this.readElement(depth + 1));
       }
-      element.children.push(this.readElement(depth + 1));
     }
   }
 }
 
+/** Removes leading and trailing XML whitespace (space, tab, CR, LF) and nothing else. */
 function trimSpace(text: string): string {
-  if (text.length === 0) return text;
-  const first = text.charCodeAt(0);
-  const last = text.charCodeAt(text.length - 1);
-  return isSpace(first) || isSpace(last) ? text.trim() : text;
+  let start = 0;
+  let end = text.length;
+  while (start < end && isSpace(text.charCodeAt(start))) start++;
+  while (end > start && isSpace(text.charCodeAt(end - 1))) end--;
+  return start === 0 && end === text.length ? text : text.slice(start, end);
 }
 
 /**

@@ -11,13 +11,28 @@ const KEY = [
   0x17f2d3a5,
 ];
 
-/** The 32-byte keystream for `tid`: each key word plus tid, wrapping mod 2^32, little-endian. */
-export function keystream(tid: number): Uint8Array {
-  const out = new Uint8Array(32);
-  const view = new DataView(out.buffer);
-  for (let i = 0; i < KEY.length; i++) view.setUint32(i * 4, (KEY[i] + tid) >>> 0, true);
+/** Length of the keystream, which repeats over the body. */
+export const KEYSTREAM_LENGTH = 32;
+
+/** Writes the 32-byte keystream of `tid` into `out` (each key word plus tid, mod 2^32, LE). */
+export function fillKeystream(tid: number, out: Uint8Array): Uint8Array {
+  for (let i = 0; i < KEY.length; i++) {
+    const word = (KEY[i] + tid) >>> 0;
+    out[i * 4] = word & 0xff;
+    out[i * 4 + 1] = (word >>> 8) & 0xff;
+    out[i * 4 + 2] = (word >>> 16) & 0xff;
+    out[i * 4 + 3] = word >>> 24;
+  }
   return out;
 }
+
+/** The 32-byte keystream for `tid`: each key word plus tid, wrapping mod 2^32, little-endian. */
+export function keystream(tid: number): Uint8Array {
+  return fillKeystream(tid, new Uint8Array(KEYSTREAM_LENGTH));
+}
+
+/** Scratch keystream reused by the hot paths (JavaScript is single-threaded). */
+const scratch = new Uint8Array(KEYSTREAM_LENGTH);
 
 /**
  * XORs `src[srcStart, srcStart+length)` with the keystream of `tid` into `dst` at `dstStart`.
@@ -31,7 +46,7 @@ export function xorInto(
   dst: Uint8Array,
   dstStart: number,
 ): void {
-  const ks = keystream(tid);
+  const ks = fillKeystream(tid, scratch);
   for (let i = 0; i < length; i++) dst[dstStart + i] = src[srcStart + i] ^ ks[i & 31];
 }
 
@@ -39,5 +54,55 @@ export function xorInto(
 export function xorCrypt(bytes: Uint8Array, tid: number): Uint8Array {
   const out = new Uint8Array(bytes.length);
   xorInto(bytes, 0, bytes.length, tid, out, 0);
+  return out;
+}
+
+const utf8Decoder = new TextDecoder("utf-8", { fatal: false });
+const utf8Encoder = new TextEncoder();
+
+/**
+ * Decrypts `bytes[start, start+length)` with `tid` straight into a string: ASCII bodies (all
+ * real ones) skip the UTF-8 decoder; others are decoded as UTF-8 (invalid bytes become U+FFFD).
+ */
+export function decryptToString(
+  bytes: Uint8Array,
+  start: number,
+  length: number,
+  tid: number,
+): string {
+  const ks = fillKeystream(tid, scratch);
+  const plain = new Uint8Array(length);
+  let high = 0;
+  for (let i = 0; i < length; i++) {
+    const c = bytes[start + i] ^ ks[i & 31];
+    plain[i] = c;
+    high |= c;
+  }
+  if (high & 0x80) return utf8Decoder.decode(plain);
+  let text = "";
+  for (let i = 0; i < length; i += 4096) {
+    text += String.fromCharCode.apply(null, plain.subarray(i, i + 4096) as unknown as number[]);
+  }
+  return text;
+}
+
+/**
+ * Encodes `text` as UTF-8, encrypted with `tid`, into a new array after `offset` leading
+ * bytes (left zero for the caller's header). ASCII text skips the UTF-8 encoder.
+ */
+export function encryptString(text: string, tid: number, offset: number): Uint8Array {
+  const ks = fillKeystream(tid, scratch);
+  const length = text.length;
+  let out = new Uint8Array(offset + length);
+  let i = 0;
+  for (; i < length; i++) {
+    const c = text.charCodeAt(i);
+    if (c > 0x7f) break;
+    out[offset + i] = c ^ ks[i & 31];
+  }
+  if (i === length) return out;
+  const plain = utf8Encoder.encode(text);
+  out = new Uint8Array(offset + plain.length);
+  xorInto(plain, 0, plain.length, tid, out, offset);
   return out;
 }
