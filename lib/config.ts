@@ -1,0 +1,702 @@
+/**
+ * `bairelay serve` configuration: embedded defaults, an optional TOML file and command-line flags,
+ * validated into one plain-data `Config`. The key table `CONFIG_SCHEMA` is the single list of
+ * every key the file may hold (sample_config.toml documents each of them; a test checks it).
+ */
+
+import { isIP } from "node:net";
+import { dirname, isAbsolute, join, resolve } from "node:path";
+import { parse as parseToml, TomlError } from "smol-toml";
+import type { WakeServerOptions } from "./wake/server.ts";
+
+// ---------------------------------------------------------------------------------------------
+// The typed result
+
+/** Log severities accepted by `--log-level` / `[log] level` (LogTape's names; "warn" is an alias). */
+export const LOG_LEVELS = ["trace", "debug", "info", "warning", "error", "fatal"] as const;
+/** A LogTape log level. */
+export type LogLevel = typeof LOG_LEVELS[number];
+/** How log lines are written on stderr. */
+export type LogFormat = "pretty" | "json";
+
+/** A host and TCP port to listen on. */
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+/** A camera the operator named in `[[cameras]]`. */
+export interface CameraConfig {
+  name: string;
+  uid: string;
+}
+
+/** Everything `serve` needs, after defaults, file and flags were merged and validated. */
+export interface Config {
+  /** The config file it came from (null: defaults and flags only). */
+  source: string | null;
+  /** Address the UDP wake-server listeners bind (and the push listener's default). */
+  bind: string;
+  /** Directory for persistent state (the camera registry). */
+  stateDir: string;
+  log: { level: LogLevel; format: LogFormat };
+  wakeServer: {
+    enable: boolean;
+    middlemanPort: number;
+    registerPort: number;
+    heartbeatMs: number;
+    staleAfterMs: number;
+    maxWakesPerHour: number;
+    burstCount: number;
+    burstIntervalMs: number;
+    anchorTtlMs: number;
+    maxCameras: number;
+    maxAnchors: number;
+  };
+  cameras: CameraConfig[];
+  /** The HTTP control API; `listen` null = off. */
+  api: { listen: ListenAddress | null; token: string | null };
+  pushListener: {
+    enable: boolean;
+    bind: string;
+    port: number;
+    motionHoldSecs: number;
+    wakeOnMotion: boolean;
+    sniTimeoutMs: number;
+  };
+  /** The MQTT bridge; `brokerAddr` null = bridge off. */
+  mqtt: {
+    brokerAddr: string | null;
+    port: number;
+    credentials: { username: string; password: string } | null;
+    ca: string | null;
+    clientAuth: { cert: string; key: string } | null;
+    topicPrefix: string;
+    discoveryTopic: string;
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The key table
+
+/** The TOML type a key must have. `pair` is an array of exactly two strings. */
+export type KeyType = "string" | "integer" | "boolean" | "pair";
+
+/** One key of the config file: its type, its default (absent = optional or computed), bounds. */
+export interface KeySpec {
+  type: KeyType;
+  default?: string | number | boolean;
+  min?: number;
+  max?: number;
+  /** Allowed string values. */
+  oneOf?: readonly string[];
+}
+
+const PORT = { type: "integer", min: 1, max: 65535 } as const;
+const MS_MAX = 86_400_000; // one day: no timer in bairelay needs longer
+
+/**
+ * Every table and key the config file may hold. Table names: "" is the top level, "a.b" is
+ * the sub-table `b` of `a`, "cameras[]" is each entry of the `[[cameras]]` array.
+ */
+export const CONFIG_SCHEMA: Record<string, Record<string, KeySpec>> = {
+  "": {
+    bind: { type: "string", default: "0.0.0.0" },
+    state_dir: { type: "string" },
+  },
+  log: {
+    level: { type: "string", default: "info", oneOf: [...LOG_LEVELS, "warn"] },
+    format: { type: "string", default: "pretty", oneOf: ["pretty", "json"] },
+  },
+  wake_server: {
+    enable: { type: "boolean", default: true },
+    middleman_port: { ...PORT, default: 9999 },
+    register_port: { ...PORT, default: 58200 },
+    heartbeat_ms: { type: "integer", default: 20_000, min: 1000, max: MS_MAX },
+    stale_after_ms: { type: "integer", default: 60_000, min: 1000, max: MS_MAX },
+    max_wakes_per_hour: { type: "integer", default: 60, min: 0, max: 3600 },
+    burst_count: { type: "integer", default: 10, min: 1, max: 100 },
+    burst_interval_ms: { type: "integer", default: 100, min: 1, max: 10_000 },
+    anchor_ttl_ms: { type: "integer", default: 300_000, min: 1000, max: MS_MAX },
+    max_cameras: { type: "integer", default: 1024, min: 1, max: 65_536 },
+    max_anchors: { type: "integer", default: 1024, min: 1, max: 65_536 },
+  },
+  "cameras[]": {
+    name: { type: "string" },
+    uid: { type: "string" },
+  },
+  api: {
+    listen: { type: "string", default: "127.0.0.1:9899" },
+    token: { type: "string" },
+  },
+  push_listener: {
+    enable: { type: "boolean", default: true },
+    bind: { type: "string" },
+    port: { ...PORT, default: 443 },
+    motion_hold_secs: { type: "integer", default: 30, min: 1, max: 3600 },
+    wake_on_motion: { type: "boolean", default: true },
+    sni_timeout_ms: { type: "integer", default: 200, min: 0, max: 5000 },
+  },
+  mqtt: {
+    broker_addr: { type: "string" },
+    port: { ...PORT, default: 1883 },
+    credentials: { type: "pair" },
+    ca: { type: "string" },
+    client_auth: { type: "pair" },
+    topic_prefix: { type: "string", default: "bairelay" },
+  },
+  "mqtt.discovery": {
+    topic: { type: "string", default: "homeassistant" },
+  },
+};
+
+/** Longest UID accepted (bytes), as in the wake server. */
+export const MAX_UID_BYTES = 64;
+
+// ---------------------------------------------------------------------------------------------
+// Flags
+
+/** Command-line overrides, as typed by the user (strings; booleans for switches). */
+export type ConfigFlags = Partial<Record<keyof typeof FLAG_KEYS, string | boolean>>;
+
+/** Which key each command-line flag overrides (the flag's name is shown in errors). */
+export const FLAG_KEYS = {
+  bind: { flag: "--bind", key: "bind" },
+  stateDir: { flag: "--state-dir", key: "state_dir" },
+  middlemanPort: { flag: "--middleman-port", key: "wake_server.middleman_port" },
+  registerPort: { flag: "--register-port", key: "wake_server.register_port" },
+  api: { flag: "--api", key: "api.listen" },
+  logLevel: { flag: "--log-level", key: "log.level" },
+  logFormat: { flag: "--log-format", key: "log.format" },
+} as const;
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+
+/** One thing wrong with the configuration: where it came from, which key, which rule. */
+export interface ConfigProblem {
+  /** The file path, or the flag (e.g. "--middleman-port"), or "defaults". */
+  source: string;
+  /** Dotted key, e.g. "wake_server.heartbeat_ms" or "cameras[1].uid". */
+  key: string;
+  /** What the key must satisfy (and, for unknown keys, the closest valid one). */
+  rule: string;
+}
+
+/** The configuration is unusable; `problems` lists every issue found, `message` one per line. */
+export class ConfigError extends Error {
+  constructor(readonly problems: ConfigProblem[]) {
+    super(problems.map((p) => `${p.source}: ${p.key}: ${p.rule}`).join("\n"));
+    this.name = "ConfigError";
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Loading
+
+/** Environment facts the defaults depend on (passed in so tests control them). */
+export interface ConfigEnv {
+  /** Effective user id (0 = root); null when unknown (e.g. Windows). */
+  uid: number | null;
+  /** Environment variables (HOME, XDG_STATE_HOME). */
+  vars: Record<string, string | undefined>;
+}
+
+/** Reads the real process environment (needs --allow-env and --allow-sys for the uid). */
+export function processEnv(): ConfigEnv {
+  let uid: number | null = null;
+  try {
+    uid = Deno.uid();
+  } catch { /* not permitted or not POSIX: fall back to HOME-based defaults */ }
+  const vars: Record<string, string | undefined> = {};
+  for (const name of ["HOME", "XDG_STATE_HOME"]) {
+    try {
+      vars[name] = Deno.env.get(name);
+    } catch { /* no --allow-env */ }
+  }
+  return { uid, vars };
+}
+
+/**
+ * The default state directory: /var/lib/bairelay for root (a system service), else
+ * $XDG_STATE_HOME/bairelay, else ~/.local/state/bairelay, else ./bairelay-state.
+ */
+export function defaultStateDir(env: ConfigEnv): string {
+  if (env.uid === 0) return "/var/lib/bairelay";
+  if (env.vars.XDG_STATE_HOME) return join(env.vars.XDG_STATE_HOME, "bairelay");
+  if (env.vars.HOME) return join(env.vars.HOME, ".local", "state", "bairelay");
+  return resolve("bairelay-state");
+}
+
+/** Where the configuration comes from: a file (path, or text for tests) and flags. */
+export interface LoadConfigInput {
+  /** Path of the TOML file; absent = embedded defaults. */
+  path?: string;
+  /** The file's text, when already read (tests); `path` still names it in errors. */
+  text?: string;
+  flags?: ConfigFlags;
+  env?: ConfigEnv;
+}
+
+/**
+ * Builds the validated `Config` from defaults, the TOML file and the flags (flags win).
+ * Throws `ConfigError` listing every problem (file, key and rule for each).
+ */
+export function loadConfig(input: LoadConfigInput = {}): Config {
+  const source = input.path ?? null;
+  let raw: Record<string, unknown> = {};
+  if (source !== null) {
+    let text = input.text;
+    if (text === undefined) {
+      try {
+        text = Deno.readTextFileSync(source);
+      } catch (error) {
+        throw new ConfigError([{
+          source,
+          key: "(file)",
+          rule: `cannot read it: ${reason(error)}`,
+        }]);
+      }
+    }
+    try {
+      raw = parseToml(text) as Record<string, unknown>;
+    } catch (error) {
+      const where = error instanceof TomlError ? `line ${error.line}, column ${error.column}` : "";
+      const rule = `must be valid TOML: ${
+        error instanceof Error ? error.message.split("\n")[0] : String(error)
+      }`;
+      throw new ConfigError([{ source, key: where || "(file)", rule }]);
+    }
+  }
+  const origins = new Map<string, string>();
+  for (const [name, value] of Object.entries(input.flags ?? {})) {
+    if (value === undefined) continue;
+    const { flag, key } = FLAG_KEYS[name as keyof typeof FLAG_KEYS];
+    setKey(raw, key, coerceFlag(value, specOf(key)));
+    origins.set(key, flag);
+  }
+  const baseDir = source === null ? Deno.cwd() : dirname(resolve(source));
+  return new Reader(source ?? "defaults", origins, baseDir, input.env ?? processEnv()).read(raw);
+}
+
+/** The options for `startWakeServer` that a `Config` describes. */
+export function wakeServerOptions(config: Config): WakeServerOptions {
+  const w = config.wakeServer;
+  return {
+    bind: config.bind,
+    middlemanPort: w.middlemanPort,
+    registerPort: w.registerPort,
+    heartbeatMs: w.heartbeatMs,
+    staleAfterMs: w.staleAfterMs,
+    maxCameras: w.maxCameras,
+    maxAnchors: w.maxAnchors,
+    anchorTtlMs: w.anchorTtlMs,
+    burstCount: w.burstCount,
+    burstIntervalMs: w.burstIntervalMs,
+    maxWakesPerHour: w.maxWakesPerHour,
+    cameras: config.cameras.map((camera) => ({ ...camera })),
+    stateDir: config.stateDir,
+  };
+}
+
+/** Parses "host:port" / "[v6]:port" (the API listen syntax); null when malformed. */
+export function parseListen(text: string): ListenAddress | null {
+  const match = /^(?:\[([^\]]+)\]|([^:\s]+)):(\d{1,5})$/.exec(text);
+  if (!match) return null;
+  const host = match[1] ?? match[2];
+  const port = Number(match[3]);
+  if (port < 1 || port > 65535) return null;
+  if (host !== "localhost" && isIP(host) === 0) return null;
+  if (match[1] !== undefined && isIP(host) !== 6) return null;
+  return { host, port };
+}
+
+/** True for addresses only this machine can reach (127.0.0.0/8, ::1, localhost). */
+export function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/** Formats a listen address back to "host:port" ("[v6]:port"). */
+export function formatListen(address: ListenAddress): string {
+  return isIP(address.host) === 6
+    ? `[${address.host}]:${address.port}`
+    : `${address.host}:${address.port}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Internals
+
+type Table = Record<string, unknown>;
+
+/** Walks the raw TOML tree, recording every problem, and builds the `Config`. */
+class Reader {
+  readonly problems: ConfigProblem[] = [];
+
+  constructor(
+    readonly file: string,
+    readonly origins: Map<string, string>,
+    readonly baseDir: string,
+    readonly env: ConfigEnv,
+  ) {}
+
+  read(raw: Table): Config {
+    const root = this.table(raw, "", "");
+    const log = this.table(root.log, "log", "log");
+    const wake = this.table(root.wake_server, "wake_server", "wake_server");
+    const api = this.table(root.api, "api", "api");
+    const push = this.table(root.push_listener, "push_listener", "push_listener");
+    const mqtt = this.table(root.mqtt, "mqtt", "mqtt");
+    const discovery = this.table(mqtt.discovery, "mqtt.discovery", "mqtt.discovery");
+
+    const bind = this.address(root, "", "bind");
+    const config: Config = {
+      source: this.file === "defaults" ? null : this.file,
+      bind,
+      stateDir: this.stateDir(root),
+      log: {
+        level: normalizeLevel(this.value(log, "log", "level") as string),
+        format: this.value(log, "log", "format") as LogFormat,
+      },
+      wakeServer: {
+        enable: this.value(wake, "wake_server", "enable") as boolean,
+        middlemanPort: this.value(wake, "wake_server", "middleman_port") as number,
+        registerPort: this.value(wake, "wake_server", "register_port") as number,
+        heartbeatMs: this.value(wake, "wake_server", "heartbeat_ms") as number,
+        staleAfterMs: this.value(wake, "wake_server", "stale_after_ms") as number,
+        maxWakesPerHour: this.value(wake, "wake_server", "max_wakes_per_hour") as number,
+        burstCount: this.value(wake, "wake_server", "burst_count") as number,
+        burstIntervalMs: this.value(wake, "wake_server", "burst_interval_ms") as number,
+        anchorTtlMs: this.value(wake, "wake_server", "anchor_ttl_ms") as number,
+        maxCameras: this.value(wake, "wake_server", "max_cameras") as number,
+        maxAnchors: this.value(wake, "wake_server", "max_anchors") as number,
+      },
+      cameras: this.cameras(root.cameras),
+      api: this.api(api),
+      pushListener: {
+        enable: this.value(push, "push_listener", "enable") as boolean,
+        bind: push.bind === undefined ? bind : this.address(push, "push_listener", "bind"),
+        port: this.value(push, "push_listener", "port") as number,
+        motionHoldSecs: this.value(push, "push_listener", "motion_hold_secs") as number,
+        wakeOnMotion: this.value(push, "push_listener", "wake_on_motion") as boolean,
+        sniTimeoutMs: this.value(push, "push_listener", "sni_timeout_ms") as number,
+      },
+      mqtt: {
+        brokerAddr: this.nonEmpty(mqtt, "mqtt", "broker_addr"),
+        port: this.value(mqtt, "mqtt", "port") as number,
+        credentials: this.pairOf(mqtt, "credentials", "username", "password"),
+        ca: this.nonEmpty(mqtt, "mqtt", "ca"),
+        clientAuth: this.pairOf(mqtt, "client_auth", "cert", "key"),
+        topicPrefix: this.topic(mqtt, "mqtt", "topic_prefix"),
+        discoveryTopic: this.topic(discovery, "mqtt.discovery", "topic"),
+      },
+    };
+    this.crossChecks(config);
+    if (this.problems.length > 0) throw new ConfigError(this.problems);
+    return config;
+  }
+
+  /** Records a problem for `key`, attributed to the flag that set it or to the file. */
+  fail(key: string, rule: string): void {
+    this.problems.push({ source: this.origins.get(key) ?? this.file, key, rule });
+  }
+
+  /** Checks `raw` is a table and holds only known keys; returns it ({} when absent or bad). */
+  table(raw: unknown, section: string, path: string): Table {
+    if (raw === undefined) return {};
+    if (!isTable(raw)) {
+      this.fail(path, `must be a table ([${path}])`);
+      return {};
+    }
+    const known = knownKeys(section);
+    for (const key of Object.keys(raw)) {
+      if (known.includes(key)) continue;
+      const full = path ? `${path}.${key}` : key;
+      const suggestion = closest(key, known);
+      const where = path ? `in [${path}]` : "at the top level";
+      this.fail(
+        full,
+        `unknown key ${where}` +
+          (suggestion ? ` (did you mean "${suggestion}"?)` : ` (valid: ${known.join(", ")})`),
+      );
+    }
+    return raw;
+  }
+
+  /** The key's value checked against its spec, or its default when absent or invalid. */
+  value(table: Table, section: string, key: string, path = dotted(section, key)): unknown {
+    const spec = CONFIG_SCHEMA[section][key];
+    const value = table[key];
+    if (value === undefined) return spec.default;
+    const rule = violation(value, spec);
+    if (rule) {
+      this.fail(path, `${rule} (got ${show(value)})`);
+      return spec.default;
+    }
+    return value;
+  }
+
+  /** An optional string key that, when present, must not be empty; null when absent. */
+  nonEmpty(table: Table, section: string, key: string, path = dotted(section, key)) {
+    const value = this.value(table, section, key, path) as string | undefined;
+    if (value === undefined) return null;
+    if (value.trim() === "") {
+      this.fail(path, "must not be empty (leave the key out instead)");
+      return null;
+    }
+    return value;
+  }
+
+  /** An IP address literal key (bind addresses). */
+  address(table: Table, section: string, key: string): string {
+    const path = dotted(section, key);
+    const value = this.value(table, section, key) as string | undefined;
+    const fallback = CONFIG_SCHEMA[""].bind.default as string;
+    if (value === undefined) return fallback;
+    if (isIP(value) === 0) {
+      this.fail(
+        path,
+        `must be an IP address such as 0.0.0.0, 192.168.1.10 or :: (got ${show(value)})`,
+      );
+      return fallback;
+    }
+    return value;
+  }
+
+  stateDir(root: Table): string {
+    const value = this.nonEmpty(root, "", "state_dir");
+    if (value === null) return defaultStateDir(this.env);
+    const home = this.env.vars.HOME;
+    if (value.startsWith("~/") && home) return join(home, value.slice(2));
+    if (isAbsolute(value)) return value;
+    // A relative path in the file is relative to the file; from --state-dir, to the cwd.
+    return this.origins.has("state_dir") ? resolve(value) : resolve(this.baseDir, value);
+  }
+
+  pairOf<A extends string, B extends string>(
+    table: Table,
+    key: string,
+    first: A,
+    second: B,
+  ): Record<A | B, string> | null {
+    const value = this.value(table, "mqtt", key) as [string, string] | undefined;
+    if (value === undefined) return null;
+    return { [first]: value[0], [second]: value[1] } as Record<A | B, string>;
+  }
+
+  /** An MQTT topic prefix: non-empty, no wildcards, no leading or trailing slash. */
+  topic(table: Table, section: string, key: string): string {
+    const path = dotted(section, key);
+    const value = this.value(table, section, key) as string;
+    if (value === "" || /[+#\s]/.test(value) || value.startsWith("/") || value.endsWith("/")) {
+      this.fail(
+        path,
+        `must be a non-empty MQTT topic without +, #, spaces or a leading/trailing "/" (got ${
+          show(value)
+        })`,
+      );
+      return CONFIG_SCHEMA[section][key].default as string;
+    }
+    return value;
+  }
+
+  api(api: Table): Config["api"] {
+    const listenText = this.value(api, "api", "listen") as string;
+    const token = this.nonEmpty(api, "api", "token");
+    if (listenText === "off") return { listen: null, token };
+    const listen = parseListen(listenText);
+    if (listen === null) {
+      this.fail(
+        "api.listen",
+        `must be "host:port" with an IP address (or localhost) and a port 1-65535, or "off" (got ${
+          show(listenText)
+        })`,
+      );
+      return { listen: null, token };
+    }
+    if (!isLoopback(listen.host) && token === null) {
+      this.fail(
+        "api.listen",
+        `a listen address other than loopback (${listenText}) needs api.token, ` +
+          "or anyone on the network could wake your cameras",
+      );
+    }
+    return { listen, token };
+  }
+
+  cameras(raw: unknown): CameraConfig[] {
+    if (raw === undefined) return [];
+    if (!Array.isArray(raw)) {
+      this.fail("cameras", "must be an array of tables ([[cameras]] entries)");
+      return [];
+    }
+    const cameras: CameraConfig[] = [];
+    const names = new Map<string, number>();
+    const uids = new Map<string, number>();
+    raw.forEach((entry, index) => {
+      const path = `cameras[${index}]`;
+      const table = this.table(entry, "cameras[]", path);
+      if (!isTable(entry)) return;
+      const name = this.value(table, "cameras[]", "name", `${path}.name`) as string | undefined;
+      const uid = this.value(table, "cameras[]", "uid", `${path}.uid`) as string | undefined;
+      if (name === undefined) this.fail(`${path}.name`, "is required (a name for the camera)");
+      else if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(name)) {
+        this.fail(
+          `${path}.name`,
+          "must be 1-64 letters, digits, '_', '.' or '-', starting with a letter or digit " +
+            `(it appears in API URLs and MQTT topics) (got ${show(name)})`,
+        );
+      } else if (names.has(name)) {
+        this.fail(`${path}.name`, `must be unique; cameras[${names.get(name)}] is also "${name}"`);
+      } else names.set(name, index);
+      if (uid === undefined) {
+        this.fail(`${path}.uid`, "is required (the UID printed on the camera)");
+      } else if (new TextEncoder().encode(uid).length > MAX_UID_BYTES) {
+        const bytes = new TextEncoder().encode(uid).length;
+        this.fail(`${path}.uid`, `must be at most ${MAX_UID_BYTES} bytes (got ${bytes})`);
+      } else if (!/^[A-Za-z0-9_-]+$/.test(uid)) {
+        this.fail(
+          `${path}.uid`,
+          `must be letters and digits, like 95270000ABCDEFGH (got ${show(uid)})`,
+        );
+      } else if (uids.has(uid.toUpperCase())) {
+        this.fail(
+          `${path}.uid`,
+          `must be unique; cameras[${uids.get(uid.toUpperCase())}] has it too`,
+        );
+      } else uids.set(uid.toUpperCase(), index);
+      if (name !== undefined && uid !== undefined) cameras.push({ name, uid });
+    });
+    return cameras;
+  }
+
+  crossChecks(config: Config): void {
+    const w = config.wakeServer;
+    if (w.middlemanPort === w.registerPort) {
+      this.fail(
+        "wake_server.register_port",
+        `must differ from wake_server.middleman_port (both are ${w.registerPort})`,
+      );
+    }
+    if (w.staleAfterMs < w.heartbeatMs) {
+      this.fail(
+        "wake_server.stale_after_ms",
+        `must be at least wake_server.heartbeat_ms (${w.heartbeatMs}), or every camera goes stale ` +
+          `between two heartbeats (got ${w.staleAfterMs})`,
+      );
+    }
+    const api = config.api.listen;
+    if (api && config.pushListener.enable && api.port === config.pushListener.port) {
+      this.fail(
+        "push_listener.port",
+        `must differ from the api.listen port (both are ${api.port}; both are TCP listeners)`,
+      );
+    }
+  }
+}
+
+/** Keys allowed in a table: its own keys plus the names of its sub-tables. */
+function knownKeys(section: string): string[] {
+  const keys = Object.keys(CONFIG_SCHEMA[section] ?? {});
+  const prefix = section === "" ? "" : `${section}.`;
+  for (const name of Object.keys(CONFIG_SCHEMA)) {
+    if (name === section || !name.startsWith(prefix)) continue;
+    const rest = name.slice(prefix.length).replace(/\[\]$/, "");
+    if (rest && !rest.includes(".")) keys.push(rest);
+  }
+  return keys;
+}
+
+/** Why `value` breaks `spec`, or null when it fits. */
+function violation(value: unknown, spec: KeySpec): string | null {
+  switch (spec.type) {
+    case "string":
+      if (typeof value !== "string") return "must be a string";
+      if (spec.oneOf && !spec.oneOf.includes(value)) {
+        return `must be one of ${spec.oneOf.join(", ")}`;
+      }
+      return null;
+    case "boolean":
+      return typeof value === "boolean" ? null : "must be true or false";
+    case "pair":
+      return Array.isArray(value) && value.length === 2 &&
+          value.every((item) => typeof item === "string")
+        ? null
+        : 'must be an array of two strings, e.g. ["a", "b"]';
+    case "integer": {
+      const range = `an integer from ${spec.min} to ${spec.max}`;
+      if (typeof value !== "number" || !Number.isInteger(value)) return `must be ${range}`;
+      if (value < spec.min! || value > spec.max!) return `must be ${range}`;
+      return null;
+    }
+  }
+}
+
+function specOf(key: string): KeySpec {
+  const dot = key.lastIndexOf(".");
+  return CONFIG_SCHEMA[dot < 0 ? "" : key.slice(0, dot)][key.slice(dot + 1)];
+}
+
+/** Flags arrive as text: turn "9999" into 9999 for integer keys (anything else stays text). */
+function coerceFlag(value: string | boolean, spec: KeySpec): unknown {
+  if (spec.type === "integer" && typeof value === "string" && /^\d+$/.test(value)) {
+    return Number(value);
+  }
+  return value;
+}
+
+function setKey(raw: Table, key: string, value: unknown): void {
+  const parts = key.split(".");
+  let table = raw;
+  for (const part of parts.slice(0, -1)) {
+    if (!isTable(table[part])) table[part] = {};
+    table = table[part] as Table;
+  }
+  table[parts[parts.length - 1]] = value;
+}
+
+function normalizeLevel(level: string): LogLevel {
+  return (level === "warn" ? "warning" : level) as LogLevel;
+}
+
+function isTable(value: unknown): value is Table {
+  return typeof value === "object" && value !== null && !Array.isArray(value) &&
+    !(value instanceof Date);
+}
+
+function dotted(section: string, key: string): string {
+  return section ? `${section}.${key}` : key;
+}
+
+function show(value: unknown): string {
+  return typeof value === "string" ? JSON.stringify(value) : String(value);
+}
+
+function reason(error: unknown): string {
+  if (error instanceof Deno.errors.NotFound) return "no such file";
+  if (error instanceof Deno.errors.PermissionDenied) return "permission denied";
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** The candidate nearest to `word` by edit distance, if it is plausibly a typo of it. */
+function closest(word: string, candidates: string[]): string | null {
+  let best: string | null = null;
+  let bestDistance = Infinity;
+  for (const candidate of candidates) {
+    const distance = editDistance(word.toLowerCase(), candidate);
+    if (distance < bestDistance) [best, bestDistance] = [candidate, distance];
+  }
+  return bestDistance <= Math.max(2, Math.floor(word.length / 3)) ? best : null;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost);
+    }
+    previous = current;
+  }
+  return previous[b.length];
+}
