@@ -2,6 +2,8 @@
 
 import { Command, CommanderError } from "commander";
 import denoJson from "../deno.json" with { type: "json" };
+import { decodeCommand } from "./decode.ts";
+import { encodeCommand } from "./encode.ts";
 import { CliExit, EXIT } from "./exit_codes.ts";
 import { notBuiltCommand } from "./not_built.ts";
 
@@ -17,8 +19,8 @@ export function buildProgram(): Command {
     .showHelpAfterError("(run with --help for usage)")
     .configureOutput({ writeErr: (text) => Deno.stderr.writeSync(new TextEncoder().encode(text)) });
   program.addCommand(notBuiltCommand("serve", "run the local wake server and push listener"));
-  program.addCommand(notBuiltCommand("decode", "decode BcUdp packets (hex, file or stdin)"));
-  program.addCommand(notBuiltCommand("encode", "encode XML or JSON into a BcUdp packet"));
+  program.addCommand(decodeCommand());
+  program.addCommand(encodeCommand());
   program.addCommand(notBuiltCommand("wake", "wake a camera through a wake server"));
   program.addCommand(notBuiltCommand("registry", "list the cameras registered with `serve`"));
   program.addCommand(

@@ -1,0 +1,227 @@
+/** `bairelay decode`: show the BcUdp packets in hex text, a raw file or stdin. */
+
+import { Command } from "commander";
+import {
+  fieldsToJsonValue,
+  hex32,
+  inspectDatagram,
+  type JsonValue,
+  type PacketHeader,
+  type PacketReport,
+} from "../lib/bcudp/mod.ts";
+import { CliExit, EXIT } from "./exit_codes.ts";
+import { isText, parseHexLines, readInput, toHex } from "./input.ts";
+
+/** How many payload bytes the hex preview of Data/Ack/Relay packets shows. */
+export const PREVIEW_BYTES = 32;
+
+const KIND_NAMES = { discovery: "Discovery", data: "Data", ack: "Ack", relay: "Relay" } as const;
+
+interface Style {
+  bold(text: string): string;
+  good(text: string): string;
+  bad(text: string): string;
+  dim(text: string): string;
+}
+
+const PLAIN: Style = { bold: (t) => t, good: (t) => t, bad: (t) => t, dim: (t) => t };
+const COLOURED: Style = {
+  bold: (t) => `\x1b[1m${t}\x1b[22m`,
+  good: (t) => `\x1b[32m${t}\x1b[39m`,
+  bad: (t) => `\x1b[31m${t}\x1b[39m`,
+  dim: (t) => `\x1b[2m${t}\x1b[22m`,
+};
+
+function payloadOf(bytes: Uint8Array, report: PacketReport): Uint8Array | undefined {
+  const header = report.header;
+  if (header === undefined || report.end === undefined) return undefined;
+  return bytes.subarray(report.offset + header.headerSize, report.end);
+}
+
+/** Header fields as JSON members (snake_case, as in `decode --json`). */
+function headerJson(header: PacketHeader): Record<string, JsonValue> {
+  switch (header.kind) {
+    case "discovery":
+    case "relay":
+      return { kind: header.kind, tid: header.tid, crc: header.crc };
+    case "data":
+      return {
+        kind: header.kind,
+        connection_id: header.connectionId,
+        packet_id: header.packetId,
+      };
+    case "ack":
+      return {
+        kind: header.kind,
+        connection_id: header.connectionId,
+        group_id: header.groupId,
+        packet_id: header.packetId,
+        latency: header.latency,
+      };
+  }
+}
+
+/** The `--json` object of one packet report (u64 values as strings of digits). */
+export function reportToJson(
+  bytes: Uint8Array,
+  report: PacketReport,
+  datagram: number,
+): Record<string, JsonValue> {
+  const out: Record<string, JsonValue> = report.header ? headerJson(report.header) : {};
+  if (report.crcOk !== undefined) out.crc_ok = report.crcOk;
+  const packet = report.packet;
+  if (packet?.kind === "discovery") {
+    out.variant = packet.message.variant;
+    out.fields = fieldsToJsonValue(packet.message);
+    if (packet.message.unknown) {
+      out.unknown = Object.fromEntries(packet.message.unknown.map((u) => [u.name, u.xml]));
+    }
+  }
+  if (report.xml !== undefined) out.xml = report.xml;
+  const payload = payloadOf(bytes, report);
+  if (report.header && report.header.kind !== "discovery" && payload) {
+    out.payload_len = payload.length;
+    out.payload_preview = toHex(payload.subarray(0, PREVIEW_BYTES));
+  }
+  out.datagram = datagram;
+  out.offset = report.offset;
+  if (report.error) {
+    const { reason, message, details } = report.error;
+    const error: Record<string, JsonValue> = { reason, message };
+    for (const [key, value] of Object.entries(details)) if (value !== undefined) error[key] = value;
+    out.error = error;
+  }
+  return out;
+}
+
+function formatValue(value: JsonValue): string {
+  if (typeof value === "string") {
+    return value === "" || /\s/.test(value) ? JSON.stringify(value) : value;
+  }
+  return String(value);
+}
+
+function formatFields(fields: Record<string, JsonValue>, indent: string): string[] {
+  const lines: string[] = [];
+  for (const [name, value] of Object.entries(fields)) {
+    if (typeof value !== "object") lines.push(`${indent}${name}: ${formatValue(value)}`);
+    else if (Object.keys(value).join() === "ip,port") {
+      lines.push(`${indent}${name}: ${value.ip}:${value.port}`);
+    } else {
+      lines.push(`${indent}${name}:`, ...formatFields(value, indent + "  "));
+    }
+  }
+  return lines;
+}
+
+function headerLine(header: PacketHeader, report: PacketReport, style: Style): string {
+  const parts = [style.bold(KIND_NAMES[header.kind])];
+  switch (header.kind) {
+    case "discovery":
+    case "relay": {
+      parts.push(`tid ${hex32(header.tid)} (${header.tid})`);
+      const ok = report.crcOk ? style.good("ok") : style.bad("BAD");
+      parts.push(`crc ${hex32(header.crc)} ${report.crcOk === undefined ? "" : ok}`.trim());
+      parts.push(`${header.payloadSize} B body`);
+      break;
+    }
+    case "data":
+      parts.push(`connection_id ${header.connectionId}`, `packet_id ${header.packetId}`);
+      parts.push(`${header.payloadSize} B payload`);
+      break;
+    case "ack":
+      parts.push(`connection_id ${header.connectionId}`, `group_id ${header.groupId}`);
+      parts.push(`packet_id ${header.packetId}`, `latency ${header.latency}`);
+      parts.push(`${header.payloadSize} B bitmap`);
+      break;
+  }
+  return parts.join(" · ");
+}
+
+/** The readable lines of one packet report. */
+export function reportToText(
+  bytes: Uint8Array,
+  report: PacketReport,
+  label: string,
+  options: { xml: boolean; style: Style },
+): string[] {
+  const { style } = options;
+  const head = `${label} at byte ${report.offset}`;
+  const lines = [
+    report.header ? `${head}: ${headerLine(report.header, report, style)}` : `${head}:`,
+  ];
+  const packet = report.packet;
+  if (packet?.kind === "discovery") {
+    lines.push(`  ${style.bold(packet.message.variant)}`);
+    lines.push(...formatFields(fieldsToJsonValue(packet.message), "    "));
+    for (const unknown of packet.message.unknown ?? []) {
+      lines.push(style.dim(`    (not in the schema) ${unknown.name}: ${unknown.xml}`));
+    }
+  }
+  const payload = payloadOf(bytes, report);
+  if (report.header && report.header.kind !== "discovery" && payload) {
+    const more = payload.length > PREVIEW_BYTES ? ` … (${payload.length} bytes)` : "";
+    lines.push(`  payload: ${toHex(payload.subarray(0, PREVIEW_BYTES)) || "(empty)"}${more}`);
+  }
+  if (report.error) lines.push(`  ${style.bad("error")}: ${report.error.message}`);
+  if (options.xml && report.xml !== undefined) {
+    lines.push("  xml:", ...report.xml.replace(/\n$/, "").split("\n").map((l) => "    " + l));
+  }
+  return lines;
+}
+
+/** Splits the input into datagrams: hex text one per line, or one raw datagram. */
+function datagramsOf(bytes: Uint8Array): Uint8Array[] {
+  if (!isText(bytes)) return [bytes];
+  const datagrams = parseHexLines(new TextDecoder().decode(bytes));
+  if (datagrams.length === 0) throw new CliExit(EXIT.USAGE, "empty input: no hex digits found");
+  return datagrams;
+}
+
+/** The `decode` subcommand. */
+export function decodeCommand(): Command {
+  return new Command("decode")
+    .description(
+      "Decode BcUdp packets and show their kind, header, CRC and (Discovery) XML fields.\n" +
+        "Input: hex as arguments (spaces and colons allowed), --file PATH (raw bytes, or hex\n" +
+        "text: one datagram per line) or - for stdin. Exits 1 when any packet fails to decode\n" +
+        "or has a bad CRC (the other packets are still shown), 2 when there is no input.",
+    )
+    .argument("[hex...]", "the datagram in hex, or - to read stdin")
+    .option("-f, --file <path>", "read the input from a file (raw bytes or hex text)")
+    .option("--json", "print one JSON object per packet per line (u64 values as strings)")
+    .option("--xml", "also print the decrypted XML of Discovery packets")
+    .addHelpText(
+      "after",
+      "\nExamples:\n" +
+        "  bairelay decode --file fixtures/captured/cloud_r2d_c.bin\n" +
+        "  bairelay decode --json 20cf872a50000000000000000000000087090000000000000000000000\n" +
+        "  xxd -p -c 0 packet.bin | bairelay decode --xml -",
+    )
+    .action(async (words: string[], options: { file?: string; json?: boolean; xml?: boolean }) => {
+      const input = await readInput(words, options.file);
+      const datagrams = datagramsOf(input.bytes);
+      const style = Deno.stdout.isTerminal() && !Deno.noColor ? COLOURED : PLAIN;
+      let failed = 0;
+      const out: string[] = [];
+      datagrams.forEach((bytes, d) => {
+        inspectDatagram(bytes).forEach((report, p) => {
+          if (report.error) failed++;
+          if (options.json) out.push(JSON.stringify(reportToJson(bytes, report, d + 1)));
+          else {
+            const label = datagrams.length > 1
+              ? `datagram ${d + 1} packet ${p + 1}`
+              : `packet ${p + 1}`;
+            out.push(...reportToText(bytes, report, label, { xml: !!options.xml, style }));
+          }
+        });
+      });
+      console.log(out.join("\n"));
+      if (failed > 0) {
+        throw new CliExit(
+          EXIT.FAILURE,
+          `${failed} packet${failed > 1 ? "s" : ""} failed to decode`,
+        );
+      }
+    });
+}
