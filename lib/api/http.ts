@@ -1,0 +1,219 @@
+/**
+ * The control API's HTTP layer: a route table (method + URL pattern -> handler), bearer-token
+ * checking, JSON replies, and the `Deno.serve` listener with bind errors a user can act on.
+ * Endpoints live in their own modules and are plain `Route` values added to the table.
+ */
+
+import { getLogger } from "@logtape/logtape";
+import { formatListen, isLoopback, type ListenAddress } from "../config.ts";
+
+const log = getLogger(["bairelay", "api"]);
+
+/** One endpoint: `GET /api/cameras`, `POST /api/cameras/:target/wake`, ... */
+export interface Route {
+  method: "GET" | "POST";
+  /** URLPattern pathname syntax, e.g. "/api/cameras/:target/wake". */
+  path: string;
+  /** Answers without a token even when the API has one (health checks). */
+  public?: boolean;
+  handle(request: Request, params: Record<string, string>): Response | Promise<Response>;
+}
+
+/** A JSON reply with `status`. */
+export function jsonResponse(status: number, body: unknown, headers: HeadersInit = {}): Response {
+  return new Response(JSON.stringify(body) + "\n", {
+    status,
+    headers: { "content-type": "application/json; charset=utf-8", ...headers },
+  });
+}
+
+/** A JSON error reply: `{"error": message, ...extra}`. */
+export function errorResponse(
+  status: number,
+  message: string,
+  extra: Record<string, unknown> = {},
+  headers: HeadersInit = {},
+): Response {
+  return jsonResponse(status, { error: message, ...extra }, headers);
+}
+
+/** A compiled route table: finds the route for a request and runs it. */
+export class Router {
+  private readonly compiled: { route: Route; pattern: URLPattern }[];
+
+  /** `token`: when non-null, every non-public route needs `Authorization: Bearer <token>`. */
+  constructor(routes: readonly Route[], private readonly token: string | null) {
+    this.compiled = routes.map((route) => ({
+      route,
+      pattern: new URLPattern({ pathname: route.path }),
+    }));
+  }
+
+  /** Answers one request: 404 unknown path, 405 wrong method, 401 bad token, 500 on a bug. */
+  async handle(request: Request): Promise<Response> {
+    const url = new URL(request.url);
+    const matches = this.compiled
+      .map(({ route, pattern }) => ({ route, match: pattern.exec({ pathname: url.pathname }) }))
+      .filter((candidate) => candidate.match !== null);
+    if (matches.length === 0) return errorResponse(404, `no such endpoint: ${url.pathname}`);
+    const hit = matches.find((candidate) => candidate.route.method === request.method);
+    if (hit === undefined) {
+      const allow = matches.map((candidate) => candidate.route.method).join(", ");
+      return errorResponse(405, `${request.method} is not allowed on ${url.pathname}`, {}, {
+        allow,
+      });
+    }
+    if (!hit.route.public && !this.authorized(request)) {
+      return errorResponse(401, "missing or wrong bearer token (Authorization: Bearer TOKEN)", {}, {
+        "www-authenticate": 'Bearer realm="bairelay"',
+      });
+    }
+    const params: Record<string, string> = {};
+    for (const [name, value] of Object.entries(hit.match!.pathname.groups)) {
+      if (value !== undefined) params[name] = decodeURIComponent(value);
+    }
+    try {
+      return await hit.route.handle(request, params);
+    } catch (error) {
+      log.error("API {method} {path} failed: {error}", {
+        method: request.method,
+        path: url.pathname,
+        error: String(error),
+      });
+      return errorResponse(500, "internal error (see the server log)");
+    }
+  }
+
+  private authorized(request: Request): boolean {
+    if (this.token === null) return true;
+    const header = request.headers.get("authorization") ?? "";
+    const match = /^Bearer\s+(.+)$/i.exec(header);
+    return match !== null && constantTimeEqual(match[1].trim(), this.token);
+  }
+}
+
+/** Compares secrets without leaking where they differ through timing. */
+function constantTimeEqual(a: string, b: string): boolean {
+  const x = new TextEncoder().encode(a);
+  const y = new TextEncoder().encode(b);
+  let diff = x.length ^ y.length;
+  for (let i = 0; i < Math.max(x.length, y.length); i++) diff |= (x[i] ?? 0) ^ (y[i] ?? 0);
+  return diff === 0;
+}
+
+/** A listener could not be opened: which one, where, why, and what to do about it. */
+export class ListenError extends Error {
+  constructor(
+    readonly listener: string,
+    readonly address: string,
+    readonly port: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = "ListenError";
+  }
+}
+
+/** Options for `startHttpApi`. */
+export interface HttpApiOptions {
+  listen: ListenAddress;
+  /** Bearer token; required unless `listen` is loopback. */
+  token: string | null;
+  routes: readonly Route[];
+}
+
+/** A running control API. */
+export interface HttpApi {
+  /** The address actually bound (port filled in when 0 was asked). */
+  readonly address: ListenAddress;
+  /** Stops accepting, finishes in-flight requests (bounded to about half a second). */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the control API. Refuses a non-loopback address without a token; a bind failure
+ * rejects with `ListenError` naming the address, the cause and a remedy.
+ */
+export function startHttpApi(options: HttpApiOptions): Promise<HttpApi> {
+  const { listen, token } = options;
+  if (!isLoopback(listen.host) && token === null) {
+    return Promise.reject(
+      new ListenError(
+        "api",
+        listen.host,
+        listen.port,
+        "NO_TOKEN",
+        `refusing to serve the control API on ${formatListen(listen)} without a token: set ` +
+          "[api] token, or listen on a loopback address (127.0.0.1)",
+      ),
+    );
+  }
+  const router = new Router(options.routes, token);
+  let server: Deno.HttpServer<Deno.NetAddr>;
+  try {
+    server = Deno.serve({
+      hostname: listen.host,
+      port: listen.port,
+      onListen: () => {},
+      onError: (error) => {
+        log.error("API request failed: {error}", { error: String(error) });
+        return errorResponse(500, "internal error");
+      },
+    }, (request) => router.handle(request));
+  } catch (error) {
+    return Promise.reject(listenError("api (HTTP, TCP)", listen, error));
+  }
+  const address = { host: listen.host, port: server.addr.port };
+  return Promise.resolve({
+    address,
+    async close() {
+      await Promise.race([server.shutdown(), new Promise((r) => setTimeout(r, 500))]);
+    },
+  });
+}
+
+/** Turns a bind failure into a `ListenError` with the cause and the remedy spelled out. */
+export function listenError(listener: string, at: ListenAddress, error: unknown): ListenError {
+  const where = formatListen(at);
+  if (error instanceof Deno.errors.AddrInUse) {
+    return new ListenError(
+      listener,
+      at.host,
+      at.port,
+      "EADDRINUSE",
+      `cannot listen on ${where} for the ${listener}: port ${at.port} is already in use ` +
+        `(another bairelay? see \`ss -lntup | grep ${at.port}\`); stop that program or choose ` +
+        "another port",
+    );
+  }
+  if (error instanceof Deno.errors.PermissionDenied) {
+    return new ListenError(
+      listener,
+      at.host,
+      at.port,
+      "EACCES",
+      `cannot listen on ${where} for the ${listener}: permission denied (ports below 1024 need ` +
+        "root or CAP_NET_BIND_SERVICE, e.g. `setcap cap_net_bind_service=+ep bairelay` or " +
+        "systemd AmbientCapabilities=CAP_NET_BIND_SERVICE); or choose another port",
+    );
+  }
+  if (error instanceof Deno.errors.AddrNotAvailable) {
+    return new ListenError(
+      listener,
+      at.host,
+      at.port,
+      "EADDRNOTAVAIL",
+      `cannot listen on ${where} for the ${listener}: ${at.host} is not an address of this ` +
+        "machine; use one of its addresses or 0.0.0.0",
+    );
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return new ListenError(
+    listener,
+    at.host,
+    at.port,
+    "UNKNOWN",
+    `cannot listen on ${where} for the ${listener}: ${message}`,
+  );
+}
