@@ -1,0 +1,124 @@
+/**
+ * A tiny counter/gauge registry rendered in the Prometheus text exposition format
+ * (`GET /metrics`). Labels are plain string maps; a series is created on first use.
+ */
+
+/** Label names to values, e.g. `{ listener: "register", variant: "D2R_HB" }`. */
+export type Labels = Record<string, string>;
+
+interface Series {
+  labels: Labels;
+  value: number;
+}
+
+function seriesKey(labels: Labels | undefined): string {
+  if (labels === undefined) return "";
+  let key = "";
+  for (const name in labels) key += name + "\u0000" + labels[name] + "\u0001";
+  return key;
+}
+
+function escapeLabelValue(value: string): string {
+  return value.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"');
+}
+
+function formatLabels(labels: Labels): string {
+  const parts = Object.entries(labels).map(([k, v]) => `${k}="${escapeLabelValue(v)}"`);
+  return parts.length === 0 ? "" : `{${parts.join(",")}}`;
+}
+
+/** One named metric holding a value per label set. */
+abstract class Metric {
+  protected readonly series = new Map<string, Series>();
+  abstract readonly type: "counter" | "gauge";
+
+  constructor(readonly name: string, readonly help: string) {}
+
+  protected entry(labels: Labels | undefined): Series {
+    const key = seriesKey(labels);
+    let series = this.series.get(key);
+    if (series === undefined) {
+      series = { labels: { ...labels }, value: 0 };
+      this.series.set(key, series);
+    }
+    return series;
+  }
+
+  /** The current value for `labels` (0 when never touched). */
+  get(labels?: Labels): number {
+    return this.series.get(seriesKey(labels))?.value ?? 0;
+  }
+
+  /** Every series as plain data. */
+  values(): { labels: Labels; value: number }[] {
+    return [...this.series.values()].map((s) => ({ labels: { ...s.labels }, value: s.value }));
+  }
+
+  /** The metric in Prometheus text format (HELP, TYPE, one line per series). */
+  render(): string {
+    let out = `# HELP ${this.name} ${
+      this.help.replace(/\n/g, " ")
+    }\n# TYPE ${this.name} ${this.type}\n`;
+    for (const s of this.series.values()) {
+      out += `${this.name}${formatLabels(s.labels)} ${s.value}\n`;
+    }
+    return out;
+  }
+}
+
+/** A monotonically increasing count (packets, errors, wakes). */
+export class Counter extends Metric {
+  readonly type = "counter";
+
+  /** Adds `by` (default 1) to the series for `labels`. */
+  inc(labels?: Labels, by = 1): void {
+    this.entry(labels).value += by;
+  }
+}
+
+/** A value that goes up and down (registered cameras). */
+export class Gauge extends Metric {
+  readonly type = "gauge";
+
+  /** Sets the series for `labels` to `value`. */
+  set(value: number, labels?: Labels): void {
+    this.entry(labels).value = value;
+  }
+}
+
+/** The registry of every metric a server exposes; `render()` is the `/metrics` body. */
+export class Metrics {
+  private readonly metrics = new Map<string, Counter | Gauge>();
+
+  /** The counter called `name`, created on first use (the same object afterwards). */
+  counter(name: string, help: string): Counter {
+    return this.get(name, () => new Counter(name, help), Counter);
+  }
+
+  /** The gauge called `name`, created on first use (the same object afterwards). */
+  gauge(name: string, help: string): Gauge {
+    return this.get(name, () => new Gauge(name, help), Gauge);
+  }
+
+  private get<M extends Counter | Gauge>(
+    name: string,
+    make: () => M,
+    kind: abstract new (...args: never[]) => M,
+  ): M {
+    const existing = this.metrics.get(name);
+    if (existing === undefined) {
+      const created = make();
+      this.metrics.set(name, created);
+      return created;
+    }
+    if (!(existing instanceof kind)) {
+      throw new TypeError(`metric ${name} is already registered as a ${existing.type}`);
+    }
+    return existing;
+  }
+
+  /** All metrics in Prometheus text exposition format, in registration order. */
+  render(): string {
+    return [...this.metrics.values()].map((m) => m.render()).join("");
+  }
+}

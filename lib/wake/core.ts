@@ -1,0 +1,491 @@
+/**
+ * The wake server's protocol behaviour without sockets: a datagram in, replies out through
+ * an injected `send`. One declarative table says which variant each listener answers and
+ * how (cloud-interception.md Part I).
+ */
+
+import { getLogger } from "@logtape/logtape";
+import {
+  decodeDatagramLenient,
+  encodeDiscovery,
+  type IpPort,
+  type Message,
+  message,
+  type MessageOf,
+  type VariantName,
+} from "../bcudp/mod.ts";
+import type { Metrics } from "../metrics.ts";
+import type { AddressAdvertiser } from "./advertise.ts";
+import { BurstScheduler, WakeBudget } from "./bursts.ts";
+import { type Address, type CameraEntry, CameraRegistry, SessionAnchors } from "./registry.ts";
+import type {
+  ListenerName,
+  WakeOutcome,
+  WakeServerEvent,
+  WakeServerOptions,
+  WakeSource,
+} from "./types.ts";
+
+const logger = getLogger(["bairelay", "wake"]);
+
+/** Sends bytes from one of the listeners. */
+export type SendFn = (listener: ListenerName, bytes: Uint8Array, to: Address) => void;
+
+/** What WakeCore needs from its host. */
+export interface WakeCoreDeps {
+  send: SendFn;
+  advertiser: AddressAdvertiser;
+  metrics: Metrics;
+  now: () => number;
+  randomU32: () => number;
+  randomU64: () => bigint;
+  /** Called when the registry changed (for persistence). */
+  onChange?: () => void;
+}
+
+/** Repeated warnings (caps, budget) are logged at most once per key per this many ms. */
+export const WARN_INTERVAL_MS = 10_000;
+const MAX_WARN_KEYS = 256;
+
+type Handler<V extends VariantName> = (
+  core: WakeCore,
+  msg: MessageOf<V>,
+  peer: Address,
+  tid: number,
+) => void | Promise<void>;
+
+type Routes = { [V in VariantName]?: Handler<V> };
+
+/** Which requests each listener answers; anything else is dropped and counted. */
+const ROUTES: Record<ListenerName, Routes> = {
+  middleman: {
+    C2M_Q: (core, _msg, peer, tid) => core.answerClientQuery(peer, tid),
+    D2M_Q: (core, msg, peer, tid) => core.answerDeviceQuery(msg.fields.uid, peer, tid),
+  },
+  register: {
+    D2R_R: (core, msg, peer, tid) => core.answerAnchor(msg, peer, tid),
+    D2R_HB: (core, msg, peer, tid) => core.answerHeartbeat(msg, peer, tid),
+    C2R_C: (core, msg, peer, tid) => core.answerConnect(msg, peer, tid),
+    D2R_DISC: (core, msg, peer, tid) =>
+      core.reply("register", message("R2D_DC_R", { sid: msg.fields.sid, rsp: 0 }), tid, peer),
+    D2R_C_R: (core, msg, peer) => core.confirmWake(msg.fields.sid, "D2R_C_R", peer),
+    C2R_CFM: (core, msg, peer) => core.confirmWake(msg.fields.sid, "C2R_CFM", peer),
+  },
+};
+
+/** The rsp the register answers an unknown, stale or over-budget camera with. */
+const RSP_REFUSED = -1;
+/** The cloud's (informational) rsp in R2D_R_R. */
+const RSP_ANCHORED = -4;
+
+/** Protocol state and handlers of one wake server. */
+export class WakeCore {
+  readonly registry: CameraRegistry;
+  readonly anchors: SessionAnchors;
+  readonly bursts: BurstScheduler;
+  readonly budget: WakeBudget;
+  private readonly listeners = new Set<(event: WakeServerEvent) => void>();
+  private readonly warned = new Map<string, number>();
+  private readonly counters;
+  private readonly registered;
+  /** The actually bound register port, advertised in every address we hand out. */
+  registerPort: number;
+
+  constructor(readonly options: WakeServerOptions, private readonly deps: WakeCoreDeps) {
+    this.registry = new CameraRegistry({
+      staleAfterMs: options.staleAfterMs,
+      maxCameras: options.maxCameras,
+      cameras: options.cameras,
+      now: deps.now,
+    });
+    this.anchors = new SessionAnchors(options.maxAnchors, options.anchorTtlMs);
+    this.bursts = new BurstScheduler(options.burstCount, options.burstIntervalMs);
+    this.budget = new WakeBudget(options.maxWakesPerHour);
+    this.registerPort = options.registerPort;
+    const m = deps.metrics;
+    this.counters = {
+      packets: m.counter(
+        "bairelay_packets_total",
+        "BcUdp packets received, by listener and variant",
+      ),
+      decodeErrors: m.counter(
+        "bairelay_decode_errors_total",
+        "Datagrams that failed to decode, by listener and reason",
+      ),
+      replies: m.counter("bairelay_replies_total", "Packets sent, by listener and variant"),
+      dropped: m.counter("bairelay_dropped_total", "Packets dropped, by listener and reason"),
+      wakes: m.counter("bairelay_wakes_total", "Wake requests, by result"),
+    };
+    this.registered = m.gauge("bairelay_registered_cameras", "Cameras in the registry");
+    this.registered.set(0);
+  }
+
+  /** Subscribes to events; returns the unsubscribe function. */
+  onEvent(listener: (event: WakeServerEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private emit(event: WakeServerEvent): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(event);
+      } catch (error) {
+        logger.error("Wake event listener failed: {error}", { error });
+      }
+    }
+  }
+
+  private warn(key: string, text: string, properties: Record<string, unknown>): void {
+    const at = this.deps.now();
+    const last = this.warned.get(key);
+    if (last !== undefined && at - last < WARN_INTERVAL_MS) return;
+    this.warned.delete(key);
+    this.warned.set(key, at);
+    if (this.warned.size > MAX_WARN_KEYS) this.warned.delete(this.warned.keys().next().value!);
+    logger.warn(text, properties);
+  }
+
+  /** Decodes one datagram received by `listener` from `peer` and answers it. Never throws. */
+  handleDatagram(listener: ListenerName, bytes: Uint8Array, peer: Address): void {
+    const { packets, error } = decodeDatagramLenient(bytes);
+    if (error !== undefined) {
+      this.counters.decodeErrors.inc({ listener, reason: error.reason });
+      if (logger.isEnabledFor("debug")) {
+        logger.debug("Undecodable datagram on {listener} from {ip}:{port}: {reason}", {
+          listener,
+          ...peer,
+          reason: error.message,
+        });
+      }
+    }
+    for (const packet of packets) {
+      if (packet.kind !== "discovery") {
+        this.counters.packets.inc({ listener, variant: packet.kind });
+        this.drop(listener, "not_discovery");
+        continue;
+      }
+      const msg = packet.message;
+      this.counters.packets.inc({ listener, variant: msg.variant });
+      if (logger.isEnabledFor("debug")) {
+        logger.debug("{variant} from {ip}:{port} on {listener}", {
+          variant: msg.variant,
+          listener,
+          ...peer,
+        });
+      }
+      const handler = ROUTES[listener][msg.variant] as Handler<VariantName> | undefined;
+      if (handler === undefined) {
+        this.drop(listener, "unexpected_variant");
+        continue;
+      }
+      try {
+        const pending = handler(this, msg as MessageOf<VariantName>, peer, packet.tid);
+        if (pending !== undefined) pending.catch((e) => this.handlerFailed(listener, msg, e));
+      } catch (e) {
+        this.handlerFailed(listener, msg, e);
+      }
+    }
+  }
+
+  private handlerFailed(listener: ListenerName, msg: Message, error: unknown): void {
+    this.drop(listener, "handler_error");
+    logger.error("Handling {variant} on {listener} failed: {error}", {
+      variant: msg.variant,
+      listener,
+      error,
+    });
+  }
+
+  private drop(listener: ListenerName, reason: string): void {
+    this.counters.dropped.inc({ listener, reason });
+  }
+
+  /** Encodes `msg` with the request's `tid` and sends it to `to` (the UDP source). */
+  reply(listener: ListenerName, msg: Message, tid: number, to: Address): void {
+    this.deps.send(listener, encodeDiscovery(msg, tid, { validate: false }), to);
+    this.counters.replies.inc({ listener, variant: msg.variant });
+  }
+
+  private async endpointFor(peerIp: string): Promise<IpPort> {
+    const ip = this.deps.advertiser.cached(peerIp) ?? await this.deps.advertiser.resolve(peerIp);
+    return { ip, port: this.registerPort };
+  }
+
+  /** C2M_Q -> M2C_Q_R: every address is ours (register port). */
+  async answerClientQuery(peer: Address, tid: number): Promise<void> {
+    const us = await this.endpointFor(peer.ip);
+    this.reply("middleman", message("M2C_Q_R", { reg: us, relay: us, log: us, t: us }), tid, peer);
+  }
+
+  /** D2M_Q -> M2D_Q_R in the cloud's exact shape, with a fresh (token, ac) anchor. */
+  async answerDeviceQuery(uid: string, peer: Address, tid: number): Promise<void> {
+    const token = this.deps.randomU64();
+    const ac = this.deps.randomU32() >>> 0;
+    if (!this.anchors.issue(uid, { token, ac, issuedAt: this.deps.now() })) {
+      this.drop("middleman", "anchors_full");
+      this.warn("anchors_full", "Refusing D2M_Q from camera {uid} at {ip}: {max} anchors held", {
+        uid,
+        ip: peer.ip,
+        max: this.anchors.maxAnchors,
+      });
+      return;
+    }
+    const us = await this.endpointFor(peer.ip);
+    const reply = message("M2D_Q_R", {
+      reg: us,
+      log: us,
+      timer: true,
+      retry: true,
+      rsp: 0,
+      token,
+      ac,
+    });
+    this.reply("middleman", reply, tid, peer);
+  }
+
+  /** D2R_R -> R2D_R_R {rsp -4, ac} only when the token matches the camera's anchor. */
+  answerAnchor(msg: MessageOf<"D2R_R">, peer: Address, tid: number): void {
+    const check = this.anchors.check(msg.fields.uid, msg.fields.token, this.deps.now());
+    if ("refused" in check) {
+      this.drop("register", check.refused);
+      logger.debug("Dropping D2R_R from {uid} at {ip}:{port}: {why}", {
+        uid: msg.fields.uid,
+        ...peer,
+        why: check.refused,
+      });
+      return;
+    }
+    this.reply("register", message("R2D_R_R", { rsp: RSP_ANCHORED, ac: check.ac }), tid, peer);
+  }
+
+  /** D2R_HB: registry upsert from the UDP source; R2D_HB_R when needrsp is 1. */
+  answerHeartbeat(msg: MessageOf<"D2R_HB">, peer: Address, tid: number): void {
+    const at = this.deps.now();
+    const { uid, token, needrsp } = msg.fields;
+    const upsert = this.registry.upsertHeartbeat(uid, peer, token, at);
+    if (upsert.result === "full") {
+      this.drop("register", "registry_full");
+      this.warn("registry_full", "Refusing camera {uid} at {ip}: registry full ({max} cameras)", {
+        uid,
+        ip: peer.ip,
+        max: this.registry.maxCameras,
+      });
+      return;
+    }
+    if (upsert.result === "registered") {
+      this.registered.set(this.registry.size);
+      logger.info("Camera {uid}{name} registered from {ip}:{port}", {
+        uid,
+        name: upsert.entry.name ? ` (${upsert.entry.name})` : "",
+        ...peer,
+      });
+      this.emit({ type: "registered", uid, address: { ...peer }, at });
+    } else {
+      if (upsert.moved) logger.info("Camera {uid} moved to {ip}:{port}", { uid, ...peer });
+      this.emit({ type: "heartbeat", uid, address: { ...peer }, at });
+    }
+    if (upsert.result === "registered" || upsert.moved) {
+      void this.deps.advertiser.resolve(peer.ip); // warm the cache for the first wake
+    }
+    this.deps.onChange?.();
+    if (needrsp !== 1) return;
+    const reply = message("R2D_HB_R", {
+      rsp: 0,
+      time_t: BigInt(Math.floor(at / 1000)),
+      timer: { hb: this.options.heartbeatMs },
+    });
+    this.reply("register", reply, tid, peer);
+  }
+
+  /** C2R_C: wake the camera (burst) and tell the client where it is, or rsp -1. */
+  async answerConnect(msg: MessageOf<"C2R_C">, peer: Address, tid: number): Promise<void> {
+    const entry = this.registry.lookupFresh(msg.fields.uid);
+    const outcome = entry === undefined
+      ? this.refuseUnknown(msg.fields.uid, "client")
+      : this.startWake(entry, "client", {
+        cli: { ip: peer.ip, port: msg.fields.cli.port },
+        cmap: { ip: peer.ip, port: peer.port },
+        cid: msg.fields.cid,
+      });
+    if (entry === undefined || (outcome.result !== "started" && outcome.result !== "in_flight")) {
+      const refusal = message("R2C_C_R", { nat: "NULL", rsp: RSP_REFUSED, ac: 0 });
+      this.reply("register", refusal, tid, peer);
+      return;
+    }
+    const camera: IpPort = { ...entry.address };
+    const relay = await this.endpointFor(peer.ip);
+    const sid = outcome.sid;
+    this.reply(
+      "register",
+      message("R2C_C_R", { dev: camera, dmap: camera, relay, nat: "NULL", sid, rsp: 0, ac: 0 }),
+      tid,
+      peer,
+    );
+    this.reply(
+      "register",
+      message("R2C_T", { dev: camera, dmap: camera, sid, cid: msg.fields.cid }),
+      tid,
+      peer,
+    );
+  }
+
+  /** D2R_C_R / C2R_CFM: log, and record the wake's completion the first time. */
+  confirmWake(sid: number, variant: string, peer: Address): void {
+    const wake = this.bursts.confirm(sid);
+    if (wake === undefined) {
+      logger.debug("{variant} for unknown or already confirmed sid {sid} from {ip}", {
+        variant,
+        sid,
+        ip: peer.ip,
+      });
+      return;
+    }
+    const at = this.deps.now();
+    logger.info("Camera {uid} confirmed wake sid {sid} ({variant}) after {ms} ms", {
+      uid: wake.uid,
+      sid,
+      variant,
+      ms: at - wake.startedAt,
+    });
+    this.emit({ type: "wake_confirmed", uid: wake.uid, sid, at });
+  }
+
+  /** Wakes `target` (configured name, short or long UID) on behalf of `source`. */
+  wake(target: string, source: WakeSource): WakeOutcome {
+    const entry = this.registry.resolveTarget(target);
+    return entry === undefined
+      ? this.refuseUnknown(target, source)
+      : this.startWake(entry, source, undefined);
+  }
+
+  private refuseUnknown(target: string, source: WakeSource): WakeOutcome {
+    this.record({ result: "not_registered", target }, target, 0, source);
+    logger.info("Cannot wake {target} for {source}: not registered (or stale)", {
+      target,
+      source,
+    });
+    return { result: "not_registered", target };
+  }
+
+  private record(outcome: WakeOutcome, uid: string, sid: number, source: WakeSource): void {
+    this.counters.wakes.inc({ result: outcome.result });
+    this.emit({ type: "wake", uid, sid, source, result: outcome.result, at: this.deps.now() });
+  }
+
+  /**
+   * The battery guards, then the burst: joins a running burst, refuses over budget, or
+   * starts `burstCount` R2D_C to the camera's registered address.
+   */
+  private startWake(
+    entry: CameraEntry,
+    source: WakeSource,
+    requester: { cli: IpPort; cmap: IpPort; cid: number } | undefined,
+  ): WakeOutcome {
+    const at = this.deps.now();
+    const uid = entry.uid;
+    const running = this.bursts.inFlight(uid);
+    if (running !== undefined) {
+      const outcome: WakeOutcome = { result: "in_flight", uid, sid: running.sid };
+      this.record(outcome, uid, running.sid, source);
+      return outcome;
+    }
+    if (!this.budget.allows(uid, at)) {
+      const used = this.budget.used(uid, at);
+      const outcome: WakeOutcome = {
+        result: "over_budget",
+        uid,
+        wakesInLastHour: used,
+        limit: this.budget.limitPerHour,
+      };
+      this.record(outcome, uid, 0, source);
+      this.warn(
+        `budget:${uid}`,
+        "Not waking camera {uid}{name} for {source}: {used} wakes in the last hour reached max_wakes_per_hour = {limit}",
+        { uid, name: entry.name ? ` (${entry.name})` : "", source, used, limit: outcome.limit },
+      );
+      return outcome;
+    }
+    const sid = this.deps.randomU32() >>> 0;
+    this.budget.record(uid, at);
+    this.registry.recordWake(uid, at);
+    this.deps.onChange?.();
+    this.fireBurst(entry, sid, at, requester);
+    const outcome: WakeOutcome = { result: "started", uid, sid };
+    this.record(outcome, uid, sid, source);
+    logger.info("Waking camera {uid}{name} at {ip}:{port} for {source} (sid {sid})", {
+      uid,
+      name: entry.name ? ` (${entry.name})` : "",
+      ...entry.address,
+      source,
+      sid,
+    });
+    return outcome;
+  }
+
+  private fireBurst(
+    entry: CameraEntry,
+    sid: number,
+    at: number,
+    requester: { cli: IpPort; cmap: IpPort; cid: number } | undefined,
+  ): void {
+    const to = { ...entry.address };
+    let packet: Uint8Array | undefined;
+    let owed = 0;
+    const build = (relayIp: string) => {
+      const relay = { ip: relayIp, port: this.registerPort };
+      const wakeMessage = message("R2D_C", {
+        cli: requester?.cli ?? relay,
+        cmap: requester?.cmap ?? relay,
+        relay,
+        sid,
+        cid: requester?.cid ?? (this.deps.randomU32() | 0),
+      });
+      packet = encodeDiscovery(wakeMessage, this.deps.randomU32() >>> 0, { validate: false });
+    };
+    const sendOne = () => {
+      if (packet === undefined) {
+        owed++;
+        return;
+      }
+      this.deps.send("register", packet, to);
+      this.counters.replies.inc({ listener: "register", variant: "R2D_C" });
+    };
+    const cachedIp = this.deps.advertiser.cached(to.ip);
+    if (cachedIp !== undefined) build(cachedIp);
+    else {
+      void this.deps.advertiser.resolve(to.ip).then((ip) => {
+        build(ip);
+        for (; owed > 0; owed--) sendOne();
+      });
+    }
+    this.bursts.start(entry.uid, sid, at, sendOne);
+  }
+
+  /** Evicts stale cameras (event + info log each) and expired anchors. */
+  sweep(): void {
+    const at = this.deps.now();
+    this.anchors.sweep(at);
+    const evicted = this.registry.sweep(at);
+    if (evicted.length === 0) return;
+    this.registered.set(this.registry.size);
+    for (const entry of evicted) {
+      this.budget.forget(entry.uid);
+      logger.info("Camera {uid}{name} deregistered: no heartbeat for {ms} ms", {
+        uid: entry.uid,
+        name: entry.name ? ` (${entry.name})` : "",
+        ms: at - entry.lastHeartbeat,
+      });
+      this.emit({ type: "deregistered", uid: entry.uid, reason: "stale", at });
+    }
+    this.deps.onChange?.();
+  }
+
+  /** Puts back cameras loaded from the state file. */
+  restore(entries: readonly CameraEntry[]): number {
+    const restored = this.registry.restore(entries, this.deps.now());
+    this.registered.set(this.registry.size);
+    for (const entry of this.registry.list()) void this.deps.advertiser.resolve(entry.address.ip);
+    return restored;
+  }
+}

@@ -1,0 +1,264 @@
+/**
+ * Who is registered with the wake server: cameras keyed by their long UID (from `D2R_HB`),
+ * with the UDP source address they heartbeat from, and the session anchors (`token`, `ac`)
+ * the middleman issues on `D2M_Q` for the register to check on `D2R_R`.
+ */
+
+/** A UDP address as seen on the wire. */
+export interface Address {
+  ip: string;
+  port: number;
+}
+
+/** One registered camera. Entries returned by the registry are copies. */
+export interface CameraEntry {
+  /** The long UID the camera reports (sticker UID + firmware suffix). */
+  uid: string;
+  /** The configured name whose UID is a prefix of `uid`, if any. */
+  name?: string;
+  /** The UDP source address of the last heartbeat (never the camera's own `<dev>`). */
+  address: Address;
+  /** The token of the last heartbeat. */
+  token?: bigint;
+  firstSeen: number;
+  lastHeartbeat: number;
+  /** Wake bursts started for this camera. */
+  wakes: number;
+  lastWake?: number;
+  lastMotion?: number;
+}
+
+/** What a heartbeat did to the registry. */
+export type UpsertResult =
+  | { result: "registered"; entry: CameraEntry }
+  | { result: "refreshed"; entry: CameraEntry; moved: boolean }
+  | { result: "full" };
+
+/** Bounds and names for a registry. */
+export interface RegistryOptions {
+  /** Entries whose last heartbeat is older than this read as absent and are evicted. */
+  staleAfterMs: number;
+  /** New UIDs are refused once this many cameras are held; known ones still refresh. */
+  maxCameras: number;
+  /** Configured cameras: `uid` (short or long) names every long UID it prefixes. */
+  cameras?: readonly { name: string; uid: string }[];
+  /** Clock in ms since the epoch (default Date.now). */
+  now?: () => number;
+}
+
+function copyEntry(entry: CameraEntry): CameraEntry {
+  return { ...entry, address: { ...entry.address } };
+}
+
+/**
+ * The camera registry. Lookups only ever return fresh entries; `sweep()` evicts stale
+ * ones (the wake server runs it every second and reports each eviction).
+ */
+export class CameraRegistry {
+  private readonly entries = new Map<string, CameraEntry>();
+  private readonly cameras: readonly { name: string; uid: string }[];
+  private readonly now: () => number;
+  readonly staleAfterMs: number;
+  readonly maxCameras: number;
+
+  constructor(options: RegistryOptions) {
+    this.staleAfterMs = options.staleAfterMs;
+    this.maxCameras = options.maxCameras;
+    this.cameras = options.cameras ?? [];
+    this.now = options.now ?? Date.now;
+  }
+
+  /** How many entries are held (fresh or not yet swept). */
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** True when the entry's last heartbeat is within `staleAfterMs` of now. */
+  isFresh(entry: CameraEntry, at = this.now()): boolean {
+    return at - entry.lastHeartbeat <= this.staleAfterMs;
+  }
+
+  /**
+   * Every entry held, freshest first, as copies. Stale entries stay listed until the next
+   * sweep (at most about a second); use `isFresh(entry)` for the flag.
+   */
+  list(): CameraEntry[] {
+    return [...this.entries.values()].map(copyEntry).sort((a, b) =>
+      b.lastHeartbeat - a.lastHeartbeat
+    );
+  }
+
+  /** The configured name for a long UID (a configured UID that prefixes it). */
+  nameFor(uid: string): string | undefined {
+    return this.cameras.find((c) => uid.startsWith(c.uid))?.name;
+  }
+
+  /**
+   * Records a heartbeat from `uid` at `address` (the UDP source). A new UID is refused
+   * (`full`) when `maxCameras` fresh cameras are held; a known one always refreshes.
+   */
+  upsertHeartbeat(uid: string, address: Address, token: bigint, at = this.now()): UpsertResult {
+    const existing = this.entries.get(uid);
+    if (existing !== undefined && this.isFresh(existing, at)) {
+      const moved = existing.address.ip !== address.ip || existing.address.port !== address.port;
+      if (moved) existing.address = { ...address };
+      existing.token = token;
+      existing.lastHeartbeat = at;
+      return { result: "refreshed", entry: existing, moved };
+    }
+    if (existing === undefined && this.entries.size >= this.maxCameras) {
+      this.sweep(at);
+      if (this.entries.size >= this.maxCameras) return { result: "full" };
+    }
+    const entry: CameraEntry = {
+      uid,
+      address: { ...address },
+      token,
+      firstSeen: existing?.firstSeen ?? at,
+      lastHeartbeat: at,
+      wakes: existing?.wakes ?? 0,
+    };
+    const name = this.nameFor(uid);
+    if (name !== undefined) entry.name = name;
+    if (existing?.lastWake !== undefined) entry.lastWake = existing.lastWake;
+    if (existing?.lastMotion !== undefined) entry.lastMotion = existing.lastMotion;
+    this.entries.set(uid, entry);
+    return { result: "registered", entry };
+  }
+
+  private freshInternal(uidOrPrefix: string, at = this.now()): CameraEntry | undefined {
+    const exact = this.entries.get(uidOrPrefix);
+    if (exact !== undefined && this.isFresh(exact, at)) return exact;
+    let best: CameraEntry | undefined;
+    for (const entry of this.entries.values()) {
+      if (!entry.uid.startsWith(uidOrPrefix) || !this.isFresh(entry, at)) continue;
+      if (best === undefined || entry.lastHeartbeat > best.lastHeartbeat) best = entry;
+    }
+    return best;
+  }
+
+  /**
+   * The fresh camera whose long UID equals or starts with `uidOrPrefix` (a short UID from
+   * `C2R_C` or the config); on several matches the most recent heartbeat wins.
+   */
+  lookupFresh(uidOrPrefix: string): CameraEntry | undefined {
+    if (uidOrPrefix === "") return undefined;
+    const entry = this.freshInternal(uidOrPrefix);
+    return entry && copyEntry(entry);
+  }
+
+  /** The fresh camera heartbeating from `ip` (most recent on several), for the push listener. */
+  lookupByIp(ip: string): CameraEntry | undefined {
+    const at = this.now();
+    let best: CameraEntry | undefined;
+    for (const entry of this.entries.values()) {
+      if (entry.address.ip !== ip || !this.isFresh(entry, at)) continue;
+      if (best === undefined || entry.lastHeartbeat > best.lastHeartbeat) best = entry;
+    }
+    return best && copyEntry(best);
+  }
+
+  /**
+   * Resolves what a user typed (a configured name, a short or a long UID) to a fresh
+   * camera, or undefined.
+   */
+  resolveTarget(target: string): CameraEntry | undefined {
+    const configured = this.cameras.find((c) => c.name === target);
+    return this.lookupFresh(configured?.uid ?? target);
+  }
+
+  /** Counts a wake burst for `uid`. */
+  recordWake(uid: string, at = this.now()): void {
+    const entry = this.entries.get(uid);
+    if (entry === undefined) return;
+    entry.wakes++;
+    entry.lastWake = at;
+  }
+
+  /** Remembers when the push listener last saw motion from `uid`. */
+  recordMotion(uid: string, at: number): void {
+    const entry = this.entries.get(uid);
+    if (entry !== undefined) entry.lastMotion = at;
+  }
+
+  /** Removes every stale entry and returns them (copies). */
+  sweep(at = this.now()): CameraEntry[] {
+    const evicted: CameraEntry[] = [];
+    for (const [uid, entry] of this.entries) {
+      if (this.isFresh(entry, at)) continue;
+      this.entries.delete(uid);
+      evicted.push(copyEntry(entry));
+    }
+    return evicted;
+  }
+
+  /** Puts back entries loaded from the state file (stale ones are skipped, caps apply). */
+  restore(entries: readonly CameraEntry[], at = this.now()): number {
+    let restored = 0;
+    for (const entry of entries) {
+      if (!this.isFresh(entry, at) || this.entries.size >= this.maxCameras) continue;
+      const copy = copyEntry(entry);
+      const name = this.nameFor(entry.uid);
+      if (name === undefined) delete copy.name;
+      else copy.name = name;
+      this.entries.set(entry.uid, copy);
+      restored++;
+    }
+    return restored;
+  }
+}
+
+/** The `(token, ac)` pair issued to one camera by `M2D_Q_R`. */
+export interface SessionAnchor {
+  token: bigint;
+  ac: number;
+  issuedAt: number;
+}
+
+/**
+ * Per-UID session anchors: the middleman writes one on `D2M_Q`, the register reads it on
+ * `D2R_R` and answers only when the echoed token matches. Bounded by `maxAnchors`;
+ * anchors older than `ttlMs` are forgotten.
+ */
+export class SessionAnchors {
+  private readonly anchors = new Map<string, SessionAnchor>();
+
+  constructor(readonly maxAnchors: number, readonly ttlMs: number) {}
+
+  /** How many anchors are held. */
+  get size(): number {
+    return this.anchors.size;
+  }
+
+  /** Stores a fresh anchor for `uid`; false when full of other, unexpired UIDs. */
+  issue(uid: string, anchor: SessionAnchor): boolean {
+    if (!this.anchors.has(uid) && this.anchors.size >= this.maxAnchors) {
+      this.sweep(anchor.issuedAt);
+      if (this.anchors.size >= this.maxAnchors) return false;
+    }
+    this.anchors.set(uid, anchor);
+    return true;
+  }
+
+  /**
+   * Checks a `D2R_R`: the anchor's ac when `token` matches an unexpired anchor for `uid`,
+   * otherwise why not.
+   */
+  check(
+    uid: string,
+    token: bigint,
+    at: number,
+  ): { ac: number } | { refused: "no_anchor" | "token_mismatch" } {
+    const anchor = this.anchors.get(uid);
+    if (anchor === undefined || at - anchor.issuedAt > this.ttlMs) return { refused: "no_anchor" };
+    if (anchor.token !== token) return { refused: "token_mismatch" };
+    return { ac: anchor.ac };
+  }
+
+  /** Forgets expired anchors. */
+  sweep(at: number): void {
+    for (const [uid, anchor] of this.anchors) {
+      if (at - anchor.issuedAt > this.ttlMs) this.anchors.delete(uid);
+    }
+  }
+}

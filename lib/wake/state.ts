@@ -1,0 +1,217 @@
+/**
+ * The wake server's state file (`<state_dir>/wake-state.json`): the camera registry, so a
+ * restarted server can wake a camera before its next heartbeat. Written atomically (temp
+ * file + rename) and at most about once a second; a corrupt or unreadable file is renamed
+ * aside and the server starts empty.
+ */
+
+import type { CameraEntry } from "./registry.ts";
+
+/** The state file's name inside the state directory. */
+export const STATE_FILE_NAME = "wake-state.json";
+/** Format version written into the file. */
+export const STATE_VERSION = 1;
+/** Minimum spacing of state writes, in ms. */
+export const STATE_WRITE_INTERVAL_MS = 1000;
+
+/** What loading found. */
+export interface LoadedState {
+  cameras: CameraEntry[];
+  /** Set when the file was unusable: what was wrong and where it was moved. */
+  problem?: { message: string; movedTo?: string };
+}
+
+interface StoredCamera {
+  uid: string;
+  address: { ip: string; port: number };
+  token?: string;
+  first_seen: number;
+  last_heartbeat: number;
+  wakes: number;
+  last_wake?: number;
+  last_motion?: number;
+}
+
+function toStored(entry: CameraEntry): StoredCamera {
+  const stored: StoredCamera = {
+    uid: entry.uid,
+    address: { ip: entry.address.ip, port: entry.address.port },
+    first_seen: entry.firstSeen,
+    last_heartbeat: entry.lastHeartbeat,
+    wakes: entry.wakes,
+  };
+  if (entry.token !== undefined) stored.token = entry.token.toString();
+  if (entry.lastWake !== undefined) stored.last_wake = entry.lastWake;
+  if (entry.lastMotion !== undefined) stored.last_motion = entry.lastMotion;
+  return stored;
+}
+
+class StateFormatError extends Error {}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function num(record: Record<string, unknown>, key: string, where: string): number {
+  const value = record[key];
+  if (typeof value !== "number" || !Number.isFinite(value)) {
+    throw new StateFormatError(`${where}.${key} is not a number`);
+  }
+  return value;
+}
+
+function optionalNum(record: Record<string, unknown>, key: string, where: string) {
+  return record[key] === undefined ? undefined : num(record, key, where);
+}
+
+function fromStored(value: unknown, index: number): CameraEntry {
+  const where = `cameras[${index}]`;
+  if (!isRecord(value)) throw new StateFormatError(`${where} is not an object`);
+  const { uid, address, token } = value;
+  if (typeof uid !== "string" || uid === "" || uid.length > 64) {
+    throw new StateFormatError(`${where}.uid is not a UID`);
+  }
+  if (!isRecord(address) || typeof address.ip !== "string") {
+    throw new StateFormatError(`${where}.address is not {ip, port}`);
+  }
+  const port = num(address, "port", `${where}.address`);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new StateFormatError(`${where}.address.port is not a port`);
+  }
+  if (token !== undefined && (typeof token !== "string" || !/^[0-9]{1,20}$/.test(token))) {
+    throw new StateFormatError(`${where}.token is not a string of digits`);
+  }
+  const entry: CameraEntry = {
+    uid,
+    address: { ip: address.ip, port },
+    firstSeen: num(value, "first_seen", where),
+    lastHeartbeat: num(value, "last_heartbeat", where),
+    wakes: num(value, "wakes", where),
+  };
+  if (token !== undefined) entry.token = BigInt(token);
+  const lastWake = optionalNum(value, "last_wake", where);
+  if (lastWake !== undefined) entry.lastWake = lastWake;
+  const lastMotion = optionalNum(value, "last_motion", where);
+  if (lastMotion !== undefined) entry.lastMotion = lastMotion;
+  return entry;
+}
+
+/** Parses the state file's text; throws a message naming what is wrong. */
+export function parseState(text: string): CameraEntry[] {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (error) {
+    throw new StateFormatError(`not JSON (${(error as Error).message})`);
+  }
+  if (!isRecord(data)) throw new StateFormatError("not a JSON object");
+  if (data.version !== STATE_VERSION) {
+    throw new StateFormatError(`version is ${JSON.stringify(data.version)}, expected 1`);
+  }
+  if (!Array.isArray(data.cameras)) throw new StateFormatError("cameras is not a list");
+  return data.cameras.map(fromStored);
+}
+
+/** The state file's text for these entries. */
+export function serializeState(cameras: readonly CameraEntry[], savedAt: number): string {
+  return JSON.stringify(
+    { version: STATE_VERSION, saved_at: savedAt, cameras: cameras.map(toStored) },
+    null,
+    1,
+  ) + "\n";
+}
+
+/** Reads and writes the state file in one directory. */
+export class StateStore {
+  readonly path: string;
+
+  constructor(readonly dir: string) {
+    this.path = `${dir.replace(/\/+$/, "")}/${STATE_FILE_NAME}`;
+  }
+
+  /**
+   * Loads the registry. A missing file is an empty start; an unreadable or corrupt one is
+   * renamed to `<file>.corrupt-<time>` and reported in `problem`. Never throws.
+   */
+  async load(at = Date.now()): Promise<LoadedState> {
+    let text: string;
+    try {
+      text = await Deno.readTextFile(this.path);
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return { cameras: [] };
+      return { cameras: [], problem: await this.moveAside(error as Error, at) };
+    }
+    try {
+      return { cameras: parseState(text) };
+    } catch (error) {
+      return { cameras: [], problem: await this.moveAside(error as Error, at) };
+    }
+  }
+
+  private async moveAside(error: Error, at: number): Promise<LoadedState["problem"]> {
+    const movedTo = `${this.path}.corrupt-${new Date(at).toISOString().replace(/[:.]/g, "-")}`;
+    const message = `state file ${this.path} is unusable: ${error.message}`;
+    try {
+      await Deno.rename(this.path, movedTo);
+      return { message, movedTo };
+    } catch (renameError) {
+      return { message: `${message}; could not move it aside: ${(renameError as Error).message}` };
+    }
+  }
+
+  /** Writes the entries atomically: a temp file in the same directory, then rename. */
+  async save(cameras: readonly CameraEntry[], at = Date.now()): Promise<void> {
+    await Deno.mkdir(this.dir, { recursive: true });
+    const temp = `${this.path}.${Deno.pid}.tmp`;
+    await Deno.writeTextFile(temp, serializeState(cameras, at));
+    await Deno.rename(temp, this.path);
+  }
+}
+
+/**
+ * Coalesces "something changed" into at most one write per `intervalMs`; `close()` writes
+ * what is pending, waits for writes in progress and schedules nothing afterwards.
+ */
+export class ThrottledWriter {
+  private dirty = false;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private writing: Promise<void> | undefined;
+  private lastWrite = 0;
+  private closed = false;
+
+  constructor(
+    private readonly write: () => Promise<void>,
+    private readonly onError: (error: Error) => void,
+    private readonly intervalMs = STATE_WRITE_INTERVAL_MS,
+  ) {}
+
+  /** Notes a change; a write follows within `intervalMs`. */
+  markDirty(): void {
+    this.dirty = true;
+    if (this.closed || this.timer !== undefined || this.writing !== undefined) return;
+    const wait = Math.max(0, this.lastWrite + this.intervalMs - performance.now());
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.run();
+    }, wait);
+  }
+
+  private async run(): Promise<void> {
+    if (!this.dirty) return;
+    this.dirty = false;
+    this.lastWrite = performance.now();
+    this.writing = this.write().catch(this.onError);
+    await this.writing;
+    this.writing = undefined;
+    if (this.dirty) this.markDirty();
+  }
+
+  /** Cancels the timer, waits for a write in progress and writes what is pending. */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    while (this.writing !== undefined) await this.writing;
+    await this.run();
+  }
+}
