@@ -1,0 +1,101 @@
+/**
+ * `serve` as a library: starts the wake server and the control API a `Config` describes, and
+ * stops them together. This is where further components (push listener, MQTT bridge) join.
+ */
+
+import { getLogger } from "@logtape/logtape";
+import { type Config, formatListen, wakeServerOptions } from "./config.ts";
+import { type HttpApi, type Route, startHttpApi } from "./api/http.ts";
+import { healthRoute, wakeRoutes } from "./api/routes.ts";
+import { startWakeServer, type WakeServer, type WakeServerDeps } from "./wake/server.ts";
+
+const log = getLogger(["bairelay", "serve"]);
+
+/** Clock and randomness passed down to the components (tests control them). */
+export type ServiceDeps = WakeServerDeps;
+
+/** One address the service listens on, for the startup log and tests. */
+export interface Listening {
+  /** "middleman", "register", "api", ... */
+  name: string;
+  protocol: "udp" | "tcp" | "http";
+  host: string;
+  port: number;
+}
+
+/** A running `serve`. */
+export interface Service {
+  /** null when `[wake_server] enable = false`. */
+  readonly wake: WakeServer | null;
+  /** null when the API is off. */
+  readonly api: HttpApi | null;
+  /** Every address actually bound. */
+  readonly listening: Listening[];
+  /** Stops everything (bursts cancelled, state flushed); resolves within about a second. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the service. Rejects (after closing whatever had started) when a listener cannot be
+ * bound; the error names the address, the cause and the remedy.
+ */
+export async function startService(config: Config, deps: ServiceDeps = {}): Promise<Service> {
+  const closers: (() => Promise<void>)[] = [];
+  const listening: Listening[] = [];
+  const closeAll = async () => {
+    // Reverse start order: the API stops taking requests before the wake server goes.
+    for (const close of closers.reverse()) {
+      await close().catch((error) =>
+        log.error("error while stopping: {error}", { error: String(error) })
+      );
+    }
+  };
+  try {
+    let wake: WakeServer | null = null;
+    if (config.wakeServer.enable) {
+      wake = await startWakeServer(wakeServerOptions(config), deps);
+      closers.push(() => wake!.close());
+      listening.push(
+        {
+          name: "middleman",
+          protocol: "udp",
+          host: wake.middleman.ip,
+          port: wake.middleman.port,
+        },
+        {
+          name: "register",
+          protocol: "udp",
+          host: wake.register.ip,
+          port: wake.register.port,
+        },
+      );
+    }
+    const routes: Route[] = [healthRoute()];
+    if (wake) routes.push(...wakeRoutes({ wake, now: deps.now }));
+    let api: HttpApi | null = null;
+    if (config.api.listen) {
+      api = await startHttpApi({ listen: config.api.listen, token: config.api.token, routes });
+      closers.push(() => api!.close());
+      listening.push({ name: "api", protocol: "http", ...api.address });
+    }
+    let closing: Promise<void> | null = null;
+    return {
+      wake,
+      api,
+      listening,
+      close: () => closing ??= closeAll(),
+    };
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
+}
+
+/** One line per listener, e.g. "register udp 0.0.0.0:58200", for the startup log. */
+export function describeListening(listening: readonly Listening[]): string[] {
+  return listening.map((l) =>
+    `${l.name} ${l.protocol === "http" ? "http://" : `${l.protocol} `}${
+      formatListen({ host: l.host, port: l.port })
+    }`
+  );
+}
