@@ -1,0 +1,465 @@
+/**
+ * The MQTT bridge: publishes each camera's motion, registration and last heartbeat as retained
+ * QoS 1 topics, announces the cameras to Home Assistant (MQTT discovery), and turns
+ * `{prefix}/{camera}/control/wakeup` into wakes. It is optional and never in the way: while the
+ * broker is unreachable the rest of `serve` keeps working, the bridge reconnects with backoff,
+ * and on every (re)connect it publishes the current state, so nothing that happened during an
+ * outage is lost.
+ */
+
+import { getLogger } from "@logtape/logtape";
+import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
+import { discoveryMessages } from "./discovery.ts";
+import { AVAILABILITY, type CameraStateTopic, OFF, ON, Topics, topicSegment } from "./topics.ts";
+
+const log = getLogger(["bairelay", "mqtt"]);
+
+/** Default first reconnect delay; it doubles after every failed attempt. */
+export const DEFAULT_RECONNECT_INITIAL_MS = 1000;
+/** Default longest reconnect delay. */
+export const DEFAULT_RECONNECT_MAX_MS = 30_000;
+/** Longest wait for the broker's CONNACK before an attempt counts as failed. */
+const CONNECT_TIMEOUT_MS = 5000;
+/** Longest wait, on close, for the "offline" status to reach the broker. */
+const CLOSE_TIMEOUT_MS = 500;
+/**
+ * Most cameras the bridge remembers. Beyond it, the least recently seen unconfigured camera
+ * that is not registered is forgotten (and its discovery removed), so UIDs invented by a
+ * hostile peer cannot grow memory without end.
+ */
+export const DEFAULT_MAX_MQTT_CAMERAS = 2048;
+/** MQTT CONNACK return codes (3.1.1) that mean the credentials were refused. */
+const AUTH_REFUSED_CODES = new Set([4, 5]);
+
+/** Broker and topics, as in the `[mqtt]` config section. */
+export interface MqttBridgeOptions {
+  brokerAddr: string;
+  port: number;
+  credentials?: { username: string; password: string } | null;
+  /** CA certificate file (PEM): connect with TLS and verify the broker against it. */
+  ca?: string | null;
+  /** Client certificate and key files (PEM) for TLS client authentication. */
+  clientAuth?: { cert: string; key: string } | null;
+  topicPrefix: string;
+  /** Home Assistant discovery prefix ("homeassistant"). */
+  discoveryTopic: string;
+  reconnectInitialMs?: number;
+  reconnectMaxMs?: number;
+  maxCameras?: number;
+}
+
+/** What the bridge calls back into. */
+export interface MqttBridgeDeps {
+  /** Wakes a camera by UID or configured name (the wake server's wake(target, "mqtt")). */
+  wake(target: string): { result: string };
+}
+
+/** A camera as the bridge knows it. */
+export interface CameraRef {
+  /** The UID (the configured one for configured cameras, else the one the camera reported). */
+  uid: string;
+  /** The configured name, when there is one: it names the topics. */
+  name?: string;
+}
+
+/** The published state of one camera. */
+export interface CameraMqttState extends CameraRef {
+  segment: string;
+  motion: boolean;
+  registered: boolean;
+  lastHeartbeat?: number;
+}
+
+/** Connection state of the bridge. */
+export type BridgeConnection = "connecting" | "connected" | "disconnected";
+
+/** The bridge's status for health checks and tests. */
+export interface BridgeStatus {
+  connection: BridgeConnection;
+  broker: string;
+  /** The last connection error, cleared on connect. */
+  lastError?: string;
+}
+
+/** A file named in `[mqtt]` could not be read. */
+export class MqttConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "MqttConfigError";
+  }
+}
+
+interface CameraRecord extends CameraMqttState {
+  configured: boolean;
+  touched: number;
+}
+
+function readPem(path: string, key: string): string {
+  try {
+    return Deno.readTextFileSync(path);
+  } catch (error) {
+    const cause = error instanceof Error ? error.message : String(error);
+    throw new MqttConfigError(`[mqtt] ${key}: cannot read ${path}: ${cause}`);
+  }
+}
+
+function describeError(error: unknown): string {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return typeof code === "string" && !error.message.includes(code)
+      ? `${code}: ${error.message}`
+      : error.message;
+  }
+  return String(error);
+}
+
+/**
+ * A running bridge. Create it with `MqttBridge.start`; feed it with `declare`, `setMotion`,
+ * `setRegistered` and `setHeartbeat`; stop it with `close`.
+ */
+export class MqttBridge {
+  readonly #options: MqttBridgeOptions;
+  readonly #deps: MqttBridgeDeps;
+  readonly #topics: Topics;
+  readonly #broker: string;
+  readonly #client: MqttClient;
+  readonly #cameras = new Map<string, CameraRecord>();
+  readonly #statusListeners = new Set<(status: BridgeStatus) => void>();
+  #connection: BridgeConnection = "connecting";
+  #lastError: string | undefined;
+  #everConnected = false;
+  #failuresLogged = false;
+  #delayMs: number;
+  #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  #closing = false;
+  #touch = 0;
+
+  private constructor(options: MqttBridgeOptions, deps: MqttBridgeDeps) {
+    this.#options = options;
+    this.#deps = deps;
+    this.#topics = new Topics(options.topicPrefix);
+    this.#delayMs = options.reconnectInitialMs ?? DEFAULT_RECONNECT_INITIAL_MS;
+    const secure = Boolean(options.ca || options.clientAuth);
+    const host = options.brokerAddr.includes(":") ? `[${options.brokerAddr}]` : options.brokerAddr;
+    this.#broker = `${secure ? "mqtts" : "mqtt"}://${host}:${options.port}`;
+    const clientOptions: IClientOptions = {
+      host: options.brokerAddr,
+      port: options.port,
+      protocol: secure ? "mqtts" : "mqtt",
+      clientId: `bairelay_${crypto.randomUUID().slice(0, 8)}`,
+      clean: true,
+      reconnectPeriod: 0, // reconnects are ours, with backoff
+      resubscribe: false, // subscriptions are made again on every connect
+      connectTimeout: CONNECT_TIMEOUT_MS,
+      queueQoSZero: false,
+      manualConnect: true,
+      will: {
+        topic: this.#topics.availability,
+        payload: AVAILABILITY.offline,
+        qos: 1,
+        retain: true,
+      },
+    };
+    if (options.credentials) {
+      clientOptions.username = options.credentials.username;
+      clientOptions.password = options.credentials.password;
+    }
+    if (options.ca) clientOptions.ca = readPem(options.ca, "ca");
+    if (options.clientAuth) {
+      clientOptions.cert = readPem(options.clientAuth.cert, "client_auth cert");
+      clientOptions.key = readPem(options.clientAuth.key, "client_auth key");
+    }
+    this.#client = mqtt.connect(clientOptions);
+    this.#client.on("connect", () => this.#onConnect());
+    this.#client.on("close", () => this.#onClose());
+    this.#client.on("error", (error) => this.#onError(error));
+    this.#client.on("message", (topic, payload, packet) => {
+      this.#onMessage(topic, payload, packet.retain);
+    });
+  }
+
+  /**
+   * Starts connecting to the broker in the background and returns at once. Throws
+   * MqttConfigError when a TLS file cannot be read; a broker that is down is not an error.
+   */
+  static start(options: MqttBridgeOptions, deps: MqttBridgeDeps): MqttBridge {
+    const bridge = new MqttBridge(options, deps);
+    log.info("MQTT bridge connecting to {broker}", { broker: bridge.#broker });
+    bridge.#client.connect();
+    return bridge;
+  }
+
+  /** Where the bridge connects, e.g. `mqtt://127.0.0.1:1883`. */
+  get broker(): string {
+    return this.#broker;
+  }
+
+  /** Connection state and last error. */
+  status(): BridgeStatus {
+    return {
+      connection: this.#connection,
+      broker: this.#broker,
+      ...(this.#lastError === undefined ? {} : { lastError: this.#lastError }),
+    };
+  }
+
+  /** Calls `listener` on every status change; returns the unsubscribe function. */
+  onStatus(listener: (status: BridgeStatus) => void): () => void {
+    this.#statusListeners.add(listener);
+    return () => this.#statusListeners.delete(listener);
+  }
+
+  /** The state of every camera the bridge publishes (plain data). */
+  cameras(): CameraMqttState[] {
+    return [...this.#cameras.values()].map((record) => ({
+      uid: record.uid,
+      ...(record.name === undefined ? {} : { name: record.name }),
+      segment: record.segment,
+      motion: record.motion,
+      registered: record.registered,
+      ...(record.lastHeartbeat === undefined ? {} : { lastHeartbeat: record.lastHeartbeat }),
+    }));
+  }
+
+  /** Announces a configured camera (so Home Assistant shows it before it registers). */
+  declare(camera: CameraRef): void {
+    this.#record(camera, true);
+  }
+
+  /** Publishes the camera's motion state. */
+  setMotion(camera: CameraRef, motion: boolean): void {
+    const record = this.#record(camera, false);
+    record.motion = motion;
+    this.#publishState(record, "motion");
+  }
+
+  /** Publishes whether the camera is registered (fresh heartbeat) or not. */
+  setRegistered(camera: CameraRef, registered: boolean): void {
+    const record = this.#record(camera, false);
+    record.registered = registered;
+    this.#publishState(record, "registered");
+  }
+
+  /** Publishes the camera's last heartbeat time (and that it is registered). */
+  setHeartbeat(camera: CameraRef, at: number): void {
+    const record = this.#record(camera, false);
+    record.lastHeartbeat = at;
+    this.#publishState(record, "last_heartbeat");
+    if (!record.registered) {
+      record.registered = true;
+      this.#publishState(record, "registered");
+    }
+  }
+
+  /** Publishes "offline", disconnects and stops reconnecting; resolves within about a second. */
+  async close(): Promise<void> {
+    if (this.#closing) return;
+    this.#closing = true;
+    if (this.#reconnectTimer !== undefined) clearTimeout(this.#reconnectTimer);
+    if (this.#client.connected) {
+      await this.#withTimeout(
+        this.#client.publishAsync(this.#topics.availability, AVAILABILITY.offline, {
+          qos: 1,
+          retain: true,
+        }),
+      );
+    }
+    await this.#withTimeout(this.#client.endAsync(!this.#client.connected));
+    if (!this.#client.disconnected) await this.#client.endAsync(true);
+    this.#setConnection("disconnected");
+    this.#statusListeners.clear();
+  }
+
+  async #withTimeout(work: Promise<unknown>): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      work.catch(() => {}),
+      new Promise<void>((resolve) => timer = setTimeout(resolve, CLOSE_TIMEOUT_MS)),
+    ]);
+    clearTimeout(timer);
+  }
+
+  #record(camera: CameraRef, configured: boolean): CameraRecord {
+    const segment = topicSegment(camera.name ?? camera.uid);
+    let record = this.#cameras.get(segment);
+    if (record) {
+      record.touched = ++this.#touch;
+      record.configured ||= configured;
+      return record;
+    }
+    this.#evictIfFull();
+    record = {
+      uid: camera.uid,
+      ...(camera.name === undefined ? {} : { name: camera.name }),
+      segment,
+      motion: false,
+      registered: false,
+      configured,
+      touched: ++this.#touch,
+    };
+    this.#cameras.set(segment, record);
+    this.#publishCamera(record);
+    return record;
+  }
+
+  #evictIfFull(): void {
+    const max = this.#options.maxCameras ?? DEFAULT_MAX_MQTT_CAMERAS;
+    if (this.#cameras.size < max) return;
+    let oldest: CameraRecord | undefined;
+    for (const record of this.#cameras.values()) {
+      if (record.configured || record.registered || record.motion) continue;
+      if (!oldest || record.touched < oldest.touched) oldest = record;
+    }
+    if (!oldest) return; // everything is live: exceed the cap rather than lose live state
+    this.#cameras.delete(oldest.segment);
+    log.warn("MQTT bridge forgets camera {uid}: more than {max} cameras", {
+      uid: oldest.uid,
+      max,
+    });
+    if (this.#client.connected) {
+      const topics = discoveryMessages(oldest, this.#topics, this.#options.discoveryTopic);
+      for (const { topic } of topics) this.#publish(topic, "");
+    }
+  }
+
+  #publish(topic: string, payload: string): void {
+    if (!this.#client.connected) return; // published again from the state table on reconnect
+    this.#client.publish(topic, payload, { qos: 1, retain: true }, (error) => {
+      if (error) log.debug("MQTT publish to {topic} failed: {error}", { topic, error });
+    });
+  }
+
+  #publishState(record: CameraRecord, what: CameraStateTopic): void {
+    let payload: string;
+    if (what === "motion") payload = record.motion ? ON : OFF;
+    else if (what === "registered") payload = record.registered ? ON : OFF;
+    else if (record.lastHeartbeat === undefined) return;
+    else payload = new Date(record.lastHeartbeat).toISOString();
+    this.#publish(this.#topics.state(record.segment, what), payload);
+  }
+
+  #publishDiscovery(record: CameraRecord): void {
+    for (const message of discoveryMessages(record, this.#topics, this.#options.discoveryTopic)) {
+      this.#publish(message.topic, message.payload);
+    }
+  }
+
+  #publishCamera(record: CameraRecord): void {
+    this.#publishDiscovery(record);
+    this.#publishState(record, "motion");
+    this.#publishState(record, "registered");
+    this.#publishState(record, "last_heartbeat");
+  }
+
+  #onConnect(): void {
+    this.#delayMs = this.#options.reconnectInitialMs ?? DEFAULT_RECONNECT_INITIAL_MS;
+    this.#lastError = undefined;
+    this.#failuresLogged = false;
+    log.info(
+      this.#everConnected
+        ? "MQTT reconnected to {broker}; publishing the current state of {count} cameras"
+        : "MQTT connected to {broker}",
+      { broker: this.#broker, count: this.#cameras.size },
+    );
+    this.#everConnected = true;
+    this.#client.subscribe(
+      [this.#topics.wakeupFilter, `${this.#options.discoveryTopic}/status`],
+      { qos: 1 },
+      (error) => {
+        if (error) log.warn("MQTT subscribe failed: {error}", { error: describeError(error) });
+      },
+    );
+    this.#publish(this.#topics.availability, AVAILABILITY.online);
+    for (const record of this.#cameras.values()) this.#publishCamera(record);
+    this.#setConnection("connected");
+  }
+
+  #onError(error: Error & { code?: unknown }): void {
+    const code = error.code;
+    let message: string;
+    if (typeof code === "number" && AUTH_REFUSED_CODES.has(code)) {
+      const user = this.#options.credentials?.username;
+      message = `MQTT broker ${this.#broker} refused the login ` +
+        `(${user === undefined ? "no credentials given" : `user "${user}"`}): ${error.message}. ` +
+        `Check [mqtt] credentials and the broker's password file`;
+      if (message !== this.#lastError) log.error(message);
+    } else {
+      message = `MQTT broker ${this.#broker} unreachable: ${describeError(error)}`;
+      if (!this.#failuresLogged) {
+        log.warn(
+          "{message}; retrying with backoff (the wake server and push listener keep working)",
+          { message },
+        );
+      } else log.debug("{message}", { message });
+    }
+    this.#failuresLogged = true;
+    this.#lastError = message;
+  }
+
+  #onClose(): void {
+    if (this.#closing) return;
+    if (this.#connection === "connected") {
+      log.warn("MQTT connection to {broker} lost; reconnecting with backoff", {
+        broker: this.#broker,
+      });
+      this.#failuresLogged = true;
+    }
+    this.#setConnection("disconnected");
+    if (this.#reconnectTimer !== undefined) return;
+    const delay = this.#delayMs;
+    this.#delayMs = Math.min(
+      this.#delayMs * 2,
+      this.#options.reconnectMaxMs ?? DEFAULT_RECONNECT_MAX_MS,
+    );
+    log.debug("MQTT reconnect to {broker} in {delay} ms", { broker: this.#broker, delay });
+    this.#reconnectTimer = setTimeout(() => {
+      this.#reconnectTimer = undefined;
+      if (this.#closing) return;
+      this.#setConnection("connecting");
+      this.#client.reconnect();
+    }, delay);
+  }
+
+  #onMessage(topic: string, payload: Uint8Array, retained: boolean): void {
+    if (topic === `${this.#options.discoveryTopic}/status`) {
+      const text = new TextDecoder().decode(payload).trim();
+      if (text === "online" && !retained) {
+        log.info("Home Assistant is online: publishing discovery for {count} cameras", {
+          count: this.#cameras.size,
+        });
+        for (const record of this.#cameras.values()) this.#publishDiscovery(record);
+      }
+      return;
+    }
+    const target = this.#topics.wakeupTarget(topic);
+    if (target === undefined) return;
+    if (retained) {
+      // A retained wakeup would wake the camera on every reconnect: refuse it.
+      log.warn("Ignoring a retained MQTT wakeup on {topic}; publish wakeups without retain", {
+        topic,
+      });
+      return;
+    }
+    const known = this.#cameras.get(target);
+    try {
+      const outcome = this.#deps.wake(known ? (known.name ?? known.uid) : target);
+      if (outcome.result === "started" || outcome.result === "in_flight") {
+        log.info("MQTT wakeup for {camera}: {result}", { camera: target, result: outcome.result });
+      } else {
+        log.warn("MQTT wakeup for {camera} not sent: {result}", {
+          camera: target,
+          result: outcome.result,
+        });
+      }
+    } catch (error) {
+      log.error("MQTT wakeup for {camera} failed: {error}", { camera: target, error });
+    }
+  }
+
+  #setConnection(connection: BridgeConnection): void {
+    if (this.#connection === connection) return;
+    this.#connection = connection;
+    const status = this.status();
+    for (const listener of this.#statusListeners) listener(status);
+  }
+}

@@ -1,0 +1,57 @@
+/**
+ * The MQTT topic layout of the bridge, in one place:
+ * `{prefix}/status`, `{prefix}/{camera}/status/{motion,registered,last_heartbeat}` and
+ * `{prefix}/{camera}/control/wakeup`, where `{camera}` is the configured name or the UID.
+ */
+
+/** Payloads of `{prefix}/status` (the last will publishes the second). */
+export const AVAILABILITY = { online: "online", offline: "offline" } as const;
+/** Payloads of the on/off state topics. */
+export const ON = "on";
+export const OFF = "off";
+
+/** The state topics published for every camera (retained, QoS 1). */
+export type CameraStateTopic = "motion" | "registered" | "last_heartbeat";
+
+/**
+ * Makes a UID or name safe as one topic level: MQTT wildcards, level separators and anything
+ * outside `[A-Za-z0-9_.-]` become `_` (configured names already obey that rule; UIDs reported
+ * by a hostile peer might not).
+ */
+export function topicSegment(text: string): string {
+  return text.replace(/[^A-Za-z0-9_.-]/g, "_");
+}
+
+/** Topics of one bridge, derived from its prefix. */
+export class Topics {
+  constructor(readonly prefix: string) {}
+
+  /** `{prefix}/status`: online / offline (the last will). */
+  get availability(): string {
+    return `${this.prefix}/status`;
+  }
+
+  /** `{prefix}/{camera}/status/{what}`. */
+  state(camera: string, what: CameraStateTopic): string {
+    return `${this.prefix}/${camera}/status/${what}`;
+  }
+
+  /** `{prefix}/{camera}/control/wakeup`. */
+  wakeup(camera: string): string {
+    return `${this.prefix}/${camera}/control/wakeup`;
+  }
+
+  /** The subscription matching every camera's wakeup topic. */
+  get wakeupFilter(): string {
+    return `${this.prefix}/+/control/wakeup`;
+  }
+
+  /** The camera level of a wakeup topic, or undefined when `topic` is not one. */
+  wakeupTarget(topic: string): string | undefined {
+    const head = `${this.prefix}/`;
+    const tail = "/control/wakeup";
+    if (!topic.startsWith(head) || !topic.endsWith(tail)) return undefined;
+    const camera = topic.slice(head.length, topic.length - tail.length);
+    return camera.length > 0 && !camera.includes("/") ? camera : undefined;
+  }
+}

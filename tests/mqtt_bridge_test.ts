@@ -1,0 +1,343 @@
+import assert from "node:assert/strict";
+import { MqttBridge, type MqttBridgeOptions, MqttConfigError } from "../lib/mqtt/bridge.ts";
+import { freePort, type Mosquitto, startMosquitto, Subscriber } from "./support/mosquitto.ts";
+
+const GARDEN = { uid: "95270000ABCDEFGH", name: "garden" };
+const STRAY = { uid: "95270000STRAYCAM0456" };
+
+function bridgeOptions(broker: { host: string; port: number }): MqttBridgeOptions {
+  return {
+    brokerAddr: broker.host,
+    port: broker.port,
+    topicPrefix: "bairelay",
+    discoveryTopic: "homeassistant",
+    reconnectInitialMs: 100,
+    reconnectMaxMs: 400,
+  };
+}
+
+async function until(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** A broker, a subscriber on everything, and a bridge that records its wake calls. */
+async function setup(
+  wakeResult = "started",
+  extra: Partial<MqttBridgeOptions> = {},
+): Promise<{
+  broker: Mosquitto;
+  sub: Subscriber;
+  bridge: MqttBridge;
+  wakes: string[];
+  dispose(): Promise<void>;
+}> {
+  const broker = await startMosquitto();
+  const sub = await Subscriber.connect(broker);
+  const wakes: string[] = [];
+  const bridge = MqttBridge.start({ ...bridgeOptions(broker), ...extra }, {
+    wake: (target) => {
+      wakes.push(target);
+      return { result: wakeResult };
+    },
+  });
+  return {
+    broker,
+    sub,
+    bridge,
+    wakes,
+    async dispose() {
+      await bridge.close();
+      await sub.close();
+      await broker.dispose();
+    },
+  };
+}
+
+Deno.test("state topics are retained QoS 1 and follow the camera", async () => {
+  const { sub, bridge, dispose } = await setup();
+  try {
+    await sub.waitForPayload("bairelay/status", "online");
+    bridge.declare(GARDEN);
+    await sub.waitForPayload("bairelay/garden/status/registered", "off");
+    const at = Date.UTC(2026, 0, 2, 3, 4, 5);
+    bridge.setHeartbeat(GARDEN, at);
+    await sub.waitForPayload("bairelay/garden/status/last_heartbeat", "2026-01-02T03:04:05.000Z");
+    await sub.waitForPayload("bairelay/garden/status/registered", "on");
+    bridge.setMotion(GARDEN, true);
+    await sub.waitForPayload("bairelay/garden/status/motion", "on");
+    bridge.setMotion(GARDEN, false);
+    await sub.waitForPayload("bairelay/garden/status/motion", "off", {
+      from: sub.messages.length - 1,
+    });
+    // An unconfigured camera is published under its UID.
+    bridge.setMotion(STRAY, true);
+    await sub.waitForPayload(`bairelay/${STRAY.uid}/status/motion`, "on");
+    bridge.setRegistered(GARDEN, false);
+    await sub.waitForPayload("bairelay/garden/status/registered", "off", {
+      from: sub.messages.findLastIndex((m) => m.payload === "on"),
+    });
+
+    // A late subscriber gets the retained current state.
+    const late = await Subscriber.connect(brokerOf(bridge), "bairelay/#");
+    try {
+      await late.waitForPayload("bairelay/garden/status/motion", "off");
+      await late.waitForPayload(`bairelay/${STRAY.uid}/status/motion`, "on");
+      await late.waitForPayload("bairelay/status", "online");
+      assert.ok(late.messages.every((m) => m.retain), "all state topics are retained");
+    } finally {
+      await late.close();
+    }
+  } finally {
+    await dispose();
+  }
+});
+
+/** The broker a bridge talks to, parsed back from its URL. */
+function brokerOf(bridge: MqttBridge): { host: string; port: number } {
+  const url = new URL(bridge.broker);
+  return { host: url.hostname, port: Number(url.port) };
+}
+
+Deno.test("discovery: one device per camera with motion, connectivity, button, timestamp", async () => {
+  const { sub, bridge, dispose } = await setup();
+  try {
+    bridge.declare(GARDEN);
+    const node = "bairelay_95270000ABCDEFGH";
+    const topics = {
+      motion: `homeassistant/binary_sensor/${node}/motion/config`,
+      registered: `homeassistant/binary_sensor/${node}/registered/config`,
+      wake: `homeassistant/button/${node}/wake/config`,
+      heartbeat: `homeassistant/sensor/${node}/last_heartbeat/config`,
+    };
+    await sub.waitFor((m) => m.topic === topics.heartbeat, "discovery published");
+    // Read them back as a late subscriber: they are retained.
+    const late = await Subscriber.connect(brokerOf(bridge), "homeassistant/#");
+    const configs: Record<string, Record<string, unknown>> = {};
+    try {
+      for (const [key, topic] of Object.entries(topics)) {
+        const message = await late.waitFor((m) => m.topic === topic, topic);
+        assert.ok(message.retain, `${topic} is retained`);
+        configs[key] = JSON.parse(message.payload);
+      }
+    } finally {
+      await late.close();
+    }
+    for (const config of Object.values(configs)) {
+      assert.deepEqual((config.device as Record<string, unknown>).identifiers, [node]);
+      assert.equal((config.device as Record<string, unknown>).manufacturer, "Reolink");
+      assert.equal((config.device as Record<string, unknown>).name, "garden");
+      assert.equal(config.availability_topic, "bairelay/status");
+      assert.equal(config.payload_available, "online");
+      assert.equal(config.payload_not_available, "offline");
+      assert.equal(typeof config.unique_id, "string");
+    }
+    assert.equal(new Set(Object.values(configs).map((c) => c.unique_id)).size, 4);
+    assert.equal(configs.motion.device_class, "motion");
+    assert.equal(configs.motion.state_topic, "bairelay/garden/status/motion");
+    assert.equal(configs.motion.payload_on, "on");
+    assert.equal(configs.motion.payload_off, "off");
+    assert.equal(configs.registered.device_class, "connectivity");
+    assert.equal(configs.registered.state_topic, "bairelay/garden/status/registered");
+    assert.equal(configs.wake.command_topic, "bairelay/garden/control/wakeup");
+    assert.equal(configs.heartbeat.device_class, "timestamp");
+    assert.equal(configs.heartbeat.state_topic, "bairelay/garden/status/last_heartbeat");
+
+    // Home Assistant announcing itself gets the discovery again.
+    const before = sub.messages.length;
+    await sub.publish("homeassistant/status", "online");
+    await sub.waitFor((m) => m.topic === topics.motion, "republished discovery", { from: before });
+  } finally {
+    await dispose();
+  }
+});
+
+Deno.test("control/wakeup wakes by name; unknown targets are refused, never fatal", async () => {
+  const { sub, bridge, wakes, dispose } = await setup("not_registered");
+  try {
+    bridge.declare(GARDEN);
+    await sub.waitForPayload("bairelay/garden/status/registered", "off");
+    await sub.publish("bairelay/garden/control/wakeup", "");
+    await until(() => wakes.length === 1, "wake for garden");
+    assert.deepEqual(wakes, ["garden"]);
+    await sub.publish("bairelay/NOPE/control/wakeup", "anything");
+    await until(() => wakes.length === 2, "wake for unknown");
+    assert.equal(wakes[1], "NOPE");
+    bridge.setMotion(GARDEN, true);
+    await sub.waitForPayload("bairelay/garden/status/motion", "on");
+    assert.equal(bridge.status().connection, "connected");
+  } finally {
+    await dispose();
+  }
+});
+
+Deno.test("a retained wakeup is not replayed when the bridge (re)connects", async () => {
+  const broker = await startMosquitto();
+  const sub = await Subscriber.connect(broker);
+  await sub.publish("bairelay/garden/control/wakeup", "stale", true);
+  const wakes: string[] = [];
+  const bridge = MqttBridge.start(bridgeOptions(broker), {
+    wake: (target) => {
+      wakes.push(target);
+      return { result: "started" };
+    },
+  });
+  try {
+    await sub.waitForPayload("bairelay/status", "online");
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.deepEqual(wakes, [], "the retained wakeup was ignored");
+    await sub.publish("bairelay/garden/control/wakeup", "now");
+    await until(() => wakes.length === 1, "a live wakeup");
+  } finally {
+    await sub.publish("bairelay/garden/control/wakeup", "", true); // clear the retained message
+    await bridge.close();
+    await sub.close();
+    await broker.dispose();
+  }
+});
+
+Deno.test("close publishes offline on the availability topic", async () => {
+  const { broker, sub, bridge, dispose } = await setup();
+  try {
+    await sub.waitForPayload("bairelay/status", "online");
+    await bridge.close();
+    await sub.waitForPayload("bairelay/status", "offline");
+    assert.ok(broker.port > 0);
+  } finally {
+    await dispose();
+  }
+});
+
+Deno.test("the last will says offline when the bridge vanishes", async () => {
+  const broker = await startMosquitto();
+  const sub = await Subscriber.connect(broker);
+  // A child process runs the bridge and is killed: the broker publishes the will.
+  const script = `
+    import { MqttBridge } from "${new URL("../lib/mqtt/bridge.ts", import.meta.url).href}";
+    MqttBridge.start({ brokerAddr: "127.0.0.1", port: ${broker.port}, topicPrefix: "willtest",
+      discoveryTopic: "homeassistant" }, { wake: () => ({ result: "started" }) });
+  `;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["eval", script],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  try {
+    await sub.waitForPayload("willtest/status", "online", { timeoutMs: 20_000 });
+    child.kill("SIGKILL");
+    await child.status;
+    await sub.waitForPayload("willtest/status", "offline");
+  } finally {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* exited */ }
+    await child.status;
+    await sub.close();
+    await broker.dispose();
+  }
+});
+
+Deno.test("broker restarted mid-run: state changed during the outage is published on reconnect", async () => {
+  const { broker, sub, bridge, dispose } = await setup();
+  let sub2: Subscriber | undefined;
+  try {
+    bridge.declare(GARDEN);
+    bridge.setHeartbeat(GARDEN, Date.now());
+    await sub.waitForPayload("bairelay/garden/status/registered", "on");
+    await sub.close();
+    await broker.stop();
+    await until(() => bridge.status().connection !== "connected", "bridge notices the outage");
+    // Motion happens while the broker is down.
+    bridge.setMotion(GARDEN, true);
+    bridge.setMotion(STRAY, true);
+    await broker.start(); // a fresh broker: no retained messages survive
+    await until(() => bridge.status().connection === "connected", "bridge reconnects");
+    sub2 = await Subscriber.connect(broker);
+    await sub2.waitForPayload("bairelay/garden/status/motion", "on");
+    await sub2.waitForPayload(`bairelay/${STRAY.uid}/status/motion`, "on");
+    await sub2.waitForPayload("bairelay/garden/status/registered", "on");
+    await sub2.waitForPayload("bairelay/status", "online");
+    await sub2.waitFor(
+      (m) => m.topic.startsWith("homeassistant/binary_sensor/bairelay_95270000ABCDEFGH/"),
+      "discovery again",
+    );
+  } finally {
+    await sub2?.close();
+    await dispose().catch(() => {});
+  }
+});
+
+Deno.test("no broker at start: the bridge keeps retrying, then publishes once one appears", async () => {
+  const port = freePort();
+  const bridge = MqttBridge.start(bridgeOptions({ host: "127.0.0.1", port }), {
+    wake: () => ({ result: "started" }),
+  });
+  let broker: Mosquitto | undefined;
+  let sub: Subscriber | undefined;
+  try {
+    await until(() => bridge.status().lastError !== undefined, "a connection error");
+    assert.equal(bridge.status().connection === "connected", false);
+    assert.match(bridge.status().lastError!, new RegExp(`mqtt://127\\.0\\.0\\.1:${port}`));
+    assert.match(bridge.status().lastError!, /ECONNREFUSED|refused/i);
+    bridge.setMotion(GARDEN, true); // nothing to publish to: kept in the state table
+    assert.equal(bridge.cameras()[0].motion, true);
+    // Start a broker on that very port.
+    broker = await startMosquitto({ port });
+    await until(() => bridge.status().connection === "connected", "connected", 8000);
+    sub = await Subscriber.connect(broker);
+    await sub.waitForPayload("bairelay/garden/status/motion", "on");
+  } finally {
+    await bridge.close();
+    await sub?.close();
+    await broker?.dispose();
+  }
+});
+
+Deno.test("bad credentials: a clear error naming the broker", async () => {
+  const broker = await startMosquitto({ users: { cam: "right-password" } });
+  const bridge = MqttBridge.start(
+    { ...bridgeOptions(broker), credentials: { username: "cam", password: "wrong" } },
+    { wake: () => ({ result: "started" }) },
+  );
+  const good = MqttBridge.start(
+    {
+      ...bridgeOptions(broker),
+      topicPrefix: "good",
+      credentials: { username: "cam", password: "right-password" },
+    },
+    { wake: () => ({ result: "started" }) },
+  );
+  try {
+    await until(() => bridge.status().lastError !== undefined, "an auth error");
+    const error = bridge.status().lastError!;
+    assert.match(error, new RegExp(`mqtt://127\\.0\\.0\\.1:${broker.port}`));
+    assert.match(error, /refused the login \(user "cam"\)/);
+    assert.match(error, /\[mqtt\] credentials/);
+    assert.notEqual(bridge.status().connection, "connected");
+    await until(() => good.status().connection === "connected", "the right password works");
+  } finally {
+    await bridge.close();
+    await good.close();
+    await broker.dispose();
+  }
+});
+
+Deno.test("an unreadable TLS file is an MqttConfigError naming the key and the file", () => {
+  assert.throws(
+    () =>
+      MqttBridge.start({
+        ...bridgeOptions({ host: "127.0.0.1", port: 1 }),
+        ca: "/nonexistent/ca.pem",
+      }, {
+        wake: () => ({ result: "started" }),
+      }),
+    (error: unknown) => {
+      assert.ok(error instanceof MqttConfigError);
+      assert.match(error.message, /\[mqtt\] ca: cannot read \/nonexistent\/ca\.pem/);
+      return true;
+    },
+  );
+});
