@@ -6,6 +6,7 @@ import { decodeCommand } from "./decode.ts";
 import { encodeCommand } from "./encode.ts";
 import { CliExit, EXIT } from "./exit_codes.ts";
 import { notBuiltCommand } from "./not_built.ts";
+import { wakeCommand } from "./wake.ts";
 
 /** The program with every subcommand attached. */
 export function buildProgram(): Command {
@@ -21,7 +22,7 @@ export function buildProgram(): Command {
   program.addCommand(notBuiltCommand("serve", "run the local wake server and push listener"));
   program.addCommand(decodeCommand());
   program.addCommand(encodeCommand());
-  program.addCommand(notBuiltCommand("wake", "wake a camera through a wake server"));
+  program.addCommand(wakeCommand());
   program.addCommand(notBuiltCommand("registry", "list the cameras registered with `serve`"));
   program.addCommand(
     notBuiltCommand("pcap-replay", "show or replay the BcUdp traffic in a capture"),

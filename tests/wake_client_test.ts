@@ -7,10 +7,12 @@
 import assert from "node:assert/strict";
 import { message, type MessageOf } from "../lib/bcudp/mod.ts";
 import {
+  CameraTargetError,
   type ClientSocket,
   type Clock,
   localAddressFor,
   parseServerSpec,
+  resolveCameraTarget,
   ServerAddressError,
   waitForCameraPort,
   wakeCamera,
@@ -386,4 +388,33 @@ Deno.test("waitForCameraPort gives up after its timeout with the last error", as
   assert.equal(outcome.lastError, "ECONNREFUSED");
   assert.ok(outcome.attempts >= 2, `${outcome.attempts}`);
   assert.ok(outcome.elapsedMs >= 690 && outcome.elapsedMs < 1500, `${outcome.elapsedMs}`);
+});
+
+Deno.test("resolveCameraTarget: names first, then UIDs, long UIDs shortened", () => {
+  const cameras = [{ name: "garden", uid: "95270000ABCDEFGH0123" }, {
+    name: "95270000ZZZZZZZZ",
+    uid: "95270000YYYYYYYY",
+  }];
+  assert.deepEqual(resolveCameraTarget("garden", cameras, "c.toml"), {
+    name: "garden",
+    uid: "95270000ABCDEFGH",
+    shortenedFrom: "95270000ABCDEFGH0123",
+  });
+  assert.deepEqual(resolveCameraTarget("95270000ZZZZZZZZ", cameras, "c.toml"), {
+    name: "95270000ZZZZZZZZ",
+    uid: "95270000YYYYYYYY",
+  });
+  assert.deepEqual(resolveCameraTarget("95270000QQQQQQQQ", []), { uid: "95270000QQQQQQQQ" });
+  assert.throws(() => resolveCameraTarget("porch", []), /not a UID.*--config FILE/);
+  assert.throws(
+    () => resolveCameraTarget("porch", cameras, "c.toml"),
+    (error) =>
+      error instanceof CameraTargetError &&
+      /cameras are: garden, 95270000ZZZZZZZZ/.test(error.message),
+  );
+  assert.throws(
+    () => resolveCameraTarget("porch", [], "c.toml"),
+    /it has no \[\[cameras\]\] entries/,
+  );
+  assert.throws(() => resolveCameraTarget("9527-0000-ABCD-EFGH", []), CameraTargetError);
 });

@@ -9,3 +9,4 @@ export * from "./endpoint.ts";
 export * from "./udp.ts";
 export * from "./wake.ts";
 export * from "./wait.ts";
+export * from "./target.ts";

@@ -1,0 +1,292 @@
+/** `bairelay wake`: wake a camera through a wake server, from a shell. */
+
+import { Command, InvalidArgumentError } from "commander";
+import {
+  type CameraTarget,
+  CameraTargetError,
+  type Endpoint,
+  formatAddress,
+  type NamedCamera,
+  parseServerSpec,
+  resolveCameraTarget,
+  ServerAddressError,
+  type ServerSpec,
+  waitForCameraPort,
+  type WaitOutcome,
+  wakeCamera,
+  type WakeOutcome,
+} from "../lib/client/mod.ts";
+import { ConfigError, loadConfig } from "../lib/config.ts";
+import { CliExit, EXIT } from "./exit_codes.ts";
+
+/** Default time allowed for the protocol exchange. */
+export const DEFAULT_TIMEOUT_SECONDS = 10;
+/** Default time `--wait` allows the camera to open its port. */
+export const DEFAULT_WAIT_TIMEOUT_SECONDS = 30;
+/** The Baichuan TCP port a woken camera opens. */
+export const DEFAULT_CAMERA_PORT = 9000;
+
+interface WakeOptions {
+  server?: ServerSpec[];
+  timeout: number;
+  wait?: boolean;
+  waitTimeout: number;
+  cameraPort: number;
+  config?: string;
+  json?: boolean;
+}
+
+/** The `--json` object (one per run). */
+interface WakeJson {
+  uid: string;
+  server: string | null;
+  result: string;
+  camera: Endpoint | null;
+  sid: number | null;
+  elapsed_ms: number | null;
+  online_ms: number | null;
+  step: string | null;
+  message: string;
+}
+
+function seconds(text: string): number {
+  const value = Number(text);
+  if (text.trim() === "" || !Number.isFinite(value) || value <= 0 || value > 86400) {
+    throw new InvalidArgumentError("expected a number of seconds greater than 0 (e.g. 10 or 2.5)");
+  }
+  return value;
+}
+
+function port(text: string): number {
+  const value = Number(text);
+  if (!/^[0-9]{1,5}$/.test(text) || value < 1 || value > 65535) {
+    throw new InvalidArgumentError("expected a port number from 1 to 65535");
+  }
+  return value;
+}
+
+function serverList(text: string, previous: ServerSpec[] | undefined): ServerSpec[] {
+  try {
+    return [...(previous ?? []), parseServerSpec(text)];
+  } catch (error) {
+    if (error instanceof ServerAddressError) throw new InvalidArgumentError(error.message);
+    throw error;
+  }
+}
+
+/** The config's cameras and its middleman port (for the default server), if a file was given. */
+function readConfig(path: string | undefined): { cameras: NamedCamera[]; middlemanPort?: number } {
+  if (path === undefined) return { cameras: [] };
+  try {
+    const config = loadConfig({ path });
+    return { cameras: config.cameras, middlemanPort: config.wakeServer.middlemanPort };
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      throw new CliExit(EXIT.USAGE, `invalid configuration:\n${error.message}`);
+    }
+    throw error;
+  }
+}
+
+function formatSeconds(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+function cameraLabel(target: CameraTarget): string {
+  return target.name ? `${target.uid} ("${target.name}")` : target.uid;
+}
+
+/** The sentence that explains an outcome other than "woken". */
+function failureMessage(outcome: Exclude<WakeOutcome, { result: "woken" }>, label: string): string {
+  switch (outcome.result) {
+    case "not_registered":
+      return `camera ${label} has not sent a heartbeat to ${outcome.server} recently ` +
+        `(the register at ${formatAddress(outcome.register)} answered rsp ${outcome.rsp}); ` +
+        "check that the camera's DNS sends p2p*.reolink.com to that server and that it is " +
+        "powered, or list what is registered with `bairelay registry`";
+    case "timeout": {
+      const tries = `sent ${outcome.attempts} time${outcome.attempts === 1 ? "" : "s"} ` +
+        `in ${formatSeconds(outcome.elapsedMs)}`;
+      const ignored = outcome.ignored > 0
+        ? `; ${outcome.ignored} unrelated or unreadable datagram(s) ignored`
+        : "";
+      const sendError = outcome.sendError ? `; last send error: ${outcome.sendError}` : "";
+      if (outcome.step === "middleman") {
+        return `no answer to C2M_Q from the middleman at ${outcome.asked.join(", ")} ` +
+          `(${tries}${ignored}${sendError}); is \`bairelay serve\` running there and UDP ` +
+          "reachable? (--server HOST[:PORT] picks another server)";
+      }
+      return `the middleman at ${outcome.server} answered, but the register at ` +
+        `${outcome.asked.join(", ")} never answered C2R_C (${tries}${ignored}${sendError})`;
+    }
+    case "unusable":
+      return `unusable reply from ${outcome.from} at the ${outcome.step} step: ${outcome.reason}`;
+  }
+}
+
+function wakeJson(uid: string, outcome: WakeOutcome, message: string): WakeJson {
+  const woken = outcome.result === "woken" ? outcome : undefined;
+  return {
+    uid,
+    server: "server" in outcome ? outcome.server ?? null : null,
+    result: outcome.result,
+    camera: woken?.camera ?? null,
+    sid: woken?.sid ?? null,
+    elapsed_ms: outcome.elapsedMs,
+    online_ms: null,
+    step: "step" in outcome ? outcome.step : null,
+    message,
+  };
+}
+
+function wokenMessage(outcome: Extract<WakeOutcome, { result: "woken" }>, label: string): string {
+  const where = outcome.camera
+    ? `camera at ${formatAddress(outcome.camera)}`
+    : "camera address not given";
+  const sid = outcome.sid === undefined ? "no sid" : `sid ${outcome.sid}`;
+  return `woke ${label} via ${outcome.server}: ${where}, ${sid}, ${
+    formatSeconds(outcome.elapsedMs)
+  }`;
+}
+
+function waitFailure(
+  wait: Extract<WaitOutcome, { result: "timeout" }>,
+  label: string,
+  sid?: number,
+): string {
+  const last = wait.lastError ? `; last attempt: ${wait.lastError}` : "";
+  const signalled = sid === undefined ? "signalled" : `signalled (sid ${sid})`;
+  return `camera ${label} was ${signalled} but never opened its port ` +
+    `${formatAddress(wait.camera)} within ${formatSeconds(wait.elapsedMs)} ` +
+    `(${wait.attempts} connection attempts${last}); --wait-timeout allows longer, ` +
+    "--camera-port picks another port";
+}
+
+/** Prints the result and ends with the outcome's exit code. */
+function finish(json: WakeJson, asJson: boolean | undefined, code: number): void {
+  if (asJson) console.log(JSON.stringify(json));
+  else if (code === EXIT.OK) console.log(json.message);
+  if (code !== EXIT.OK) throw new CliExit(code, json.message);
+}
+
+const EXIT_OF: Record<Exclude<WakeOutcome["result"], "woken">, number> = {
+  not_registered: EXIT.UNAVAILABLE,
+  timeout: EXIT.TIMEOUT,
+  unusable: EXIT.FAILURE,
+};
+
+async function runWake(argument: string, options: WakeOptions): Promise<void> {
+  const config = readConfig(options.config);
+  let target: CameraTarget;
+  try {
+    target = resolveCameraTarget(argument, config.cameras, options.config);
+  } catch (error) {
+    if (error instanceof CameraTargetError) throw new CliExit(EXIT.USAGE, error.message);
+    throw error;
+  }
+  if (target.shortenedFrom) {
+    console.error(
+      `note: ${target.shortenedFrom} is a long (${target.shortenedFrom.length}-character) UID; ` +
+        `sending its ${target.uid.length}-character form ${target.uid}`,
+    );
+  }
+  const servers = options.server
+    ? options.server
+    : [{ host: "127.0.0.1", port: config.middlemanPort ?? 9999 }];
+  let outcome: WakeOutcome;
+  try {
+    outcome = await wakeCamera({
+      uid: target.uid,
+      servers,
+      timeoutMs: options.timeout * 1000,
+    });
+  } catch (error) {
+    if (error instanceof ServerAddressError) throw new CliExit(EXIT.FAILURE, error.message);
+    throw error;
+  }
+  const label = cameraLabel(target);
+  if (outcome.result !== "woken") {
+    const message = failureMessage(outcome, label);
+    return finish(wakeJson(target.uid, outcome, message), options.json, EXIT_OF[outcome.result]);
+  }
+  const json = wakeJson(target.uid, outcome, wokenMessage(outcome, label));
+  if (!options.wait) return finish(json, options.json, EXIT.OK);
+  if (outcome.camera === undefined) {
+    json.message += "; the register did not say where the camera is (no <dev>), so --wait " +
+      "cannot probe it";
+    return finish(json, options.json, EXIT.FAILURE);
+  }
+  if (!options.json) console.log(json.message);
+  const wait = await waitForCameraPort({
+    camera: { ip: outcome.camera.ip, port: options.cameraPort },
+    timeoutMs: options.waitTimeout * 1000,
+  });
+  if (wait.result === "timeout") {
+    json.result = "timeout";
+    json.step = "camera_port";
+    json.message = waitFailure(wait, label, outcome.sid);
+    return finish(json, options.json, EXIT.TIMEOUT);
+  }
+  json.online_ms = wait.onlineMs;
+  json.message = `camera ${label} is online: ${formatAddress(wait.camera)} accepted a ` +
+    `connection ${formatSeconds(wait.onlineMs)} after the wake`;
+  if (options.json) console.log(JSON.stringify(json));
+  else console.log(json.message);
+}
+
+/** The `wake` subcommand. */
+export function wakeCommand(): Command {
+  return new Command("wake")
+    .description(
+      "Wake a sleeping camera the way the Reolink app and neolink do: ask the middleman " +
+        "(UDP 9999) where the register is (C2M_Q), then ask the register to wake the camera " +
+        "(C2R_C). Works against `bairelay serve` and, through DNS, any server speaking the " +
+        "protocol.",
+    )
+    .argument(
+      "<uid-or-name>",
+      "camera UID (16 characters; a 20-character one is shortened) or a [[cameras]] name from --config",
+    )
+    .option(
+      "-s, --server <host[:port]>",
+      "wake server middleman (port 9999 unless given); repeat to ask several, the first to " +
+        "answer wins (default: 127.0.0.1, with the config's middleman port if --config)",
+      serverList,
+    )
+    .option(
+      "-t, --timeout <seconds>",
+      "time allowed for the protocol exchange",
+      seconds,
+      DEFAULT_TIMEOUT_SECONDS,
+    )
+    .option("-w, --wait", "after the wake, wait until the camera accepts TCP connections")
+    .option(
+      "--wait-timeout <seconds>",
+      "how long --wait waits for the camera's port",
+      seconds,
+      DEFAULT_WAIT_TIMEOUT_SECONDS,
+    )
+    .option("--camera-port <port>", "the camera port --wait probes", port, DEFAULT_CAMERA_PORT)
+    .option(
+      "-c, --config <file>",
+      "TOML config whose [[cameras]] names may be used instead of UIDs",
+    )
+    .option(
+      "--json",
+      "print one JSON object: uid, server, result, camera, sid, elapsed_ms, online_ms, step, message",
+    )
+    .addHelpText(
+      "after",
+      "\nExit codes: 0 woken (and online, with --wait); 1 unusable reply or unresolvable server;\n" +
+        "2 bad arguments or config; 3 camera not registered with that server; 4 no answer in\n" +
+        "time (the message says which step and which address), or with --wait the camera never\n" +
+        "opened its port.\n\n" +
+        "Examples:\n" +
+        "  bairelay wake 95270000ABCDEFGH                    # through the local `bairelay serve`\n" +
+        "  bairelay wake front-door --config /etc/bairelay/config.toml --wait\n" +
+        "  bairelay wake 95270000ABCDEFGH --server p2p.reolink.com   # via the LAN's DNS redirect\n" +
+        "  bairelay wake 95270000ABCDEFGH --server 192.168.1.5 --server 192.168.1.6:19999\n" +
+        "  bairelay wake 95270000ABCDEFGH --json --timeout 5 | jq .result\n",
+    )
+    .action((argument: string, options: WakeOptions) => runWake(argument, options));
+}
