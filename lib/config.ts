@@ -63,6 +63,8 @@ export interface Config {
     motionHoldSecs: number;
     wakeOnMotion: boolean;
     sniTimeoutMs: number;
+    /** Push connections held open at once for the SNI read (a flood cannot exhaust fds). */
+    maxConnections: number;
   };
   /** The MQTT bridge; `brokerAddr` null = bridge off. */
   mqtt: {
@@ -136,6 +138,7 @@ export const CONFIG_SCHEMA: Record<string, Record<string, KeySpec>> = {
     motion_hold_secs: { type: "integer", default: 30, min: 1, max: 3600 },
     wake_on_motion: { type: "boolean", default: true },
     sni_timeout_ms: { type: "integer", default: 200, min: 0, max: 5000 },
+    max_connections: { type: "integer", default: 256, min: 1, max: 65_536 },
   },
   mqtt: {
     broker_addr: { type: "string" },
@@ -379,6 +382,7 @@ class Reader {
         motionHoldSecs: this.value(push, "push_listener", "motion_hold_secs") as number,
         wakeOnMotion: this.value(push, "push_listener", "wake_on_motion") as boolean,
         sniTimeoutMs: this.value(push, "push_listener", "sni_timeout_ms") as number,
+        maxConnections: this.value(push, "push_listener", "max_connections") as number,
       },
       mqtt: {
         brokerAddr: this.nonEmpty(mqtt, "mqtt", "broker_addr"),

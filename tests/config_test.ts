@@ -67,6 +67,7 @@ Deno.test("no file: the embedded defaults", () => {
     motionHoldSecs: 30,
     wakeOnMotion: true,
     sniTimeoutMs: 200,
+    maxConnections: 256,
   });
   assert.deepEqual(config.mqtt, {
     brokerAddr: null,

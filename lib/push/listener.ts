@@ -34,7 +34,7 @@ export interface PushListenerOptions {
   port: number;
   /** Connections held open at once for the SNI read (DEFAULT_MAX_PUSH_CONNECTIONS). */
   maxConnections?: number;
-  /** Longest wait for the ClientHello after the event fired (DEFAULT_SNI_TIMEOUT_MS). */
+  /** Longest wait for the ClientHello after the event fired (DEFAULT_SNI_TIMEOUT_MS); 0 = none. */
   sniTimeoutMs?: number;
 }
 
@@ -191,6 +191,10 @@ export function startPushListener(
     } else {
       connectionsTotal?.inc({ result: "unknown_ip" });
       log.debug("Push from unknown IP {ip}: no fresh registered camera has it", { ip });
+    }
+    if (sniTimeoutMs <= 0) {
+      closeQuietly(conn);
+      return;
     }
     if (open.size >= maxConnections) {
       sniTotal?.inc({ kind: "skipped" });
