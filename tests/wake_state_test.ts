@@ -1,0 +1,173 @@
+/** The wake server's state file: restart with state, atomic writes, corrupt files. */
+
+import assert from "node:assert/strict";
+import { STATE_FILE_NAME } from "../lib/wake/mod.ts";
+import { parseState, serializeState, StateStore } from "../lib/wake/state.ts";
+import { CameraSim } from "./support/camera_sim.ts";
+import { ClientSim } from "./support/client_sim.ts";
+import { startTestServer } from "./support/wake_server.ts";
+
+const UID = "95270000ABCDEFGH0123";
+const SHORT = "95270000ABCDEFGH";
+
+Deno.test("a restarted server wakes a camera before its next heartbeat", async () => {
+  const stateDir = await Deno.makeTempDir();
+  const camera = await CameraSim.start({
+    uid: UID,
+    ip: "127.0.0.2",
+    middleman: { ip: "127.0.0.1", port: 1 },
+  });
+  const client = await ClientSim.start();
+  try {
+    const first = await startTestServer({ stateDir, burstCount: 1 });
+    camera.register = first.register;
+    await camera.heartbeat(1);
+    first.wake(SHORT, "api");
+    await camera.waitForWakes(1);
+    await first.close();
+    const saved = parseState(await Deno.readTextFile(`${stateDir}/${STATE_FILE_NAME}`));
+    assert.equal(saved.length, 1);
+    assert.equal(saved[0].wakes, 1);
+
+    const second = await startTestServer({ stateDir, burstCount: 1 });
+    try {
+      const entry = second.registry.lookupFresh(SHORT);
+      assert.equal(entry?.uid, UID);
+      assert.deepEqual(entry?.address, camera.address);
+      assert.equal(entry?.wakes, 1);
+      const { reply } = await client.connect(second.register, SHORT);
+      assert.equal(reply.message.fields.rsp, 0);
+      const wakes = await camera.waitForWakes(2);
+      assert.equal(wakes[1].message.fields.sid, reply.message.fields.sid);
+    } finally {
+      await second.close();
+    }
+  } finally {
+    await client.close();
+    await camera.close();
+    await Deno.remove(stateDir, { recursive: true });
+  }
+});
+
+Deno.test("state is written within about a second of a change, atomically", async () => {
+  const stateDir = await Deno.makeTempDir();
+  const server = await startTestServer({ stateDir });
+  const camera = await CameraSim.start({ uid: UID, middleman: server.middleman });
+  try {
+    await camera.boot();
+    const path = `${stateDir}/${STATE_FILE_NAME}`;
+    const deadline = performance.now() + 3000;
+    let cameras: ReturnType<typeof parseState> = [];
+    while (performance.now() < deadline) {
+      try {
+        cameras = parseState(await Deno.readTextFile(path));
+        if (cameras.length > 0) break;
+      } catch { /* not written yet */ }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(cameras[0]?.uid, UID);
+    const leftovers = [...Deno.readDirSync(stateDir)].map((e) => e.name);
+    assert.deepEqual(leftovers, [STATE_FILE_NAME], "no temp files left behind");
+  } finally {
+    await camera.close();
+    await server.close();
+    await Deno.remove(stateDir, { recursive: true });
+  }
+});
+
+Deno.test("stale entries in the state file are not restored", async () => {
+  const stateDir = await Deno.makeTempDir();
+  try {
+    const old = Date.now() - 120_000;
+    await Deno.writeTextFile(
+      `${stateDir}/${STATE_FILE_NAME}`,
+      serializeState([
+        {
+          uid: UID,
+          address: { ip: "127.0.0.2", port: 5000 },
+          firstSeen: old,
+          lastHeartbeat: old,
+          wakes: 0,
+        },
+      ], old),
+    );
+    const server = await startTestServer({ stateDir, staleAfterMs: 60_000 });
+    assert.equal(server.registry.size, 0);
+    await server.close();
+  } finally {
+    await Deno.remove(stateDir, { recursive: true });
+  }
+});
+
+for (
+  const [what, content] of [
+    ["junk", "\u0000\u0001 not json at all"],
+    ["wrong shape", JSON.stringify({ version: 1, cameras: [{ uid: 5 }] })],
+    ["wrong version", JSON.stringify({ version: 99, cameras: [] })],
+    [
+      "a bad port",
+      JSON.stringify({
+        version: 1,
+        cameras: [{
+          uid: "X",
+          address: { ip: "1.2.3.4", port: 0 },
+          first_seen: 1,
+          last_heartbeat: 1,
+          wakes: 0,
+        }],
+      }),
+    ],
+  ]
+) {
+  Deno.test(`a corrupt state file (${what}) is moved aside and the server starts empty`, async () => {
+    const stateDir = await Deno.makeTempDir();
+    const path = `${stateDir}/${STATE_FILE_NAME}`;
+    await Deno.writeTextFile(path, content);
+    const server = await startTestServer({ stateDir });
+    const camera = await CameraSim.start({ uid: UID, middleman: server.middleman });
+    try {
+      assert.equal(server.registry.size, 0);
+      const names = [...Deno.readDirSync(stateDir)].map((e) => e.name);
+      const aside = names.find((n) => n.startsWith(`${STATE_FILE_NAME}.corrupt-`));
+      assert.ok(aside, `moved aside: ${names.join(", ")}`);
+      assert.equal(await Deno.readTextFile(`${stateDir}/${aside}`), content);
+      await camera.boot(); // serving normally
+    } finally {
+      await camera.close();
+      await server.close();
+      await Deno.remove(stateDir, { recursive: true });
+    }
+  });
+}
+
+Deno.test("an unreadable state file (a directory) is reported, the server still starts", async () => {
+  const stateDir = await Deno.makeTempDir();
+  await Deno.mkdir(`${stateDir}/${STATE_FILE_NAME}`);
+  try {
+    const loaded = await new StateStore(stateDir).load();
+    assert.equal(loaded.cameras.length, 0);
+    assert.match(loaded.problem?.message ?? "", /unusable/);
+    const server = await startTestServer({ stateDir });
+    assert.equal(server.registry.size, 0);
+    await server.close();
+  } finally {
+    await Deno.remove(stateDir, { recursive: true });
+  }
+});
+
+Deno.test("an unwritable state directory does not stop the server", async () => {
+  const parent = await Deno.makeTempDir();
+  const blocker = `${parent}/file`;
+  await Deno.writeTextFile(blocker, "x");
+  const server = await startTestServer({ stateDir: `${blocker}/state` });
+  const camera = await CameraSim.start({ uid: UID, middleman: server.middleman });
+  try {
+    await camera.boot();
+    await new Promise((r) => setTimeout(r, 1200));
+    assert.ok(await camera.heartbeat(1));
+  } finally {
+    await camera.close();
+    await server.close();
+    await Deno.remove(parent, { recursive: true });
+  }
+});
