@@ -1,0 +1,162 @@
+/**
+ * The wake client against the REAL wake server (lib/wake, in process, loopback, ephemeral
+ * ports) with simulated cameras: registered -> woken (the camera receives R2D_C with our
+ * sid), unknown -> not registered (exit 3), and `--wait` against a camera that opens its
+ * TCP port when woken. Library calls and the real CLI both.
+ */
+
+import assert from "node:assert/strict";
+import { wakeCamera } from "../lib/client/mod.ts";
+import type { WakeServer } from "../lib/wake/server.ts";
+import { CameraSim } from "./support/camera_sim.ts";
+import { runCli } from "./support/run_cli.ts";
+import { startTestServer } from "./support/wake_server.ts";
+
+const LONG_UID = "95270000E2ETESTA0123";
+const SHORT_UID = LONG_UID.slice(0, 16);
+
+function serverArg(server: WakeServer): string {
+  return `127.0.0.1:${server.middleman.port}`;
+}
+
+function freeTcpPort(ip: string): number {
+  const listener = Deno.listen({ hostname: ip, port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  return port;
+}
+
+async function withRegisteredCamera(
+  options: { tcpOnWake?: number; cameras?: { name: string; uid: string }[] },
+  body: (server: WakeServer, camera: CameraSim) => Promise<void>,
+): Promise<void> {
+  const server = await startTestServer({ cameras: options.cameras ?? [] });
+  let camera: CameraSim | undefined;
+  try {
+    camera = await CameraSim.start({
+      uid: LONG_UID,
+      ip: "127.0.0.2",
+      middleman: server.middleman,
+      tcpOnWake: options.tcpOnWake,
+    });
+    await camera.boot();
+    await body(server, camera);
+  } finally {
+    await camera?.close();
+    await server.close();
+  }
+}
+
+Deno.test("e2e: a registered camera is woken and receives R2D_C with the sid we were told", async () => {
+  await withRegisteredCamera({}, async (server, camera) => {
+    const outcome = await wakeCamera({
+      uid: SHORT_UID,
+      servers: [{ host: "127.0.0.1", port: server.middleman.port }],
+      timeoutMs: 5000,
+    });
+    assert.equal(outcome.result, "woken", JSON.stringify(outcome));
+    if (outcome.result !== "woken") return;
+    assert.deepEqual(outcome.camera, camera.address);
+    assert.deepEqual(outcome.register, server.register);
+    const wakes = await camera.waitForWakes(1);
+    assert.equal(wakes[0].message.fields.sid, outcome.sid);
+    assert.equal(wakes[0].from.port, server.register.port);
+  });
+});
+
+Deno.test("e2e: bairelay wake --json wakes a registered camera (exit 0)", async () => {
+  await withRegisteredCamera({}, async (server, camera) => {
+    const result = await runCli(["wake", SHORT_UID, "--server", serverArg(server), "--json"]);
+    assert.equal(result.code, 0, result.stderr);
+    const json = JSON.parse(result.stdout);
+    assert.equal(json.result, "woken");
+    assert.equal(json.uid, SHORT_UID);
+    assert.equal(json.server, serverArg(server));
+    assert.deepEqual(json.camera, camera.address);
+    const wakes = await camera.waitForWakes(1);
+    assert.equal(wakes[0].message.fields.sid, json.sid);
+  });
+});
+
+Deno.test("e2e: a camera name from --config and a long UID both reach the camera", async () => {
+  const cameras = [{ name: "garden", uid: LONG_UID }];
+  await withRegisteredCamera({ cameras }, async (server, camera) => {
+    const dir = await Deno.makeTempDir();
+    try {
+      const path = `${dir}/config.toml`;
+      await Deno.writeTextFile(path, `[[cameras]]\nname = "garden"\nuid = "${LONG_UID}"\n`);
+      const byName = await runCli([
+        "wake",
+        "garden",
+        "--config",
+        path,
+        "--server",
+        serverArg(server),
+      ]);
+      assert.equal(byName.code, 0, byName.stderr);
+      assert.match(byName.stdout, /^woke 95270000E2ETESTA \("garden"\) via /);
+      const byLongUid = await runCli(["wake", LONG_UID, "--server", serverArg(server)]);
+      assert.equal(byLongUid.code, 0, byLongUid.stderr);
+      assert.match(byLongUid.stderr, /note: 95270000E2ETESTA0123 is a long/);
+      await camera.waitForWakes(1);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+});
+
+Deno.test("e2e: an unknown camera exits 3 (not registered)", async () => {
+  await withRegisteredCamera({}, async (server, camera) => {
+    const result = await runCli(["wake", "95270000NOSUCHCA", "--server", serverArg(server)]);
+    assert.equal(result.code, 3, result.stderr);
+    assert.match(
+      result.stderr,
+      new RegExp(`camera 95270000NOSUCHCA has not sent a heartbeat to ${serverArg(server)}`),
+    );
+    assert.equal(camera.wakes.length, 0, "the registered camera was not woken");
+  });
+});
+
+Deno.test("e2e: wake --wait reports when the woken camera opens its TCP port", async () => {
+  const port = freeTcpPort("127.0.0.2");
+  await withRegisteredCamera({ tcpOnWake: port }, async (server, camera) => {
+    const result = await runCli([
+      "wake",
+      SHORT_UID,
+      "--server",
+      serverArg(server),
+      "--wait",
+      "--camera-port",
+      String(port),
+      "--json",
+    ]);
+    assert.equal(result.code, 0, result.stderr);
+    const json = JSON.parse(result.stdout);
+    assert.equal(json.result, "woken");
+    assert.equal(typeof json.online_ms, "number");
+    assert.equal(camera.tcpPort, port);
+    assert.ok(camera.tcpConnections >= 1, "the probe connected to the camera");
+  });
+});
+
+Deno.test("e2e: wake --wait exits 4 when the woken camera never opens its port", async () => {
+  const port = freeTcpPort("127.0.0.2");
+  await withRegisteredCamera({}, async (server) => {
+    const result = await runCli([
+      "wake",
+      SHORT_UID,
+      "--server",
+      serverArg(server),
+      "--wait",
+      "--wait-timeout",
+      "1",
+      "--camera-port",
+      String(port),
+    ]);
+    assert.equal(result.code, 4);
+    assert.match(
+      result.stderr,
+      /was signalled \(sid \d+\) but never opened its port 127\.0\.0\.2:/,
+    );
+  });
+});
