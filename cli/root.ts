@@ -6,6 +6,8 @@ import { decodeCommand } from "./decode.ts";
 import { encodeCommand } from "./encode.ts";
 import { CliExit, EXIT } from "./exit_codes.ts";
 import { notBuiltCommand } from "./not_built.ts";
+import { registryCommand } from "./registry.ts";
+import { serveCommand } from "./serve.ts";
 import { wakeCommand } from "./wake.ts";
 
 /** The program with every subcommand attached. */
@@ -19,11 +21,11 @@ export function buildProgram(): Command {
     .version(denoJson.version, "-V, --version", "print the version")
     .showHelpAfterError("(run with --help for usage)")
     .configureOutput({ writeErr: (text) => Deno.stderr.writeSync(new TextEncoder().encode(text)) });
-  program.addCommand(notBuiltCommand("serve", "run the local wake server and push listener"));
+  program.addCommand(serveCommand());
   program.addCommand(decodeCommand());
   program.addCommand(encodeCommand());
   program.addCommand(wakeCommand());
-  program.addCommand(notBuiltCommand("registry", "list the cameras registered with `serve`"));
+  program.addCommand(registryCommand());
   program.addCommand(
     notBuiltCommand("pcap-replay", "show or replay the BcUdp traffic in a capture"),
   );

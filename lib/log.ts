@@ -39,7 +39,7 @@ export function configureLogging(options: LoggingOptions): void {
   const write = options.write ?? writeStderr;
   const formatter = options.format === "json"
     ? getJsonLinesFormatter({ categorySeparator: ".", message: "rendered" })
-    : getTextFormatter({ timestamp: "date-time-tz", category: "." });
+    : getTextFormatter({ timestamp: "date-time-tz", category: ".", value: "bare" });
   const sink: Sink = (record: LogRecord) => write(formatter(record));
   configureSync({
     reset: true,

@@ -1,0 +1,93 @@
+/** `bairelay registry`: the cameras registered with a running `serve`, from its control API. */
+
+import { Command } from "commander";
+import { ApiClientError, DEFAULT_API_URL, fetchCameras } from "../lib/api/client.ts";
+import type { CameraDocument } from "../lib/api/routes.ts";
+import { CliExit, EXIT } from "./exit_codes.ts";
+
+interface RegistryOptions {
+  api: string;
+  json?: boolean;
+  token?: string;
+  timeout: string;
+}
+
+/** The `registry` subcommand. */
+export function registryCommand(): Command {
+  return new Command("registry")
+    .description("list the cameras registered with `bairelay serve` (through its control API)")
+    .option("--api <url>", "control API address", DEFAULT_API_URL)
+    .option("--json", "print the API's JSON document instead of a table")
+    .option("--token <token>", "bearer token, if the API has one (default $BAIRELAY_API_TOKEN)")
+    .option("--timeout <ms>", "give up after this many milliseconds", "5000")
+    .addHelpText(
+      "after",
+      "\nColumns: NAME (configured name or -), UID, ADDRESS (where its heartbeats come from),\n" +
+        "LAST HEARTBEAT (age), STATE (fresh, or stale: no heartbeat within stale_after_ms), WAKES.\n\n" +
+        "Exit codes: 0 ok, 2 bad flags or token refused, 3 API unreachable, 4 no answer in time.\n\n" +
+        "Examples:\n" +
+        "  bairelay registry\n" +
+        '  bairelay registry --api 192.168.1.10:9899 --token "$TOKEN" --json | jq .',
+    )
+    .action(async (options: RegistryOptions) => {
+      const timeoutMs = Number(options.timeout);
+      if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) {
+        throw new CliExit(
+          EXIT.USAGE,
+          `--timeout must be a positive integer (got ${options.timeout})`,
+        );
+      }
+      const token = options.token ?? Deno.env.get("BAIRELAY_API_TOKEN");
+      let document;
+      try {
+        document = await fetchCameras({ url: options.api, token, timeoutMs });
+      } catch (error) {
+        if (!(error instanceof ApiClientError)) throw error;
+        const code = error.kind === "unreachable"
+          ? EXIT.UNAVAILABLE
+          : error.kind === "timeout"
+          ? EXIT.TIMEOUT
+          : error.status === 401
+          ? EXIT.USAGE
+          : EXIT.FAILURE;
+        throw new CliExit(code, error.message);
+      }
+      console.log(
+        options.json ? JSON.stringify(document, null, 2) : renderTable(document.cameras),
+      );
+    });
+}
+
+/** The camera table, one row per camera, columns padded to their widest cell. */
+export function renderTable(cameras: readonly CameraDocument[]): string {
+  if (cameras.length === 0) {
+    return "no cameras registered (a camera registers once its DNS sends p2p*.reolink.com here)";
+  }
+  const rows = [
+    ["NAME", "UID", "ADDRESS", "LAST HEARTBEAT", "STATE", "WAKES"],
+    ...cameras.map((camera) => [
+      camera.name ?? "-",
+      camera.uid,
+      camera.address.ip.includes(":")
+        ? `[${camera.address.ip}]:${camera.address.port}`
+        : `${camera.address.ip}:${camera.address.port}`,
+      `${formatAge(camera.age_ms)} ago`,
+      camera.fresh ? "fresh" : "stale",
+      String(camera.wakes),
+    ]),
+  ];
+  const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column].length)));
+  return rows.map((row) => row.map((cell, i) => cell.padEnd(widths[i])).join("  ").trimEnd())
+    .join("\n");
+}
+
+/** "850ms", "12s", "3m05s", "2h04m", "3d02h". */
+export function formatAge(ms: number): string {
+  if (ms < 1000) return `${ms}ms`;
+  const s = Math.floor(ms / 1000);
+  if (s < 60) return `${s}s`;
+  const pad = (n: number) => String(n).padStart(2, "0");
+  if (s < 3600) return `${Math.floor(s / 60)}m${pad(s % 60)}s`;
+  if (s < 86400) return `${Math.floor(s / 3600)}h${pad(Math.floor(s / 60) % 60)}m`;
+  return `${Math.floor(s / 86400)}d${pad(Math.floor(s / 3600) % 24)}h`;
+}

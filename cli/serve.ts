@@ -1,0 +1,115 @@
+/** `bairelay serve`: parse flags, load the config, start the service, stop on SIGINT/SIGTERM. */
+
+import { getLogger } from "@logtape/logtape";
+import { Command, Option } from "commander";
+import { ConfigError, type ConfigFlags, loadConfig } from "../lib/config.ts";
+import { configureLogging } from "../lib/log.ts";
+import { describeListening, type Service, startService } from "../lib/service.ts";
+import { CliExit, EXIT } from "./exit_codes.ts";
+
+const log = getLogger(["bairelay", "serve"]);
+
+interface ServeOptions extends ConfigFlags {
+  config?: string;
+}
+
+/** The `serve` subcommand. */
+export function serveCommand(): Command {
+  return new Command("serve")
+    .description(
+      "run the local wake server (UDP 9999 + 58200) and its control API\n" +
+        "(http://127.0.0.1:9899). Point your LAN's DNS for p2p*.reolink.com\n" +
+        "(and pushx.reolink.com) at this box first. Flags override the config\n" +
+        "file; sample_config.toml documents every setting.",
+    )
+    .option("-c, --config <file>", "TOML config file (default: built-in defaults)")
+    .option("--bind <addr>", "address the UDP listeners bind (default 0.0.0.0)")
+    .option("--middleman-port <port>", "middleman UDP port (default 9999)")
+    .option("--register-port <port>", "register UDP port (default 58200)")
+    .option("--api <addr>", 'control API "host:port", or "off" (default 127.0.0.1:9899)')
+    .option("--state-dir <dir>", "where the registry is saved (default ~/.local/state/bairelay)")
+    .addOption(
+      new Option("--log-level <level>", "least severe level logged (default info)").choices([
+        "trace",
+        "debug",
+        "info",
+        "warn",
+        "warning",
+        "error",
+        "fatal",
+      ]),
+    )
+    .addOption(
+      new Option("--log-format <format>", "log line format (default pretty)").choices([
+        "pretty",
+        "json",
+      ]),
+    )
+    .addHelpText(
+      "after",
+      "\nExit codes: 0 stopped by SIGINT/SIGTERM, 1 a listener could not be opened (the\n" +
+        "message names the address, the cause and the remedy), 2 bad flags or configuration.\n\n" +
+        "Examples:\n" +
+        "  bairelay serve\n" +
+        "  bairelay serve --config /etc/bairelay/config.toml --log-level debug\n" +
+        "  bairelay serve --bind 192.168.1.10 --api off --state-dir /var/lib/bairelay",
+    )
+    .action(async (options: ServeOptions) => {
+      const { config: path, ...flags } = options;
+      let config;
+      try {
+        config = loadConfig({ path, flags });
+      } catch (error) {
+        if (error instanceof ConfigError) {
+          throw new CliExit(EXIT.USAGE, `invalid configuration:\n${error.message}`);
+        }
+        throw error;
+      }
+      configureLogging(config.log);
+      // Listen for signals before starting, so a SIGTERM during startup still stops cleanly.
+      const stopSignal = watchSignals();
+      let service: Service;
+      try {
+        service = await startService(config);
+      } catch (error) {
+        stopSignal.dispose();
+        if (isListenFailure(error)) throw new CliExit(EXIT.FAILURE, error.message);
+        throw error;
+      }
+      log.info("bairelay serve ready: {listening}; config {config}; state in {stateDir}", {
+        listening: describeListening(service.listening).join(", "),
+        config: config.source ?? "(built-in defaults)",
+        stateDir: config.stateDir,
+      });
+      const signal = await stopSignal.received;
+      log.info("{signal} received, stopping", { signal });
+      await service.close();
+      log.info("stopped");
+    });
+}
+
+/** Bind failures from any listener carry the failing listener and an errno-like code. */
+function isListenFailure(error: unknown): error is Error & { listener: string; code: string } {
+  return error instanceof Error && typeof (error as { listener?: unknown }).listener === "string" &&
+    typeof (error as { code?: unknown }).code === "string";
+}
+
+/** Watches for the first SIGINT or SIGTERM; `received` resolves with its name. */
+function watchSignals(): { received: Promise<Deno.Signal>; dispose(): void } {
+  const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
+  const handlers: [Deno.Signal, () => void][] = [];
+  const dispose = () => {
+    for (const [signal, handler] of handlers.splice(0)) Deno.removeSignalListener(signal, handler);
+  };
+  const received = new Promise<Deno.Signal>((resolve) => {
+    for (const signal of signals) {
+      const handler = () => {
+        dispose();
+        resolve(signal);
+      };
+      Deno.addSignalListener(signal, handler);
+      handlers.push([signal, handler]);
+    }
+  });
+  return { received, dispose };
+}

@@ -1,0 +1,322 @@
+/** `bairelay serve` as a user runs it: config and bind errors, a camera, shutdown, restart. */
+
+import assert from "node:assert/strict";
+import dgram from "node:dgram";
+import { CameraSim } from "./support/camera_sim.ts";
+import { runCli } from "./support/run_cli.ts";
+import {
+  freeServePorts,
+  freeUdpPort,
+  randomLoopback,
+  ServeProcess,
+} from "./support/serve_process.ts";
+
+const MAIN = new URL("../main.ts", import.meta.url).pathname;
+const LONG_UID = "95270000SERVECLI0001";
+
+async function tempFile(text: string): Promise<string> {
+  const path = await Deno.makeTempFile({ prefix: "bairelay-cfg-", suffix: ".toml" });
+  await Deno.writeTextFile(path, text);
+  return path;
+}
+
+Deno.test("serve: a bad config file exits 2 naming the file, the key and the rule", async () => {
+  const path = await tempFile(`[wake_server]\nheartbeat_ms = 500\nregister_prot = 1\n`);
+  try {
+    const result = await runCli(["serve", "--config", path]);
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(result.stderr, /invalid configuration/);
+    assert.ok(
+      result.stderr.includes(`${path}: wake_server.heartbeat_ms: must be an integer from 1000`),
+    );
+    assert.ok(
+      result.stderr.includes(
+        `${path}: wake_server.register_prot: unknown key in [wake_server] ` +
+          `(did you mean "register_port"?)`,
+      ),
+      result.stderr,
+    );
+  } finally {
+    await Deno.remove(path);
+  }
+});
+
+Deno.test("serve: a missing config file, a bad flag and bad TOML all exit 2", async () => {
+  const missing = await runCli(["serve", "--config", "/nonexistent/bairelay.toml"]);
+  assert.equal(missing.code, 2);
+  assert.match(
+    missing.stderr,
+    /\/nonexistent\/bairelay\.toml: \(file\): cannot read it: no such file/,
+  );
+
+  const flag = await runCli(["serve", "--middleman-port", "0"]);
+  assert.equal(flag.code, 2);
+  assert.match(
+    flag.stderr,
+    /--middleman-port: wake_server\.middleman_port: must be an integer from 1/,
+  );
+
+  const same = await runCli(["serve", "--middleman-port", "5000", "--register-port", "5000"]);
+  assert.equal(same.code, 2);
+  assert.match(same.stderr, /--register-port: wake_server\.register_port: must differ/);
+
+  const format = await runCli(["serve", "--log-format", "xml"]);
+  assert.equal(format.code, 2);
+  assert.match(format.stderr, /--log-format.*xml.*choices/s);
+
+  const path = await tempFile(`bind = "0.0.0.0\n`);
+  try {
+    const toml = await runCli(["serve", "--config", path]);
+    assert.equal(toml.code, 2);
+    assert.match(toml.stderr, new RegExp(`${path}: line 1, column \\d+: must be valid TOML`));
+  } finally {
+    await Deno.remove(path);
+  }
+});
+
+Deno.test("serve: a UDP port in use exits 1 naming the listener, address, port and remedy", async () => {
+  const ip = randomLoopback();
+  const holder = dgram.createSocket("udp4");
+  await new Promise<void>((resolve) => holder.bind(0, ip, () => resolve()));
+  const held = holder.address().port;
+  try {
+    const register = await freeUdpPort(ip);
+    const result = await runCli([
+      "serve",
+      "--bind",
+      ip,
+      "--middleman-port",
+      String(held),
+      "--register-port",
+      String(register),
+      "--api",
+      "off",
+      "--state-dir",
+      "/nonexistent-not-used",
+    ]);
+    assert.equal(result.code, 1, result.stderr);
+    assert.match(result.stderr, new RegExp(`middleman listener on udp ${ip}:${held}`));
+    assert.match(result.stderr, new RegExp(`port ${held} is already in use`));
+    assert.match(result.stderr, /choose another/);
+  } finally {
+    await new Promise<void>((resolve) => holder.close(() => resolve()));
+  }
+});
+
+Deno.test("serve: an API port in use exits 1 naming the address and the port", async () => {
+  const ip = randomLoopback();
+  const ports = await freeServePorts(ip);
+  const holder = Deno.listen({ hostname: ip, port: ports.api });
+  const stateDir = await Deno.makeTempDir({ prefix: "bairelay-state-" });
+  try {
+    const result = await runCli([
+      "serve",
+      "--bind",
+      ip,
+      "--middleman-port",
+      String(ports.middleman),
+      "--register-port",
+      String(ports.register),
+      "--api",
+      `${ip}:${ports.api}`,
+      "--state-dir",
+      stateDir,
+    ]);
+    assert.equal(result.code, 1, result.stderr);
+    assert.match(
+      result.stderr,
+      new RegExp(`${ip}:${ports.api}.*port ${ports.api} is already in use`),
+    );
+  } finally {
+    holder.close();
+    await Deno.remove(stateDir, { recursive: true });
+  }
+});
+
+const setprivAvailable = (() => {
+  try {
+    return new Deno.Command("setpriv", { args: ["--version"], stdout: "null", stderr: "null" })
+      .outputSync().success;
+  } catch {
+    return false;
+  }
+})();
+const isRoot = Deno.uid() === 0;
+
+Deno.test({
+  name: "serve: permission denied on a low port names CAP_NET_BIND_SERVICE" +
+    (isRoot && !setprivAvailable
+      ? " (skipped: root without setpriv cannot drop the capability)"
+      : ""),
+  ignore: isRoot && !setprivAvailable,
+  async fn() {
+    const ip = randomLoopback();
+    // As root, drop CAP_NET_BIND_SERVICE from the child's bounding set so the bind really fails.
+    const prefix = isRoot ? ["setpriv", "--bounding-set=-net_bind_service"] : [];
+    const args = [
+      Deno.execPath(),
+      "run",
+      "--allow-all",
+      "--quiet",
+      MAIN,
+      "serve",
+      "--bind",
+      ip,
+      "--middleman-port",
+      "999",
+      "--register-port",
+      String(await freeUdpPort(ip)),
+      "--api",
+      "off",
+    ];
+    const [program, ...rest] = [...prefix, ...args];
+    const output = await new Deno.Command(program, {
+      args: rest,
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).output();
+    const stderr = new TextDecoder().decode(output.stderr);
+    assert.equal(output.code, 1, stderr);
+    assert.match(stderr, new RegExp(`udp ${ip}:999: permission denied`));
+    assert.match(stderr, /CAP_NET_BIND_SERVICE/);
+    assert.match(stderr, /choose a port above 1023|another port/);
+  },
+});
+
+Deno.test("serve: answers a camera, wakes it via the API, stops on SIGTERM within a second, and a restart keeps it wakeable", async () => {
+  const ip = randomLoopback();
+  const ports = await freeServePorts(ip);
+  const stateDir = await Deno.makeTempDir({ prefix: "bairelay-state-" });
+  const args = [
+    "--bind",
+    ip,
+    "--middleman-port",
+    String(ports.middleman),
+    "--register-port",
+    String(ports.register),
+    "--api",
+    `${ip}:${ports.api}`,
+    "--state-dir",
+    stateDir,
+  ];
+  const api = `http://${ip}:${ports.api}`;
+  const camera = await CameraSim.start({
+    uid: LONG_UID,
+    ip: randomLoopback(),
+    middleman: { ip, port: ports.middleman },
+  });
+  let serve = ServeProcess.start(args);
+  try {
+    await serve.ready();
+    assert.match(serve.stderr, new RegExp(`middleman udp ${ip}:${ports.middleman}`));
+    assert.match(serve.stderr, new RegExp(`api http://${ip}:${ports.api}`));
+    const boot = await camera.boot();
+    assert.deepEqual(boot.register, { ip, port: ports.register });
+
+    const woken = await fetch(`${api}/api/cameras/95270000SERVECLI/wake`, { method: "POST" });
+    assert.equal(woken.status, 202);
+    const { sid } = await woken.json();
+    const wakes = await camera.waitForWakes(10);
+    assert.ok(wakes.every((w) => w.message.fields.sid === sid));
+    await serve.waitFor(/registered/);
+
+    const stopped = await serve.stop("SIGTERM");
+    assert.equal(stopped.code, 0, serve.stderr);
+    assert.ok(stopped.ms < 1500, `shutdown took ${stopped.ms.toFixed(0)} ms`);
+    assert.match(serve.stderr, /SIGTERM received, stopping/);
+    assert.match(serve.stderr, /stopped/);
+    const state = await Deno.readTextFile(`${stateDir}/wake-state.json`);
+    assert.ok(state.includes(LONG_UID), `state file lacks the camera:\n${state}`);
+
+    // Restart on the same state: the camera can be woken before its next heartbeat.
+    serve = ServeProcess.start(args);
+    await serve.ready();
+    const before = camera.wakes.length;
+    const again = await fetch(`${api}/api/cameras/95270000SERVECLI/wake`, { method: "POST" });
+    assert.equal(again.status, 202);
+    await again.body?.cancel();
+    await camera.waitForWakes(before + 10);
+    const interrupted = await serve.stop("SIGINT");
+    assert.equal(interrupted.code, 0, serve.stderr);
+  } finally {
+    await serve.stop("SIGKILL");
+    await camera.close();
+    await Deno.remove(stateDir, { recursive: true });
+  }
+});
+
+Deno.test("serve: --log-format json writes one JSON object per line", async () => {
+  const ip = randomLoopback();
+  const ports = await freeServePorts(ip);
+  const stateDir = await Deno.makeTempDir({ prefix: "bairelay-state-" });
+  const serve = ServeProcess.start([
+    "--bind",
+    ip,
+    "--middleman-port",
+    String(ports.middleman),
+    "--register-port",
+    String(ports.register),
+    "--api",
+    "off",
+    "--state-dir",
+    stateDir,
+    "--log-format",
+    "json",
+  ]);
+  try {
+    await serve.ready();
+    const stopped = await serve.stop("SIGTERM");
+    assert.equal(stopped.code, 0);
+    const lines = serve.stderr.trim().split("\n");
+    assert.ok(lines.length >= 3, serve.stderr);
+    for (const line of lines) {
+      const record = JSON.parse(line);
+      assert.equal(typeof record["@timestamp"], "string");
+      assert.equal(typeof record.level, "string");
+      assert.match(record.logger, /^bairelay\./);
+    }
+    assert.ok(!serve.stderr.includes("api http://"), "--api off opens no API");
+  } finally {
+    await serve.stop("SIGKILL");
+    await Deno.remove(stateDir, { recursive: true });
+  }
+});
+
+Deno.test("serve: --log-level warning hides info lines", async () => {
+  const ip = randomLoopback();
+  const ports = await freeServePorts(ip);
+  const stateDir = await Deno.makeTempDir({ prefix: "bairelay-state-" });
+  const serve = ServeProcess.start([
+    "--bind",
+    ip,
+    "--middleman-port",
+    String(ports.middleman),
+    "--register-port",
+    String(ports.register),
+    "--api",
+    `${ip}:${ports.api}`,
+    "--state-dir",
+    stateDir,
+    "--log-level",
+    "warning",
+  ]);
+  try {
+    // No "ready" line at this level: poll /healthz (bounded) until the service answers.
+    const deadline = Date.now() + 20_000;
+    let status = 0;
+    while (status !== 200 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      status = await fetch(`http://${ip}:${ports.api}/healthz`)
+        .then(async (response) => (await response.body?.cancel(), response.status))
+        .catch(() => 0);
+    }
+    assert.equal(status, 200, `never healthy:\n${serve.stderr}`);
+    const stopped = await serve.stop("SIGTERM");
+    assert.equal(stopped.code, 0, serve.stderr);
+    assert.doesNotMatch(serve.stderr, /\[INF\]/);
+  } finally {
+    await serve.stop("SIGKILL");
+    await Deno.remove(stateDir, { recursive: true });
+  }
+});
