@@ -6,6 +6,7 @@ import { decodeCommand } from "./decode.ts";
 import { encodeCommand } from "./encode.ts";
 import { CliExit, EXIT } from "./exit_codes.ts";
 import { notBuiltCommand } from "./not_built.ts";
+import { pcapReplayCommand } from "./pcap_replay.ts";
 import { registryCommand } from "./registry.ts";
 import { serveCommand } from "./serve.ts";
 import { wakeCommand } from "./wake.ts";
@@ -26,9 +27,7 @@ export function buildProgram(): Command {
   program.addCommand(encodeCommand());
   program.addCommand(wakeCommand());
   program.addCommand(registryCommand());
-  program.addCommand(
-    notBuiltCommand("pcap-replay", "show or replay the BcUdp traffic in a capture"),
-  );
+  program.addCommand(pcapReplayCommand());
   return program;
 }
 

@@ -1,0 +1,275 @@
+/** `bairelay pcap-replay`: show the BcUdp traffic of a capture, or replay it against a server. */
+
+import { Command, InvalidArgumentError, Option } from "commander";
+import {
+  CaptureFormatError,
+  entryJson,
+  entryLine,
+  replayCapture,
+  ReplayError,
+  type ReplayOptions,
+  showCapture,
+  summaryJson,
+  summaryText,
+  type TimelineEntry,
+  verdictLine,
+} from "../lib/pcap/mod.ts";
+import { CliExit, EXIT } from "./exit_codes.ts";
+
+/** Bytes of output gathered before one write to stdout. */
+const OUTPUT_CHUNK = 1 << 16;
+
+/** Gathers output text and writes it to stdout in large chunks. */
+class Output {
+  #parts: string[] = [];
+  #size = 0;
+  #encoder = new TextEncoder();
+
+  line(text: string): void {
+    this.#parts.push(text, "\n");
+    this.#size += text.length + 1;
+    if (this.#size >= OUTPUT_CHUNK) this.flush();
+  }
+
+  flush(): void {
+    if (this.#size === 0) return;
+    const bytes = this.#encoder.encode(this.#parts.join(""));
+    this.#parts = [];
+    this.#size = 0;
+    let written = 0;
+    while (written < bytes.length) written += Deno.stdout.writeSync(bytes.subarray(written));
+  }
+}
+
+function port(value: string): number {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 1 || number > 65535) {
+    throw new InvalidArgumentError("expected a port number 1..65535");
+  }
+  return number;
+}
+
+function collectPorts(value: string, previous: number[] = []): number[] {
+  return [...previous, ...value.split(",").map((part) => port(part.trim()))];
+}
+
+function collectNames(value: string, previous: string[] = []): string[] {
+  return [...previous, ...value.split(",").map((part) => part.trim()).filter(Boolean)];
+}
+
+function positive(value: string): number {
+  const number = Number(value);
+  if (!Number.isFinite(number) || number <= 0) {
+    throw new InvalidArgumentError("expected a number above 0");
+  }
+  return number;
+}
+
+async function openCapture(
+  path: string,
+): Promise<{ stream: ReadableStream<Uint8Array>; size?: number }> {
+  if (path === "-") return { stream: Deno.stdin.readable };
+  try {
+    const file = await Deno.open(path, { read: true });
+    const info = await file.stat();
+    if (info.isDirectory) {
+      file.close();
+      throw new CliExit(EXIT.FAILURE, `${path} is a directory, not a capture file`);
+    }
+    return { stream: file.readable, size: info.size };
+  } catch (error) {
+    if (error instanceof CliExit) throw error;
+    const reason = error instanceof Deno.errors.NotFound
+      ? "no such file"
+      : error instanceof Deno.errors.PermissionDenied
+      ? "permission denied (captures written by root may need sudo or a chmod)"
+      : String(error);
+    throw new CliExit(EXIT.FAILURE, `cannot open ${path}: ${reason}`);
+  }
+}
+
+/** A progress bar on stderr, drawn only when stderr is a terminal and the size is known. */
+function progressBar(size: number | undefined): { update(bytes: number): void; done(): void } {
+  if (!size || !Deno.stderr.isTerminal()) return { update() {}, done() {} };
+  const encoder = new TextEncoder();
+  let last = 0;
+  const draw = (bytes: number) => {
+    const share = Math.min(1, bytes / size);
+    const filled = Math.round(share * 30);
+    const bar = `\r[${"#".repeat(filled)}${" ".repeat(30 - filled)}] ${(share * 100).toFixed(0)}%`;
+    Deno.stderr.writeSync(encoder.encode(bar));
+  };
+  return {
+    update(bytes) {
+      const now = Date.now();
+      if (now - last < 200) return;
+      last = now;
+      draw(bytes);
+    },
+    done() {
+      if (last !== 0) Deno.stderr.writeSync(encoder.encode("\r" + " ".repeat(40) + "\r"));
+    },
+  };
+}
+
+interface Options {
+  uid?: string;
+  variant?: string[];
+  port?: number[];
+  pushPort: number;
+  json?: boolean;
+  summary: boolean;
+  target?: string;
+  targetMiddlemanPort: number;
+  targetRegisterPort: number;
+  speed: number;
+  timing: boolean;
+  replyTimeout: number;
+  bind?: string;
+}
+
+async function show(path: string, options: Options): Promise<void> {
+  const { stream, size } = await openCapture(path);
+  const output = new Output();
+  const progress = progressBar(size);
+  const print = options.json
+    ? (entry: TimelineEntry) => output.line(entryJson(entry))
+    : (entry: TimelineEntry) => output.line(entryLine(entry));
+  try {
+    const { summary } = await showCapture(stream, {
+      uid: options.uid,
+      variants: options.variant,
+      ports: options.port,
+      pushPort: options.pushPort,
+      onProgress: (bytes) => progress.update(bytes),
+    }, print);
+    progress.done();
+    if (options.summary) {
+      output.line(
+        options.json ? summaryJson(summary) : summaryText(summary),
+      );
+    }
+  } catch (error) {
+    progress.done();
+    output.flush();
+    if (error instanceof CaptureFormatError) {
+      throw new CliExit(EXIT.FAILURE, `${path}: ${error.message}`);
+    }
+    throw error;
+  }
+  output.flush();
+}
+
+async function replay(path: string, options: Options): Promise<void> {
+  const { stream } = await openCapture(path);
+  const output = new Output();
+  const replayOptions: ReplayOptions = {
+    target: options.target!,
+    middlemanPort: options.targetMiddlemanPort,
+    registerPort: options.targetRegisterPort,
+    speed: options.timing ? options.speed : undefined,
+    replyTimeoutMs: options.replyTimeout,
+    bind: options.bind,
+    ports: options.port,
+  };
+  let report;
+  try {
+    report = await replayCapture(stream, replayOptions, (verdict) => {
+      output.line(options.json ? JSON.stringify(verdict) : verdictLine(verdict));
+      output.flush();
+    });
+  } catch (error) {
+    output.flush();
+    if (error instanceof CaptureFormatError || error instanceof ReplayError) {
+      throw new CliExit(EXIT.FAILURE, `${path}: ${error.message}`);
+    }
+    throw error;
+  }
+  const { exchanges, conforming, differing } = report;
+  output.line(
+    options.json
+      ? JSON.stringify({ kind: "summary", exchanges, conforming, differing })
+      : `Replay: ${exchanges} exchanges, ${conforming} conform, ${differing} differ`,
+  );
+  output.flush();
+  if (differing > 0) throw new CliExit(EXIT.FAILURE, "");
+}
+
+/** The `pcap-replay` subcommand. */
+export function pcapReplayCommand(): Command {
+  return new Command("pcap-replay")
+    .description(
+      "Show the BcUdp traffic of a pcap/pcapng capture as a timeline with a summary, or replay\n" +
+        "its camera and client side against a wake server (--target) and check the answers.",
+    )
+    .argument("<capture>", "pcap or pcapng file (tcpdump -w, dumpcap, Wireshark), or - for stdin")
+    .option("--uid <uid>", "show only packets of this camera UID (short or long form)")
+    .option(
+      "--variant <names>",
+      "show only these variants, comma-separated (e.g. R2D_C,D2R_C_R; " +
+        "also DATA, ACK, RELAY, PUSH, ERROR)",
+      collectNames,
+    )
+    .option(
+      "--port <port>",
+      "treat this UDP port as BcUdp too and show only traffic on it " +
+        "(repeatable; 9999 and 58200 are always BcUdp, other ports are found by magic number)",
+      collectPorts,
+    )
+    .addOption(
+      new Option("--push-port <port>", "TCP port whose SYNs are push attempts").default(443)
+        .argParser(port),
+    )
+    .option(
+      "--json",
+      "one JSON object per line (decode --json fields plus frame, time, source, destination)",
+    )
+    .option("--no-summary", "leave out the summary at the end")
+    .option(
+      "--target <host>",
+      "replay the capture against the wake server on HOST and compare its answers",
+    )
+    .addOption(
+      new Option("--target-middleman-port <port>", "middleman port on the target").default(9999)
+        .argParser(port),
+    )
+    .addOption(
+      new Option("--target-register-port <port>", "register port on the target").default(58200)
+        .argParser(port),
+    )
+    .addOption(
+      new Option("--speed <factor>", "replay this many times faster than captured").default(1)
+        .argParser(positive),
+    )
+    .option("--no-timing", "replay as fast as the answers come, ignoring captured timing")
+    .addOption(
+      new Option("--reply-timeout <ms>", "how long to wait for each answer").default(1000)
+        .argParser(positive),
+    )
+    .option(
+      "--bind <address>",
+      "local address for the replay sockets (default: the captured source " +
+        "address when it is a loopback address, else 127.0.0.1 or 0.0.0.0 by target)",
+    )
+    .addHelpText(
+      "after",
+      `
+Examples:
+  tcpdump -i any -w wake.pcap udp port 9999 or udp port 58200 or tcp port 443
+  bairelay pcap-replay wake.pcap                      timeline and summary
+  bairelay pcap-replay wake.pcap --uid 9527000ABCDEFGHI --variant R2D_C,D2R_C_R
+  bairelay pcap-replay wake.pcapng --json | jq .      one object per packet
+  bairelay pcap-replay wake.pcap --target 127.0.0.1 --speed 10
+
+Replay sends each captured camera/client request from its own socket (one per captured
+source), maps destination 9999 to the middleman and 58200 to the register port (other ports
+by the request's variant), feeds the target's own token/ac/sid into later requests that echo
+them, and compares every answer with the captured one: variant, fields present, echoed
+values (tid, cid, sid, ac), session-random values (token, ac, sid, time_t) by type only and
+addresses by presence. Exit 0 when every exchange conforms, 1 otherwise.`,
+    )
+    .action(async (path: string, options: Options) => {
+      if (options.target !== undefined) await replay(path, options);
+      else await show(path, options);
+    });
+}

@@ -1,0 +1,206 @@
+/**
+ * Printing the timeline: one text line or one JSON object per entry (the JSON of a BcUdp
+ * packet has the shape `decode --json` prints, plus frame, time, timestamp, source and
+ * destination), and the summary as text or JSON.
+ */
+
+import { hex32, type Packet } from "../bcudp/mod.ts";
+import type { Summary } from "./summary.ts";
+import type { TimelineEntry } from "./timeline.ts";
+
+/** Fields shown on a timeline line besides addresses (which are always shown). */
+const KEY_FIELDS = new Set(["uid", "sid", "cid", "did", "rsp", "conn", "token", "ac", "needrsp"]);
+/** Bytes of a non-Discovery payload shown as hex in JSON. */
+const PREVIEW_BYTES = 32;
+
+function hex(bytes: Uint8Array): string {
+  let out = "";
+  for (const byte of bytes) out += byte.toString(16).padStart(2, "0");
+  return out;
+}
+
+function keyFields(fields: Record<string, unknown>): string {
+  const parts: string[] = [];
+  for (const [name, value] of Object.entries(fields)) {
+    if (typeof value === "object" && value !== null && "ip" in value && "port" in value) {
+      parts.push(`${name}=${value.ip}:${value.port}`);
+    } else if (KEY_FIELDS.has(name)) {
+      parts.push(`${name}=${value}`);
+    }
+  }
+  return parts.join(" ");
+}
+
+function packetText(packet: Packet, crcOk: boolean | undefined): [string, string] {
+  const crc = crcOk === false ? " CRC-MISMATCH" : "";
+  switch (packet.kind) {
+    case "discovery": {
+      const fields = keyFields(packet.message.fields as Record<string, unknown>);
+      return [
+        packet.message.variant,
+        `tid=${hex32(packet.tid)}${fields ? " " + fields : ""}${crc}`,
+      ];
+    }
+    case "data":
+      return [
+        "DATA",
+        `conn=${packet.connectionId} packet=${packet.packetId} len=${packet.payload.length}`,
+      ];
+    case "ack":
+      return [
+        "ACK",
+        `conn=${packet.connectionId} group=${hex32(packet.groupId)} packet=${
+          hex32(packet.packetId)
+        } ` +
+        `latency=${packet.latency} len=${packet.bitmap.length}`,
+      ];
+    case "relay":
+      return ["RELAY", `tid=${hex32(packet.tid)} len=${packet.body.length}${crc}`];
+  }
+}
+
+/** One human-readable timeline line (no trailing newline). */
+export function entryLine(entry: TimelineEntry): string {
+  if (entry.kind === "capture_error") return `!  ${entry.issue.message}`;
+  const time = entry.time.toFixed(6).padStart(12);
+  const route = `${entry.source} -> ${entry.destination}`;
+  const vlan = entry.vlans ? ` vlan=${entry.vlans.join(".")}` : "";
+  switch (entry.kind) {
+    case "bcudp": {
+      const [name, details] = packetText(entry.decoded.packet, entry.decoded.crcOk);
+      return `${time}  ${route}  ${name.padEnd(8)} ${details}${vlan}`;
+    }
+    case "decode_error":
+      return `${time}  ${route}  ${
+        "ERROR".padEnd(8)
+      } ${entry.error.reason}: ${entry.error.message} ` +
+        `(packet at byte ${entry.errorOffset} of ${entry.length})${vlan}`;
+    case "push_attempt":
+      return `${time}  ${route}  ${"PUSH".padEnd(8)} push attempt (TCP SYN)${vlan}`;
+  }
+}
+
+let isoSecond = -1;
+let isoPrefix = "";
+
+/** RFC 3339 UTC time with nanoseconds, e.g. 2026-11-24T01:02:03.123456789Z. */
+export function timestampText(seconds: number, nanos: number): string {
+  if (seconds !== isoSecond) {
+    isoSecond = seconds;
+    isoPrefix = new Date(seconds * 1000).toISOString().slice(0, 19);
+  }
+  return `${isoPrefix}.${String(nanos).padStart(9, "0")}Z`;
+}
+
+function packetJson(packet: Packet, crcOk: boolean | undefined, fieldsJson?: string): string {
+  switch (packet.kind) {
+    case "discovery":
+      return `"kind":"discovery","tid":${packet.tid},"crc":${packet.crc},"crc_ok":${crcOk},` +
+        `"variant":"${packet.message.variant}","fields":${fieldsJson},"xml":${
+          JSON.stringify(packet.xml)
+        }`;
+    case "data":
+      return `"kind":"data","connection_id":${packet.connectionId},"packet_id":${packet.packetId},` +
+        `"payload_len":${packet.payload.length},"payload_preview":"${
+          hex(packet.payload.subarray(0, PREVIEW_BYTES))
+        }"`;
+    case "ack":
+      return `"kind":"ack","connection_id":${packet.connectionId},"group_id":${packet.groupId},` +
+        `"packet_id":${packet.packetId},"latency":${packet.latency},"payload_len":${packet.bitmap.length},` +
+        `"payload_preview":"${hex(packet.bitmap.subarray(0, PREVIEW_BYTES))}"`;
+    case "relay":
+      return `"kind":"relay","tid":${packet.tid},"crc":${packet.crc},"crc_ok":${crcOk},` +
+        `"payload_len":${packet.body.length},"payload_preview":"${
+          hex(packet.body.subarray(0, PREVIEW_BYTES))
+        }"`;
+  }
+}
+
+/** One JSON object (a single line) per entry. */
+export function entryJson(entry: TimelineEntry): string {
+  if (entry.kind === "capture_error") {
+    const { reason, offset, frame, message } = entry.issue;
+    return JSON.stringify({ kind: "capture_error", reason, offset, frame, message });
+  }
+  const place =
+    `"frame":${entry.frame},"time":${Number(entry.time.toFixed(9))},"timestamp":"${
+      timestampText(entry.seconds, entry.nanos)
+    }","source":"${entry.source}","destination":"${entry.destination}"` +
+    (entry.vlans ? `,"vlans":[${entry.vlans.join(",")}]` : "");
+  switch (entry.kind) {
+    case "bcudp": {
+      const { packet, crcOk, fieldsJson } = entry.decoded;
+      return `{${place},${packetJson(packet, crcOk, fieldsJson)}}`;
+    }
+    case "decode_error":
+      return `{${place},"kind":"error","reason":"${entry.error.reason}","message":${
+        JSON.stringify(entry.error.message)
+      },"offset":${entry.errorOffset},"length":${entry.length},"details":${
+        JSON.stringify(entry.error.details)
+      }}`;
+    case "push_attempt":
+      return `{${place},"kind":"push_attempt"}`;
+  }
+}
+
+function seconds(value: number): string {
+  return value < 1 ? `${(value * 1000).toFixed(1)} ms` : `${value.toFixed(2)} s`;
+}
+
+function counts(record: Record<string, number>): string {
+  return Object.entries(record).map(([name, count]) => `${name} ${count}`).join(", ");
+}
+
+/** The summary as indented text lines. */
+export function summaryText(summary: Summary): string {
+  const lines = [
+    `Summary: ${summary.frames} frames, ${summary.packets} BcUdp packets`,
+    `  packets per variant: ${counts(summary.variants) || "none"}`,
+    `  cameras: ${summary.cameras.length + summary.camerasNotDetailed}`,
+  ];
+  for (const camera of summary.cameras) {
+    const interval = camera.heartbeatInterval;
+    const beat = interval
+      ? `, every ${seconds(interval.mean)} (min ${seconds(interval.min)}, max ${
+        seconds(interval.max)
+      })`
+      : "";
+    lines.push(
+      `    ${camera.uid}  from ${
+        camera.addresses.join(", ")
+      }  heartbeats ${camera.heartbeats}${beat}`,
+    );
+  }
+  lines.push(`  wakes: ${summary.wakes.length + summary.wakesNotDetailed}`);
+  for (const wake of summary.wakes) {
+    const who = `${wake.uid ?? "(no C2R_C)"}${wake.client ? ` from ${wake.client}` : ""}`;
+    const ids = `cid ${wake.cid}${wake.sid !== undefined ? `, sid ${wake.sid}` : ""}`;
+    const first = wake.firstR2dCDelay === undefined
+      ? "no R2D_C"
+      : `first R2D_C after ${seconds(wake.firstR2dCDelay)} (${wake.r2dC} sent to ${wake.camera})`;
+    const confirm = wake.confirmDelay === undefined
+      ? "no D2R_C_R"
+      : `D2R_C_R ${seconds(wake.confirmDelay)} later`;
+    lines.push(`    ${who} (${ids}): ${first}, ${confirm}`);
+  }
+  const push = summary.pushAttempts;
+  lines.push(`  push attempts: ${push.total}${push.total ? ` (${counts(push.bySource)})` : ""}`);
+  lines.push(`  decode errors: ${counts(summary.decodeErrors) || "none"}`);
+  lines.push(`  capture problems: ${counts(summary.captureErrors) || "none"}`);
+  return lines.join("\n");
+}
+
+function snakeKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(snakeKeys);
+  if (typeof value !== "object" || value === null) return value;
+  return Object.fromEntries(
+    Object.entries(value).map((
+      [key, inner],
+    ) => [key.replace(/[A-Z]/g, (c) => "_" + c.toLowerCase()), snakeKeys(inner)]),
+  );
+}
+
+/** The summary as one JSON line (`{"kind":"summary",...}`, snake_case keys like the rest). */
+export function summaryJson(summary: Summary): string {
+  return JSON.stringify(snakeKeys({ kind: "summary", ...summary }));
+}

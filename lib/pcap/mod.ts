@@ -1,0 +1,16 @@
+/**
+ * Packet captures: streaming pcap/pcapng reading, link/IP/UDP/TCP dissection, the BcUdp
+ * timeline with its summary, and replay of a capture against a wake server.
+ */
+
+export * from "./byte_source.ts";
+export * from "./capture.ts";
+export * from "./dissect.ts";
+export * from "./datagram_decoder.ts";
+export * from "./timeline.ts";
+export * from "./summary.ts";
+export * from "./format.ts";
+export * from "./show.ts";
+export * from "./compare.ts";
+export * from "./replay.ts";
+export * from "./craft.ts";

@@ -1,0 +1,205 @@
+/**
+ * Turns captured frames into timeline entries: one per BcUdp packet, per push attempt (TCP
+ * SYN to the push port), per datagram that fails to decode and per capture problem. Filters
+ * (`uid`, `variant`, `port`) choose what is emitted; the summary always sees everything.
+ */
+
+import type { BcUdpError, Packet } from "../bcudp/mod.ts";
+import type { CaptureIssue, Frame } from "./capture.ts";
+import { DatagramDecoder, type DecodedPacket, startsWithMagic } from "./datagram_decoder.ts";
+import { dissectFrame, endpointText, type Segment, TCP_ACK, TCP_SYN } from "./dissect.ts";
+import { SummaryBuilder } from "./summary.ts";
+
+/** UDP ports whose traffic is BcUdp without looking (middleman and register). */
+export const BCUDP_PORTS = [9999, 58200] as const;
+/** The TCP port cameras push motion to (pushx.reolink.com:443). */
+export const PUSH_PORT = 443;
+/** Endpoints remembered for `--uid` attribution (oldest forgotten first). */
+export const MAX_ATTRIBUTED_ENDPOINTS = 65536;
+
+/** What to show. */
+export interface TimelineOptions {
+  /** More UDP ports to treat as BcUdp; when given, only traffic on these ports is shown. */
+  ports?: number[];
+  /** TCP port whose SYNs are push attempts (default 443). */
+  pushPort?: number;
+  /** Show only packets of this UID (short or long form) or of endpoints that used it. */
+  uid?: string;
+  /** Show only these variants (also "data", "ack", "relay", "push", "error"). */
+  variants?: string[];
+}
+
+/** Where and when a packet was seen. */
+export interface EntryPlace {
+  frame: number;
+  /** File offset of the frame's record. */
+  offset: number;
+  /** Seconds since the first frame of the capture. */
+  time: number;
+  seconds: number;
+  nanos: number;
+  source: string;
+  destination: string;
+  vlans?: number[];
+}
+
+/** One timeline line. */
+export type TimelineEntry =
+  | EntryPlace & { kind: "bcudp"; decoded: DecodedPacket }
+  | EntryPlace & { kind: "decode_error"; error: BcUdpError; errorOffset: number; length: number }
+  | EntryPlace & { kind: "push_attempt" }
+  | { kind: "capture_error"; issue: CaptureIssue; time?: number };
+
+/** Builds the timeline of one capture; feed it frames and issues in file order. */
+export class Timeline {
+  readonly summary = new SummaryBuilder();
+  #decoder = new DatagramDecoder();
+  #emit: (entry: TimelineEntry) => void;
+  #bcudpPorts: Set<number>;
+  #portFilter: Set<number> | undefined;
+  #pushPort: number;
+  #uid: string | undefined;
+  #variants: Set<string> | undefined;
+  #endpointUids = new Map<string, string>();
+  #first: { seconds: number; nanos: number } | undefined;
+
+  constructor(options: TimelineOptions, emit: (entry: TimelineEntry) => void) {
+    this.#emit = emit;
+    const extra = options.ports ?? [];
+    this.#bcudpPorts = new Set([...BCUDP_PORTS, ...extra]);
+    this.#portFilter = extra.length > 0 ? new Set(extra) : undefined;
+    this.#pushPort = options.pushPort ?? PUSH_PORT;
+    this.#uid = options.uid?.toUpperCase();
+    this.#variants = options.variants?.length
+      ? new Set(options.variants.map((v) => v.toUpperCase()))
+      : undefined;
+  }
+
+  /** Reports a problem the capture reader found. */
+  issue(issue: CaptureIssue): void {
+    this.summary.issue(issue);
+    if (this.#variants === undefined && this.#uid === undefined) {
+      this.#emit({ kind: "capture_error", issue });
+    }
+  }
+
+  /** Processes one frame (its data is not kept). */
+  frame(frame: Frame): void {
+    this.#first ??= { seconds: frame.seconds, nanos: frame.nanos };
+    this.summary.frame();
+    const segment = dissectFrame(frame.linkType, frame.data);
+    if (segment === undefined) return;
+    if ("problem" in segment) {
+      const cut = segment.problem === "snap_length_cut" ||
+        (segment.problem === "malformed_packet" && frame.originalLength > frame.data.length);
+      this.issue({
+        reason: cut ? "snap_length_cut" : segment.problem,
+        offset: frame.offset,
+        frame: frame.index,
+        message: `frame ${frame.index} at offset ${frame.offset}: ${segment.message}` +
+          (segment.problem === "unknown_link_type"
+            ? " (interface " + frame.interfaceId + ")"
+            : "") +
+          ": skipped",
+      });
+      return;
+    }
+    if (segment.protocol === "tcp") this.#tcp(frame, segment);
+    else this.#udp(frame, segment);
+  }
+
+  #place(frame: Frame, segment: Segment): EntryPlace {
+    const first = this.#first!;
+    return {
+      frame: frame.index,
+      offset: frame.offset,
+      time: (frame.seconds - first.seconds) + (frame.nanos - first.nanos) / 1e9,
+      seconds: frame.seconds,
+      nanos: frame.nanos,
+      source: endpointText(segment.sourceIp, segment.sourcePort),
+      destination: endpointText(segment.destinationIp, segment.destinationPort),
+      vlans: segment.vlans,
+    };
+  }
+
+  #tcp(frame: Frame, segment: Segment): void {
+    if (segment.destinationPort !== this.#pushPort) return;
+    if ((segment.tcpFlags & (TCP_SYN | TCP_ACK)) !== TCP_SYN) return;
+    const entry: TimelineEntry = { kind: "push_attempt", ...this.#place(frame, segment) };
+    this.summary.push(segment.sourceIp);
+    if (this.#shows("PUSH", undefined, segment)) this.#emit(entry);
+  }
+
+  #udp(frame: Frame, segment: Segment): void {
+    const { payload } = segment;
+    const byPort = this.#bcudpPorts.has(segment.sourcePort) ||
+      this.#bcudpPorts.has(segment.destinationPort);
+    if (!byPort && !startsWithMagic(payload)) return;
+    const place = this.#place(frame, segment);
+    if (segment.cut) {
+      this.issue({
+        reason: "snap_length_cut",
+        offset: frame.offset,
+        frame: frame.index,
+        message: `frame ${frame.index} at offset ${frame.offset} (${place.source} -> ` +
+          `${place.destination}): the capture holds ${payload.length} of its UDP payload ` +
+          `bytes (snap length): not decoded`,
+      });
+      return;
+    }
+    const result = this.#decoder.decode(payload);
+    for (const decoded of result.packets) {
+      const entry: TimelineEntry = { kind: "bcudp", decoded, ...place };
+      const uid = this.#attribute(entry, decoded.packet);
+      this.summary.packet(entry, uid);
+      if (this.#shows(variantOf(decoded.packet), uid, segment)) this.#emit(entry);
+    }
+    if (result.error) {
+      const entry: TimelineEntry = {
+        kind: "decode_error",
+        error: result.error,
+        errorOffset: result.errorOffset ?? 0,
+        length: payload.length,
+        ...place,
+      };
+      this.summary.decodeError(entry);
+      const uid = this.#endpointUids.get(place.source) ?? this.#endpointUids.get(place.destination);
+      if (this.#shows("ERROR", uid, segment)) this.#emit(entry);
+    }
+  }
+
+  /** The UID a packet concerns: its own `uid` field, or the one its endpoints used. */
+  #attribute(place: EntryPlace, packet: Packet): string | undefined {
+    const own = packet.kind === "discovery" && "uid" in packet.message.fields
+      ? packet.message.fields.uid
+      : undefined;
+    if (own !== undefined) {
+      if (this.#endpointUids.size >= MAX_ATTRIBUTED_ENDPOINTS) {
+        this.#endpointUids.delete(this.#endpointUids.keys().next().value!);
+      }
+      this.#endpointUids.set(place.source, own);
+      return own;
+    }
+    return this.#endpointUids.get(place.source) ?? this.#endpointUids.get(place.destination);
+  }
+
+  #shows(variant: string, uid: string | undefined, segment: Segment): boolean {
+    if (this.#variants && !this.#variants.has(variant)) return false;
+    if (this.#uid !== undefined) {
+      const upper = uid?.toUpperCase();
+      if (upper === undefined || !(upper.startsWith(this.#uid) || this.#uid.startsWith(upper))) {
+        return false;
+      }
+    }
+    if (
+      this.#portFilter && !this.#portFilter.has(segment.sourcePort) &&
+      !this.#portFilter.has(segment.destinationPort)
+    ) return false;
+    return true;
+  }
+}
+
+/** The variant name of a packet, or its kind in capitals for non-Discovery packets. */
+export function variantOf(packet: Packet): string {
+  return packet.kind === "discovery" ? packet.message.variant : packet.kind.toUpperCase();
+}

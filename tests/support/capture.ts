@@ -1,0 +1,110 @@
+/**
+ * Runs a real capture tool (tcpdump, dumpcap or tshark) on loopback for a test: it starts
+ * the tool with a capture filter on the test's own ports, waits until the tool says it is
+ * listening, and stops it with SIGINT so the file is complete (bounded waits throughout).
+ */
+
+/** Which tool writes which file. */
+export interface CaptureSpec {
+  tool: "tcpdump" | "dumpcap" | "tshark";
+  /** `lo` (no link header for loopback) or `any` (Linux cooked capture). */
+  device: "lo" | "any";
+  format: "pcap" | "pcapng";
+  /** For `-i any`: cooked v1 or v2 (`-y LINUX_SLL` / `-y LINUX_SLL2`). */
+  linkType?: "LINUX_SLL" | "LINUX_SLL2";
+  /** tcpdump only: nanosecond timestamps. */
+  nano?: boolean;
+}
+
+/** A capture tool running in the background. */
+export interface RunningCapture {
+  readonly path: string;
+  readonly spec: CaptureSpec;
+  /** Stops the tool (SIGINT, then SIGKILL after a bound) and waits for it to exit. */
+  stop(): Promise<void>;
+}
+
+/** How long a tool may take to start listening or to stop. */
+const START_TIMEOUT_MS = 15000;
+const STOP_TIMEOUT_MS = 5000;
+/** After the last packet: give the kernel buffer a moment to reach the tool. */
+const SETTLE_MS = 300;
+
+function toolArguments(spec: CaptureSpec, filter: string, path: string): string[] {
+  const link = spec.linkType ? ["-y", spec.linkType] : [];
+  if (spec.tool === "tcpdump") {
+    if (spec.format !== "pcap") throw new Error("tcpdump writes pcap only");
+    const precision = spec.nano ? ["--time-stamp-precision=nano"] : [];
+    return ["-i", spec.device, "-U", "-n", ...precision, ...link, "-w", path, filter];
+  }
+  const format = spec.format === "pcap" ? (spec.tool === "dumpcap" ? ["-P"] : ["-F", "pcap"]) : [
+    ...(spec.tool === "tshark" ? ["-F", "pcapng"] : []),
+  ];
+  return ["-i", spec.device, ...link, "-f", filter, ...format, "-w", path, "-q"];
+}
+
+/** Starts `spec.tool` writing to `path` with BPF `filter`; resolves once it is listening. */
+export async function startCapture(
+  spec: CaptureSpec,
+  filter: string,
+  path: string,
+): Promise<RunningCapture> {
+  const child = new Deno.Command(spec.tool, {
+    args: toolArguments(spec, filter, path),
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  let stderr = "";
+  const decoder = new TextDecoder();
+  let ready: () => void = () => {};
+  const listening = new Promise<void>((resolve) => ready = resolve);
+  const reading = (async () => {
+    for await (const chunk of child.stderr) {
+      stderr += decoder.decode(chunk, { stream: true });
+      if (/listening on|Capturing on/i.test(stderr)) ready();
+    }
+  })();
+  const status = child.status;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const outcome = await Promise.race([
+    listening.then(() => "ready" as const),
+    status.then(() => "exited" as const),
+    new Promise<"timeout">((resolve) =>
+      timer = setTimeout(() => resolve("timeout"), START_TIMEOUT_MS)
+    ),
+  ]);
+  clearTimeout(timer);
+  const stop = async () => {
+    await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+    try {
+      child.kill("SIGINT");
+    } catch { /* already gone */ }
+    let killTimer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      status,
+      new Promise<void>((resolve) =>
+        killTimer = setTimeout(() => {
+          try {
+            child.kill("SIGKILL");
+          } catch { /* already gone */ }
+          resolve();
+        }, STOP_TIMEOUT_MS)
+      ),
+    ]);
+    clearTimeout(killTimer);
+    await status;
+    await reading;
+  };
+  if (outcome !== "ready") {
+    await stop();
+    throw new Error(`${spec.tool} did not start capturing (${outcome}): ${stderr.trim()}`);
+  }
+  return { path, spec, stop };
+}
+
+/** A BPF filter for UDP on `udpPorts` plus TCP SYNs to `tcpPort`. */
+export function portFilter(udpPorts: number[], tcpPort?: number): string {
+  const udp = `(udp and (${udpPorts.map((port) => `port ${port}`).join(" or ")}))`;
+  return tcpPort === undefined ? udp : `${udp} or (tcp dst port ${tcpPort})`;
+}
