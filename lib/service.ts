@@ -8,6 +8,7 @@ import { type Config, formatListen, wakeServerOptions } from "./config.ts";
 import { type HttpApi, type Route, startHttpApi } from "./api/http.ts";
 import { healthRoute, wakeRoutes } from "./api/routes.ts";
 import { startWakeServer, type WakeServer, type WakeServerDeps } from "./wake/server.ts";
+import { type MotionServices, startMotionServices } from "./push/service.ts";
 
 const log = getLogger(["bairelay", "serve"]);
 
@@ -29,6 +30,8 @@ export interface Service {
   readonly wake: WakeServer | null;
   /** null when the API is off. */
   readonly api: HttpApi | null;
+  /** Push listener, MQTT bridge and events log; null when the wake server is off. */
+  readonly motion: MotionServices | null;
   /** Every address actually bound. */
   readonly listening: Listening[];
   /** Stops everything (bursts cancelled, state flushed); resolves within about a second. */
@@ -70,8 +73,18 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
         },
       );
     }
+    let motion: MotionServices | null = null;
+    if (wake) {
+      motion = startMotionServices(config, { wake });
+      closers.push(() => motion!.close());
+      if (motion.push) {
+        const { ip, port } = motion.push.address;
+        listening.push({ name: "push", protocol: "tcp", host: ip, port });
+      }
+    }
     const routes: Route[] = [healthRoute()];
     if (wake) routes.push(...wakeRoutes({ wake, now: deps.now }));
+    if (motion) routes.push(...motion.routes);
     let api: HttpApi | null = null;
     if (config.api.listen) {
       api = await startHttpApi({ listen: config.api.listen, token: config.api.token, routes });
@@ -82,6 +95,7 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
     return {
       wake,
       api,
+      motion,
       listening,
       close: () => closing ??= closeAll(),
     };

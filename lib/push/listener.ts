@@ -68,7 +68,7 @@ export interface PushListenerDeps {
 /** A running push listener. */
 export interface PushListener {
   /** The address and port actually bound. */
-  readonly address: { address: string; port: number };
+  readonly address: { ip: string; port: number };
   /** Connections currently held open for the SNI read. */
   openConnections(): number;
   /** Stops accepting, closes every open connection; resolves when all are closed. */
@@ -77,6 +77,8 @@ export interface PushListener {
 
 /** Why the push port could not be bound, with the remedy in the message. */
 export class PushBindError extends Error {
+  /** Which listener failed (as WakeServerBindError says "middleman" or "register"). */
+  readonly listener = "push";
   readonly address: string;
   readonly port: number;
   readonly code: string;
@@ -296,7 +298,7 @@ export function startPushListener(
   });
 
   return {
-    address: { address: bound.hostname, port: bound.port },
+    address: { ip: bound.hostname, port: bound.port },
     openConnections: () => open.size,
     async close(): Promise<void> {
       if (closing) return;

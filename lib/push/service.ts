@@ -1,0 +1,164 @@
+/**
+ * The motion side of `serve`, wired onto a running wake server: the push listener (a push
+ * from a fresh registered camera's IP is motion), the motion hold per camera, wake-on-motion,
+ * the recent-events log behind `GET /api/events`, and the MQTT bridge fed by the wake server's
+ * events (registered, heartbeat, deregistered) and by motion.
+ */
+
+import { getLogger } from "@logtape/logtape";
+import type { Route } from "../api/http.ts";
+import type { Config } from "../config.ts";
+import { type CameraRef, MqttBridge } from "../mqtt/bridge.ts";
+import type { WakeServer } from "../wake/server.ts";
+import { eventsRoute, RecentEvents } from "./events.ts";
+import { type PushListener, startPushListener } from "./listener.ts";
+import { type MotionTimers, MotionTracker, SYSTEM_TIMERS } from "./motion.ts";
+
+const log = getLogger(["bairelay", "push"]);
+
+/** What the motion services need besides the config. */
+export interface MotionServicesDeps {
+  wake: WakeServer;
+  /** Clock and timers of the motion hold (tests may drive them). */
+  timers?: MotionTimers;
+}
+
+/** The running motion services. */
+export interface MotionServices {
+  /** null when `[push_listener] enable = false` (or --no-push). */
+  readonly push: PushListener | null;
+  /** null when `[mqtt] broker_addr` is not set. */
+  readonly bridge: MqttBridge | null;
+  readonly events: RecentEvents;
+  /** `GET /api/events`. */
+  readonly routes: Route[];
+  /** Stops the listener and the bridge (motion still on is published off first). */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the push listener and the MQTT bridge a config describes, on top of `wake`.
+ * Throws PushBindError when the push port cannot be bound and MqttConfigError when a TLS
+ * file of `[mqtt]` cannot be read (a broker that is down is not an error).
+ */
+export function startMotionServices(config: Config, deps: MotionServicesDeps): MotionServices {
+  const { wake } = deps;
+  const timers = deps.timers ?? SYSTEM_TIMERS;
+  const events = new RecentEvents();
+  const cameraRef = (uid: string): CameraRef => {
+    const name = wake.registry.nameFor(uid);
+    return name === undefined ? { uid } : { uid, name };
+  };
+
+  const bridge = config.mqtt.brokerAddr === null ? null : MqttBridge.start(
+    {
+      brokerAddr: config.mqtt.brokerAddr,
+      port: config.mqtt.port,
+      credentials: config.mqtt.credentials,
+      ca: config.mqtt.ca,
+      clientAuth: config.mqtt.clientAuth,
+      topicPrefix: config.mqtt.topicPrefix,
+      discoveryTopic: config.mqtt.discoveryTopic,
+    },
+    { wake: (target) => wake.wake(target, "mqtt") },
+  );
+  if (bridge) {
+    for (const camera of config.cameras) bridge.declare(camera);
+    for (const entry of wake.registry.list()) {
+      if (wake.registry.isFresh(entry)) {
+        bridge.setHeartbeat(cameraRef(entry.uid), entry.lastHeartbeat);
+      }
+    }
+  }
+
+  const unsubscribe = wake.onEvent((event) => {
+    switch (event.type) {
+      case "registered":
+      case "heartbeat":
+        bridge?.setHeartbeat(cameraRef(event.uid), event.at);
+        break;
+      case "deregistered":
+        bridge?.setRegistered(cameraRef(event.uid), false);
+        break;
+      case "wake":
+        events.add({
+          type: "wake",
+          uid: event.uid,
+          name: wake.registry.nameFor(event.uid) ?? null,
+          sid: event.sid,
+          source: event.source,
+          result: event.result,
+          at: event.at,
+        });
+        break;
+    }
+  });
+
+  const tracker = new MotionTracker(
+    config.pushListener.motionHoldSecs * 1000,
+    (change) => {
+      const camera = cameraRef(change.uid);
+      events.add({
+        type: "motion",
+        uid: change.uid,
+        name: camera.name ?? null,
+        motion: change.motion,
+        at: change.at,
+      });
+      if (!change.motion) {
+        log.info("Motion ended for {camera}", { camera: camera.name ?? camera.uid });
+      }
+      bridge?.setMotion(camera, change.motion);
+    },
+    timers,
+  );
+
+  let push: PushListener | null = null;
+  if (config.pushListener.enable) {
+    try {
+      push = startPushListener(
+        {
+          bind: config.pushListener.bind,
+          port: config.pushListener.port,
+          sniTimeoutMs: config.pushListener.sniTimeoutMs,
+          maxConnections: config.pushListener.maxConnections,
+        },
+        {
+          lookup: (ip) => {
+            const entry = wake.registry.lookupByIp(ip);
+            return entry && cameraRef(entry.uid);
+          },
+          onMotion: (motion) => {
+            wake.registry.recordMotion(motion.uid, motion.at);
+            tracker.push(motion.uid);
+            if (config.pushListener.wakeOnMotion) wake.wake(motion.uid, "motion");
+          },
+          metrics: wake.metrics,
+          now: timers.now,
+        },
+      );
+    } catch (error) {
+      unsubscribe();
+      tracker.close();
+      void bridge?.close();
+      throw error;
+    }
+  }
+
+  let closing: Promise<void> | null = null;
+  return {
+    push,
+    bridge,
+    events,
+    routes: [eventsRoute(events)],
+    close: () =>
+      closing ??= (async () => {
+        await push?.close();
+        unsubscribe();
+        // Nobody will send the `off` after we are gone: send it now rather than leave it on.
+        for (const uid of tracker.moving()) bridge?.setMotion(cameraRef(uid), false);
+        tracker.close();
+        await bridge?.close();
+      })(),
+  };
+}
