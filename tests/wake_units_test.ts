@@ -1,0 +1,140 @@
+/** Unit tests of the wake server's parts: registry, anchors, budget, advertiser, metrics. */
+
+import assert from "node:assert/strict";
+import { Metrics } from "../lib/metrics.ts";
+import { AddressAdvertiser, isWildcard } from "../lib/wake/advertise.ts";
+import { WakeBudget } from "../lib/wake/bursts.ts";
+import { CameraRegistry, SessionAnchors } from "../lib/wake/registry.ts";
+import { FakeClock } from "./support/wake_server.ts";
+
+const at = (ip: string, port = 5000) => ({ ip, port });
+
+Deno.test("registry: prefix lookup picks the freshest, stale entries read as absent", () => {
+  const clock = new FakeClock();
+  const registry = new CameraRegistry({ staleAfterMs: 1000, maxCameras: 10, now: clock.now });
+  registry.upsertHeartbeat("AAAA0001", at("127.0.0.2"), 1n);
+  clock.advance(100);
+  registry.upsertHeartbeat("AAAA0002", at("127.0.0.3"), 1n);
+  assert.equal(registry.lookupFresh("AAAA")?.uid, "AAAA0002");
+  assert.equal(registry.lookupFresh("AAAA0001")?.uid, "AAAA0001");
+  assert.equal(registry.lookupFresh(""), undefined);
+  clock.advance(950);
+  assert.equal(registry.lookupFresh("AAAA")?.uid, "AAAA0002");
+  assert.equal(registry.lookupFresh("AAAA0001"), undefined);
+  assert.equal(registry.lookupByIp("127.0.0.2"), undefined);
+  assert.equal(registry.list().length, 2, "listed until swept");
+  assert.deepEqual(registry.sweep().map((e) => e.uid), ["AAAA0001"]);
+  assert.equal(registry.size, 1);
+});
+
+Deno.test("registry: returned entries are copies; an address change is reported as moved", () => {
+  const registry = new CameraRegistry({ staleAfterMs: 1000, maxCameras: 10 });
+  registry.upsertHeartbeat("UID1", at("127.0.0.2"), 1n);
+  const copy = registry.lookupFresh("UID1")!;
+  copy.address.ip = "6.6.6.6";
+  assert.equal(registry.lookupFresh("UID1")?.address.ip, "127.0.0.2");
+  const moved = registry.upsertHeartbeat("UID1", at("127.0.0.2", 6000), 2n);
+  assert.equal(moved.result === "refreshed" && moved.moved, true);
+});
+
+Deno.test("registry: the cap refuses new UIDs but makes room once entries go stale", () => {
+  const clock = new FakeClock();
+  const registry = new CameraRegistry({ staleAfterMs: 1000, maxCameras: 2, now: clock.now });
+  registry.upsertHeartbeat("A", at("127.0.0.2"), 1n);
+  registry.upsertHeartbeat("B", at("127.0.0.3"), 1n);
+  assert.equal(registry.upsertHeartbeat("C", at("127.0.0.4"), 1n).result, "full");
+  assert.equal(registry.upsertHeartbeat("A", at("127.0.0.2"), 1n).result, "refreshed");
+  clock.advance(2000);
+  assert.equal(registry.upsertHeartbeat("C", at("127.0.0.4"), 1n).result, "registered");
+});
+
+Deno.test("registry: configured names resolve to cameras by UID prefix", () => {
+  const registry = new CameraRegistry({
+    staleAfterMs: 1000,
+    maxCameras: 10,
+    cameras: [{ name: "door", uid: "95270000DOOR0000" }],
+  });
+  registry.upsertHeartbeat("95270000DOOR00000123", at("127.0.0.2"), 1n);
+  assert.equal(registry.resolveTarget("door")?.uid, "95270000DOOR00000123");
+  assert.equal(registry.list()[0].name, "door");
+  assert.equal(registry.resolveTarget("window"), undefined);
+});
+
+Deno.test("anchors: cap, expiry and token check", () => {
+  const anchors = new SessionAnchors(1, 1000);
+  assert.ok(anchors.issue("A", { token: 5n, ac: 9, issuedAt: 0 }));
+  assert.equal(anchors.issue("B", { token: 6n, ac: 9, issuedAt: 10 }), false);
+  assert.deepEqual(anchors.check("A", 5n, 100), { ac: 9 });
+  assert.deepEqual(anchors.check("A", 4n, 100), { refused: "token_mismatch" });
+  assert.deepEqual(anchors.check("B", 6n, 100), { refused: "no_anchor" });
+  assert.deepEqual(anchors.check("A", 5n, 1001), { refused: "no_anchor" });
+  assert.ok(anchors.issue("B", { token: 6n, ac: 1, issuedAt: 1001 }), "expired anchor made room");
+});
+
+Deno.test("wake budget: sliding hour, bounded history, 0 = unlimited", () => {
+  const budget = new WakeBudget(3);
+  for (const t of [0, 10, 20]) budget.record("A", t);
+  assert.equal(budget.allows("A", 30), false);
+  assert.equal(budget.used("A", 3_600_000), 2);
+  assert.equal(budget.allows("A", 3_600_000), true);
+  const unlimited = new WakeBudget(0);
+  for (let i = 0; i < 100; i++) unlimited.record("A", i);
+  assert.equal(unlimited.allows("A", 100), true);
+  assert.equal(unlimited.used("A", 100), 0, "no history kept when unlimited");
+});
+
+Deno.test("advertiser: fixed bind is used as is; wildcard asks per peer, cached and bounded", async () => {
+  const fixed = new AddressAdvertiser({ bind: "127.0.0.9", routeSource: () => Promise.reject() });
+  assert.equal(await fixed.resolve("10.1.1.1"), "127.0.0.9");
+  const asked: string[] = [];
+  const advertiser = new AddressAdvertiser({
+    bind: "0.0.0.0",
+    maxEntries: 2,
+    routeSource: (peer) => {
+      asked.push(peer);
+      return Promise.resolve(peer === "10.0.0.2" ? "10.0.0.1" : "0.0.0.0");
+    },
+  });
+  assert.equal(advertiser.cached("10.0.0.2"), undefined);
+  const [a, b] = await Promise.all([
+    advertiser.resolve("10.0.0.2"),
+    advertiser.resolve("10.0.0.2"),
+  ]);
+  assert.deepEqual([a, b, asked.length], ["10.0.0.1", "10.0.0.1", 1], "one lookup per peer");
+  assert.equal(advertiser.cached("10.0.0.2"), "10.0.0.1");
+  assert.equal(
+    await advertiser.resolve("127.0.0.5"),
+    "127.0.0.1",
+    "a wildcard answer is never used",
+  );
+  await advertiser.resolve("127.0.0.6");
+  assert.equal(advertiser.cacheSize, 2);
+  assert.equal(advertiser.cached("10.0.0.2"), undefined, "oldest forgotten");
+  assert.ok(isWildcard("::") && isWildcard("0.0.0.0") && !isWildcard("127.0.0.1"));
+});
+
+Deno.test("advertiser: the real routing lookup answers 127.0.0.1 for a loopback peer", async () => {
+  const advertiser = new AddressAdvertiser({ bind: "0.0.0.0" });
+  assert.equal(await advertiser.resolve("127.0.0.7"), "127.0.0.1");
+});
+
+Deno.test("metrics: Prometheus text with HELP, TYPE, escaped labels", () => {
+  const metrics = new Metrics();
+  const packets = metrics.counter("bairelay_packets_total", "BcUdp packets received");
+  packets.inc({ listener: "register", variant: "D2R_HB" });
+  packets.inc({ listener: "register", variant: "D2R_HB" }, 2);
+  packets.inc({ listener: 'a"b\\c\nd', variant: "x" });
+  metrics.gauge("bairelay_registered_cameras", "Cameras").set(4);
+  assert.equal(metrics.counter("bairelay_packets_total", "ignored"), packets);
+  assert.throws(() => metrics.gauge("bairelay_packets_total", "x"), /already registered/);
+  assert.equal(
+    metrics.render(),
+    "# HELP bairelay_packets_total BcUdp packets received\n" +
+      "# TYPE bairelay_packets_total counter\n" +
+      'bairelay_packets_total{listener="register",variant="D2R_HB"} 3\n' +
+      'bairelay_packets_total{listener="a\\"b\\\\c\\nd",variant="x"} 1\n' +
+      "# HELP bairelay_registered_cameras Cameras\n" +
+      "# TYPE bairelay_registered_cameras gauge\n" +
+      "bairelay_registered_cameras 4\n",
+  );
+});
