@@ -14,6 +14,18 @@ import {
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 const LONG_UID = "95270000SERVECLI0001";
 
+const CONFIG_NAME = "test-config.toml";
+
+/**
+ * A temp state directory holding the test config: the push listener off, since port 443 needs
+ * privileges these tests must not depend on (the push listener has its own tests).
+ */
+async function makeStateDir(): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "bairelay-state-" });
+  await Deno.writeTextFile(`${dir}/${CONFIG_NAME}`, "[push_listener]\nenable = false\n");
+  return dir;
+}
+
 async function tempFile(text: string): Promise<string> {
   const path = await Deno.makeTempFile({ prefix: "bairelay-cfg-", suffix: ".toml" });
   await Deno.writeTextFile(path, text);
@@ -107,7 +119,7 @@ Deno.test("serve: an API port in use exits 1 naming the address and the port", a
   const ip = randomLoopback();
   const ports = await freeServePorts(ip);
   const holder = Deno.listen({ hostname: ip, port: ports.api });
-  const stateDir = await Deno.makeTempDir({ prefix: "bairelay-state-" });
+  const stateDir = await makeStateDir();
   try {
     const result = await runCli([
       "serve",
@@ -121,6 +133,8 @@ Deno.test("serve: an API port in use exits 1 naming the address and the port", a
       `${ip}:${ports.api}`,
       "--state-dir",
       stateDir,
+      "--config",
+      `${stateDir}/${CONFIG_NAME}`,
     ]);
     assert.equal(result.code, 1, result.stderr);
     assert.match(
@@ -187,7 +201,7 @@ Deno.test({
 Deno.test("serve: answers a camera, wakes it via the API, stops on SIGTERM within a second, and a restart keeps it wakeable", async () => {
   const ip = randomLoopback();
   const ports = await freeServePorts(ip);
-  const stateDir = await Deno.makeTempDir({ prefix: "bairelay-state-" });
+  const stateDir = await makeStateDir();
   const args = [
     "--bind",
     ip,
@@ -199,6 +213,8 @@ Deno.test("serve: answers a camera, wakes it via the API, stops on SIGTERM withi
     `${ip}:${ports.api}`,
     "--state-dir",
     stateDir,
+    "--config",
+    `${stateDir}/${CONFIG_NAME}`,
   ];
   const api = `http://${ip}:${ports.api}`;
   const camera = await CameraSim.start({
@@ -211,6 +227,7 @@ Deno.test("serve: answers a camera, wakes it via the API, stops on SIGTERM withi
     await serve.ready();
     assert.match(serve.stderr, new RegExp(`middleman udp ${ip}:${ports.middleman}`));
     assert.match(serve.stderr, new RegExp(`api http://${ip}:${ports.api}`));
+    assert.doesNotMatch(serve.stderr, /push tcp/, "the config file turned the push listener off");
     const boot = await camera.boot();
     assert.deepEqual(boot.register, { ip, port: ports.register });
 
@@ -249,7 +266,7 @@ Deno.test("serve: answers a camera, wakes it via the API, stops on SIGTERM withi
 Deno.test("serve: --log-format json writes one JSON object per line", async () => {
   const ip = randomLoopback();
   const ports = await freeServePorts(ip);
-  const stateDir = await Deno.makeTempDir({ prefix: "bairelay-state-" });
+  const stateDir = await makeStateDir();
   const serve = ServeProcess.start([
     "--bind",
     ip,
@@ -261,6 +278,8 @@ Deno.test("serve: --log-format json writes one JSON object per line", async () =
     "off",
     "--state-dir",
     stateDir,
+    "--config",
+    `${stateDir}/${CONFIG_NAME}`,
     "--log-format",
     "json",
   ]);
@@ -286,7 +305,7 @@ Deno.test("serve: --log-format json writes one JSON object per line", async () =
 Deno.test("serve: --log-level warning hides info lines", async () => {
   const ip = randomLoopback();
   const ports = await freeServePorts(ip);
-  const stateDir = await Deno.makeTempDir({ prefix: "bairelay-state-" });
+  const stateDir = await makeStateDir();
   const serve = ServeProcess.start([
     "--bind",
     ip,
@@ -298,6 +317,8 @@ Deno.test("serve: --log-level warning hides info lines", async () => {
     `${ip}:${ports.api}`,
     "--state-dir",
     stateDir,
+    "--config",
+    `${stateDir}/${CONFIG_NAME}`,
     "--log-level",
     "warning",
   ]);
