@@ -7,7 +7,10 @@
 import assert from "node:assert/strict";
 import type { MessageOf } from "../lib/bcudp/mod.ts";
 import {
+  type FakeCameraPort,
   type FakeWakeServer,
+  freeTcpPort,
+  openCameraPortLater,
   rspAnswer,
   startFakeWakeServer,
   type StepScript,
@@ -243,82 +246,50 @@ Deno.test("wake --help teaches with examples and exit codes", async () => {
   }
 });
 
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
+/** `wake UID --server <fake> ...extra`. */
+function wakeArgs(fake: FakeWakeServer, ...extra: string[]): string[] {
+  return ["wake", UID, "--server", serverArg(fake), ...extra];
 }
 
 Deno.test("wake --wait reports when the camera's port opens", async () => {
-  const port = freePort();
-  let listener: Deno.Listener | undefined;
-  let opener: ReturnType<typeof setTimeout> | undefined;
+  const port = freeTcpPort();
+  let camera: FakeCameraPort | undefined;
   // The "camera" opens its port 700 ms after the register is asked to wake it.
   const openLater: StepScript["reply"] = (request, fake) => {
-    opener ??= setTimeout(() => {
-      listener = Deno.listen({ hostname: "127.0.0.1", port });
-      (async () => {
-        for await (const connection of listener!) connection.close();
-      })().catch(() => {});
-    }, 700);
+    camera ??= openCameraPortLater("127.0.0.1", port, 700);
     return wokenAnswer(request, fake);
   };
   try {
     const options = { camera: { ip: "127.0.0.1", port: 40000 }, register: { reply: openLater } };
     await withFake(options, async (fake) => {
-      const result = await runCli([
-        "wake",
-        UID,
-        "--server",
-        serverArg(fake),
-        "--wait",
-        "--camera-port",
-        String(port),
-        "--json",
-      ]);
+      const waitArgs = ["--wait", "--camera-port", String(port)];
+      const result = await runCli(wakeArgs(fake, ...waitArgs, "--json"));
       assert.equal(result.code, 0, result.stderr);
       const json = parseJson(result.stdout);
       assert.equal(json.result, "woken");
       const online = json.online_ms as number;
       assert.ok(online >= 500 && online < 5000, String(online));
-      const text = await runCli([
-        "wake",
-        UID,
-        "--server",
-        serverArg(fake),
-        "--wait",
-        "--camera-port",
-        String(port),
-      ]);
+      const text = await runCli(wakeArgs(fake, ...waitArgs));
       assert.equal(text.code, 0, text.stderr);
       assert.match(
         text.stdout,
         new RegExp(
-          `^woke .*\ncamera ${UID} is online: 127\\.0\\.0\\.1:${port} accepted a connection \\d+ ms after the wake\n$`,
+          `^woke .*\ncamera ${UID} is online: 127\\.0\\.0\\.1:${port} accepted a connection ` +
+            `\\d+ ms after the wake\n$`,
         ),
       );
     });
   } finally {
-    clearTimeout(opener);
-    listener?.close();
+    await camera?.close();
   }
 });
 
 Deno.test("wake --wait exits 4 when the camera never opens its port", async () => {
-  const port = freePort();
+  const port = freeTcpPort();
   await withFake({ camera: { ip: "127.0.0.1", port: 40000 } }, async (fake) => {
-    const result = await runCli([
-      "wake",
-      UID,
-      "--server",
-      serverArg(fake),
-      "--wait",
-      "--wait-timeout",
-      "1",
-      "--camera-port",
-      String(port),
-    ]);
+    const result = await runCli(
+      wakeArgs(fake, "--wait", "--wait-timeout", "1", "--camera-port", String(port)),
+    );
     assert.equal(result.code, 4);
     assert.match(result.stdout, /^woke 95270000ABCDEFGH/);
     assert.match(

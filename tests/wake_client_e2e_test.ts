@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { wakeCamera } from "../lib/client/mod.ts";
 import type { WakeServer } from "../lib/wake/server.ts";
 import { CameraSim } from "./support/camera_sim.ts";
+import { freeTcpPort } from "./support/fake_wake_server.ts";
 import { runCli } from "./support/run_cli.ts";
 import { startTestServer } from "./support/wake_server.ts";
 
@@ -19,11 +20,9 @@ function serverArg(server: WakeServer): string {
   return `127.0.0.1:${server.middleman.port}`;
 }
 
-function freeTcpPort(ip: string): number {
-  const listener = Deno.listen({ hostname: ip, port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
+/** `wake SHORT_UID --server <server> ...extra`. */
+function wakeArgs(server: WakeServer, ...extra: string[]): string[] {
+  return ["wake", SHORT_UID, "--server", serverArg(server), ...extra];
 }
 
 async function withRegisteredCamera(
@@ -66,7 +65,7 @@ Deno.test("e2e: a registered camera is woken and receives R2D_C with the sid we 
 
 Deno.test("e2e: bairelay wake --json wakes a registered camera (exit 0)", async () => {
   await withRegisteredCamera({}, async (server, camera) => {
-    const result = await runCli(["wake", SHORT_UID, "--server", serverArg(server), "--json"]);
+    const result = await runCli(wakeArgs(server, "--json"));
     assert.equal(result.code, 0, result.stderr);
     const json = JSON.parse(result.stdout);
     assert.equal(json.result, "woken");
@@ -120,16 +119,9 @@ Deno.test("e2e: an unknown camera exits 3 (not registered)", async () => {
 Deno.test("e2e: wake --wait reports when the woken camera opens its TCP port", async () => {
   const port = freeTcpPort("127.0.0.2");
   await withRegisteredCamera({ tcpOnWake: port }, async (server, camera) => {
-    const result = await runCli([
-      "wake",
-      SHORT_UID,
-      "--server",
-      serverArg(server),
-      "--wait",
-      "--camera-port",
-      String(port),
-      "--json",
-    ]);
+    const result = await runCli(
+      wakeArgs(server, "--wait", "--camera-port", String(port), "--json"),
+    );
     assert.equal(result.code, 0, result.stderr);
     const json = JSON.parse(result.stdout);
     assert.equal(json.result, "woken");
@@ -142,17 +134,9 @@ Deno.test("e2e: wake --wait reports when the woken camera opens its TCP port", a
 Deno.test("e2e: wake --wait exits 4 when the woken camera never opens its port", async () => {
   const port = freeTcpPort("127.0.0.2");
   await withRegisteredCamera({}, async (server) => {
-    const result = await runCli([
-      "wake",
-      SHORT_UID,
-      "--server",
-      serverArg(server),
-      "--wait",
-      "--wait-timeout",
-      "1",
-      "--camera-port",
-      String(port),
-    ]);
+    const result = await runCli(
+      wakeArgs(server, "--wait", "--wait-timeout", "1", "--camera-port", String(port)),
+    );
     assert.equal(result.code, 4);
     assert.match(
       result.stderr,

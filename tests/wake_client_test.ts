@@ -21,6 +21,8 @@ import {
 } from "../lib/client/mod.ts";
 import {
   type FakeWakeServer,
+  freeTcpPort,
+  openCameraPortLater,
   rspAnswer,
   startFakeWakeServer,
   type StepScript,
@@ -352,22 +354,9 @@ Deno.test("localAddressFor picks the interface on the target's subnet", () => {
   assert.equal(localAddressFor("203.0.113.9", interfaces.slice(0, 1)), "0.0.0.0");
 });
 
-function closedPort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
-}
-
 Deno.test("waitForCameraPort reports when the port starts accepting", async () => {
-  const port = closedPort();
-  let listener: Deno.Listener | undefined;
-  const opener = setTimeout(() => {
-    listener = Deno.listen({ hostname: "127.0.0.1", port });
-    (async () => {
-      for await (const connection of listener!) connection.close();
-    })().catch(() => {});
-  }, 600);
+  const port = freeTcpPort();
+  const camera = openCameraPortLater("127.0.0.1", port, 600);
   try {
     const outcome = await waitForCameraPort({ camera: { ip: "127.0.0.1", port }, timeoutMs: 5000 });
     assert.equal(outcome.result, "online");
@@ -375,13 +364,12 @@ Deno.test("waitForCameraPort reports when the port starts accepting", async () =
     assert.ok(outcome.onlineMs >= 550 && outcome.onlineMs < 2500, `${outcome.onlineMs}`);
     assert.ok(outcome.attempts >= 2, `${outcome.attempts}`);
   } finally {
-    clearTimeout(opener);
-    listener?.close();
+    await camera.close();
   }
 });
 
 Deno.test("waitForCameraPort gives up after its timeout with the last error", async () => {
-  const port = closedPort();
+  const port = freeTcpPort();
   const outcome = await waitForCameraPort({ camera: { ip: "127.0.0.1", port }, timeoutMs: 700 });
   assert.equal(outcome.result, "timeout");
   if (outcome.result !== "timeout") return;

@@ -216,6 +216,77 @@ function ipPortEndpoint(value: IpPort | undefined): Endpoint | undefined {
   return value === undefined ? undefined : { ip: value.ip, port: value.port };
 }
 
+/** The middleman's answer: which server answered and where its register is. */
+interface MiddlemanAnswer {
+  target: Target;
+  register: Endpoint;
+}
+
+/** Judges a reply to `C2M_Q`: ours if its tid is one we sent; usable if it names `<reg>`. */
+function judgeMiddlemanReply(targets: Target[], packet: DiscoveryPacket): Verdict<MiddlemanAnswer> {
+  const target = targets.find((candidate) => candidate.tid === packet.tid);
+  if (target === undefined) return undefined;
+  const reply = packet.message;
+  const server = target.label;
+  if (reply.variant !== "M2C_Q_R") {
+    return { unusable: `the middleman answered ${reply.variant} instead of M2C_Q_R`, server };
+  }
+  const register = ipPortEndpoint(reply.fields.reg);
+  if (register === undefined) {
+    const rsp = reply.fields.rsp === undefined ? "" : ` (rsp ${reply.fields.rsp})`;
+    return { unusable: `the middleman's M2C_Q_R names no register (<reg>)${rsp}`, server };
+  }
+  // A server bound to every address may advertise 0.0.0.0: its register is where it is.
+  if (register.ip === "0.0.0.0") register.ip = target.endpoint.ip;
+  return { accept: { target, register } };
+}
+
+/** The register's answer to `C2R_C`. */
+type RegisterAnswer =
+  | { kind: "woken"; reply: "R2C_C_R" | "R2C_T"; camera?: Endpoint; sid?: number }
+  | { kind: "not_registered"; rsp: number };
+
+/**
+ * Judges a reply to `C2R_C` (sent with `tid` and `cid`): `R2C_C_R` with our tid, or
+ * `R2C_T` with our tid or our cid (a server may give it a fresh tid).
+ */
+function judgeRegisterReply(
+  ours: { tid: number; cid: number; server: string },
+  packet: DiscoveryPacket,
+): Verdict<RegisterAnswer> {
+  const reply = packet.message;
+  const { server } = ours;
+  if (reply.variant === "R2C_T" && (packet.tid === ours.tid || reply.fields.cid === ours.cid)) {
+    const camera = ipPortEndpoint(reply.fields.dev ?? reply.fields.dmap);
+    return { accept: { kind: "woken", reply: "R2C_T", camera, sid: reply.fields.sid } };
+  }
+  if (packet.tid !== ours.tid) return undefined;
+  if (reply.variant !== "R2C_C_R") {
+    return { unusable: `the register answered ${reply.variant} instead of R2C_C_R`, server };
+  }
+  const { rsp } = reply.fields;
+  if (NOT_REGISTERED_RSP.includes(rsp)) return { accept: { kind: "not_registered", rsp } };
+  if (rsp !== 0) return { unusable: `the register refused the wake with rsp ${rsp}`, server };
+  const camera = ipPortEndpoint(reply.fields.dev ?? reply.fields.dmap);
+  const sid = reply.fields.sid ?? (reply.fields.ac >= 0 ? reply.fields.ac : undefined);
+  return { accept: { kind: "woken", reply: "R2C_C_R", camera, sid } };
+}
+
+/** The outcome of a step that got no usable reply: timeout (no reply) or unusable. */
+function stepFailure(
+  context: { uid: string; step: WakeStep; asked: string[]; server?: string; elapsedMs: number },
+  result: ExchangeResult<unknown>,
+): WakeOutcome {
+  const { uid, step, elapsedMs } = context;
+  if (result.reply === undefined || !("unusable" in result.reply)) {
+    const { attempts, ignored, sendError } = result;
+    const { asked, server } = context;
+    return { result: "timeout", uid, step, asked, attempts, ignored, sendError, server, elapsedMs };
+  }
+  const { from, server, unusable: reason } = result.reply;
+  return { result: "unusable", uid, step, from: formatAddress(from), server, reason, elapsedMs };
+}
+
 /**
  * Wakes the camera `request.uid` through the first of `request.servers` to answer:
  * `C2M_Q` to every middleman (resent every 500 ms) until an `M2C_Q_R` names the register,
@@ -251,137 +322,51 @@ export async function wakeCamera(
       query,
       request.middlemanResendMs ?? MIDDLEMAN_RESEND_MS,
       deadline,
-      (packet): Verdict<{ target: Target; register: Endpoint }> => {
-        const target = targets.find((candidate) => candidate.tid === packet.tid);
-        if (target === undefined) return undefined;
-        const reply = packet.message;
-        const server = target.label;
-        if (reply.variant !== "M2C_Q_R") {
-          return { unusable: `the middleman answered ${reply.variant} instead of M2C_Q_R`, server };
-        }
-        const register = ipPortEndpoint(reply.fields.reg);
-        if (register === undefined) {
-          const rsp = reply.fields.rsp === undefined ? "" : ` (rsp ${reply.fields.rsp})`;
-          return { unusable: `the middleman's M2C_Q_R names no register (<reg>)${rsp}`, server };
-        }
-        // A server bound to every address may advertise 0.0.0.0: its register is where it is.
-        if (register.ip === "0.0.0.0") register.ip = target.endpoint.ip;
-        return { accept: { target, register } };
-      },
+      (packet) => judgeMiddlemanReply(targets, packet),
     );
-    if (middleman.reply === undefined) {
-      return {
-        result: "timeout",
-        uid,
-        step: "middleman",
-        asked: targets.map(describeTarget),
-        attempts: middleman.attempts,
-        ignored: middleman.ignored,
-        sendError: middleman.sendError,
-        elapsedMs: elapsed(),
-      };
-    }
-    if ("unusable" in middleman.reply) {
-      return {
-        result: "unusable",
-        uid,
-        step: "middleman",
-        from: formatAddress(middleman.reply.from),
-        server: middleman.reply.server,
-        reason: middleman.reply.unusable,
-        elapsedMs: elapsed(),
-      };
+    if (middleman.reply === undefined || "unusable" in middleman.reply) {
+      const asked = targets.map(describeTarget);
+      return stepFailure({ uid, step: "middleman", asked, elapsedMs: elapsed() }, middleman);
     }
     const { target, register } = middleman.reply.value;
     const server = target.label;
+    const ours = { tid: randomU32(), cid: randomU32() | 0, server };
     const interfaces = (deps.interfaces ?? defaultInterfaces)();
-    const cid = randomU32() | 0;
-    const tid = randomU32();
     const connect = message("C2R_C", {
       uid,
       cli: { ip: localAddressFor(register.ip, interfaces), port: socket.localPort },
       relay: register,
-      cid,
+      cid: ours.cid,
       debug: 0,
       family: 4,
       p: platform,
       r: 3,
     });
-    type Reply =
-      | { kind: "woken"; reply: "R2C_C_R" | "R2C_T"; camera?: Endpoint; sid?: number }
-      | { kind: "not_registered"; rsp: number };
     const wake = await exchange(
       socket,
       clock,
-      [{ bytes: encodeDiscovery(connect, tid), to: register }],
+      [{ bytes: encodeDiscovery(connect, ours.tid), to: register }],
       request.registerResendMs ?? REGISTER_RESEND_MS,
       deadline,
-      (packet): Verdict<Reply> => {
-        const reply = packet.message;
-        if (reply.variant === "R2C_T" && (packet.tid === tid || reply.fields.cid === cid)) {
-          const camera = ipPortEndpoint(reply.fields.dev ?? reply.fields.dmap);
-          return { accept: { kind: "woken", reply: "R2C_T", camera, sid: reply.fields.sid } };
-        }
-        if (packet.tid !== tid) return undefined;
-        if (reply.variant !== "R2C_C_R") {
-          return {
-            unusable: `the register answered ${reply.variant} instead of R2C_C_R`,
-            server,
-          };
-        }
-        const { rsp } = reply.fields;
-        if (NOT_REGISTERED_RSP.includes(rsp)) return { accept: { kind: "not_registered", rsp } };
-        if (rsp !== 0) return { unusable: `the register refused the wake with rsp ${rsp}`, server };
-        const camera = ipPortEndpoint(reply.fields.dev ?? reply.fields.dmap);
-        const sid = reply.fields.sid ?? (reply.fields.ac >= 0 ? reply.fields.ac : undefined);
-        return { accept: { kind: "woken", reply: "R2C_C_R", camera, sid } };
-      },
+      (packet) => judgeRegisterReply(ours, packet),
     );
-    if (wake.reply === undefined) {
-      return {
-        result: "timeout",
-        uid,
-        step: "register",
-        asked: [formatAddress(register)],
-        attempts: wake.attempts,
-        ignored: wake.ignored,
-        sendError: wake.sendError,
-        server,
-        elapsedMs: elapsed(),
-      };
+    if (wake.reply === undefined || "unusable" in wake.reply) {
+      const asked = [formatAddress(register)];
+      return stepFailure({ uid, step: "register", asked, server, elapsedMs: elapsed() }, wake);
     }
-    if ("unusable" in wake.reply) {
-      return {
-        result: "unusable",
-        uid,
-        step: "register",
-        from: formatAddress(wake.reply.from),
-        server,
-        reason: wake.reply.unusable,
-        elapsedMs: elapsed(),
-      };
-    }
-    const value = wake.reply.value;
-    if (value.kind === "not_registered") {
+    const answer = wake.reply.value;
+    if (answer.kind === "not_registered") {
       return {
         result: "not_registered",
         uid,
         server,
         register,
-        rsp: value.rsp,
+        rsp: answer.rsp,
         elapsedMs: elapsed(),
       };
     }
-    return {
-      result: "woken",
-      uid,
-      server,
-      register,
-      camera: value.camera,
-      sid: value.sid,
-      reply: value.reply,
-      elapsedMs: elapsed(),
-    };
+    const { camera, sid, reply } = answer;
+    return { result: "woken", uid, server, register, camera, sid, reply, elapsedMs: elapsed() };
   } finally {
     await socket.close();
   }

@@ -178,3 +178,49 @@ export async function startFakeWakeServer(
   serve(registerSocket, options.register ?? {}, registerRequests, wokenAnswer);
   return fake;
 }
+
+/** A TCP port on `ip` that nothing listens on right now (bind port 0, then close). */
+export function freeTcpPort(ip = "127.0.0.1"): number {
+  const listener = Deno.listen({ hostname: ip, port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  return port;
+}
+
+/** A fake camera port: accepts and closes every connection until `close()`. */
+export interface FakeCameraPort {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/** Listens on `ip`:`port` the way a woken camera opens TCP 9000. */
+export function listenLikeACamera(ip: string, port: number): FakeCameraPort {
+  const listener = Deno.listen({ hostname: ip, port });
+  const accepting = (async () => {
+    try {
+      for await (const connection of listener) connection.close();
+    } catch { /* closed */ }
+  })();
+  return {
+    port,
+    async close() {
+      try {
+        listener.close();
+      } catch { /* already closed */ }
+      await accepting;
+    },
+  };
+}
+
+/** Opens a fake camera port on `ip`:`port` after `delayMs`; `close()` cancels or closes it. */
+export function openCameraPortLater(ip: string, port: number, delayMs: number): FakeCameraPort {
+  let opened: FakeCameraPort | undefined;
+  const timer = setTimeout(() => opened = listenLikeACamera(ip, port), delayMs);
+  return {
+    port,
+    async close() {
+      clearTimeout(timer);
+      await opened?.close();
+    },
+  };
+}
