@@ -1,0 +1,365 @@
+/**
+ * The motion path end to end, in-process: a real service (wake server, push listener, API,
+ * MQTT bridge), a real Mosquitto, simulated cameras on their own loopback addresses that
+ * register over UDP and then connect to the push port over TCP.
+ */
+
+import assert from "node:assert/strict";
+import { type Config, loadConfig } from "../lib/config.ts";
+import { type Service, type ServiceDeps, startService } from "../lib/service.ts";
+import { CameraSim } from "./support/camera_sim.ts";
+import { freePort, type Mosquitto, startMosquitto, Subscriber } from "./support/mosquitto.ts";
+import { sendPush } from "./support/push_client.ts";
+
+const GARDEN_UID = "95270000ABCDEFGH0123";
+const GARDEN_SHORT = "95270000ABCDEFGH";
+const DRIVEWAY_UID = "95270000DRIVEWAY0456";
+const BURST = 3;
+
+interface Setup {
+  service: Service;
+  push: { port: number };
+  cameras: Map<string, CameraSim>;
+  // deno-lint-ignore no-explicit-any
+  api(path: string): Promise<{ status: number; json: any }>;
+  close(): Promise<void>;
+}
+
+/** A service on loopback with push (hold 1 s), an optional broker, and booted cameras. */
+async function setup(options: {
+  broker?: { host: string; port: number } | null;
+  credentials?: { username: string; password: string };
+  cameras?: { uid: string; ip: string }[];
+  wakeOnMotion?: boolean;
+  deps?: ServiceDeps;
+  configured?: Config["cameras"];
+}): Promise<Setup> {
+  const base = loadConfig({ env: { uid: 1000, vars: {} } });
+  const stateDir = await Deno.makeTempDir({ prefix: "bairelay-push-" });
+  const config: Config = {
+    ...base,
+    bind: "127.0.0.1",
+    stateDir,
+    wakeServer: {
+      ...base.wakeServer,
+      middlemanPort: 0,
+      registerPort: 0,
+      burstCount: BURST,
+      burstIntervalMs: 20,
+    },
+    cameras: options.configured ?? [],
+    api: { listen: { host: "127.0.0.1", port: 0 }, token: null },
+    pushListener: {
+      ...base.pushListener,
+      bind: "127.0.0.1",
+      port: 0,
+      motionHoldSecs: 1,
+      wakeOnMotion: options.wakeOnMotion ?? true,
+    },
+    mqtt: {
+      ...base.mqtt,
+      brokerAddr: options.broker?.host ?? null,
+      port: options.broker?.port ?? 1883,
+      credentials: options.credentials ?? null,
+    },
+  };
+  const service = await startService(config, options.deps);
+  const cameras = new Map<string, CameraSim>();
+  try {
+    for (const { uid, ip } of options.cameras ?? []) {
+      const camera = await CameraSim.start({ uid, ip, middleman: service.wake!.middleman });
+      cameras.set(uid, camera);
+      await camera.boot();
+    }
+  } catch (error) {
+    for (const camera of cameras.values()) await camera.close();
+    await service.close();
+    throw error;
+  }
+  const apiBase = `http://127.0.0.1:${service.api!.address.port}`;
+  return {
+    service,
+    push: { port: service.motion!.push!.address.port },
+    cameras,
+    async api(path) {
+      const response = await fetch(apiBase + path);
+      return { status: response.status, json: await response.json() };
+    },
+    async close() {
+      for (const camera of cameras.values()) await camera.close();
+      await service.close();
+      await Deno.remove(stateDir, { recursive: true });
+    },
+  };
+}
+
+async function until(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+Deno.test("a push turns motion on for the right camera, then off after the hold", async () => {
+  const broker = await startMosquitto();
+  const sub = await Subscriber.connect(broker);
+  const s = await setup({
+    broker,
+    cameras: [{ uid: GARDEN_UID, ip: "127.0.0.5" }, { uid: DRIVEWAY_UID, ip: "127.0.0.6" }],
+    configured: [{ name: "garden", uid: GARDEN_SHORT }],
+  });
+  try {
+    const motion = "bairelay/garden/status/motion";
+    await sub.waitForPayload("bairelay/garden/status/registered", "on");
+    await sub.waitForPayload(`bairelay/${DRIVEWAY_UID}/status/registered`, "on");
+    const before = sub.messages.length;
+    const pushedAt = Date.now();
+    await sendPush({ from: "127.0.0.5", port: s.push.port, sni: "pushx.reolink.com" });
+    await sub.waitForPayload(motion, "on", { from: before });
+    await sub.waitForPayload(motion, "off", { from: before, timeoutMs: 3000 });
+    const offAfter = Date.now() - pushedAt;
+    assert.ok(offAfter >= 950, `off came ${offAfter} ms after the push, the hold is 1 s`);
+    assert.deepEqual(sub.payloads(`bairelay/${DRIVEWAY_UID}/status/motion`), ["off"]);
+
+    // The registry and the API know about it.
+    const cameras = (await s.api("/api/cameras")).json.cameras as Record<string, unknown>[];
+    const garden = cameras.find((c) => c.uid === GARDEN_UID)!;
+    assert.ok(Date.parse(garden.last_motion as string) >= pushedAt - 5);
+    assert.equal(cameras.find((c) => c.uid === DRIVEWAY_UID)!.last_motion, null);
+    const events = (await s.api("/api/events")).json.events as Record<string, unknown>[];
+    const motions = events.filter((e) => e.type === "motion");
+    assert.deepEqual(motions.map((e) => [e.uid, e.name, e.motion]), [
+      [GARDEN_UID, "garden", false],
+      [GARDEN_UID, "garden", true],
+    ]);
+    assert.ok(events.some((e) => e.type === "wake" && e.source === "motion"));
+    assert.equal((await s.api("/api/events?limit=1")).json.events.length, 1);
+    assert.equal((await s.api("/api/events?limit=-1")).status, 400);
+  } finally {
+    await s.close();
+    await sub.close();
+    await broker.dispose();
+  }
+});
+
+Deno.test("repeated pushes extend the hold without flicker", async () => {
+  const broker = await startMosquitto();
+  const sub = await Subscriber.connect(broker);
+  const s = await setup({ broker, cameras: [{ uid: GARDEN_UID, ip: "127.0.0.5" }] });
+  try {
+    const motion = `bairelay/${GARDEN_UID}/status/motion`;
+    await sub.waitForPayload(`bairelay/${GARDEN_UID}/status/registered`, "on");
+    const before = sub.messages.length;
+    let lastPush = 0;
+    for (let i = 0; i < 5; i++) {
+      lastPush = Date.now(); // the motion fires on accept, before sendPush returns
+      await sendPush({ from: "127.0.0.5", port: s.push.port });
+      await sleep(400); // well inside the 1 s hold
+    }
+    await sub.waitForPayload(motion, "off", { from: before, timeoutMs: 3000 });
+    const offLag = Date.now() - lastPush;
+    assert.ok(offLag >= 950, `off ${offLag} ms after the last push`);
+    const payloads = sub.messages.slice(before).filter((m) => m.topic === motion).map((m) =>
+      m.payload
+    );
+    assert.deepEqual(payloads, ["on", "off"], "one on, one off, nothing in between");
+  } finally {
+    await s.close();
+    await sub.close();
+    await broker.dispose();
+  }
+});
+
+Deno.test("a push from an unregistered IP produces nothing", async () => {
+  const broker = await startMosquitto();
+  const sub = await Subscriber.connect(broker);
+  const s = await setup({ broker, cameras: [{ uid: GARDEN_UID, ip: "127.0.0.5" }] });
+  try {
+    await sub.waitForPayload(`bairelay/${GARDEN_UID}/status/registered`, "on");
+    await sendPush({ from: "127.0.0.9", port: s.push.port, sni: "pushx.reolink.com" });
+    const counter = s.service.wake!.metrics.counter("bairelay_push_connections_total", "");
+    await until(() => counter.get({ result: "unknown_ip" }) === 1, "unknown_ip counted");
+    await sleep(200);
+    assert.ok(!sub.messages.some((m) => m.topic.endsWith("/motion") && m.payload === "on"));
+    assert.equal(s.cameras.get(GARDEN_UID)!.wakes.length, 0);
+    assert.deepEqual((await s.api("/api/events")).json.events, []);
+    const metrics = await (await fetch(
+      `http://127.0.0.1:${s.service.api!.address.port}/metrics`,
+    )).text();
+    assert.match(metrics, /bairelay_push_connections_total\{result="unknown_ip"\} 1/);
+  } finally {
+    await s.close();
+    await sub.close();
+    await broker.dispose();
+  }
+});
+
+Deno.test("a push from a stale camera produces nothing", async () => {
+  let skew = 0;
+  const s = await setup({
+    cameras: [{ uid: GARDEN_UID, ip: "127.0.0.5" }],
+    deps: { now: () => Date.now() + skew },
+  });
+  try {
+    skew = s.service.wake!.registry.staleAfterMs + 1000; // the heartbeat is now too old
+    await sendPush({ from: "127.0.0.5", port: s.push.port });
+    const counter = s.service.wake!.metrics.counter("bairelay_push_connections_total", "");
+    await until(() => counter.get({ result: "unknown_ip" }) === 1, "stale camera not matched");
+    assert.equal(counter.get({ result: "motion" }), 0);
+    await sleep(150);
+    assert.equal(s.cameras.get(GARDEN_UID)!.wakes.length, 0);
+    assert.equal(s.service.motion!.events.list().length, 0);
+  } finally {
+    await s.close();
+  }
+});
+
+Deno.test("wake_on_motion sends the camera a wake burst; off sends none", async () => {
+  const s = await setup({
+    cameras: [{ uid: GARDEN_UID, ip: "127.0.0.5" }, { uid: DRIVEWAY_UID, ip: "127.0.0.6" }],
+  });
+  try {
+    await sendPush({ from: "127.0.0.5", port: s.push.port });
+    const wakes = await s.cameras.get(GARDEN_UID)!.waitForWakes(BURST);
+    assert.equal(wakes.length, BURST);
+    assert.equal(s.cameras.get(DRIVEWAY_UID)!.wakes.length, 0);
+  } finally {
+    await s.close();
+  }
+  const quiet = await setup({
+    cameras: [{ uid: GARDEN_UID, ip: "127.0.0.5" }],
+    wakeOnMotion: false,
+  });
+  try {
+    await sendPush({ from: "127.0.0.5", port: quiet.push.port });
+    await until(() => quiet.service.motion!.events.list().length === 1, "motion on");
+    await sleep(200);
+    assert.equal(quiet.cameras.get(GARDEN_UID)!.wakes.length, 0);
+  } finally {
+    await quiet.close();
+  }
+});
+
+Deno.test("control/wakeup over MQTT sends the wake burst", async () => {
+  const broker = await startMosquitto();
+  const sub = await Subscriber.connect(broker);
+  const s = await setup({
+    broker,
+    cameras: [{ uid: GARDEN_UID, ip: "127.0.0.5" }, { uid: DRIVEWAY_UID, ip: "127.0.0.6" }],
+    configured: [{ name: "garden", uid: GARDEN_SHORT }],
+  });
+  try {
+    await sub.waitForPayload("bairelay/garden/status/registered", "on");
+    await sub.publish("bairelay/garden/control/wakeup", "wake");
+    assert.equal((await s.cameras.get(GARDEN_UID)!.waitForWakes(BURST)).length, BURST);
+    await sub.publish(`bairelay/${DRIVEWAY_UID}/control/wakeup`, "");
+    assert.equal((await s.cameras.get(DRIVEWAY_UID)!.waitForWakes(BURST)).length, BURST);
+    // A target nobody knows is refused and the bridge carries on.
+    await sub.publish("bairelay/nobody/control/wakeup", "");
+    await until(
+      () => s.service.motion!.events.list().some((e) => e.type === "wake" && e.uid === "nobody"),
+      "refused wake recorded",
+    );
+    const refused = s.service.motion!.events.list().find((e) => e.uid === "nobody")!;
+    assert.equal((refused as { result: string }).result, "not_registered");
+    assert.equal(s.service.motion!.bridge!.status().connection, "connected");
+  } finally {
+    await s.close();
+    await sub.close();
+    await broker.dispose();
+  }
+});
+
+Deno.test("discovery for a registered camera is valid JSON on the device's topics", async () => {
+  const broker = await startMosquitto();
+  const sub = await Subscriber.connect(broker, "homeassistant/#");
+  const s = await setup({ broker, cameras: [{ uid: DRIVEWAY_UID, ip: "127.0.0.6" }] });
+  try {
+    const node = `bairelay_${DRIVEWAY_UID}`;
+    for (
+      const [component, object] of [
+        ["binary_sensor", "motion"],
+        ["binary_sensor", "registered"],
+        ["button", "wake"],
+        ["sensor", "last_heartbeat"],
+      ]
+    ) {
+      const topic = `homeassistant/${component}/${node}/${object}/config`;
+      const config = JSON.parse((await sub.waitFor((m) => m.topic === topic, topic)).payload);
+      assert.deepEqual(config.device.identifiers, [node]);
+      assert.equal(config.device.manufacturer, "Reolink");
+      assert.equal(config.availability_topic, "bairelay/status");
+    }
+  } finally {
+    await s.close();
+    await sub.close();
+    await broker.dispose();
+  }
+});
+
+Deno.test("broker restarted mid-test: motion during the outage is visible after reconnect", async () => {
+  const broker = await startMosquitto();
+  let sub = await Subscriber.connect(broker);
+  const s = await setup({ broker, cameras: [{ uid: GARDEN_UID, ip: "127.0.0.5" }] });
+  const bridge = s.service.motion!.bridge!;
+  try {
+    await sub.waitForPayload(`bairelay/${GARDEN_UID}/status/registered`, "on");
+    await sub.close();
+    await broker.stop();
+    await until(() => bridge.status().connection !== "connected", "bridge sees the outage");
+    await sendPush({ from: "127.0.0.5", port: s.push.port }); // motion while the broker is down
+    assert.equal((await s.cameras.get(GARDEN_UID)!.waitForWakes(BURST)).length, BURST);
+    await broker.start();
+    await until(() => bridge.status().connection === "connected", "reconnected", 8000);
+    sub = await Subscriber.connect(broker);
+    await sub.waitForPayload(`bairelay/${GARDEN_UID}/status/motion`, "on");
+    await sub.waitForPayload(`bairelay/${GARDEN_UID}/status/registered`, "on");
+    await sub.waitForPayload("bairelay/status", "online");
+  } finally {
+    await s.close();
+    await sub.close();
+    await broker.dispose();
+  }
+});
+
+Deno.test("no broker at all: serve still records motion and wakes", async () => {
+  const s = await setup({
+    broker: { host: "127.0.0.1", port: freePort() },
+    cameras: [{ uid: GARDEN_UID, ip: "127.0.0.5" }],
+  });
+  try {
+    await sendPush({ from: "127.0.0.5", port: s.push.port });
+    assert.equal((await s.cameras.get(GARDEN_UID)!.waitForWakes(BURST)).length, BURST);
+    const events = s.service.motion!.events.list();
+    assert.ok(events.some((e) => e.type === "motion" && e.motion));
+    assert.notEqual(s.service.motion!.bridge!.status().connection, "connected");
+    assert.match(s.service.motion!.bridge!.status().lastError ?? "", /unreachable/);
+  } finally {
+    await s.close();
+  }
+});
+
+Deno.test("bad MQTT credentials: a clear error naming the broker, serve keeps working", async () => {
+  const broker: Mosquitto = await startMosquitto({ users: { ha: "secret" } });
+  const s = await setup({
+    broker,
+    credentials: { username: "ha", password: "wrong" },
+    cameras: [{ uid: GARDEN_UID, ip: "127.0.0.5" }],
+  });
+  try {
+    const bridge = s.service.motion!.bridge!;
+    await until(() => bridge.status().lastError !== undefined, "auth error");
+    assert.match(
+      bridge.status().lastError!,
+      new RegExp(`broker mqtt://127\\.0\\.0\\.1:${broker.port} refused the login \\(user "ha"\\)`),
+    );
+    await sendPush({ from: "127.0.0.5", port: s.push.port });
+    assert.equal((await s.cameras.get(GARDEN_UID)!.waitForWakes(BURST)).length, BURST);
+  } finally {
+    await s.close();
+    await broker.dispose();
+  }
+});
