@@ -14,6 +14,7 @@ import {
   rspAnswer,
   startFakeWakeServer,
   type StepScript,
+  withFakeWakeServer as withFake,
   wokenAnswer,
 } from "./support/fake_wake_server.ts";
 import { runCli } from "./support/run_cli.ts";
@@ -33,18 +34,6 @@ const JSON_KEYS = [
 
 function serverArg(fake: FakeWakeServer): string {
   return `${fake.middleman.ip}:${fake.middleman.port}`;
-}
-
-async function withFake(
-  options: Parameters<typeof startFakeWakeServer>[0],
-  body: (fake: FakeWakeServer) => Promise<void>,
-): Promise<void> {
-  const fake = await startFakeWakeServer(options);
-  try {
-    await body(fake);
-  } finally {
-    await fake.close();
-  }
 }
 
 function parseJson(stdout: string): Record<string, unknown> {

@@ -26,6 +26,7 @@ import {
   rspAnswer,
   startFakeWakeServer,
   type StepScript,
+  withFakeWakeServer as withFake,
   wokenAnswer,
 } from "./support/fake_wake_server.ts";
 
@@ -38,18 +39,6 @@ function requestFor(fakes: FakeWakeServer[], overrides: Partial<WakeRequest> = {
     timeoutMs: 5000,
     ...overrides,
   };
-}
-
-async function withFake(
-  options: Parameters<typeof startFakeWakeServer>[0],
-  body: (fake: FakeWakeServer) => Promise<void>,
-): Promise<void> {
-  const fake = await startFakeWakeServer(options);
-  try {
-    await body(fake);
-  } finally {
-    await fake.close();
-  }
 }
 
 function gaps(requests: { at: number }[]): number[] {

@@ -224,3 +224,16 @@ export function openCameraPortLater(ip: string, port: number, delayMs: number): 
     },
   };
 }
+
+/** Runs `body` with a fake server started with `options`, closing it afterwards. */
+export async function withFakeWakeServer(
+  options: FakeWakeServerOptions | undefined,
+  body: (fake: FakeWakeServer) => Promise<void>,
+): Promise<void> {
+  const fake = await startFakeWakeServer(options);
+  try {
+    await body(fake);
+  } finally {
+    await fake.close();
+  }
+}
