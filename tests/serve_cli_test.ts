@@ -14,16 +14,23 @@ import {
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 const LONG_UID = "95270000SERVECLI0001";
 
-const CONFIG_NAME = "test-config.toml";
-
 /**
- * A temp state directory holding the test config: the push listener off, since port 443 needs
- * privileges these tests must not depend on (the push listener has its own tests).
+ * Everything one `serve` run needs: a random loopback address, free ports on it, a temp state
+ * directory holding the test config (push listener off: port 443 needs privileges these tests
+ * must not depend on; the push listener has its own tests), and the matching flags.
  */
-async function makeStateDir(): Promise<string> {
-  const dir = await Deno.makeTempDir({ prefix: "bairelay-state-" });
-  await Deno.writeTextFile(`${dir}/${CONFIG_NAME}`, "[push_listener]\nenable = false\n");
-  return dir;
+async function serveSetup(options: { api?: "off" } = {}) {
+  const ip = randomLoopback();
+  const ports = await freeServePorts(ip);
+  const stateDir = await Deno.makeTempDir({ prefix: "bairelay-state-" });
+  const config = `${stateDir}/test-config.toml`;
+  await Deno.writeTextFile(config, "[push_listener]\nenable = false\n");
+  const args = [
+    ...["--bind", ip, "--middleman-port", String(ports.middleman)],
+    ...["--register-port", String(ports.register), "--api", options.api ?? `${ip}:${ports.api}`],
+    ...["--state-dir", stateDir, "--config", config],
+  ];
+  return { ip, ports, stateDir, args, remove: () => Deno.remove(stateDir, { recursive: true }) };
 }
 
 async function tempFile(text: string): Promise<string> {
@@ -116,26 +123,10 @@ Deno.test("serve: a UDP port in use exits 1 naming the listener, address, port a
 });
 
 Deno.test("serve: an API port in use exits 1 naming the address and the port", async () => {
-  const ip = randomLoopback();
-  const ports = await freeServePorts(ip);
+  const { ip, ports, args, remove } = await serveSetup();
   const holder = Deno.listen({ hostname: ip, port: ports.api });
-  const stateDir = await makeStateDir();
   try {
-    const result = await runCli([
-      "serve",
-      "--bind",
-      ip,
-      "--middleman-port",
-      String(ports.middleman),
-      "--register-port",
-      String(ports.register),
-      "--api",
-      `${ip}:${ports.api}`,
-      "--state-dir",
-      stateDir,
-      "--config",
-      `${stateDir}/${CONFIG_NAME}`,
-    ]);
+    const result = await runCli(["serve", ...args]);
     assert.equal(result.code, 1, result.stderr);
     assert.match(
       result.stderr,
@@ -143,7 +134,7 @@ Deno.test("serve: an API port in use exits 1 naming the address and the port", a
     );
   } finally {
     holder.close();
-    await Deno.remove(stateDir, { recursive: true });
+    await remove();
   }
 });
 
@@ -199,23 +190,7 @@ Deno.test({
 });
 
 Deno.test("serve: answers a camera, wakes it via the API, stops on SIGTERM within a second, and a restart keeps it wakeable", async () => {
-  const ip = randomLoopback();
-  const ports = await freeServePorts(ip);
-  const stateDir = await makeStateDir();
-  const args = [
-    "--bind",
-    ip,
-    "--middleman-port",
-    String(ports.middleman),
-    "--register-port",
-    String(ports.register),
-    "--api",
-    `${ip}:${ports.api}`,
-    "--state-dir",
-    stateDir,
-    "--config",
-    `${stateDir}/${CONFIG_NAME}`,
-  ];
+  const { ip, ports, args, stateDir, remove } = await serveSetup();
   const api = `http://${ip}:${ports.api}`;
   const camera = await CameraSim.start({
     uid: LONG_UID,
@@ -259,30 +234,13 @@ Deno.test("serve: answers a camera, wakes it via the API, stops on SIGTERM withi
   } finally {
     await serve.stop("SIGKILL");
     await camera.close();
-    await Deno.remove(stateDir, { recursive: true });
+    await remove();
   }
 });
 
 Deno.test("serve: --log-format json writes one JSON object per line", async () => {
-  const ip = randomLoopback();
-  const ports = await freeServePorts(ip);
-  const stateDir = await makeStateDir();
-  const serve = ServeProcess.start([
-    "--bind",
-    ip,
-    "--middleman-port",
-    String(ports.middleman),
-    "--register-port",
-    String(ports.register),
-    "--api",
-    "off",
-    "--state-dir",
-    stateDir,
-    "--config",
-    `${stateDir}/${CONFIG_NAME}`,
-    "--log-format",
-    "json",
-  ]);
+  const { args, remove } = await serveSetup({ api: "off" });
+  const serve = ServeProcess.start([...args, "--log-format", "json"]);
   try {
     await serve.ready();
     const stopped = await serve.stop("SIGTERM");
@@ -298,30 +256,13 @@ Deno.test("serve: --log-format json writes one JSON object per line", async () =
     assert.ok(!serve.stderr.includes("api http://"), "--api off opens no API");
   } finally {
     await serve.stop("SIGKILL");
-    await Deno.remove(stateDir, { recursive: true });
+    await remove();
   }
 });
 
 Deno.test("serve: --log-level warning hides info lines", async () => {
-  const ip = randomLoopback();
-  const ports = await freeServePorts(ip);
-  const stateDir = await makeStateDir();
-  const serve = ServeProcess.start([
-    "--bind",
-    ip,
-    "--middleman-port",
-    String(ports.middleman),
-    "--register-port",
-    String(ports.register),
-    "--api",
-    `${ip}:${ports.api}`,
-    "--state-dir",
-    stateDir,
-    "--config",
-    `${stateDir}/${CONFIG_NAME}`,
-    "--log-level",
-    "warning",
-  ]);
+  const { ip, ports, args, remove } = await serveSetup();
+  const serve = ServeProcess.start([...args, "--log-level", "warning"]);
   try {
     // No "ready" line at this level: poll /healthz (bounded) until the service answers.
     const deadline = Date.now() + 20_000;
@@ -338,6 +279,6 @@ Deno.test("serve: --log-level warning hides info lines", async () => {
     assert.doesNotMatch(serve.stderr, /\[INF\]/);
   } finally {
     await serve.stop("SIGKILL");
-    await Deno.remove(stateDir, { recursive: true });
+    await remove();
   }
 });

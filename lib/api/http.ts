@@ -173,47 +173,44 @@ export function startHttpApi(options: HttpApiOptions): Promise<HttpApi> {
   });
 }
 
+/** The errno-like code and the "cause; remedy" text for each bind failure we can explain. */
+const BIND_FAILURES: {
+  kind: new (...args: never[]) => Error;
+  code: string;
+  explain: (at: ListenAddress) => string;
+}[] = [
+  {
+    kind: Deno.errors.AddrInUse,
+    code: "EADDRINUSE",
+    explain: (at) =>
+      `port ${at.port} is already in use (another bairelay? see \`ss -lntup | grep ${at.port}\`); ` +
+      "stop that program or choose another port",
+  },
+  {
+    kind: Deno.errors.PermissionDenied,
+    code: "EACCES",
+    explain: () =>
+      "permission denied (ports below 1024 need root or CAP_NET_BIND_SERVICE, e.g. " +
+      "`setcap cap_net_bind_service=+ep bairelay` or systemd " +
+      "AmbientCapabilities=CAP_NET_BIND_SERVICE); or choose another port",
+  },
+  {
+    kind: Deno.errors.AddrNotAvailable,
+    code: "EADDRNOTAVAIL",
+    explain: (at) =>
+      `${at.host} is not an address of this machine; use one of its addresses or 0.0.0.0`,
+  },
+];
+
 /** Turns a bind failure into a `ListenError` with the cause and the remedy spelled out. */
 export function listenError(listener: string, at: ListenAddress, error: unknown): ListenError {
-  const where = formatListen(at);
-  if (error instanceof Deno.errors.AddrInUse) {
-    return new ListenError(
-      listener,
-      at.host,
-      at.port,
-      "EADDRINUSE",
-      `cannot listen on ${where} for the ${listener}: port ${at.port} is already in use ` +
-        `(another bairelay? see \`ss -lntup | grep ${at.port}\`); stop that program or choose ` +
-        "another port",
-    );
-  }
-  if (error instanceof Deno.errors.PermissionDenied) {
-    return new ListenError(
-      listener,
-      at.host,
-      at.port,
-      "EACCES",
-      `cannot listen on ${where} for the ${listener}: permission denied (ports below 1024 need ` +
-        "root or CAP_NET_BIND_SERVICE, e.g. `setcap cap_net_bind_service=+ep bairelay` or " +
-        "systemd AmbientCapabilities=CAP_NET_BIND_SERVICE); or choose another port",
-    );
-  }
-  if (error instanceof Deno.errors.AddrNotAvailable) {
-    return new ListenError(
-      listener,
-      at.host,
-      at.port,
-      "EADDRNOTAVAIL",
-      `cannot listen on ${where} for the ${listener}: ${at.host} is not an address of this ` +
-        "machine; use one of its addresses or 0.0.0.0",
-    );
-  }
-  const message = error instanceof Error ? error.message : String(error);
+  const known = BIND_FAILURES.find((failure) => error instanceof failure.kind);
+  const detail = known?.explain(at) ?? (error instanceof Error ? error.message : String(error));
   return new ListenError(
     listener,
     at.host,
     at.port,
-    "UNKNOWN",
-    `cannot listen on ${where} for the ${listener}: ${message}`,
+    known?.code ?? "UNKNOWN",
+    `cannot listen on ${formatListen(at)} for the ${listener}: ${detail}`,
   );
 }
