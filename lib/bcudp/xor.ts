@@ -59,10 +59,27 @@ export function xorCrypt(bytes: Uint8Array, tid: number): Uint8Array {
 
 const utf8Decoder = new TextDecoder("utf-8", { fatal: false });
 const utf8Encoder = new TextEncoder();
+const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
 
 /**
- * Decrypts `bytes[start, start+length)` with `tid` straight into a string: ASCII bodies (all
- * real ones) skip the UTF-8 decoder; others are decoded as UTF-8 (invalid bytes become U+FFFD).
+ * XORs `buffer[start, start+length)` in place with the keystream of `tid`. `start` must be
+ * 4-byte aligned within `buffer`'s ArrayBuffer; the bulk then goes a word at a time.
+ */
+function xorAlignedInPlace(buffer: Uint8Array, start: number, length: number, tid: number): void {
+  const ks = fillKeystream(tid, scratch);
+  let i = 0;
+  if (LITTLE_ENDIAN && (buffer.byteOffset + start) % 4 === 0) {
+    const words = new Uint32Array(buffer.buffer, buffer.byteOffset + start, length >>> 2);
+    const k = new Uint32Array(ks.buffer, ks.byteOffset, 8);
+    for (let w = 0; w < words.length; w++) words[w] ^= k[w & 7];
+    i = words.length * 4;
+  }
+  for (; i < length; i++) buffer[start + i] ^= ks[i & 31];
+}
+
+/**
+ * Decrypts `bytes[start, start+length)` with `tid` straight into a string, decoded as UTF-8
+ * (invalid bytes become U+FFFD).
  */
 export function decryptToString(
   bytes: Uint8Array,
@@ -70,39 +87,19 @@ export function decryptToString(
   length: number,
   tid: number,
 ): string {
-  const ks = fillKeystream(tid, scratch);
-  const plain = new Uint8Array(length);
-  let high = 0;
-  for (let i = 0; i < length; i++) {
-    const c = bytes[start + i] ^ ks[i & 31];
-    plain[i] = c;
-    high |= c;
-  }
-  if (high & 0x80) return utf8Decoder.decode(plain);
-  let text = "";
-  for (let i = 0; i < length; i += 4096) {
-    text += String.fromCharCode.apply(null, plain.subarray(i, i + 4096) as unknown as number[]);
-  }
-  return text;
+  const plain = bytes.slice(start, start + length);
+  xorAlignedInPlace(plain, 0, length, tid);
+  return utf8Decoder.decode(plain);
 }
 
 /**
  * Encodes `text` as UTF-8, encrypted with `tid`, into a new array after `offset` leading
- * bytes (left zero for the caller's header). ASCII text skips the UTF-8 encoder.
+ * bytes (left zero for the caller's header; `offset` must be a multiple of 4).
  */
 export function encryptString(text: string, tid: number, offset: number): Uint8Array {
-  const ks = fillKeystream(tid, scratch);
-  const length = text.length;
-  let out = new Uint8Array(offset + length);
-  let i = 0;
-  for (; i < length; i++) {
-    const c = text.charCodeAt(i);
-    if (c > 0x7f) break;
-    out[offset + i] = c ^ ks[i & 31];
-  }
-  if (i === length) return out;
   const plain = utf8Encoder.encode(text);
-  out = new Uint8Array(offset + plain.length);
-  xorInto(plain, 0, plain.length, tid, out, offset);
+  const out = new Uint8Array(offset + plain.length);
+  out.set(plain, offset);
+  xorAlignedInPlace(out, offset, plain.length, tid);
   return out;
 }
