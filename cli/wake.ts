@@ -103,7 +103,8 @@ function failureMessage(outcome: Exclude<WakeOutcome, { result: "woken" }>, labe
       return `camera ${label} has not sent a heartbeat to ${outcome.server} recently ` +
         `(the register at ${formatAddress(outcome.register)} answered rsp ${outcome.rsp}); ` +
         "check that the camera's DNS sends p2p*.reolink.com to that server and that it is " +
-        "powered, or list what is registered with `bairelay registry`";
+        "powered, or list what is registered with `bairelay registry` (`bairelay serve` " +
+        "also answers so when a camera used up its hourly wake budget; its log says which)";
     case "timeout": {
       const tries = `sent ${outcome.attempts} time${outcome.attempts === 1 ? "" : "s"} ` +
         `in ${formatSeconds(outcome.elapsedMs)}`;

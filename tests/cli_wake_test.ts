@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import type { MessageOf } from "../lib/bcudp/mod.ts";
+import { message, type MessageOf } from "../lib/bcudp/mod.ts";
 import {
   type FakeCameraPort,
   type FakeWakeServer,
@@ -160,6 +160,29 @@ Deno.test("wake: several --server, the first to answer wins", async () => {
   } finally {
     await Promise.all([silent.close(), answering.close()]);
   }
+});
+
+Deno.test("wake: --server takes host names (resolved by the system, here from /etc/hosts)", async () => {
+  await withFake({}, async (fake) => {
+    const result = await runCli(["wake", UID, "--server", `localhost:${fake.middleman.port}`]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, new RegExp(`^woke ${UID} via localhost:${fake.middleman.port}:`));
+  });
+});
+
+Deno.test("wake --wait exits 1 when the register does not say where the camera is", async () => {
+  const noDev: StepScript["reply"] = () => [{
+    message: message("R2C_C_R", { nat: "NULL", sid: 5, rsp: 0, ac: 5 }),
+  }];
+  await withFake({ register: { reply: noDev } }, async (fake) => {
+    const plain = await runCli(wakeArgs(fake));
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.match(plain.stdout, /camera address not given, sid 5/);
+    const waiting = await runCli(wakeArgs(fake, "--wait", "--json"));
+    assert.equal(waiting.code, 1);
+    assert.equal(parseJson(waiting.stdout).camera, null);
+    assert.match(waiting.stderr, /no <dev>\), so --wait cannot probe it/);
+  });
 });
 
 Deno.test("wake: a long UID is shortened to 16 characters with a note", async () => {
