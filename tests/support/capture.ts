@@ -1,8 +1,12 @@
 /**
- * Runs a real capture tool (tcpdump, dumpcap or tshark) on loopback for a test: it starts
- * the tool with a capture filter on the test's own ports, waits until the tool says it is
- * listening, and stops it with SIGINT so the file is complete (bounded waits throughout).
+ * Runs real capture tools (tcpdump, dumpcap or tshark) on loopback for a test: each starts
+ * with a capture filter on the test's own ports; it is ready once it said it is listening
+ * AND a probe datagram (to a port of our own, also in the filter) has reached its file -
+ * dumpcap announces itself before its filter is attached. SIGINT stops the tools so the
+ * files are complete. Every wait is bounded.
  */
+
+import dgram from "node:dgram";
 
 /** Which tool writes which file. */
 export interface CaptureSpec {
@@ -101,6 +105,64 @@ export async function startCapture(
     throw new Error(`${spec.tool} did not start capturing (${outcome}): ${stderr.trim()}`);
   }
   return { path, spec, stop };
+}
+
+/** How often the probe is sent while waiting for the tools. */
+const PROBE_EVERY_MS = 50;
+
+async function fileSize(path: string): Promise<number> {
+  try {
+    return (await Deno.stat(path)).size;
+  } catch {
+    return 0;
+  }
+}
+
+/** Several capture tools started together on the same traffic. */
+export interface CaptureGroup {
+  captures: RunningCapture[];
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts every capture of `entries` with BPF `filter` (plus a probe port of its own) and
+ * resolves once every file holds a probe datagram, so no later packet is missed.
+ */
+export async function startCaptures(
+  entries: { spec: CaptureSpec; path: string }[],
+  filter: string,
+): Promise<CaptureGroup> {
+  const probe = dgram.createSocket("udp4");
+  await new Promise<void>((resolve) => probe.bind({ address: "127.0.0.1", port: 0 }, resolve));
+  const probePort = probe.address().port;
+  const captures: RunningCapture[] = [];
+  const stop = async () => {
+    for (const capture of captures) await capture.stop();
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+  };
+  try {
+    for (const { spec, path } of entries) {
+      captures.push(await startCapture(spec, `(${filter}) or (udp port ${probePort})`, path));
+    }
+    const sizes = await Promise.all(captures.map((capture) => fileSize(capture.path)));
+    const deadline = Date.now() + START_TIMEOUT_MS;
+    while (true) {
+      await new Promise<void>((resolve) =>
+        probe.send("probe", probePort, "127.0.0.1", () => resolve())
+      );
+      await new Promise((resolve) => setTimeout(resolve, PROBE_EVERY_MS));
+      const now = await Promise.all(captures.map((capture) => fileSize(capture.path)));
+      const waiting = captures.filter((_, i) => now[i] <= sizes[i]);
+      if (waiting.length === 0) break;
+      if (Date.now() > deadline) {
+        throw new Error(`no probe reached ${waiting.map((c) => c.path).join(", ")}`);
+      }
+    }
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { captures, stop };
 }
 
 /** A BPF filter for UDP on `udpPorts` plus TCP SYNs to `tcpPort`. */
