@@ -189,7 +189,7 @@ Deno.test({
   },
 });
 
-Deno.test("serve: answers a camera, wakes it via the API, stops on SIGTERM within a second, and a restart keeps it wakeable", async () => {
+Deno.test("serve: answers a camera, wakes it via the API, SIGTERM cancels a burst and saves state within a second, a restart keeps it wakeable", async () => {
   const { ip, ports, args, stateDir, remove } = await serveSetup();
   const api = `http://${ip}:${ports.api}`;
   const camera = await CameraSim.start({
@@ -213,13 +213,26 @@ Deno.test("serve: answers a camera, wakes it via the API, stops on SIGTERM withi
     assert.ok(wakes.every((w) => w.message.fields.sid === sid));
     await serve.waitFor(/registered/);
 
+    // A second wake, and SIGTERM as soon as its first packet arrives: the burst is cancelled,
+    // the process ends within about a second, and the state on disk has both wakes.
+    await new Promise((resolve) => setTimeout(resolve, 150)); // let the first burst finish
+    const second = await fetch(`${api}/api/cameras/95270000SERVECLI/wake`, { method: "POST" });
+    assert.equal(second.status, 202);
+    const { sid: secondSid, result } = await second.json();
+    assert.equal(result, "started");
+    await camera.waitForWakes(11);
     const stopped = await serve.stop("SIGTERM");
     assert.equal(stopped.code, 0, serve.stderr);
     assert.ok(stopped.ms < 1500, `shutdown took ${stopped.ms.toFixed(0)} ms`);
     assert.match(serve.stderr, /SIGTERM received, stopping/);
     assert.match(serve.stderr, /stopped/);
-    const state = await Deno.readTextFile(`${stateDir}/wake-state.json`);
-    assert.ok(state.includes(LONG_UID), `state file lacks the camera:\n${state}`);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const secondBurst = camera.wakes.filter((w) => w.message.fields.sid === secondSid).length;
+    assert.ok(secondBurst >= 1 && secondBurst < 10, `second burst sent ${secondBurst} packets`);
+    const state = JSON.parse(await Deno.readTextFile(`${stateDir}/wake-state.json`));
+    const saved = state.cameras.find((c: { uid: string }) => c.uid === LONG_UID);
+    assert.ok(saved, `state file lacks the camera: ${JSON.stringify(state)}`);
+    assert.equal(saved.wakes, 2);
 
     // Restart on the same state: the camera can be woken before its next heartbeat.
     serve = ServeProcess.start(args);
