@@ -4,6 +4,7 @@ import { Command, InvalidArgumentError } from "commander";
 import {
   type CameraTarget,
   CameraTargetError,
+  DEFAULT_MIDDLEMAN_PORT,
   type Endpoint,
   formatAddress,
   type NamedCamera,
@@ -74,12 +75,20 @@ function serverList(text: string, previous: ServerSpec[] | undefined): ServerSpe
   }
 }
 
-/** The config's cameras and its middleman port (for the default server), if a file was given. */
-function readConfig(path: string | undefined): { cameras: NamedCamera[]; middlemanPort?: number } {
-  if (path === undefined) return { cameras: [] };
+/** Where `serve` listens when nothing says otherwise: this box's middleman. */
+const LOCAL_SERVER: ServerSpec = { host: "127.0.0.1", port: DEFAULT_MIDDLEMAN_PORT };
+
+/**
+ * The config's cameras and the `serve` it describes (its bind address, unless that is every
+ * address, and its middleman port): the default server. Without a file: no names, 127.0.0.1:9999.
+ */
+function readConfig(path: string | undefined): { cameras: NamedCamera[]; server: ServerSpec } {
+  if (path === undefined) return { cameras: [], server: LOCAL_SERVER };
   try {
     const config = loadConfig({ path });
-    return { cameras: config.cameras, middlemanPort: config.wakeServer.middlemanPort };
+    const everywhere = config.bind === "0.0.0.0" || config.bind.includes(":");
+    const host = everywhere ? LOCAL_SERVER.host : config.bind;
+    return { cameras: config.cameras, server: { host, port: config.wakeServer.middlemanPort } };
   } catch (error) {
     if (error instanceof ConfigError) {
       throw new CliExit(EXIT.USAGE, `invalid configuration:\n${error.message}`);
@@ -191,9 +200,7 @@ async function runWake(argument: string, options: WakeOptions): Promise<void> {
         `sending its ${target.uid.length}-character form ${target.uid}`,
     );
   }
-  const servers = options.server
-    ? options.server
-    : [{ host: "127.0.0.1", port: config.middlemanPort ?? 9999 }];
+  const servers = options.server ?? [config.server];
   let outcome: WakeOutcome;
   try {
     outcome = await wakeCamera({
@@ -251,7 +258,7 @@ export function wakeCommand(): Command {
     .option(
       "-s, --server <host[:port]>",
       "wake server middleman (port 9999 unless given); repeat to ask several, the first to " +
-        "answer wins (default: 127.0.0.1, with the config's middleman port if --config)",
+        "answer wins (default: 127.0.0.1:9999, or the bind address and middleman port of --config)",
       serverList,
     )
     .option(
@@ -270,7 +277,7 @@ export function wakeCommand(): Command {
     .option("--camera-port <port>", "the camera port --wait probes", port, DEFAULT_CAMERA_PORT)
     .option(
       "-c, --config <file>",
-      "TOML config whose [[cameras]] names may be used instead of UIDs",
+      "the serve config: its [[cameras]] names work instead of UIDs, and its wake server is the default",
     )
     .option(
       "--json",

@@ -9,7 +9,6 @@ import { message, type MessageOf } from "../lib/bcudp/mod.ts";
 import {
   type FakeCameraPort,
   type FakeWakeServer,
-  freeTcpPort,
   openCameraPortLater,
   rspAnswer,
   startFakeWakeServer,
@@ -18,6 +17,7 @@ import {
   wokenAnswer,
 } from "./support/fake_wake_server.ts";
 import { runCli } from "./support/run_cli.ts";
+import { freeTcpPort } from "./support/serve_process.ts";
 
 const UID = "95270000ABCDEFGH";
 const JSON_KEYS = [
@@ -264,7 +264,7 @@ function wakeArgs(fake: FakeWakeServer, ...extra: string[]): string[] {
 }
 
 Deno.test("wake --wait reports when the camera's port opens", async () => {
-  const port = freeTcpPort();
+  const port = freeTcpPort("127.0.0.1");
   let camera: FakeCameraPort | undefined;
   // The "camera" opens its port 700 ms after the register is asked to wake it.
   const openLater: StepScript["reply"] = (request, fake) => {
@@ -297,7 +297,7 @@ Deno.test("wake --wait reports when the camera's port opens", async () => {
 });
 
 Deno.test("wake --wait exits 4 when the camera never opens its port", async () => {
-  const port = freeTcpPort();
+  const port = freeTcpPort("127.0.0.1");
   await withFake({ camera: { ip: "127.0.0.1", port: 40000 } }, async (fake) => {
     const result = await runCli(
       wakeArgs(fake, "--wait", "--wait-timeout", "1", "--camera-port", String(port)),

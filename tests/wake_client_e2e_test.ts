@@ -9,8 +9,13 @@ import assert from "node:assert/strict";
 import { wakeCamera } from "../lib/client/mod.ts";
 import type { WakeServer } from "../lib/wake/server.ts";
 import { CameraSim } from "./support/camera_sim.ts";
-import { freeTcpPort } from "./support/fake_wake_server.ts";
 import { runCli } from "./support/run_cli.ts";
+import {
+  freeServePorts,
+  freeTcpPort,
+  randomLoopback,
+  ServeProcess,
+} from "./support/serve_process.ts";
 import { startTestServer } from "./support/wake_server.ts";
 
 const LONG_UID = "95270000E2ETESTA0123";
@@ -143,4 +148,51 @@ Deno.test("e2e: wake --wait exits 4 when the woken camera never opens its port",
       /was signalled \(sid \d+\) but never opened its port 127\.0\.0\.2:/,
     );
   });
+});
+
+Deno.test("e2e: `bairelay wake NAME --config FILE --wait` against `bairelay serve` in a subprocess", async () => {
+  const ip = randomLoopback();
+  const ports = await freeServePorts(ip);
+  const dir = await Deno.makeTempDir({ prefix: "bairelay-wake-e2e-" });
+  const config = `${dir}/config.toml`;
+  await Deno.writeTextFile(
+    config,
+    `bind = "${ip}"\nstate_dir = "${dir}/state"\n\n` +
+      `[wake_server]\nmiddleman_port = ${ports.middleman}\nregister_port = ${ports.register}\n\n` +
+      `[api]\nlisten = "off"\n\n[push_listener]\nenable = false\n\n` +
+      `[[cameras]]\nname = "garden"\nuid = "${LONG_UID}"\n`,
+  );
+  const serve = ServeProcess.start(["--config", config]);
+  let camera: CameraSim | undefined;
+  try {
+    await serve.ready();
+    const cameraPort = freeTcpPort("127.0.0.2");
+    camera = await CameraSim.start({
+      uid: LONG_UID,
+      ip: "127.0.0.2",
+      middleman: { ip, port: ports.middleman },
+      tcpOnWake: cameraPort,
+    });
+    await camera.boot();
+    // No --server: the config's bind address and middleman port are the default.
+    const result = await runCli([
+      ...["wake", "garden", "--config", config, "--wait", "--camera-port", String(cameraPort)],
+      "--json",
+    ]);
+    assert.equal(result.code, 0, `${result.stderr}\n--- serve:\n${serve.stderr}`);
+    const json = JSON.parse(result.stdout);
+    assert.equal(json.result, "woken");
+    assert.equal(json.server, `${ip}:${ports.middleman}`);
+    assert.deepEqual(json.camera, camera.address);
+    assert.equal(typeof json.online_ms, "number");
+    const wakes = await camera.waitForWakes(1);
+    assert.equal(wakes[0].message.fields.sid, json.sid);
+
+    const unknown = await runCli(["wake", "95270000NOSUCHCA", "--config", config]);
+    assert.equal(unknown.code, 3, unknown.stderr);
+  } finally {
+    await camera?.close();
+    await serve.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -21,7 +21,6 @@ import {
 } from "../lib/client/mod.ts";
 import {
   type FakeWakeServer,
-  freeTcpPort,
   openCameraPortLater,
   rspAnswer,
   startFakeWakeServer,
@@ -29,6 +28,7 @@ import {
   withFakeWakeServer as withFake,
   wokenAnswer,
 } from "./support/fake_wake_server.ts";
+import { freeTcpPort } from "./support/serve_process.ts";
 
 const UID = "95270000ABCDEFGH";
 
@@ -344,7 +344,7 @@ Deno.test("localAddressFor picks the interface on the target's subnet", () => {
 });
 
 Deno.test("waitForCameraPort reports when the port starts accepting", async () => {
-  const port = freeTcpPort();
+  const port = freeTcpPort("127.0.0.1");
   const camera = openCameraPortLater("127.0.0.1", port, 600);
   try {
     const outcome = await waitForCameraPort({ camera: { ip: "127.0.0.1", port }, timeoutMs: 5000 });
@@ -358,7 +358,7 @@ Deno.test("waitForCameraPort reports when the port starts accepting", async () =
 });
 
 Deno.test("waitForCameraPort gives up after its timeout with the last error", async () => {
-  const port = freeTcpPort();
+  const port = freeTcpPort("127.0.0.1");
   const outcome = await waitForCameraPort({ camera: { ip: "127.0.0.1", port }, timeoutMs: 700 });
   assert.equal(outcome.result, "timeout");
   if (outcome.result !== "timeout") return;

@@ -179,14 +179,6 @@ export async function startFakeWakeServer(
   return fake;
 }
 
-/** A TCP port on `ip` that nothing listens on right now (bind port 0, then close). */
-export function freeTcpPort(ip = "127.0.0.1"): number {
-  const listener = Deno.listen({ hostname: ip, port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
-}
-
 /** A fake camera port: accepts and closes every connection until `close()`. */
 export interface FakeCameraPort {
   readonly port: number;
