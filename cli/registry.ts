@@ -3,10 +3,12 @@
 import { Command } from "commander";
 import { ApiClientError, DEFAULT_API_URL, fetchCameras } from "../lib/api/client.ts";
 import type { CameraDocument } from "../lib/api/routes.ts";
+import { ConfigError, formatListen, loadConfig } from "../lib/config.ts";
 import { CliExit, EXIT } from "./exit_codes.ts";
 
 interface RegistryOptions {
-  api: string;
+  api?: string;
+  config?: string;
   json?: boolean;
   token?: string;
   timeout: string;
@@ -16,7 +18,8 @@ interface RegistryOptions {
 export function registryCommand(): Command {
   return new Command("registry")
     .description("list the cameras registered with `bairelay serve` (through its control API)")
-    .option("--api <url>", "control API address", DEFAULT_API_URL)
+    .option("--api <url>", `control API address (default ${DEFAULT_API_URL})`)
+    .option("-c, --config <file>", "take the API address and token from serve's config file")
     .option("--json", "print the API's JSON document instead of a table")
     .option("--token <token>", "bearer token, if the API has one (default $BAIRELAY_API_TOKEN)")
     .option("--timeout <ms>", "give up after this many milliseconds", "5000")
@@ -27,6 +30,7 @@ export function registryCommand(): Command {
         "Exit codes: 0 ok, 2 bad flags or token refused, 3 API unreachable, 4 no answer in time.\n\n" +
         "Examples:\n" +
         "  bairelay registry\n" +
+        "  bairelay registry --config /etc/bairelay/config.toml\n" +
         '  bairelay registry --api 192.168.1.10:9899 --token "$TOKEN" --json | jq .',
     )
     .action(async (options: RegistryOptions) => {
@@ -37,10 +41,12 @@ export function registryCommand(): Command {
           `--timeout must be a positive integer (got ${options.timeout})`,
         );
       }
-      const token = options.token ?? Deno.env.get("BAIRELAY_API_TOKEN");
+      const fromConfig = options.config ? apiFromConfig(options.config) : undefined;
+      const url = options.api ?? fromConfig?.url ?? DEFAULT_API_URL;
+      const token = options.token ?? Deno.env.get("BAIRELAY_API_TOKEN") ?? fromConfig?.token;
       let document;
       try {
-        document = await fetchCameras({ url: options.api, token, timeoutMs });
+        document = await fetchCameras({ url, token, timeoutMs });
       } catch (error) {
         if (!(error instanceof ApiClientError)) throw error;
         const code = error.kind === "unreachable"
@@ -56,6 +62,28 @@ export function registryCommand(): Command {
         options.json ? JSON.stringify(document, null, 2) : renderTable(document.cameras),
       );
     });
+}
+
+/** The API address (a wildcard listen is reached through loopback) and token in a config file. */
+function apiFromConfig(path: string): { url: string; token?: string } {
+  let config;
+  try {
+    config = loadConfig({ path });
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      throw new CliExit(EXIT.USAGE, `invalid configuration:\n${error.message}`);
+    }
+    throw error;
+  }
+  const listen = config.api.listen;
+  if (listen === null) {
+    throw new CliExit(EXIT.UNAVAILABLE, `the control API is off in ${path} ([api] listen = "off")`);
+  }
+  const host = listen.host === "0.0.0.0" ? "127.0.0.1" : listen.host === "::" ? "::1" : listen.host;
+  return {
+    url: `http://${formatListen({ host, port: listen.port })}`,
+    token: config.api.token ?? undefined,
+  };
 }
 
 /** The camera table, one row per camera, columns padded to their widest cell. */

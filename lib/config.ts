@@ -520,8 +520,8 @@ class Reader {
     if (!isLoopback(listen.host) && token === null) {
       this.fail(
         "api.listen",
-        `a listen address other than loopback (${listenText}) needs api.token, ` +
-          "or anyone on the network could wake your cameras",
+        `a listen address other than loopback (${listenText}) needs api.token (set [api] token ` +
+          "in the config file), or anyone on the network could wake your cameras",
       );
     }
     return { listen, token };

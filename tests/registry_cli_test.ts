@@ -92,6 +92,31 @@ Deno.test("registry: --token or BAIRELAY_API_TOKEN for an API with a token; refu
   }
 });
 
+Deno.test("registry: --config takes the API address and token from serve's config file", async () => {
+  const fixture = await startServiceFixture({ token: "from-config" });
+  const path = await Deno.makeTempFile({ suffix: ".toml" });
+  try {
+    const port = new URL(fixture.apiUrl).port;
+    await Deno.writeTextFile(path, `[api]\nlisten = "127.0.0.1:${port}"\ntoken = "from-config"\n`);
+    const ok = await runCli(["registry", "--config", path, "--json"]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.deepEqual(JSON.parse(ok.stdout), { cameras: [] });
+
+    await Deno.writeTextFile(path, `[api]\nlisten = "off"\n`);
+    const off = await runCli(["registry", "--config", path]);
+    assert.equal(off.code, 3);
+    assert.match(off.stderr, /control API is off in .*listen = "off"/);
+
+    await Deno.writeTextFile(path, `[api]\nlisten = "nowhere"\n`);
+    const bad = await runCli(["registry", "--config", path]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /api\.listen: must be "host:port"/);
+  } finally {
+    await Deno.remove(path);
+    await fixture.close();
+  }
+});
+
 Deno.test("registry: an unreachable API is a clear message and exit 3", async () => {
   const port = freeTcpPort("127.0.0.1");
   const result = await runCli(["registry", "--api", `http://127.0.0.1:${port}`]);
