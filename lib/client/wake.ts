@@ -124,8 +124,13 @@ function defaultRandomU32(): number {
   return crypto.getRandomValues(new Uint32Array(1))[0];
 }
 
+/** The host's interfaces; none when not permitted (--allow-sys), which still serves loopback. */
 function defaultInterfaces(): InterfaceAddress[] {
-  return Deno.networkInterfaces();
+  try {
+    return Deno.networkInterfaces();
+  } catch {
+    return [];
+  }
 }
 
 /** A reply a step accepts, or the reason a reply with our tid cannot be used. */
