@@ -4,7 +4,7 @@ import { getLogger } from "@logtape/logtape";
 import { Command, Option } from "commander";
 import { ConfigError, type ConfigFlags, loadConfig } from "../lib/config.ts";
 import { configureLogging } from "../lib/log.ts";
-import { describeListening, type Service, startService } from "../lib/service.ts";
+import { describeListening, type Service, startService, StateDirError } from "../lib/service.ts";
 import { CliExit, EXIT } from "./exit_codes.ts";
 
 const log = getLogger(["bairelay", "serve"]);
@@ -73,7 +73,9 @@ export function serveCommand(): Command {
         service = await startService(config);
       } catch (error) {
         stopSignal.dispose();
-        if (isListenFailure(error)) throw new CliExit(EXIT.FAILURE, error.message);
+        if (isListenFailure(error) || error instanceof StateDirError) {
+          throw new CliExit(EXIT.FAILURE, error.message);
+        }
         throw error;
       }
       log.info("bairelay serve ready: {listening}; config {config}; state in {stateDir}", {

@@ -56,6 +56,7 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
   try {
     let wake: WakeServer | null = null;
     if (config.wakeServer.enable) {
+      await ensureStateDir(config.stateDir);
       wake = await startWakeServer(wakeServerOptions(config), deps);
       closers.push(() => wake!.close());
       listening.push(
@@ -102,6 +103,34 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
   } catch (error) {
     await closeAll();
     throw error;
+  }
+}
+
+/** The state directory cannot be created or written: where, why, and what to do. */
+export class StateDirError extends Error {
+  constructor(readonly path: string, cause: string) {
+    super(
+      `cannot use the state directory ${path}: ${cause}; choose another with --state-dir or ` +
+        "state_dir (the registry is saved there so a restart can wake cameras at once)",
+    );
+    this.name = "StateDirError";
+  }
+}
+
+/** Creates the state directory and checks it is writable, before anything listens. */
+async function ensureStateDir(path: string): Promise<void> {
+  const probe = `${path}/.bairelay-write-test-${Deno.pid}`;
+  try {
+    await Deno.mkdir(path, { recursive: true });
+    await Deno.writeTextFile(probe, "");
+    await Deno.remove(probe);
+  } catch (error) {
+    const cause = error instanceof Deno.errors.PermissionDenied
+      ? "permission denied"
+      : error instanceof Error
+      ? error.message
+      : String(error);
+    throw new StateDirError(path, cause);
   }
 }
 

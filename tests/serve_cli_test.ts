@@ -138,6 +138,23 @@ Deno.test("serve: an API port in use exits 1 naming the address and the port", a
   }
 });
 
+Deno.test("serve: an unusable state directory exits 1 naming it, before anything listens", async () => {
+  const { args, stateDir, remove } = await serveSetup();
+  const file = `${stateDir}/not-a-directory`;
+  await Deno.writeTextFile(file, "");
+  try {
+    const result = await runCli(["serve", ...args, "--state-dir", `${file}/state`]);
+    assert.equal(result.code, 1, result.stderr);
+    assert.match(
+      result.stderr,
+      new RegExp(`cannot use the state directory ${file}/state: .*--state-dir`),
+    );
+    assert.doesNotMatch(result.stderr, /ready/);
+  } finally {
+    await remove();
+  }
+});
+
 const setprivAvailable = (() => {
   try {
     return new Deno.Command("setpriv", { args: ["--version"], stdout: "null", stderr: "null" })
