@@ -47,8 +47,9 @@ export function serveCommand(): Command {
     )
     .addHelpText(
       "after",
-      "\nExit codes: 0 stopped by SIGINT/SIGTERM, 1 a listener could not be opened (the\n" +
-        "message names the address, the cause and the remedy), 2 bad flags or configuration.\n\n" +
+      "\nExit codes: 0 stopped by SIGINT/SIGTERM, 1 a listener could not be opened or the\n" +
+        "state directory is unusable (the message names the address or path, the cause and\n" +
+        "the remedy), 2 bad flags or configuration.\n\n" +
         "Examples:\n" +
         "  bairelay serve\n" +
         "  bairelay serve --config /etc/bairelay/config.toml --log-level debug\n" +
