@@ -1,10 +1,12 @@
 /**
- * Codec throughput: full decode (header + CRC + XOR + XML to a typed message) and full encode
- * (schema write + XOR + CRC + header) of a typical D2R_HB and C2R_C.
+ * Codec throughput: full decode (header + CRC check + XOR + XML to a typed message) and full
+ * validated encode (schema check + write + XOR + CRC + header) of a typical D2R_HB and C2R_C.
+ * fast-xml-parser parsing the same XML alone is the yardstick measured in the same run.
  * Run alone with `scripts/deno bench --allow-all bench/codec_bench.ts`.
  */
 
-import { decodeDatagram, encodeDiscovery, message } from "../lib/bcudp/mod.ts";
+import { XMLParser } from "fast-xml-parser";
+import { decodeDatagram, encodeDiscovery, message, writeMessage } from "../lib/bcudp/mod.ts";
 
 const heartbeat = message("D2R_HB", {
   uid: "95270000ABCDEFGH0123",
@@ -25,7 +27,7 @@ const wakeRequest = message("C2R_C", {
 const heartbeatBytes = encodeDiscovery(heartbeat, 0x12345678);
 const wakeRequestBytes = encodeDiscovery(wakeRequest, 0xdeadbeef);
 
-Deno.bench("decode D2R_HB", { group: "decode" }, () => {
+Deno.bench("decode D2R_HB", { group: "decode", baseline: true }, () => {
   decodeDatagram(heartbeatBytes);
 });
 Deno.bench("decode C2R_C", { group: "decode" }, () => {
@@ -36,4 +38,10 @@ Deno.bench("encode D2R_HB", { group: "encode" }, () => {
 });
 Deno.bench("encode C2R_C", { group: "encode" }, () => {
   encodeDiscovery(wakeRequest, 0xdeadbeef);
+});
+
+const reference = new XMLParser();
+const heartbeatXml = writeMessage(heartbeat);
+Deno.bench("fast-xml-parser: parse the D2R_HB XML alone", { group: "decode" }, () => {
+  reference.parse(heartbeatXml);
 });

@@ -55,9 +55,26 @@ function parseBigInt(text: string, path: string, min: bigint, max: bigint): bigi
   return value;
 }
 
+/** Reads up to 10 decimal digits with an optional minus sign; undefined for anything else. */
+function shortInteger(text: string): number | undefined {
+  const negative = text.charCodeAt(0) === 0x2d;
+  const first = negative ? 1 : 0;
+  if (text.length === first || text.length - first > 10) return undefined;
+  let value = 0;
+  for (let i = first; i < text.length; i++) {
+    const digit = text.charCodeAt(i) - 0x30;
+    if (digit < 0 || digit > 9) return undefined;
+    value = value * 10 + digit;
+  }
+  return negative ? 0 - value : value; // 0 - 0 is 0, not -0
+}
+
 function parseInt32ish(text: string, type: string, path: string): number {
-  if (!DIGITS.test(text)) throw fieldError("invalid_number", path, `"${text}" is not an integer`);
-  const value = Number(text) + 0; // "+ 0" turns "-0" into 0
+  let value = shortInteger(text);
+  if (value === undefined) {
+    if (!DIGITS.test(text)) throw fieldError("invalid_number", path, `"${text}" is not an integer`);
+    value = Number(text) + 0; // "+ 0" turns "-0" into 0
+  }
   const [min, max] = INT_RANGES[type];
   if (value < min || value > max) {
     throw fieldError("out_of_range", path, `${text} is outside ${min}..${max} (${type})`, text);
@@ -110,6 +127,12 @@ function checkString(text: string, spec: FieldSpec, path: string): void {
   }
 }
 
+/** The spec called `name` (a loop: this runs for every element of every packet). */
+function specNamed(specs: readonly FieldSpec[], name: string): FieldSpec | undefined {
+  for (let i = 0; i < specs.length; i++) if (specs[i].name === name) return specs[i];
+  return undefined;
+}
+
 /**
  * Reads the children of `parent` against `specs`. Unknown (or repeated) elements go to
  * `unknown` named by their path below the variant (e.g. `timer.extra`), or throw when
@@ -122,8 +145,10 @@ function parseFields(
   unknown: UnknownElement[] | undefined,
 ): FieldObject {
   const fields: FieldObject = {};
-  for (const child of parent.children) {
-    const spec = specs.find((s) => s.name === child.name);
+  const children = parent.children;
+  for (let i = 0; i < children.length; i++) {
+    const child = children[i];
+    const spec = specNamed(specs, child.name);
     if (spec === undefined || fields[spec.name] !== undefined) {
       const childPath = path + "." + child.name;
       if (unknown === undefined) {
@@ -141,7 +166,8 @@ function parseFields(
       ? parseScalar(child, spec, spec.type, childPath)
       : parseFields(child, spec.type, childPath, unknown);
   }
-  for (const spec of specs) {
+  for (let i = 0; i < specs.length; i++) {
+    const spec = specs[i];
     if (!spec.optional && fields[spec.name] === undefined) {
       throw fieldError("missing_field", path + "." + spec.name, "required element is missing");
     }
@@ -193,39 +219,103 @@ export function parseMessage(xml: string, options: ParseOptions = {}): Message {
   return messageFromElement(parseXml(xml), options);
 }
 
-function writeScalar(type: ScalarType, value: Value, name: string): string {
+function writeScalar(type: ScalarType, value: Value, parent: string, name: string): string {
   if (typeof value === "string") return type === "str" ? escapeText(value) : value;
   if (typeof value === "number" || typeof value === "bigint" || typeof value === "boolean") {
     return String(value);
   }
-  throw fieldError("invalid_number", name, `cannot write a ${typeof value} as text`);
+  throw fieldError("invalid_number", `${parent}.${name}`, `cannot write a ${typeof value} as text`);
 }
 
-function writeFields(fields: FieldObject, specs: readonly FieldSpec[]): string {
+function isFieldObject(value: unknown): value is FieldObject {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Writes `fields` in schema order. With `check`, it validates as it writes (required
+ * elements present, types and ranges right, no keys the schema lacks), so validated encoding
+ * walks the schema once.
+ */
+function writeFields(
+  fields: FieldObject,
+  specs: readonly FieldSpec[],
+  path: string,
+  check: boolean,
+): string {
   let out = "";
-  for (const spec of specs) {
+  let written = 0;
+  for (let i = 0; i < specs.length; i++) {
+    const spec = specs[i];
     const value = fields[spec.name];
-    if (value === undefined) continue;
-    if (spec.type === "empty") out += `<${spec.name}/>`;
-    else if (typeof spec.type === "string") {
-      out += `<${spec.name}>${writeScalar(spec.type, value, spec.name)}</${spec.name}>`;
-    } else if (typeof value === "object" && value !== null) {
-      out += `<${spec.name}>${writeFields(value as FieldObject, spec.type)}</${spec.name}>`;
+    if (value === undefined) {
+      if (check && !spec.optional) {
+        throw fieldError("missing_field", path + "." + spec.name, "required element is missing");
+      }
+      continue;
+    }
+    written++;
+    if (typeof spec.type === "string") {
+      if (check) validateScalar(spec, spec.type, value, path + "." + spec.name);
+      out += spec.type === "empty"
+        ? `<${spec.name}/>`
+        : `<${spec.name}>${writeScalar(spec.type, value, path, spec.name)}</${spec.name}>`;
+    } else if (isFieldObject(value)) {
+      const inner = writeFields(value, spec.type, path + "." + spec.name, check);
+      out += `<${spec.name}>${inner}</${spec.name}>`;
     } else {
-      throw fieldError("missing_field", spec.name, "expected an object of fields");
+      throw fieldError("missing_field", path + "." + spec.name, "expected an object of fields");
     }
   }
+  if (check) checkNoUnknownKeys(fields, specs, path, written);
   return out;
+}
+
+/** Throws naming the first key of `fields` the schema lacks, unless all `written` are known. */
+function checkNoUnknownKeys(
+  fields: FieldObject,
+  specs: readonly FieldSpec[],
+  path: string,
+  written: number,
+): void {
+  let defined = 0;
+  for (const key in fields) if (fields[key] !== undefined) defined++;
+  if (defined === written) return;
+  for (const key in fields) {
+    if (fields[key] !== undefined && specNamed(specs, key) === undefined) {
+      throw fieldError("unknown_field_value", `${path}.${key}`, "no such element in the schema");
+    }
+  }
+}
+
+function writeChecked(message: { variant: string; fields: unknown }, check: boolean): string {
+  if (check) {
+    checkMessageShape(message);
+    if (!isVariantName(message.variant)) {
+      throw new BcUdpError("unknown_variant", `unknown variant ${message.variant}`, {
+        variant: message.variant,
+      });
+    }
+  }
+  const variant = message.variant as VariantName;
+  if (!isFieldObject(message.fields)) {
+    throw fieldError("missing_field", variant, "expected an object of fields");
+  }
+  const body = writeFields(message.fields, SCHEMAS[variant], variant, check);
+  return `<P2P><${variant}>${body}</${variant}></P2P>`;
 }
 
 /**
  * Writes a message as compact `<P2P>` XML in schema order: no declaration, no whitespace,
- * byte-for-byte the shape the cloud sends. Unknown elements are not written.
+ * byte-for-byte the shape the cloud sends. Unknown elements are not written. No checks:
+ * see `writeValidMessage`.
  */
 export function writeMessage(message: Message): string {
-  const specs = SCHEMAS[message.variant] as readonly FieldSpec[];
-  const body = writeFields(message.fields as FieldObject, specs);
-  return `<P2P><${message.variant}>${body}</${message.variant}></P2P>`;
+  return writeChecked(message, false);
+}
+
+/** `validateMessage` and `writeMessage` in one walk of the schema (what encoding uses). */
+export function writeValidMessage(message: { variant: string; fields: unknown }): string {
+  return writeChecked(message, true);
 }
 
 function validateScalar(spec: FieldSpec, type: ScalarType, value: unknown, path: string): void {
@@ -272,42 +362,12 @@ function validateInt(value: unknown, type: string, path: string): void {
   }
 }
 
-function validateFields(fields: unknown, specs: readonly FieldSpec[], path: string): void {
-  if (typeof fields !== "object" || fields === null || Array.isArray(fields)) {
-    throw fieldError("missing_field", path, "expected an object of fields");
-  }
-  const record = fields as Record<string, unknown>;
-  for (const name of Object.keys(record)) {
-    if (record[name] !== undefined && !specs.some((s) => s.name === name)) {
-      throw fieldError("unknown_field_value", `${path}.${name}`, "no such element in the schema");
-    }
-  }
-  for (const spec of specs) {
-    const value = record[spec.name];
-    const childPath = path + "." + spec.name;
-    if (value === undefined) {
-      if (!spec.optional) {
-        throw fieldError("missing_field", childPath, "required element is missing");
-      }
-      continue;
-    }
-    if (typeof spec.type === "string") validateScalar(spec, spec.type, value, childPath);
-    else validateFields(value, spec.type, childPath);
-  }
-}
-
 /**
  * Checks a message against its schema (variant known, required fields present, types and
  * ranges right, no unknown keys); throws BcUdpError naming the field otherwise.
  */
 export function validateMessage(message: { variant: string; fields: unknown }): Message {
-  checkMessageShape(message);
-  if (!isVariantName(message.variant)) {
-    throw new BcUdpError("unknown_variant", `unknown variant ${message.variant}`, {
-      variant: message.variant,
-    });
-  }
-  validateFields(message.fields, SCHEMAS[message.variant], message.variant);
+  writeChecked(message, true);
   return message as Message;
 }
 
@@ -353,7 +413,7 @@ function fieldsFromJson(data: unknown, specs: readonly FieldSpec[], path: string
   const record = data as Record<string, unknown>;
   const out: FieldObject = {};
   for (const [name, value] of Object.entries(record)) {
-    const spec = specs.find((s) => s.name === name);
+    const spec = specNamed(specs, name);
     const childPath = path + "." + name;
     if (spec === undefined) {
       throw fieldError("unknown_field_value", childPath, "no such element in the schema");

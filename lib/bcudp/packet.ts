@@ -15,7 +15,7 @@ import {
 } from "./constants.ts";
 import { bcudpCrc } from "./crc.ts";
 import { BcUdpError, hex32 } from "./errors.ts";
-import { parseMessage, validateMessage, writeMessage } from "./message.ts";
+import { parseMessage, writeMessage, writeValidMessage } from "./message.ts";
 import type { Message } from "./schema.ts";
 import { decryptToString, encryptString } from "./xor.ts";
 
@@ -182,8 +182,10 @@ export function readPacketHeader(bytes: Uint8Array, offset = 0): PacketHeader {
   const kind = kindOfMagic(magic);
   switch (kind) {
     case "discovery":
-    case "relay":
-      return { kind, headerSize: HEADER_SIZE, ...readDiscoveryHeader(bytes, offset) };
+    case "relay": {
+      const { payloadSize, tid, crc } = readDiscoveryHeader(bytes, offset);
+      return { kind, headerSize: HEADER_SIZE, payloadSize, tid, crc };
+    }
     case "data": {
       need(bytes, offset, HEADER_SIZE, "header");
       checkFixedField(bytes, offset + 8, 0, "data", "zero");
@@ -391,8 +393,8 @@ export function encodeDiscovery(
   tid: number,
   options: EncodeOptions = {},
 ): Uint8Array {
-  if (options.validate !== false) validateMessage(message);
-  return encodeDiscoveryXml(writeMessage(message), tid);
+  const xml = options.validate === false ? writeMessage(message) : writeValidMessage(message);
+  return encodeDiscoveryXml(xml, tid);
 }
 
 function checkHeaderInt(value: number, field: string, min: number, max: number): void {

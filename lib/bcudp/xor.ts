@@ -92,12 +92,18 @@ export function decryptToString(
   return utf8Decoder.decode(plain);
 }
 
+/** Reused target of `encodeInto` for packets up to 64 KiB of UTF-8. */
+const encodeScratch = new Uint8Array(65536);
+
 /**
  * Encodes `text` as UTF-8, encrypted with `tid`, into a new array after `offset` leading
  * bytes (left zero for the caller's header; `offset` must be a multiple of 4).
  */
 export function encryptString(text: string, tid: number, offset: number): Uint8Array {
-  const plain = utf8Encoder.encode(text);
+  let plain: Uint8Array;
+  if (text.length * 3 <= encodeScratch.length) {
+    plain = encodeScratch.subarray(0, utf8Encoder.encodeInto(text, encodeScratch).written);
+  } else plain = utf8Encoder.encode(text);
   const out = new Uint8Array(offset + plain.length);
   out.set(plain, offset);
   xorAlignedInPlace(out, offset, plain.length, tid);
