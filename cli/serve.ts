@@ -84,6 +84,12 @@ export function serveCommand(): Command {
         config: config.source ?? "(built-in defaults)",
         stateDir: config.stateDir,
       });
+      if (service.wake && service.wake.registry.size === 0) {
+        log.info(
+          "No cameras known yet: they register once the LAN's DNS points p2p*.reolink.com " +
+            "(and pushx.reolink.com) at this machine; a camera may need a reboot to notice.",
+        );
+      }
       const signal = await stopSignal.received;
       log.info("{signal} received, stopping", { signal });
       await service.close();

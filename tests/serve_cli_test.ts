@@ -220,6 +220,7 @@ Deno.test("serve: answers a camera, wakes it via the API, SIGTERM cancels a burs
     assert.match(serve.stderr, new RegExp(`middleman udp ${ip}:${ports.middleman}`));
     assert.match(serve.stderr, new RegExp(`api http://${ip}:${ports.api}`));
     assert.doesNotMatch(serve.stderr, /push tcp/, "the config file turned the push listener off");
+    await serve.waitFor(/No cameras known yet: .*p2p\*\.reolink\.com/);
     const boot = await camera.boot();
     assert.deepEqual(boot.register, { ip, port: ports.register });
 
@@ -254,11 +255,21 @@ Deno.test("serve: answers a camera, wakes it via the API, SIGTERM cancels a burs
     // Restart on the same state: the camera can be woken before its next heartbeat.
     serve = ServeProcess.start(args);
     await serve.ready();
+    assert.doesNotMatch(
+      serve.stderr,
+      /No cameras known yet/,
+      "the camera came back from the state",
+    );
     const before = camera.wakes.length;
     const again = await fetch(`${api}/api/cameras/95270000SERVECLI/wake`, { method: "POST" });
     assert.equal(again.status, 202);
     await again.body?.cancel();
     await camera.waitForWakes(before + 10);
+    assert.doesNotMatch(
+      serve.stderr,
+      /No cameras known yet/,
+      "the camera came back from the state",
+    );
     const interrupted = await serve.stop("SIGINT");
     assert.equal(interrupted.code, 0, serve.stderr);
   } finally {
