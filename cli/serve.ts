@@ -9,6 +9,9 @@ import { CliExit, EXIT } from "./exit_codes.ts";
 
 const log = getLogger(["bairelay", "serve"]);
 
+/** A component that does not stop within this long no longer holds the process (ms). */
+const STOP_LIMIT_MS = 3000;
+
 interface ServeOptions extends ConfigFlags {
   config?: string;
 }
@@ -92,7 +95,15 @@ export function serveCommand(): Command {
       }
       const signal = await stopSignal.received;
       log.info("{signal} received, stopping", { signal });
-      await service.close();
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const closed = await Promise.race([
+        service.close().then(() => true),
+        new Promise<false>((resolve) => timer = setTimeout(() => resolve(false), STOP_LIMIT_MS)),
+      ]);
+      clearTimeout(timer);
+      if (!closed) {
+        throw new CliExit(EXIT.FAILURE, `did not stop within ${STOP_LIMIT_MS} ms; exiting anyway`);
+      }
       log.info("stopped");
     });
 }
