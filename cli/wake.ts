@@ -238,8 +238,7 @@ async function runWake(argument: string, options: WakeOptions): Promise<void> {
   json.online_ms = wait.onlineMs;
   json.message = `camera ${label} is online: ${formatAddress(wait.camera)} accepted a ` +
     `connection ${formatSeconds(wait.onlineMs)} after the wake`;
-  if (options.json) console.log(JSON.stringify(json));
-  else console.log(json.message);
+  finish(json, options.json, EXIT.OK);
 }
 
 /** The `wake` subcommand. */
