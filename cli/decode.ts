@@ -161,7 +161,8 @@ export function reportToText(
   const payload = payloadOf(bytes, report);
   if (report.header && report.header.kind !== "discovery" && payload) {
     const more = payload.length > PREVIEW_BYTES ? ` … (${payload.length} bytes)` : "";
-    lines.push(`  payload: ${toHex(payload.subarray(0, PREVIEW_BYTES)) || "(empty)"}${more}`);
+    const what = report.header.kind === "ack" ? "bitmap" : "payload";
+    lines.push(`  ${what}: ${toHex(payload.subarray(0, PREVIEW_BYTES)) || "(empty)"}${more}`);
   }
   if (report.error) lines.push(`  ${style.bad("error")}: ${report.error.message}`);
   if (options.xml && report.xml !== undefined) {
