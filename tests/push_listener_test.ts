@@ -202,3 +202,50 @@ Deno.test("IPv4-mapped peers are normalized", () => {
   assert.equal(normalizePeerIp("127.0.0.5"), "127.0.0.5");
   assert.equal(normalizePeerIp("::1"), "::1");
 });
+
+/** A ClientHello record with `padding` bytes of padding extension before the server_name. */
+function bigClientHello(sni: string, padding: number): Uint8Array {
+  const name = [...new TextEncoder().encode(sni)];
+  const be16 = (n: number) => [n >> 8, n & 0xff];
+  const serverName = [
+    0,
+    0,
+    ...be16(name.length + 5),
+    ...be16(name.length + 3),
+    0,
+    ...be16(name.length),
+    ...name,
+  ];
+  const pad = [0, 21, ...be16(padding), ...new Array(padding).fill(0)];
+  const extensions = [...pad, ...serverName];
+  const body = [
+    3,
+    3,
+    ...new Array(32).fill(7),
+    0,
+    0,
+    2,
+    0x13,
+    0x01,
+    1,
+    0,
+    ...be16(extensions.length),
+    ...extensions,
+  ];
+  const handshake = [1, 0, ...be16(body.length), ...body];
+  return new Uint8Array([22, 3, 1, ...be16(handshake.length), ...handshake]);
+}
+
+Deno.test("a ClientHello larger than the first read buffer is still read whole", async () => {
+  const { listener, sni, port } = start({ sniTimeoutMs: 2000 });
+  try {
+    const socket = await openIdle("127.0.0.5", port);
+    const hello = bigClientHello("pushx.reolink.com", 5000);
+    // Sent in pieces, as a slow camera might.
+    for (let i = 0; i < hello.length; i += 700) socket.write(hello.subarray(i, i + 700));
+    await closed(socket);
+    await until(() => sni.get({ kind: "reolink" }) === 1, "reolink SNI from a 5 kB ClientHello");
+  } finally {
+    await listener.close();
+  }
+});

@@ -21,6 +21,8 @@ export const DEFAULT_PUSH_PORT = 443;
 export const DEFAULT_MAX_PUSH_CONNECTIONS = 256;
 /** How long a connection may take to send its ClientHello after the motion event fired. */
 export const DEFAULT_SNI_TIMEOUT_MS = 200;
+/** First read buffer for the ClientHello (real ones are 200-600 bytes). */
+const INITIAL_READ_BYTES = 1024;
 /** Pause after a failed accept (e.g. out of file descriptors) before accepting again. */
 const ACCEPT_RETRY_MS = 100;
 /** Host names counted as camera pushes in the SNI metric (the rest count as "other"). */
@@ -180,7 +182,7 @@ export function startPushListener(
     const camera = deps.lookup(ip);
     if (camera) {
       connectionsTotal?.inc({ result: "motion" });
-      log.info("Motion push from camera {camera} ({uid}) at {ip}", {
+      log.debug("Motion push from camera {camera} ({uid}) at {ip}", {
         camera: camera.name ?? camera.uid,
         uid: camera.uid,
         ip,
@@ -226,12 +228,19 @@ export function startPushListener(
       timedOut = true;
       closeQuietly(conn);
     }, sniTimeoutMs);
-    const buffer = new Uint8Array(MAX_CLIENT_HELLO_BYTES);
+    // Most ClientHellos fit the first buffer; it grows (to one full record) only when needed.
+    let buffer = new Uint8Array(INITIAL_READ_BYTES);
     let filled = 0;
     let outcome: string | undefined;
     let detail: string | undefined;
     try {
-      while (outcome === undefined && filled < buffer.length) {
+      while (outcome === undefined) {
+        if (filled === buffer.length) {
+          if (buffer.length >= MAX_CLIENT_HELLO_BYTES) break;
+          const larger = new Uint8Array(Math.min(buffer.length * 4, MAX_CLIENT_HELLO_BYTES));
+          larger.set(buffer);
+          buffer = larger;
+        }
         const count = await conn.read(buffer.subarray(filled));
         if (count === null) {
           outcome = "not_tls";

@@ -105,9 +105,13 @@ export function startMotionServices(config: Config, deps: MotionServicesDeps): M
         motion: change.motion,
         at: change.at,
       });
-      if (!change.motion) {
-        log.info("Motion ended for {camera}", { camera: camera.name ?? camera.uid });
-      }
+      log.info(
+        change.motion ? "Motion started: {camera} ({uid})" : "Motion ended: {camera} ({uid})",
+        {
+          camera: camera.name ?? camera.uid,
+          uid: change.uid,
+        },
+      );
       bridge?.setMotion(camera, change.motion);
     },
     timers,
@@ -130,8 +134,11 @@ export function startMotionServices(config: Config, deps: MotionServicesDeps): M
           },
           onMotion: (motion) => {
             wake.registry.recordMotion(motion.uid, motion.at);
-            tracker.push(motion.uid);
-            if (config.pushListener.wakeOnMotion) wake.wake(motion.uid, "motion");
+            // One wake per motion: pushes that only extend it find the camera awake already.
+            const effect = tracker.push(motion.uid);
+            if (effect === "started" && config.pushListener.wakeOnMotion) {
+              wake.wake(motion.uid, "motion");
+            }
           },
           metrics: wake.metrics,
           now: timers.now,
