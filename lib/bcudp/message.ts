@@ -46,11 +46,24 @@ function fieldError(
 
 const DIGITS = /^-?[0-9]{1,25}$/;
 
-function parseBigInt(text: string, path: string, min: bigint, max: bigint): bigint {
-  if (!DIGITS.test(text)) throw fieldError("invalid_number", path, `"${text}" is not an integer`);
+/** The path of field `name` under `parent`, for messages (built only when throwing). */
+function at(parent: string, name: string): string {
+  return `${parent}.${name}`;
+}
+
+function parseBigInt(
+  text: string,
+  parent: string,
+  name: string,
+  min: bigint,
+  max: bigint,
+): bigint {
+  if (!DIGITS.test(text)) {
+    throw fieldError("invalid_number", at(parent, name), `"${text}" is not an integer`);
+  }
   const value = BigInt(text);
   if (value < min || value > max) {
-    throw fieldError("out_of_range", path, `${text} is outside ${min}..${max}`, text);
+    throw fieldError("out_of_range", at(parent, name), `${text} is outside ${min}..${max}`, text);
   }
   return value;
 }
@@ -69,52 +82,66 @@ function shortInteger(text: string): number | undefined {
   return negative ? 0 - value : value; // 0 - 0 is 0, not -0
 }
 
-function parseInt32ish(text: string, type: string, path: string): number {
+function parseInt32ish(text: string, type: string, parent: string, name: string): number {
   let value = shortInteger(text);
   if (value === undefined) {
-    if (!DIGITS.test(text)) throw fieldError("invalid_number", path, `"${text}" is not an integer`);
+    if (!DIGITS.test(text)) {
+      throw fieldError("invalid_number", at(parent, name), `"${text}" is not an integer`);
+    }
     value = Number(text) + 0; // "+ 0" turns "-0" into 0
   }
   const [min, max] = INT_RANGES[type];
   if (value < min || value > max) {
-    throw fieldError("out_of_range", path, `${text} is outside ${min}..${max} (${type})`, text);
+    throw fieldError(
+      "out_of_range",
+      at(parent, name),
+      `${text} is outside ${min}..${max} (${type})`,
+      text,
+    );
   }
   return value;
 }
 
-function parseScalar(element: XmlElement, spec: FieldSpec, type: ScalarType, path: string): Value {
+function parseScalar(
+  element: XmlElement,
+  spec: FieldSpec,
+  type: ScalarType,
+  parent: string,
+): Value {
+  const name = spec.name;
   const text = element.text;
   if (element.children.length > 0 && type !== "empty") {
     throw new BcUdpError(
       "malformed_xml",
-      `field ${path}: expected text, found element <${element.children[0].name}>`,
-      { field: path },
+      `field ${at(parent, name)}: expected text, found element <${element.children[0].name}>`,
+      { field: at(parent, name) },
     );
   }
   switch (type) {
     case "str":
-      checkString(text, spec, path);
+      checkString(text, spec, parent);
       return text;
     case "u64":
-      return parseBigInt(text, path, 0n, U64_MAX);
+      return parseBigInt(text, parent, name, 0n, U64_MAX);
     case "i64":
-      return parseBigInt(text, path, I64_MIN, I64_MAX);
+      return parseBigInt(text, parent, name, I64_MIN, I64_MAX);
     case "debug":
       if (text === "true") return true;
       if (text === "false") return false;
-      return parseInt32ish(text, "u32", path);
+      return parseInt32ish(text, "u32", parent, name);
     case "empty":
       return true;
     default:
-      return parseInt32ish(text, type, path);
+      return parseInt32ish(text, type, parent, name);
   }
 }
 
-function checkString(text: string, spec: FieldSpec, path: string): void {
+function checkString(text: string, spec: FieldSpec, parent: string): void {
+  const name = spec.name;
   if (spec.values && !spec.values.includes(text)) {
     throw fieldError(
       "unknown_field_value",
-      path,
+      at(parent, name),
       `"${text}" is not one of ${spec.values.join(", ")}`,
       text,
     );
@@ -122,7 +149,11 @@ function checkString(text: string, spec: FieldSpec, path: string): void {
   if (spec.maxBytes !== undefined && text.length > spec.maxBytes / 3) {
     const bytes = textEncoder.encode(text).length;
     if (bytes > spec.maxBytes) {
-      throw fieldError("out_of_range", path, `${bytes} bytes is longer than ${spec.maxBytes}`);
+      throw fieldError(
+        "out_of_range",
+        at(parent, name),
+        `${bytes} bytes is longer than ${spec.maxBytes}`,
+      );
     }
   }
 }
@@ -161,10 +192,9 @@ function parseFields(
       unknown.push({ name: childPath.slice(childPath.indexOf(".") + 1), xml: writeXml(child) });
       continue;
     }
-    const childPath = path + "." + spec.name;
     fields[spec.name] = typeof spec.type === "string"
-      ? parseScalar(child, spec, spec.type, childPath)
-      : parseFields(child, spec.type, childPath, unknown);
+      ? parseScalar(child, spec, spec.type, path)
+      : parseFields(child, spec.type, path + "." + spec.name, unknown);
   }
   for (let i = 0; i < specs.length; i++) {
     const spec = specs[i];
@@ -255,7 +285,7 @@ function writeFields(
     }
     written++;
     if (typeof spec.type === "string") {
-      if (check) validateScalar(spec, spec.type, value, path + "." + spec.name);
+      if (check) validateScalar(spec, spec.type, value, path);
       out += spec.type === "empty"
         ? `<${spec.name}/>`
         : `<${spec.name}>${writeScalar(spec.type, value, path, spec.name)}</${spec.name}>`;
@@ -318,44 +348,57 @@ export function writeValidMessage(message: { variant: string; fields: unknown })
   return writeChecked(message, true);
 }
 
-function validateScalar(spec: FieldSpec, type: ScalarType, value: unknown, path: string): void {
-  const wrongType = (expected: string) =>
-    fieldError("invalid_number", path, `expected ${expected}, got ${typeof value}`);
+function wrongType(path: string, expected: string, value: unknown): BcUdpError {
+  return fieldError("invalid_number", path, `expected ${expected}, got ${typeof value}`);
+}
+
+function validateScalar(spec: FieldSpec, type: ScalarType, value: unknown, parent: string): void {
+  const name = spec.name;
   switch (type) {
     case "str":
-      if (typeof value !== "string") throw wrongType("a string");
-      checkString(value, spec, path);
+      if (typeof value !== "string") throw wrongType(at(parent, name), "a string", value);
+      checkString(value, spec, parent);
       return;
     case "u64":
     case "i64": {
-      if (typeof value !== "bigint") throw wrongType("a bigint");
-      const [min, max] = type === "u64" ? [0n, U64_MAX] : [I64_MIN, I64_MAX];
+      if (typeof value !== "bigint") throw wrongType(at(parent, name), "a bigint", value);
+      const min = type === "u64" ? 0n : I64_MIN;
+      const max = type === "u64" ? U64_MAX : I64_MAX;
       if (value < min || value > max) {
-        throw fieldError("out_of_range", path, `${value} is outside ${min}..${max}`, `${value}`);
+        throw fieldError(
+          "out_of_range",
+          at(parent, name),
+          `${value} is outside ${min}..${max}`,
+          `${value}`,
+        );
       }
       return;
     }
     case "empty":
-      if (value !== true) throw wrongType("true (an empty marker)");
+      if (value !== true) throw wrongType(at(parent, name), "true (an empty marker)", value);
       return;
     case "debug":
       if (typeof value === "boolean") return;
-      validateInt(value, "u32", path);
+      validateInt(value, "u32", parent, name);
       return;
     default:
-      validateInt(value, type, path);
+      validateInt(value, type, parent, name);
   }
 }
 
-function validateInt(value: unknown, type: string, path: string): void {
+function validateInt(value: unknown, type: string, parent: string, name: string): void {
   if (typeof value !== "number" || !Number.isInteger(value)) {
-    throw fieldError("invalid_number", path, `expected an integer, got ${String(value)}`);
+    throw fieldError(
+      "invalid_number",
+      at(parent, name),
+      `expected an integer, got ${String(value)}`,
+    );
   }
   const [min, max] = INT_RANGES[type];
   if (value < min || value > max) {
     throw fieldError(
       "out_of_range",
-      path,
+      at(parent, name),
       `${value} is outside ${min}..${max} (${type})`,
       `${value}`,
     );
@@ -424,9 +467,9 @@ function fieldsFromJson(data: unknown, specs: readonly FieldSpec[], path: string
       if (typeof text !== "string") {
         throw fieldError("invalid_number", childPath, "expected a string of digits");
       }
-      out[name] = parseBigInt(text, childPath, I64_MIN, U64_MAX);
+      out[name] = parseBigInt(text, path, name, I64_MIN, U64_MAX);
     } else if (typeof value === "string" && spec.type in INT_RANGES) {
-      out[name] = parseInt32ish(value, spec.type, childPath);
+      out[name] = parseInt32ish(value, spec.type, path, name);
     } else {
       out[name] = value as Value;
     }
