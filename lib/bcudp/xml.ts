@@ -152,8 +152,12 @@ class Reader {
       const next = src.charCodeAt(lt + 1);
       if (next === SLASH) {
         this.pos = lt + 2;
-        const closing = this.readName();
-        if (closing !== name) throw malformed(`</${closing}> closes <${name}>`, lt);
+        const end = this.pos + name.length;
+        if (src.startsWith(name, this.pos) && !isNameChar(src.charCodeAt(end))) this.pos = end;
+        else {
+          const closing = this.readName();
+          throw malformed(`</${closing}> closes <${name}>`, lt);
+        }
         while (this.pos < src.length && isSpace(src.charCodeAt(this.pos))) this.pos++;
         if (src.charCodeAt(this.pos) !== GT) throw malformed("expected '>'", this.pos);
         this.pos++;
