@@ -66,15 +66,19 @@ export function reportToJson(
   bytes: Uint8Array,
   report: PacketReport,
   datagram: number,
-): Record<string, JsonValue> {
-  const out: Record<string, JsonValue> = report.header ? headerJson(report.header) : {};
+): Record<string, unknown> {
+  const out: Record<string, unknown> = report.header
+    ? headerJson(report.header)
+    : report.kind
+    ? { kind: report.kind }
+    : {};
   if (report.crcOk !== undefined) out.crc_ok = report.crcOk;
   const packet = report.packet;
   if (packet?.kind === "discovery") {
     out.variant = packet.message.variant;
     out.fields = fieldsToJsonValue(packet.message);
     if (packet.message.unknown) {
-      out.unknown = Object.fromEntries(packet.message.unknown.map((u) => [u.name, u.xml]));
+      out.unknown = packet.message.unknown.map(({ name, xml }) => ({ name, xml }));
     }
   }
   if (report.xml !== undefined) out.xml = report.xml;
@@ -148,7 +152,11 @@ export function reportToText(
   const { style } = options;
   const head = `${label} at byte ${report.offset}`;
   const lines = [
-    report.header ? `${head}: ${headerLine(report.header, report, style)}` : `${head}:`,
+    report.header
+      ? `${head}: ${headerLine(report.header, report, style)}`
+      : report.kind
+      ? `${head}: ${style.bold(KIND_NAMES[report.kind])} (header unreadable)`
+      : `${head}:`,
   ];
   const packet = report.packet;
   if (packet?.kind === "discovery") {

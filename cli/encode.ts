@@ -84,8 +84,16 @@ function encodeJson({ value, where }: JsonPacket, options: EncodeOptions): Uint8
     tid = json.tid;
   }
   tid ??= randomTid();
+  const verbatim = !options.validate && typeof json.xml === "string";
+  if (!verbatim && Array.isArray(json.unknown) && json.unknown.length > 0) {
+    throw new CliExit(
+      EXIT.FAILURE,
+      `${where}: the packet had elements the schema lacks, which fields cannot carry ` +
+        "(--no-validate re-sends its xml as it is)",
+    );
+  }
   try {
-    if (!options.validate && typeof json.xml === "string") return encodeDiscoveryXml(json.xml, tid);
+    if (verbatim) return encodeDiscoveryXml(json.xml as string, tid);
     const message = messageFromJson(json as { variant: string; fields: unknown });
     return encodeDiscovery(message, tid);
   } catch (error) {

@@ -188,3 +188,28 @@ Deno.test("no input or empty input is a usage error (exit 2)", async () => {
     assert.match(result.stderr, pattern);
   }
 });
+
+Deno.test("elements the schema lacks are shown apart; a short header still names the kind", async () => {
+  const xml = "<P2P><R2D_DC_R><sid>1</sid><rsp>0</rsp><x>9</x></R2D_DC_R></P2P>";
+  const encoded = await runCli(["encode", "--no-validate", "--tid", "5", xml]);
+  assert.equal(encoded.code, 0, encoded.stderr);
+  const text = await runCli(["decode", encoded.stdout.trim()]);
+  assert.equal(text.code, 0, text.stderr);
+  assert.match(text.stdout, /^ {4}sid: 1\n {4}rsp: 0\n {4}\(not in the schema\) x: <x>9<\/x>$/m);
+  const json = await runCli(["decode", "--json", encoded.stdout.trim()]);
+  assert.deepEqual(JSON.parse(json.stdout).unknown, [{ name: "x", xml: "<x>9</x>" }]);
+  // Re-encoding from fields would drop <x>: refused unless the xml is re-sent verbatim.
+  const again = await runCli(["encode", "-"], { stdin: json.stdout });
+  assert.equal(again.code, 1);
+  assert.match(again.stderr, /elements the schema lacks/);
+  const verbatim = await runCli(["encode", "--no-validate", "-"], { stdin: json.stdout });
+  assert.equal(verbatim.stdout.trim(), encoded.stdout.trim());
+
+  const short = await runCli(["decode", "3acf872a1000"]);
+  assert.equal(short.code, 1);
+  assert.equal(
+    short.stdout,
+    "packet 1 at byte 0: Discovery (header unreadable)\n" +
+      "  error: truncated header at byte 0: need 20 bytes, have 6\n",
+  );
+});

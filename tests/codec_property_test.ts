@@ -5,9 +5,11 @@ import fc from "fast-check";
 import {
   decodeDatagram,
   encodeDiscovery,
+  encodePacket,
   fieldsToJsonValue,
   keystream,
   messageFromJson,
+  type Packet,
   parseMessage,
   VARIANT_NAMES,
   writeMessage,
@@ -111,5 +113,53 @@ Deno.test("XOR with the keystream is symmetric and keyed mod 2^32 for every tid"
       for (let i = 0; i < bytes.length; i++) assert.equal(cipher[i], bytes[i] ^ ks[i % 32]);
     }),
     { numRuns: 2000 },
+  );
+});
+
+/** Any packet kind, built from random header values and bodies. */
+const anyPacket: fc.Arbitrary<Packet> = fc.oneof(
+  fc.tuple(anyMessage, anyTid).map(([m, tid]) => decodeDatagram(encodeDiscovery(m, tid))[0]),
+  fc.record({
+    kind: fc.constant("data" as const),
+    connectionId: fc.integer({ min: -0x80000000, max: 0x7fffffff }),
+    packetId: fc.integer({ min: 0, max: 0xffffffff }),
+    payload: fc.uint8Array({ maxLength: 1330 }),
+  }),
+  fc.record({
+    kind: fc.constant("ack" as const),
+    connectionId: fc.integer({ min: -0x80000000, max: 0x7fffffff }),
+    groupId: fc.constantFrom(0, 0xffffffff),
+    packetId: fc.integer({ min: 0, max: 0xffffffff }),
+    latency: fc.integer({ min: 0, max: 0xffffffff }),
+    bitmap: fc.uint8Array({ maxLength: 64 }),
+  }),
+  fc.record({
+    kind: fc.constant("relay" as const),
+    tid: anyTid,
+    crc: fc.constant(0),
+    body: fc.uint8Array({ maxLength: 200 }),
+  }),
+).map((packet) => ({ ...packet }) as Packet);
+
+Deno.test("several packets of every kind back to back in one datagram decode in order", () => {
+  fc.assert(
+    fc.property(fc.array(anyPacket, { minLength: 1, maxLength: 5 }), (packets) => {
+      const parts = packets.map(encodePacket);
+      const datagram = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+      let at = 0;
+      for (const part of parts) {
+        datagram.set(part, at);
+        at += part.length;
+      }
+      const decoded = decodeDatagram(datagram);
+      assert.equal(decoded.length, packets.length);
+      decoded.forEach((packet, i) => {
+        // A relay's CRC is computed on encoding; everything else comes back as given.
+        const expected = packet.kind === "relay" ? { ...packets[i], crc: packet.crc } : packets[i];
+        assert.deepEqual(packet, expected);
+        assert.deepEqual(encodePacket(packet), parts[i]);
+      });
+    }),
+    { numRuns: 1000 },
   );
 });

@@ -9,6 +9,7 @@ import {
   bodyCrc,
   crcMismatch,
   decodePacketAt,
+  kindOfMagic,
   type Packet,
   packetEnd,
   type PacketHeader,
@@ -20,6 +21,8 @@ import { decryptToString } from "./xor.ts";
 export interface PacketReport {
   /** Byte offset of the packet in the datagram. */
   offset: number;
+  /** The kind its magic announces, when at least the magic could be read and is known. */
+  kind?: Packet["kind"];
   /** Byte offset just past the packet, when its length is known. */
   end?: number;
   /** The header, when it could be read. */
@@ -38,6 +41,11 @@ export interface PacketReport {
 
 function inspectPacketAt(bytes: Uint8Array, offset: number): PacketReport {
   const report: PacketReport = { offset };
+  if (bytes.length - offset >= 4) {
+    report.kind = kindOfMagic(
+      new DataView(bytes.buffer, bytes.byteOffset + offset, 4).getUint32(0, true),
+    );
+  }
   try {
     const header = readPacketHeader(bytes, offset);
     report.header = header;
