@@ -13,6 +13,7 @@ import {
   writeMessage,
   xorCrypt,
 } from "../lib/bcudp/mod.ts";
+import { concatBytes } from "./support/codec_arbitraries.ts";
 
 const FIXTURES = new URL("../fixtures/captured/", import.meta.url);
 const fixture = (name: string) => Deno.readFileSync(new URL(name, FIXTURES));
@@ -226,13 +227,7 @@ Deno.test("Data and Ack fixtures decode to the documented headers and sizes", ()
 
 Deno.test("several captured packets back to back decode from one datagram", () => {
   const names = ["udp_multi_0.bin", "udp_multi_1.bin", "udp_multi_2.bin", "udp_multi_3.bin"];
-  const parts = names.map(fixture);
-  const datagram = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    datagram.set(part, at);
-    at += part.length;
-  }
+  const datagram = concatBytes(names.map(fixture));
   const packets = decodeDatagram(datagram);
   assert.deepEqual(packets.map((p) => p.kind), ["discovery", "discovery", "discovery", "data"]);
   assert.deepEqual(packets.map((p) => p.kind === "discovery" && p.message.variant), [

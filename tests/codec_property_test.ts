@@ -15,7 +15,7 @@ import {
   writeMessage,
   xorCrypt,
 } from "../lib/bcudp/mod.ts";
-import { anyMessage, anyTid, messageOf } from "./support/codec_arbitraries.ts";
+import { anyMessage, anyTid, concatBytes, messageOf } from "./support/codec_arbitraries.ts";
 
 for (const variant of VARIANT_NAMES) {
   Deno.test(`${variant}: encode then decode gives the same message, tid and XML`, () => {
@@ -145,12 +145,7 @@ Deno.test("several packets of every kind back to back in one datagram decode in 
   fc.assert(
     fc.property(fc.array(anyPacket, { minLength: 1, maxLength: 5 }), (packets) => {
       const parts = packets.map(encodePacket);
-      const datagram = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-      let at = 0;
-      for (const part of parts) {
-        datagram.set(part, at);
-        at += part.length;
-      }
+      const datagram = concatBytes(parts);
       const decoded = decodeDatagram(datagram);
       assert.equal(decoded.length, packets.length);
       decoded.forEach((packet, i) => {

@@ -312,13 +312,8 @@ export function decodePacketAt(
  * before it. An empty datagram is a truncated header.
  */
 export function decodeDatagram(bytes: Uint8Array, options: DecodeOptions = {}): Packet[] {
-  const packets: Packet[] = [];
-  let offset = 0;
-  do {
-    const { packet, end } = decodePacketAt(bytes, offset, options);
-    packets.push(packet);
-    offset = end;
-  } while (offset < bytes.length);
+  const { packets, error } = decodeDatagramLenient(bytes, options);
+  if (error) throw error;
   return packets;
 }
 

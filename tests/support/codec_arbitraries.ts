@@ -76,3 +76,14 @@ export const anyTid: fc.Arbitrary<number> = fc.oneof(
   fc.integer({ min: 0x5a390828 - 4, max: 0x5a390828 + 4 }),
   fc.constantFrom(0, 1, 0x7fffffff, 0x80000000, 0xfffffffe, 0xffffffff),
 );
+
+/** The parts back to back in one array (several packets in one datagram). */
+export function concatBytes(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}
