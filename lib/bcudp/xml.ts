@@ -37,6 +37,9 @@ function malformed(message: string, position: number): BcUdpError {
   });
 }
 
+/** The children of every leaf element: shared (and frozen) to spare an array per leaf. */
+const NO_CHILDREN: XmlElement[] = Object.freeze([]) as unknown as XmlElement[];
+
 const ENTITIES: Record<string, string> = { lt: "<", gt: ">", amp: "&", quot: '"', apos: "'" };
 
 const HEX_REF = /^#x[0-9a-fA-F]{1,6}$/;
@@ -142,7 +145,7 @@ class Reader {
     if (src.charCodeAt(this.pos) !== LT) throw malformed("expected '<'", this.pos);
     this.pos++;
     const name = this.readName();
-    const element: XmlElement = { name, text: "", children: [] };
+    const element: XmlElement = { name, text: "", children: NO_CHILDREN };
     if (this.finishStartTag()) return element;
     let text = "";
     for (;;) {
@@ -174,7 +177,9 @@ class Reader {
         } else throw malformed("unsupported markup '<!'", lt);
       } else {
         this.pos = lt;
-        element.children.push(this.readElement(depth + 1));
+        const child = this.readElement(depth + 1);
+        if (element.children === NO_CHILDREN) element.children = [child];
+        else element.children.push(child);
       }
     }
   }

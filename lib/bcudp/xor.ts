@@ -77,6 +77,9 @@ function xorAlignedInPlace(buffer: Uint8Array, start: number, length: number, ti
   for (; i < length; i++) buffer[start + i] ^= ks[i & 31];
 }
 
+/** Reused buffer for decrypting bodies up to 64 KiB (the largest payload_size allowed). */
+const decodeScratch = new Uint8Array(65536);
+
 /**
  * Decrypts `bytes[start, start+length)` with `tid` straight into a string, decoded as UTF-8
  * (invalid bytes become U+FFFD).
@@ -87,7 +90,10 @@ export function decryptToString(
   length: number,
   tid: number,
 ): string {
-  const plain = bytes.slice(start, start + length);
+  const plain = length <= decodeScratch.length
+    ? decodeScratch.subarray(0, length)
+    : new Uint8Array(length);
+  plain.set(bytes.subarray(start, start + length));
   xorAlignedInPlace(plain, 0, length, tid);
   return utf8Decoder.decode(plain);
 }
