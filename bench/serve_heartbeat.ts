@@ -1,0 +1,125 @@
+/**
+ * Heartbeats answered per second by the wake server (its own process) against a bare UDP
+ * echo server (its own process), both driven by this process with the same closed-loop
+ * generator in the same run; then a fixed-rate run at 70% of the echo's rate that must
+ * lose no reply. Loopback only.
+ *
+ *   scripts/deno run -A bench/serve_heartbeat.ts [--seconds 5] [--window 64] [--rounds 3]
+ */
+
+import dgram from "node:dgram";
+import { type Endpoint, flag, heartbeatPackets, spawnProc } from "./serve_support.ts";
+
+const SECONDS = flag("seconds", 5);
+const WINDOW = flag("window", 64);
+const ROUNDS = flag("rounds", 3);
+const CAMERAS = 1024;
+
+async function openSocket(): Promise<dgram.Socket> {
+  const socket = dgram.createSocket("udp4");
+  await new Promise<void>((resolve) => socket.bind(0, "127.0.0.1", resolve));
+  return socket;
+}
+
+/** Keeps `WINDOW` requests outstanding for `seconds`; returns replies per second. */
+async function closedLoop(to: Endpoint, packets: Uint8Array[], seconds: number) {
+  const socket = await openSocket();
+  let outstanding = 0;
+  let replies = 0;
+  let next = 0;
+  let stalls = 0;
+  let lastReplies = 0;
+  const sendOne = () => {
+    socket.send(packets[next], to.port, to.ip);
+    next = (next + 1) % packets.length;
+    outstanding++;
+  };
+  socket.on("message", () => {
+    replies++;
+    outstanding--;
+    sendOne();
+  });
+  const started = performance.now();
+  for (let i = 0; i < WINDOW; i++) sendOne();
+  const watchdog = setInterval(() => {
+    if (replies === lastReplies) { // lost packets stalled the window: refill it
+      stalls++;
+      outstanding = 0;
+      for (let i = 0; i < WINDOW; i++) sendOne();
+    }
+    lastReplies = replies;
+  }, 100);
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  const elapsed = (performance.now() - started) / 1000;
+  clearInterval(watchdog);
+  const counted = replies;
+  socket.close();
+  return { rate: counted / elapsed, stalls };
+}
+
+/** Sends at `rate` per second for `seconds`; returns sent and answered counts. */
+async function fixedRate(to: Endpoint, packets: Uint8Array[], rate: number, seconds: number) {
+  const socket = await openSocket();
+  let replies = 0;
+  socket.on("message", () => replies++);
+  let sent = 0;
+  let next = 0;
+  const started = performance.now();
+  await new Promise<void>((resolve) => {
+    const timer = setInterval(() => {
+      const elapsed = (performance.now() - started) / 1000;
+      const due = Math.min(Math.floor(elapsed * rate), Math.floor(seconds * rate));
+      for (; sent < due; sent++) {
+        socket.send(packets[next], to.port, to.ip);
+        next = (next + 1) % packets.length;
+      }
+      if (elapsed >= seconds) {
+        clearInterval(timer);
+        resolve();
+      }
+    }, 5);
+  });
+  await new Promise((r) => setTimeout(r, 1000));
+  socket.close();
+  return { sent, replies };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
+const packets = heartbeatPackets(CAMERAS, "HB");
+const wake = await spawnProc<{ register: Endpoint }>("wake", JSON.stringify({}));
+const echo = await spawnProc<{ port: number }>("echo");
+const echoTo = { ip: "127.0.0.1", port: echo.ready.port };
+try {
+  await closedLoop(wake.ready.register, packets, 1); // warm-up: registers all cameras
+  await closedLoop(echoTo, packets, 1);
+  const echoRates: number[] = [];
+  const wakeRates: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    echoRates.push((await closedLoop(echoTo, packets, SECONDS)).rate);
+    wakeRates.push((await closedLoop(wake.ready.register, packets, SECONDS)).rate);
+  }
+  const echoRate = median(echoRates);
+  const wakeRate = median(wakeRates);
+  const target = Math.floor(echoRate * 0.7);
+  const loss = await fixedRate(wake.ready.register, packets, target, SECONDS);
+  const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
+  console.log(`rounds: ${ROUNDS} x ${SECONDS} s, window ${WINDOW}, ${CAMERAS} camera UIDs`);
+  console.log(`echo server:  ${echoRates.map(fmt).join(", ")} replies/s (median ${fmt(echoRate)})`);
+  console.log(
+    `wake server:  ${wakeRates.map(fmt).join(", ")} heartbeats answered/s (median ${
+      fmt(wakeRate)
+    })`,
+  );
+  console.log(`ratio:        ${(wakeRate / echoRate * 100).toFixed(1)}% of echo (target >= 70%)`);
+  console.log(
+    `fixed rate ${fmt(target)}/s (70% of echo) for ${SECONDS} s: sent ${loss.sent}, ` +
+      `answered ${loss.replies}, lost ${loss.sent - loss.replies}`,
+  );
+} finally {
+  await wake.stop();
+  await echo.stop();
+}

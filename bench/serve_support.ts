@@ -1,0 +1,95 @@
+/** Shared pieces of the `serve` benchmarks: child processes, packets, statistics. */
+
+import { encodeDiscovery, message } from "../lib/bcudp/mod.ts";
+
+/** An IP address and UDP port. */
+export interface Endpoint {
+  ip: string;
+  port: number;
+}
+
+const PROCS = new URL("./serve_procs.ts", import.meta.url).pathname;
+
+/** `--v8-flags=...` for the child processes, from the SERVE_BENCH_V8_FLAGS variable. */
+function v8Flags(): string[] {
+  const flags = Deno.env.get("SERVE_BENCH_V8_FLAGS");
+  return flags ? [`--v8-flags=${flags}`] : [];
+}
+
+/** A running benchmark child process and the JSON line it printed when ready. */
+export interface Child<T> {
+  pid: number;
+  ready: T;
+  /** The last line printed after the ready line (status reports). */
+  latest(): string | undefined;
+  stop(): Promise<void>;
+}
+
+/** Starts `serve_procs.ts <mode> <arg>` and waits for its ready line. */
+export async function spawnProc<T>(mode: string, arg = ""): Promise<Child<T>> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", "--quiet", ...v8Flags(), PROCS, mode, arg],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const reader = child.stdout.getReader();
+  let text = "";
+  while (!text.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`${mode} process exited before it was ready`);
+    text += new TextDecoder().decode(value);
+  }
+  reader.releaseLock();
+  let latest: string | undefined;
+  const decoder = new TextDecoder();
+  const drain = child.stdout.pipeTo(
+    new WritableStream({
+      write(chunk) {
+        const lines = decoder.decode(chunk).trim().split("\n");
+        latest = lines.at(-1) || latest;
+      },
+    }),
+  ).catch(() => {});
+  return {
+    pid: child.pid,
+    ready: JSON.parse(text.slice(0, text.indexOf("\n"))) as T,
+    latest: () => latest,
+    async stop() {
+      await child.stdin.close().catch(() => {});
+      const timer = setTimeout(() => child.kill("SIGKILL"), 3000);
+      await child.status;
+      clearTimeout(timer);
+      await drain;
+    },
+  };
+}
+
+/** `count` distinct D2R_HB packets (needrsp 1), UIDs `9527<tag>...`, tids 1..count. */
+export function heartbeatPackets(count: number, tag: string): Uint8Array[] {
+  const packets: Uint8Array[] = [];
+  for (let i = 0; i < count; i++) {
+    const uid = `9527${tag}${String(i).padStart(12 - tag.length, "0")}0123`;
+    packets.push(encodeDiscovery(message("D2R_HB", { uid, needrsp: 1, token: 7n }), i + 1));
+  }
+  return packets;
+}
+
+/** The resident set size of process `pid` in MB (Linux /proc). */
+export function rssMb(pid: number): number {
+  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN);
+  return kb / 1024;
+}
+
+/** The `p`-th percentile (0..100) of `values`. */
+export function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p / 100))];
+}
+
+/** `--name value` from the command line, or the default. */
+export function flag(name: string, fallback: number): number {
+  const index = Deno.args.indexOf(`--${name}`);
+  return index >= 0 ? Number(Deno.args[index + 1]) : fallback;
+}
