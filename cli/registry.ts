@@ -86,13 +86,16 @@ function apiFromConfig(path: string): { url: string; token?: string } {
   };
 }
 
-/** The camera table, one row per camera, columns padded to their widest cell. */
-export function renderTable(cameras: readonly CameraDocument[]): string {
+/**
+ * The camera table, one row per camera, columns padded to their widest cell. `now` dates the
+ * last motion ("-" when never seen).
+ */
+export function renderTable(cameras: readonly CameraDocument[], now = Date.now()): string {
   if (cameras.length === 0) {
     return "no cameras registered (a camera registers once its DNS sends p2p*.reolink.com here)";
   }
   const rows = [
-    ["NAME", "UID", "ADDRESS", "LAST HEARTBEAT", "STATE", "WAKES"],
+    ["NAME", "UID", "ADDRESS", "LAST HEARTBEAT", "STATE", "WAKES", "LAST MOTION"],
     ...cameras.map((camera) => [
       camera.name ?? "-",
       camera.uid,
@@ -102,6 +105,9 @@ export function renderTable(cameras: readonly CameraDocument[]): string {
       `${formatAge(camera.age_ms)} ago`,
       camera.fresh ? "fresh" : "stale",
       String(camera.wakes),
+      camera.last_motion === null
+        ? "-"
+        : `${formatAge(Math.max(0, now - Date.parse(camera.last_motion)))} ago`,
     ]),
   ];
   const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column].length)));

@@ -14,6 +14,8 @@ const STOP_LIMIT_MS = 3000;
 
 interface ServeOptions extends ConfigFlags {
   config?: string;
+  /** commander's `--no-push`: false when given, true otherwise. */
+  push?: boolean;
 }
 
 /** The `serve` subcommand. */
@@ -31,6 +33,11 @@ export function serveCommand(): Command {
     .option("--register-port <port>", "register UDP port (default 58200)")
     .option("--api <addr>", 'control API "host:port", or "off" (default 127.0.0.1:9899)')
     .option("--state-dir <dir>", "where the registry is saved (default ~/.local/state/bairelay)")
+    .option(
+      "--push-port <port>",
+      "push listener TCP port (default 443, needs root or CAP_NET_BIND_SERVICE)",
+    )
+    .option("--no-push", "do not run the push listener (motion from pushx.reolink.com)")
     .addOption(
       new Option("--log-level <level>", "least severe level logged (default info)").choices([
         "trace",
@@ -56,10 +63,13 @@ export function serveCommand(): Command {
         "Examples:\n" +
         "  bairelay serve\n" +
         "  bairelay serve --config /etc/bairelay/config.toml --log-level debug\n" +
-        "  bairelay serve --bind 192.168.1.10 --api off --state-dir /var/lib/bairelay",
+        "  bairelay serve --bind 192.168.1.10 --api off --state-dir /var/lib/bairelay\n" +
+        "  bairelay serve --push-port 8443 --config config.toml   # redirect 443 -> 8443 with nft",
     )
     .action(async (options: ServeOptions) => {
-      const { config: path, ...flags } = options;
+      const { config: path, push, ...flags } = options;
+      // Absent, commander says push: true, which must not override the file's `enable`.
+      if (push === false) flags.pushEnable = false;
       let config;
       try {
         config = loadConfig({ path, flags });

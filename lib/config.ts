@@ -171,6 +171,8 @@ export const FLAG_KEYS = {
   api: { flag: "--api", key: "api.listen" },
   logLevel: { flag: "--log-level", key: "log.level" },
   logFormat: { flag: "--log-format", key: "log.format" },
+  pushPort: { flag: "--push-port", key: "push_listener.port" },
+  pushEnable: { flag: "--no-push", key: "push_listener.enable" },
 } as const;
 
 // ---------------------------------------------------------------------------------------------

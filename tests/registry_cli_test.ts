@@ -32,17 +32,17 @@ Deno.test("registry: a table of registered cameras, and --json prints the API do
     assert.equal(table.code, 0, table.stderr);
     const lines = table.stdout.trimEnd().split("\n");
     assert.equal(lines.length, 3, table.stdout);
-    assert.match(lines[0], /^NAME\s+UID\s+ADDRESS\s+LAST HEARTBEAT\s+STATE\s+WAKES$/);
+    assert.match(lines[0], /^NAME\s+UID\s+ADDRESS\s+LAST HEARTBEAT\s+STATE\s+WAKES\s+LAST MOTION$/);
     const garden = lines.find((line) => line.startsWith("garden"))!;
     assert.match(
       garden,
       new RegExp(
         `^garden\\s+95270000REGISTRY0001\\s+127\\.0\\.0\\.6:${named.address.port}\\s+` +
-          `\\d+(ms|s) ago\\s+fresh\\s+1$`,
+          `\\d+(ms|s) ago\\s+fresh\\s+1\\s+-$`,
       ),
     );
     const other = lines.find((line) => line.startsWith("-"))!;
-    assert.match(other, /^-\s+95270000OTHERCAM0002\s+127\.0\.0\.7:\d+\s+.* ago\s+fresh\s+0$/);
+    assert.match(other, /^-\s+95270000OTHERCAM0002\s+127\.0\.0\.7:\d+\s+.* ago\s+fresh\s+0\s+-$/);
 
     const json = await runCli([
       "registry",
@@ -150,7 +150,7 @@ Deno.test("registry table helpers: ages and an IPv6 address", () => {
     fresh: false,
     wakes: 2,
     last_wake: null,
-    last_motion: null,
-  }]);
-  assert.match(table.split("\n")[1], /^-\s+U\s+\[::1\]:5\s+1m01s ago\s+stale\s+2$/);
+    last_motion: "2026-01-01T00:00:00.000Z",
+  }], Date.parse("2026-01-01T00:00:12.400Z"));
+  assert.match(table.split("\n")[1], /^-\s+U\s+\[::1\]:5\s+1m01s ago\s+stale\s+2\s+12s ago$/);
 });
