@@ -23,12 +23,6 @@ export * from "./types.ts";
 
 const logger = getLogger(["bairelay", "wake"]);
 
-/**
- * Receive buffer asked for each listener, in bytes: room for a few thousand heartbeats
- * arriving at once (the kernel may cap it at net.core.rmem_max).
- */
-export const RECEIVE_BUFFER_BYTES = 1 << 20;
-
 /** How often stale cameras and expired anchors are swept, in ms. */
 export const SWEEP_INTERVAL_MS = 1000;
 
@@ -110,9 +104,6 @@ function bindSocket(listener: ListenerName, address: string, port: number): Prom
     try {
       socket.bind(port, address, () => {
         socket.off("error", onError);
-        try {
-          socket.setRecvBufferSize(RECEIVE_BUFFER_BYTES);
-        } catch { /* keep the system default */ }
         resolve(socket);
       });
     } catch (error) {
