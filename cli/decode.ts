@@ -191,10 +191,11 @@ function datagramsOf(bytes: Uint8Array): Uint8Array[] {
 export function decodeCommand(): Command {
   return new Command("decode")
     .description(
-      "Decode BcUdp packets and show their kind, header, CRC and (Discovery) XML fields.\n" +
-        "Input: hex as arguments (spaces and colons allowed), --file PATH (raw bytes, or hex\n" +
-        "text: one datagram per line) or - for stdin. Exits 1 when any packet fails to decode\n" +
-        "or has a bad CRC (the other packets are still shown), 2 when there is no input.",
+      "Decode BcUdp packets and show their kind, header, CRC and (Discovery) XML fields.\n\n" +
+        "Input: hex as arguments (spaces and colons allowed), --file PATH (raw bytes, or hex " +
+        "text with one datagram per line) or - for stdin (raw or hex). Exits 1 when a packet " +
+        "fails to decode or has a bad CRC (the other packets are still shown), 2 when there " +
+        "is no input.",
     )
     .argument("[hex...]", "the datagram in hex, or - to read stdin")
     .option("-f, --file <path>", "read the input from a file (raw bytes or hex text)")
@@ -204,7 +205,7 @@ export function decodeCommand(): Command {
       "after",
       "\nExamples:\n" +
         "  bairelay decode --file fixtures/captured/cloud_r2d_c.bin\n" +
-        "  bairelay decode --json 20cf872a50000000000000000000000087090000000000000000000000\n" +
+        "  bairelay decode --json 20cf872a 50000000 00000000 00000000 87090000 00000000 00000000\n" +
         "  xxd -p -c 0 packet.bin | bairelay decode --xml -",
     )
     .action(async (words: string[], options: { file?: string; json?: boolean; xml?: boolean }) => {

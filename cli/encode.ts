@@ -133,11 +133,13 @@ export function encodeText(text: string, options: EncodeOptions): Uint8Array[] {
 export function encodeCommand(): Command {
   return new Command("encode")
     .description(
-      "Encode a Discovery packet from XML (<P2P><VARIANT>...</VARIANT></P2P>) or from the JSON\n" +
-        "that `decode --json` prints (one object per line; its tid is reused unless --tid is\n" +
-        "given). The message is checked against its variant's schema and written in the exact\n" +
-        "shape peers expect (schema order, no whitespace). Prints the packet as hex, one line\n" +
-        "per packet, or writes raw bytes with --out.",
+      "Encode a Discovery packet from XML (<P2P><VARIANT>...</VARIANT></P2P>) or from the " +
+        "JSON that `decode --json` prints (one object per line; its tid is reused unless " +
+        "--tid is given).\n\n" +
+        "The message is checked against its variant's schema and written in the exact shape " +
+        "peers expect (schema order, no whitespace). Prints the packet as hex, one line per " +
+        "packet, or writes raw bytes with --out. Exits 1 when the input cannot be encoded, " +
+        "2 for a bad --tid or no input.",
     )
     .argument("[input...]", "the XML or JSON, or - to read stdin")
     .option("-f, --file <path>", "read the XML or JSON from a file")

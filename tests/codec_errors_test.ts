@@ -13,11 +13,14 @@ import {
   inspectDatagram,
   MAX_PAYLOAD_SIZE,
   MAX_UID_LENGTH,
+  MAX_XML_DEPTH,
   message,
   messageFromJson,
   parseMessage,
+  parseXml,
   readDiscoveryHeader,
   validateMessage,
+  writeMessage,
 } from "../lib/bcudp/mod.ts";
 
 function fails(
@@ -261,4 +264,30 @@ Deno.test("inspection goes on after a broken packet whose length is known", () =
   assert.deepEqual(reports[1].packet?.kind === "discovery" && reports[1].packet.message, hb);
   assert.equal(reports[2].crcOk, true);
   assert.equal(reports[3].offset, badXml.length + 2 * packet.length);
+});
+
+Deno.test("XML nesting is limited to MAX_XML_DEPTH levels", () => {
+  const nested = (depth: number) => "<a>".repeat(depth) + "</a>".repeat(depth);
+  assert.equal(parseXml(nested(MAX_XML_DEPTH)).name, "a");
+  fails(() => parseXml(nested(MAX_XML_DEPTH + 1)), "malformed_xml", {}, /nesting deeper than 16/);
+});
+
+Deno.test("encoding without validation still fails only with BcUdpError", () => {
+  fails(
+    () => encodeDiscovery({ variant: "NOPE", fields: {} } as never, 1, { validate: false }),
+    "unknown_variant",
+  );
+  fails(() => writeMessage({ variant: "D2R_HB", fields: null } as never), "missing_field", {
+    field: "D2R_HB",
+  });
+  fails(
+    () => writeMessage({ variant: "D2R_HB", fields: { uid: Symbol("x"), token: 1n } } as never),
+    "invalid_number",
+    { field: "D2R_HB.uid" },
+  );
+  fails(
+    () => writeMessage({ variant: "C2R_C", fields: { cli: 5 } } as never),
+    "missing_field",
+    { field: "C2R_C.cli" },
+  );
 });

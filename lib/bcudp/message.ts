@@ -318,15 +318,13 @@ function checkNoUnknownKeys(
 }
 
 function writeChecked(message: { variant: string; fields: unknown }, check: boolean): string {
-  if (check) {
-    checkMessageShape(message);
-    if (!isVariantName(message.variant)) {
-      throw new BcUdpError("unknown_variant", `unknown variant ${message.variant}`, {
-        variant: message.variant,
-      });
-    }
+  checkMessageShape(message);
+  if (!isVariantName(message.variant)) {
+    throw new BcUdpError("unknown_variant", `unknown variant ${message.variant}`, {
+      variant: message.variant,
+    });
   }
-  const variant = message.variant as VariantName;
+  const variant = message.variant;
   if (!isFieldObject(message.fields)) {
     throw fieldError("missing_field", variant, "expected an object of fields");
   }
