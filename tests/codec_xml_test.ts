@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { XMLParser } from "fast-xml-parser";
+import { XMLParser, XMLValidator } from "fast-xml-parser";
 import { BcUdpError, message, parseMessage, parseXml, type XmlElement } from "../lib/bcudp/mod.ts";
 
 Deno.test("debug is read as 0, 1, true, false or 251658240", () => {
@@ -163,16 +163,17 @@ const space = fc.constantFrom("", "", " ", "\n", "\r\n", "\t", "\n  ");
 
 /** Writes a tree with random (insignificant) whitespace, comments and empty-element forms. */
 function render(node: Tree, spaces: () => string, coin: () => boolean): string {
+  const attribute = coin() && coin() ? ` id="1>2" x='y'` : "";
   if (node.children.length === 0) {
-    if (node.text === "" && coin()) return `<${node.name}/>`;
-    return `<${node.name}>${node.text}</${node.name}>`;
+    if (node.text === "" && coin()) return `<${node.name}${attribute}/>`;
+    return `<${node.name}${attribute}>${node.text}</${node.name}>`;
   }
   let inner = "";
   for (const child of node.children) {
     inner += spaces() + (coin() && coin() ? "<!-- c -->" + spaces() : "") +
       render(child, spaces, coin);
   }
-  return `<${node.name}>${inner}${spaces()}</${node.name}>`;
+  return `<${node.name}${attribute}>${inner}${spaces()}</${node.name}>`;
 }
 
 const document = fc.tuple(
@@ -221,4 +222,54 @@ Deno.test("differential: parseXml agrees with fast-xml-parser on random document
     }),
     { numRuns: 3000 },
   );
+});
+
+/** Documents of the generator with a slice replaced by XML-ish noise: mostly malformed. */
+const mangled = fc
+  .tuple(
+    document,
+    fc.nat(),
+    fc.nat(),
+    fc.constantFrom(
+      "<",
+      ">",
+      "</",
+      "/>",
+      "&",
+      "&amp;",
+      "<!--",
+      "-->",
+      "<![CDATA[",
+      "<?",
+      "=",
+      "'",
+      '"',
+      " a=",
+      "<b>",
+      "</b>",
+      "<b/>",
+      "&#60;",
+    ),
+  )
+  .map(([xml, at, length, noise]) => {
+    const start = at % (xml.length + 1);
+    return xml.slice(0, start) + noise + xml.slice(start + (length % 4));
+  });
+
+Deno.test("differential: whatever parseXml accepts, fast-xml-parser's validator accepts", () => {
+  let accepted = 0;
+  fc.assert(
+    fc.property(mangled, (xml) => {
+      try {
+        parseXml(xml);
+      } catch (error) {
+        if (error instanceof BcUdpError && error.reason === "malformed_xml") return;
+        throw error;
+      }
+      accepted++;
+      assert.equal(XMLValidator.validate(xml), true, xml);
+    }),
+    { numRuns: 5000 },
+  );
+  assert.ok(accepted > 500, `only ${accepted} mangled documents were still well-formed`);
 });

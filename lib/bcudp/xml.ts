@@ -21,6 +21,7 @@ const SLASH = 0x2f;
 const QUESTION = 0x3f;
 const BANG = 0x21;
 const BOM = 0xfeff;
+const EQUALS = 0x3d;
 
 function isSpace(c: number): boolean {
   return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
@@ -115,27 +116,43 @@ class Reader {
     return this.src.slice(start, this.pos);
   }
 
-  /** Skips attributes up to `>` or `/>`; returns true for a self-closing tag. */
+  /**
+   * Skips attributes (`name="value"` or `name='value'`, whitespace before each) up to `>` or
+   * `/>`; returns true for a self-closing tag. Anything else in a start tag is malformed.
+   */
   finishStartTag(): boolean {
     const src = this.src;
-    let quote = 0;
-    for (; this.pos < src.length; this.pos++) {
+    for (;;) {
+      const before = this.pos;
+      while (this.pos < src.length && isSpace(src.charCodeAt(this.pos))) this.pos++;
       const c = src.charCodeAt(this.pos);
-      if (quote) {
-        if (c === quote) quote = 0;
-      } else if (c === 0x22 || c === 0x27) {
-        quote = c;
-      } else if (c === GT) {
+      if (c === GT) {
         this.pos++;
         return false;
-      } else if (c === SLASH && src.charCodeAt(this.pos + 1) === GT) {
+      }
+      if (c === SLASH && src.charCodeAt(this.pos + 1) === GT) {
         this.pos += 2;
         return true;
-      } else if (c === LT) {
-        throw malformed("'<' inside a start tag", this.pos);
       }
+      if (this.pos >= src.length) throw malformed("unterminated start tag", this.pos);
+      if (this.pos === before) throw malformed("expected whitespace, '>' or '/>'", this.pos);
+      this.readName();
+      while (this.pos < src.length && isSpace(src.charCodeAt(this.pos))) this.pos++;
+      if (src.charCodeAt(this.pos) !== EQUALS) {
+        throw malformed("expected '=' after an attribute name", this.pos);
+      }
+      this.pos++;
+      while (this.pos < src.length && isSpace(src.charCodeAt(this.pos))) this.pos++;
+      const quote = src.charCodeAt(this.pos);
+      if (quote !== 0x22 && quote !== 0x27) {
+        throw malformed("expected a quoted attribute value", this.pos);
+      }
+      const end = src.indexOf(String.fromCharCode(quote), this.pos + 1);
+      if (end < 0) throw malformed("unterminated attribute value", this.pos);
+      const lt = src.indexOf("<", this.pos + 1);
+      if (lt >= 0 && lt < end) throw malformed("'<' in an attribute value", lt);
+      this.pos = end + 1;
     }
-    throw malformed("unterminated start tag", this.pos);
   }
 
   /** Reads the element starting at `pos` (which must be `<`), with its children. */
