@@ -341,3 +341,33 @@ Deno.test("an unreadable TLS file is an MqttConfigError naming the key and the f
     },
   );
 });
+
+Deno.test("TLS: ca + client_auth connect to a broker that requires a client certificate", async () => {
+  const broker = await startMosquitto({ tls: true });
+  const pki = broker.pki!;
+  const options = { ...bridgeOptions(broker), ca: pki.ca };
+  const good = MqttBridge.start(
+    { ...options, clientAuth: { cert: pki.clientCert, key: pki.clientKey } },
+    { wake: () => ({ result: "started" }) },
+  );
+  const noClientCert = MqttBridge.start({ ...options, topicPrefix: "nocert" }, {
+    wake: () => ({ result: "started" }),
+  });
+  try {
+    assert.match(good.broker, /^mqtts:\/\//);
+    await until(
+      () => good.status().connection === "connected",
+      "TLS connection with a client cert",
+    );
+    await until(() => noClientCert.status().lastError !== undefined, "refused without a cert");
+    assert.notEqual(noClientCert.status().connection, "connected");
+    assert.match(
+      noClientCert.status().lastError!,
+      new RegExp(`mqtts://127\\.0\\.0\\.1:${broker.port}`),
+    );
+  } finally {
+    await good.close();
+    await noClientCert.close();
+    await broker.dispose();
+  }
+});

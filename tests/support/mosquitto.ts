@@ -18,6 +18,18 @@ export interface MosquittoOptions {
   users?: Record<string, string>;
   /** Port to listen on (default: a free one). */
   port?: number;
+  /**
+   * Listen with TLS (a fresh CA, a server certificate for 127.0.0.1 and a client certificate,
+   * made with openssl) and require a client certificate signed by that CA.
+   */
+  tls?: boolean;
+}
+
+/** PEM files of a TLS broker: the CA to trust and a client certificate it accepts. */
+export interface TestPki {
+  ca: string;
+  clientCert: string;
+  clientKey: string;
 }
 
 /** A running (or stopped) test broker. */
@@ -26,6 +38,8 @@ export interface Mosquitto {
   readonly port: number;
   /** The broker's log file (useful when a test fails). */
   readonly logFile: string;
+  /** With `tls`: the files a client needs. */
+  readonly pki?: TestPki;
   /** Stops the broker (SIGTERM, then waits for the process to exit). */
   stop(): Promise<void>;
   /** Starts it again on the same port with the same config. */
@@ -75,6 +89,17 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
     lines.push("allow_anonymous false", `password_file ${passwordFile}`);
   } else {
     lines.push("allow_anonymous true");
+  }
+  let pki: TestPki | undefined;
+  if (options.tls) {
+    const server = await makePki(dir);
+    pki = server.client;
+    lines.push(
+      `cafile ${server.client.ca}`,
+      `certfile ${server.cert}`,
+      `keyfile ${server.key}`,
+      "require_certificate true",
+    );
   }
   const configFile = `${dir}/mosquitto.conf`;
   await Deno.writeTextFile(configFile, lines.join("\n") + "\n");
@@ -127,11 +152,89 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
     host,
     port,
     logFile,
+    ...(pki ? { pki } : {}),
     start,
     stop,
     async dispose() {
       await stop();
       await Deno.remove(dir, { recursive: true });
+    },
+  };
+}
+
+async function openssl(dir: string, args: string[]): Promise<void> {
+  const result = await new Deno.Command("openssl", {
+    args,
+    cwd: dir,
+    stdout: "null",
+    stderr: "piped",
+  })
+    .output();
+  if (!result.success) {
+    throw new Error(`openssl ${args[0]} failed: ${new TextDecoder().decode(result.stderr)}`);
+  }
+}
+
+/** A CA, a server certificate for 127.0.0.1 and a client certificate, all signed by the CA. */
+async function makePki(dir: string): Promise<{ cert: string; key: string; client: TestPki }> {
+  const days = ["-days", "2"];
+  await openssl(dir, [
+    "req",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-keyout",
+    "ca.key",
+    "-out",
+    "ca.pem",
+    "-subj",
+    "/CN=bairelay test CA",
+    ...days,
+  ]);
+  for (
+    const [name, subject, extension] of [
+      ["server", "/CN=127.0.0.1", "subjectAltName=IP:127.0.0.1"],
+      ["client", "/CN=bairelay", "extendedKeyUsage=clientAuth"],
+    ]
+  ) {
+    await openssl(dir, [
+      "req",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-keyout",
+      `${name}.key`,
+      "-out",
+      `${name}.csr`,
+      "-subj",
+      subject,
+    ]);
+    await Deno.writeTextFile(`${dir}/${name}.ext`, extension + "\n");
+    await openssl(dir, [
+      "x509",
+      "-req",
+      "-in",
+      `${name}.csr`,
+      "-CA",
+      "ca.pem",
+      "-CAkey",
+      "ca.key",
+      "-CAcreateserial",
+      "-out",
+      `${name}.pem`,
+      "-extfile",
+      `${name}.ext`,
+      ...days,
+    ]);
+  }
+  return {
+    cert: `${dir}/server.pem`,
+    key: `${dir}/server.key`,
+    client: {
+      ca: `${dir}/ca.pem`,
+      clientCert: `${dir}/client.pem`,
+      clientKey: `${dir}/client.key`,
     },
   };
 }
