@@ -179,6 +179,8 @@ Deno.test("the camera's D2R_C_R records the wake's completion once", async () =>
     );
     await new Promise((r) => setTimeout(r, 200));
     assert.equal(confirmed.length, 1);
+    const confirmations = server.metrics.counter("bairelay_wakes_confirmed_total", "");
+    assert.equal(confirmations.get({ variant: "D2R_C_R" }), 1, "the camera confirmed first");
     assert.deepEqual(
       { type: confirmed[0].type, uid: (confirmed[0] as { uid: string }).uid },
       { type: "wake_confirmed", uid: UID },

@@ -115,6 +115,10 @@ export class WakeCore {
       replies: m.counter("bairelay_replies_total", "Packets sent, by listener and variant"),
       dropped: m.counter("bairelay_dropped_total", "Packets dropped, by listener and reason"),
       wakes: m.counter("bairelay_wakes_total", "Wake requests, by result"),
+      confirmed: m.counter(
+        "bairelay_wakes_confirmed_total",
+        "Wakes the camera (D2R_C_R) or client (C2R_CFM) confirmed, by variant",
+      ),
     };
     this.registered = m.gauge("bairelay_registered_cameras", "Cameras in the registry");
     this.registered.set(0);
@@ -197,6 +201,19 @@ export class WakeCore {
     });
   }
 
+  /** A cap refused a new UID: counted as dropped, and a (rate-limited) warning. */
+  private refuse(
+    listener: ListenerName,
+    reason: string,
+    text: string,
+    uid: string,
+    peer: Address,
+    max: number,
+  ): void {
+    this.drop(listener, reason);
+    this.warn(reason, text, { uid, ip: peer.ip, max });
+  }
+
   private drop(listener: ListenerName, reason: string): void {
     this.counters.dropped.inc({ listener, reason });
   }
@@ -223,12 +240,8 @@ export class WakeCore {
     const token = this.deps.randomU64();
     const ac = this.deps.randomU32() >>> 0;
     if (!this.anchors.issue(uid, { token, ac, issuedAt: this.deps.now() })) {
-      this.drop("middleman", "anchors_full");
-      this.warn("anchors_full", "Refusing D2M_Q from camera {uid} at {ip}: {max} anchors held", {
-        uid,
-        ip: peer.ip,
-        max: this.anchors.maxAnchors,
-      });
+      const text = "Refusing D2M_Q from camera {uid} at {ip}: {max} anchors held (max_anchors)";
+      this.refuse("middleman", "anchors_full", text, uid, peer, this.anchors.maxAnchors);
       return;
     }
     const us = await this.endpointFor(peer.ip);
@@ -265,12 +278,8 @@ export class WakeCore {
     const { uid, token, needrsp } = msg.fields;
     const upsert = this.registry.upsertHeartbeat(uid, peer, token, at);
     if (upsert.result === "full") {
-      this.drop("register", "registry_full");
-      this.warn("registry_full", "Refusing camera {uid} at {ip}: registry full ({max} cameras)", {
-        uid,
-        ip: peer.ip,
-        max: this.registry.maxCameras,
-      });
+      const text = "Refusing camera {uid} at {ip}: registry full ({max} cameras, max_cameras)";
+      this.refuse("register", "registry_full", text, uid, peer, this.registry.maxCameras);
       return;
     }
     if (upsert.result === "registered") {
@@ -342,6 +351,7 @@ export class WakeCore {
       return;
     }
     const at = this.deps.now();
+    this.counters.confirmed.inc({ variant });
     logger.info("Camera {uid} confirmed wake sid {sid} ({variant}) after {ms} ms", {
       uid: wake.uid,
       sid,
