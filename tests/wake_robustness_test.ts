@@ -193,3 +193,20 @@ Deno.test("refusals are logged at warn with the camera and the reason", async ()
     await reset();
   }
 });
+
+Deno.test("bound to :: (dual stack), IPv4 peers are handled and answered as plain IPv4", async () => {
+  const server = await startTestServer({ bind: "::", burstCount: 1 });
+  const middleman = { ip: "127.0.0.1", port: server.middleman.port };
+  const camera = await CameraSim.start({ uid: UID, ip: "127.0.0.2", middleman });
+  try {
+    const boot = await camera.boot();
+    assert.deepEqual(boot.register, { ip: "127.0.0.1", port: server.register.port });
+    assert.deepEqual(server.registry.lookupFresh(UID)?.address, camera.address);
+    server.wake(UID, "api");
+    const [wake] = await camera.waitForWakes(1);
+    assert.equal(wake.message.fields.relay.ip, "127.0.0.1");
+  } finally {
+    await camera.close();
+    await server.close();
+  }
+});

@@ -112,6 +112,11 @@ function bindSocket(listener: ListenerName, address: string, port: number): Prom
   });
 }
 
+/** `::ffff:a.b.c.d` (an IPv4 peer on a dual-stack `::` socket) as plain `a.b.c.d`. */
+export function plainIp(ip: string): string {
+  return ip.startsWith("::ffff:") && ip.includes(".") ? ip.slice(7) : ip;
+}
+
 function closeSocket(socket: dgram.Socket): Promise<void> {
   return new Promise((resolve) => {
     try {
@@ -208,7 +213,7 @@ export async function startWakeServer(
   for (const listener of ["middleman", "register"] as const) {
     const socket = sockets[listener]!;
     socket.on("message", (bytes: Uint8Array, rinfo: dgram.RemoteInfo) => {
-      core.handleDatagram(listener, bytes, { ip: rinfo.address, port: rinfo.port });
+      core.handleDatagram(listener, bytes, { ip: plainIp(rinfo.address), port: rinfo.port });
     });
     socket.on("error", (error: Error) => {
       logger.warn("Socket error on the {listener} listener: {error}", { listener, error });
