@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { type MotionChange, type MotionTimers, MotionTracker } from "../lib/push/motion.ts";
+import type { Clock } from "../lib/client/clock.ts";
+import { type MotionChange, MotionTracker } from "../lib/push/motion.ts";
 
 /** A manual clock: timers fire only when the test advances time. */
-class FakeClock implements MotionTimers {
+class FakeClock implements Clock {
   time = 1_000_000;
   #next = 1;
   readonly #timers = new Map<number, { at: number; callback: () => void }>();

@@ -18,6 +18,9 @@ const BURST = 3;
 
 interface Setup {
   service: Service;
+  /** With `mqtt: "start"`: the broker the test started and a subscriber on everything. */
+  broker?: Mosquitto;
+  sub?: Subscriber;
   push: { port: number };
   cameras: Map<string, CameraSim>;
   // deno-lint-ignore no-explicit-any
@@ -25,15 +28,21 @@ interface Setup {
   close(): Promise<void>;
 }
 
-/** A service on loopback with push (hold 1 s), an optional broker, and booted cameras. */
+/**
+ * A service on loopback with push (hold 1 s) and booted cameras; `mqtt: "start"` starts a
+ * broker and a subscriber for it, an address points the bridge at a broker the test owns.
+ */
 async function setup(options: {
-  broker?: { host: string; port: number } | null;
+  mqtt?: "start" | { host: string; port: number };
   credentials?: { username: string; password: string };
   cameras?: { uid: string; ip: string }[];
   wakeOnMotion?: boolean;
   deps?: ServiceDeps;
   configured?: Config["cameras"];
 }): Promise<Setup> {
+  const broker = options.mqtt === "start" ? await startMosquitto() : undefined;
+  const sub = broker ? await Subscriber.connect(broker) : undefined;
+  const brokerAddress = broker ?? (options.mqtt === "start" ? undefined : options.mqtt);
   const base = loadConfig({ env: { uid: 1000, vars: {} } });
   const stateDir = await Deno.makeTempDir({ prefix: "bairelay-push-" });
   const config: Config = {
@@ -58,8 +67,8 @@ async function setup(options: {
     },
     mqtt: {
       ...base.mqtt,
-      brokerAddr: options.broker?.host ?? null,
-      port: options.broker?.port ?? 1883,
+      brokerAddr: brokerAddress?.host ?? null,
+      port: brokerAddress?.port ?? 1883,
       credentials: options.credentials ?? null,
     },
   };
@@ -74,11 +83,15 @@ async function setup(options: {
   } catch (error) {
     for (const camera of cameras.values()) await camera.close();
     await service.close();
+    await sub?.close();
+    await broker?.dispose();
     throw error;
   }
   const apiBase = `http://127.0.0.1:${service.api!.address.port}`;
   return {
     service,
+    broker,
+    sub,
     push: { port: service.motion!.push!.address.port },
     cameras,
     async api(path) {
@@ -88,6 +101,8 @@ async function setup(options: {
     async close() {
       for (const camera of cameras.values()) await camera.close();
       await service.close();
+      await sub?.close();
+      await broker?.dispose();
       await Deno.remove(stateDir, { recursive: true });
     },
   };
@@ -104,13 +119,12 @@ async function until(condition: () => boolean, what: string, timeoutMs = 5000): 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 Deno.test("a push turns motion on for the right camera, then off after the hold", async () => {
-  const broker = await startMosquitto();
-  const sub = await Subscriber.connect(broker);
   const s = await setup({
-    broker,
+    mqtt: "start",
     cameras: [{ uid: GARDEN_UID, ip: "127.0.0.5" }, { uid: DRIVEWAY_UID, ip: "127.0.0.6" }],
     configured: [{ name: "garden", uid: GARDEN_SHORT }],
   });
+  const sub = s.sub!;
   try {
     const motion = "bairelay/garden/status/motion";
     await sub.waitForPayload("bairelay/garden/status/registered", "on");
@@ -140,15 +154,15 @@ Deno.test("a push turns motion on for the right camera, then off after the hold"
     assert.equal((await s.api("/api/events?limit=-1")).status, 400);
   } finally {
     await s.close();
-    await sub.close();
-    await broker.dispose();
   }
 });
 
 Deno.test("repeated pushes extend the hold without flicker", async () => {
-  const broker = await startMosquitto();
-  const sub = await Subscriber.connect(broker);
-  const s = await setup({ broker, cameras: [{ uid: GARDEN_UID, ip: "127.0.0.5" }] });
+  const s = await setup({
+    mqtt: "start",
+    cameras: [{ uid: GARDEN_UID, ip: "127.0.0.5" }],
+  });
+  const sub = s.sub!;
   try {
     const motion = `bairelay/${GARDEN_UID}/status/motion`;
     await sub.waitForPayload(`bairelay/${GARDEN_UID}/status/registered`, "on");
@@ -168,15 +182,15 @@ Deno.test("repeated pushes extend the hold without flicker", async () => {
     assert.deepEqual(payloads, ["on", "off"], "one on, one off, nothing in between");
   } finally {
     await s.close();
-    await sub.close();
-    await broker.dispose();
   }
 });
 
 Deno.test("a push from an unregistered IP produces nothing", async () => {
-  const broker = await startMosquitto();
-  const sub = await Subscriber.connect(broker);
-  const s = await setup({ broker, cameras: [{ uid: GARDEN_UID, ip: "127.0.0.5" }] });
+  const s = await setup({
+    mqtt: "start",
+    cameras: [{ uid: GARDEN_UID, ip: "127.0.0.5" }],
+  });
+  const sub = s.sub!;
   try {
     await sub.waitForPayload(`bairelay/${GARDEN_UID}/status/registered`, "on");
     await sendPush({ from: "127.0.0.9", port: s.push.port, sni: "pushx.reolink.com" });
@@ -192,8 +206,6 @@ Deno.test("a push from an unregistered IP produces nothing", async () => {
     assert.match(metrics, /bairelay_push_connections_total\{result="unknown_ip"\} 1/);
   } finally {
     await s.close();
-    await sub.close();
-    await broker.dispose();
   }
 });
 
@@ -244,13 +256,12 @@ Deno.test("wake_on_motion sends the camera a wake burst; off sends none", async 
 });
 
 Deno.test("control/wakeup over MQTT sends the wake burst", async () => {
-  const broker = await startMosquitto();
-  const sub = await Subscriber.connect(broker);
   const s = await setup({
-    broker,
+    mqtt: "start",
     cameras: [{ uid: GARDEN_UID, ip: "127.0.0.5" }, { uid: DRIVEWAY_UID, ip: "127.0.0.6" }],
     configured: [{ name: "garden", uid: GARDEN_SHORT }],
   });
+  const sub = s.sub!;
   try {
     await sub.waitForPayload("bairelay/garden/status/registered", "on");
     await sub.publish("bairelay/garden/control/wakeup", "wake");
@@ -268,15 +279,12 @@ Deno.test("control/wakeup over MQTT sends the wake burst", async () => {
     assert.equal(s.service.motion!.bridge!.status().connection, "connected");
   } finally {
     await s.close();
-    await sub.close();
-    await broker.dispose();
   }
 });
 
 Deno.test("discovery for a registered camera is valid JSON on the device's topics", async () => {
-  const broker = await startMosquitto();
-  const sub = await Subscriber.connect(broker, "homeassistant/#");
-  const s = await setup({ broker, cameras: [{ uid: DRIVEWAY_UID, ip: "127.0.0.6" }] });
+  const s = await setup({ mqtt: "start", cameras: [{ uid: DRIVEWAY_UID, ip: "127.0.0.6" }] });
+  const sub = s.sub!;
   try {
     const node = `bairelay_${DRIVEWAY_UID}`;
     for (
@@ -295,17 +303,16 @@ Deno.test("discovery for a registered camera is valid JSON on the device's topic
     }
   } finally {
     await s.close();
-    await sub.close();
-    await broker.dispose();
   }
 });
 
 Deno.test("broker restarted mid-test: motion during the outage is visible after reconnect", async () => {
-  const broker = await startMosquitto();
-  let sub = await Subscriber.connect(broker);
-  const s = await setup({ broker, cameras: [{ uid: GARDEN_UID, ip: "127.0.0.5" }] });
+  const s = await setup({ mqtt: "start", cameras: [{ uid: GARDEN_UID, ip: "127.0.0.5" }] });
+  const broker = s.broker!;
   const bridge = s.service.motion!.bridge!;
+  let after: Subscriber | undefined;
   try {
+    const sub = s.sub!;
     await sub.waitForPayload(`bairelay/${GARDEN_UID}/status/registered`, "on");
     await sub.close();
     await broker.stop();
@@ -314,20 +321,19 @@ Deno.test("broker restarted mid-test: motion during the outage is visible after 
     assert.equal((await s.cameras.get(GARDEN_UID)!.waitForWakes(BURST)).length, BURST);
     await broker.start();
     await until(() => bridge.status().connection === "connected", "reconnected", 8000);
-    sub = await Subscriber.connect(broker);
-    await sub.waitForPayload(`bairelay/${GARDEN_UID}/status/motion`, "on");
-    await sub.waitForPayload(`bairelay/${GARDEN_UID}/status/registered`, "on");
-    await sub.waitForPayload("bairelay/status", "online");
+    after = await Subscriber.connect(broker);
+    await after.waitForPayload(`bairelay/${GARDEN_UID}/status/motion`, "on");
+    await after.waitForPayload(`bairelay/${GARDEN_UID}/status/registered`, "on");
+    await after.waitForPayload("bairelay/status", "online");
   } finally {
+    await after?.close();
     await s.close();
-    await sub.close();
-    await broker.dispose();
   }
 });
 
 Deno.test("no broker at all: serve still records motion and wakes", async () => {
   const s = await setup({
-    broker: { host: "127.0.0.1", port: freePort() },
+    mqtt: { host: "127.0.0.1", port: freePort() },
     cameras: [{ uid: GARDEN_UID, ip: "127.0.0.5" }],
   });
   try {
@@ -345,7 +351,7 @@ Deno.test("no broker at all: serve still records motion and wakes", async () => 
 Deno.test("bad MQTT credentials: a clear error naming the broker, serve keeps working", async () => {
   const broker: Mosquitto = await startMosquitto({ users: { ha: "secret" } });
   const s = await setup({
-    broker,
+    mqtt: broker,
     credentials: { username: "ha", password: "wrong" },
     cameras: [{ uid: GARDEN_UID, ip: "127.0.0.5" }],
   });

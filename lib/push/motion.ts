@@ -5,19 +5,7 @@
  * flickers off and on, and a camera that stops pushing is never left stuck on.
  */
 
-/** Timer functions, injectable so tests drive the clock (handles are opaque). */
-export interface MotionTimers {
-  now(): number;
-  setTimeout(callback: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-/** The real clock and timers. */
-export const SYSTEM_TIMERS: MotionTimers = {
-  now: () => Date.now(),
-  setTimeout: (callback, ms) => setTimeout(callback, ms),
-  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
-};
+import { type Clock, systemClock } from "../client/clock.ts";
 
 /** A change of a camera's motion state, as handed to the listener. */
 export interface MotionChange {
@@ -44,13 +32,13 @@ export class MotionTracker {
   readonly #cameras = new Map<string, CameraMotion>();
   readonly #holdMs: number;
   readonly #onChange: (change: MotionChange) => void;
-  readonly #timers: MotionTimers;
+  readonly #timers: Clock;
 
   /** `holdMs` is how long motion stays on after the last push (motion_hold_secs). */
   constructor(
     holdMs: number,
     onChange: (change: MotionChange) => void,
-    timers: MotionTimers = SYSTEM_TIMERS,
+    timers: Clock = systemClock,
   ) {
     if (!(holdMs > 0)) throw new RangeError(`motion hold must be positive, got ${holdMs} ms`);
     this.#holdMs = holdMs;

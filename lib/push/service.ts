@@ -12,7 +12,8 @@ import { type CameraRef, MqttBridge } from "../mqtt/bridge.ts";
 import type { WakeServer } from "../wake/server.ts";
 import { eventsRoute, RecentEvents } from "./events.ts";
 import { type PushListener, startPushListener } from "./listener.ts";
-import { type MotionTimers, MotionTracker, SYSTEM_TIMERS } from "./motion.ts";
+import { type Clock, systemClock } from "../client/clock.ts";
+import { MotionTracker } from "./motion.ts";
 
 const log = getLogger(["bairelay", "push"]);
 
@@ -20,7 +21,7 @@ const log = getLogger(["bairelay", "push"]);
 export interface MotionServicesDeps {
   wake: WakeServer;
   /** Clock and timers of the motion hold (tests may drive them). */
-  timers?: MotionTimers;
+  timers?: Clock;
 }
 
 /** The running motion services. */
@@ -43,7 +44,7 @@ export interface MotionServices {
  */
 export function startMotionServices(config: Config, deps: MotionServicesDeps): MotionServices {
   const { wake } = deps;
-  const timers = deps.timers ?? SYSTEM_TIMERS;
+  const timers = deps.timers ?? systemClock;
   const events = new RecentEvents();
   const cameraRef = (uid: string): CameraRef => {
     const name = wake.registry.nameFor(uid);
