@@ -2,7 +2,7 @@
 
 import assert from "node:assert/strict";
 import { STATE_FILE_NAME } from "../lib/wake/mod.ts";
-import { parseState, serializeState, StateStore } from "../lib/wake/state.ts";
+import { parseState, serializeState, StateStore, ThrottledWriter } from "../lib/wake/state.ts";
 import { CameraSim } from "./support/camera_sim.ts";
 import { ClientSim } from "./support/client_sim.ts";
 import { startTestServer } from "./support/wake_server.ts";
@@ -170,4 +170,35 @@ Deno.test("an unwritable state directory does not stop the server", async () => 
     await server.close();
     await Deno.remove(parent, { recursive: true });
   }
+});
+
+Deno.test("writes are coalesced: urgent changes soon, heartbeat-only changes later", async () => {
+  const writes: number[] = [];
+  const started = performance.now();
+  const writer = new ThrottledWriter(
+    () => {
+      writes.push(performance.now() - started);
+      return Promise.resolve();
+    },
+    (error) => {
+      throw error;
+    },
+    100,
+    600,
+  );
+  try {
+    for (let i = 0; i < 50; i++) writer.markDirty(false);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(writes.length, 1, "the first write is immediate");
+    for (let i = 0; i < 50; i++) writer.markDirty(false);
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(writes.length, 1, "a routine change waits for the relaxed interval");
+    writer.markDirty(true);
+    await new Promise((r) => setTimeout(r, 150));
+    assert.equal(writes.length, 2, "an urgent change is written within the short interval");
+    writer.markDirty(false);
+  } finally {
+    await writer.close();
+  }
+  assert.equal(writes.length, 3, "close() writes what is pending");
 });

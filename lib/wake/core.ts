@@ -39,8 +39,11 @@ export interface WakeCoreDeps {
   now: () => number;
   randomU32: () => number;
   randomU64: () => bigint;
-  /** Called when the registry changed (for persistence). */
-  onChange?: () => void;
+  /**
+   * Called when the registry changed (for persistence); `urgent` is false when only a
+   * heartbeat time moved.
+   */
+  onChange?: (urgent: boolean) => void;
 }
 
 /** Repeated warnings (caps, budget) are logged at most once per key per this many ms. */
@@ -297,7 +300,7 @@ export class WakeCore {
     if (upsert.result === "registered" || upsert.moved) {
       void this.deps.advertiser.resolve(peer.ip); // warm the cache for the first wake
     }
-    this.deps.onChange?.();
+    this.deps.onChange?.(upsert.result === "registered" || upsert.moved);
     if (needrsp !== 1) return;
     const reply = message("R2D_HB_R", {
       rsp: 0,
@@ -419,7 +422,7 @@ export class WakeCore {
     const sid = this.deps.randomU32() >>> 0;
     this.budget.record(uid, at);
     this.registry.recordWake(uid, at);
-    this.deps.onChange?.();
+    this.deps.onChange?.(true);
     this.fireBurst(entry, sid, at, requester);
     const outcome: WakeOutcome = { result: "started", uid, sid };
     this.record(outcome, uid, sid, source);
@@ -488,7 +491,7 @@ export class WakeCore {
       });
       this.emit({ type: "deregistered", uid: entry.uid, reason: "stale", at });
     }
-    this.deps.onChange?.();
+    this.deps.onChange?.(true);
   }
 
   /** Puts back cameras loaded from the state file. */

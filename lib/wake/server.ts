@@ -168,7 +168,7 @@ export async function startWakeServer(
     now,
     randomU32: deps.randomU32 ?? randomU32,
     randomU64: deps.randomU64 ?? randomU64,
-    onChange: () => writer?.markDirty(),
+    onChange: (urgent) => writer?.markDirty(urgent),
   });
 
   if (store !== undefined) {

@@ -13,6 +13,11 @@ export const STATE_FILE_NAME = "wake-state.json";
 export const STATE_VERSION = 1;
 /** Minimum spacing of state writes, in ms. */
 export const STATE_WRITE_INTERVAL_MS = 1000;
+/**
+ * Spacing of writes caused only by heartbeat refreshes, in ms: short enough that a restart
+ * finds cameras fresh (stale_after_ms defaults to 60 s), long enough to spare flash.
+ */
+export const STATE_RELAXED_WRITE_INTERVAL_MS = 15_000;
 
 /** What loading found. */
 export interface LoadedState {
@@ -169,41 +174,58 @@ export class StateStore {
 }
 
 /**
- * Coalesces "something changed" into at most one write per `intervalMs`; `close()` writes
- * what is pending, waits for writes in progress and schedules nothing afterwards.
+ * Coalesces changes into few writes: an important change (a camera registered, moved,
+ * woken or evicted) is written within `intervalMs` (about a second); a routine one (a
+ * heartbeat that only refreshes the time) within `relaxedIntervalMs`, sparing SD cards a
+ * write every second. `close()` writes what is pending and schedules nothing afterwards.
  */
 export class ThrottledWriter {
   private dirty = false;
+  private urgent = false;
   private timer: ReturnType<typeof setTimeout> | undefined;
+  private due = Infinity;
   private writing: Promise<void> | undefined;
-  private lastWrite = 0;
+  private lastWrite = -Infinity;
   private closed = false;
 
   constructor(
     private readonly write: () => Promise<void>,
     private readonly onError: (error: Error) => void,
     private readonly intervalMs = STATE_WRITE_INTERVAL_MS,
+    private readonly relaxedIntervalMs = STATE_RELAXED_WRITE_INTERVAL_MS,
   ) {}
 
-  /** Notes a change; a write follows within `intervalMs`. */
-  markDirty(): void {
+  /** Notes a change; `urgent` ones are written within `intervalMs`, others later. */
+  markDirty(urgent = true): void {
     this.dirty = true;
-    if (this.closed || this.timer !== undefined || this.writing !== undefined) return;
-    const wait = Math.max(0, this.lastWrite + this.intervalMs - performance.now());
+    this.urgent ||= urgent;
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.closed || !this.dirty || this.writing !== undefined) return;
+    const interval = this.urgent ? this.intervalMs : this.relaxedIntervalMs;
+    const due = Math.max(performance.now(), this.lastWrite + interval);
+    if (this.timer !== undefined) {
+      if (this.due <= due) return;
+      clearTimeout(this.timer);
+    }
+    this.due = due;
     this.timer = setTimeout(() => {
       this.timer = undefined;
       void this.run();
-    }, wait);
+    }, due - performance.now());
   }
 
   private async run(): Promise<void> {
     if (!this.dirty) return;
     this.dirty = false;
+    this.urgent = false;
     this.lastWrite = performance.now();
     this.writing = this.write().catch(this.onError);
     await this.writing;
     this.writing = undefined;
-    if (this.dirty) this.markDirty();
+    this.schedule();
   }
 
   /** Cancels the timer, waits for a write in progress and writes what is pending. */
