@@ -213,3 +213,33 @@ Deno.test("elements the schema lacks are shown apart; a short header still names
       "  error: truncated header at byte 0: need 20 bytes, have 6\n",
   );
 });
+
+/** Runs decode with stdout on a pseudo-terminal (util-linux `script`), NO_COLOR as given. */
+async function decodeOnTerminal(noColor: boolean): Promise<string> {
+  const main = new URL("../main.ts", import.meta.url).pathname;
+  const command = `'${Deno.execPath()}' run -A --quiet '${main}' decode --file '${
+    path("cloud_r2d_c.bin")
+  }'`;
+  const { NO_COLOR: _, ...env } = Deno.env.toObject();
+  env.TERM = "xterm";
+  if (noColor) env.NO_COLOR = "1";
+  const output = await new Deno.Command("script", {
+    args: ["-qec", command, "/dev/null"],
+    env,
+    clearEnv: true,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
+  return new TextDecoder().decode(output.stdout);
+}
+
+Deno.test("colours on a terminal, none with NO_COLOR", async () => {
+  const coloured = await decodeOnTerminal(false);
+  assert.ok(coloured.includes("\x1b[1mDiscovery\x1b[22m"), JSON.stringify(coloured));
+  assert.ok(coloured.includes("\x1b[32mok\x1b[39m"));
+  const plain = await decodeOnTerminal(true);
+  assert.ok(plain.includes("Discovery"));
+  assert.ok(!plain.includes("\x1b["), JSON.stringify(plain));
+});
