@@ -1,6 +1,7 @@
 /** `bairelay decode` run as a user runs it (main.ts in a subprocess). */
 
 import assert from "node:assert/strict";
+import { MAX_INPUT_BYTES } from "../cli/input.ts";
 import { runCli } from "./support/run_cli.ts";
 
 const FIXTURES = new URL("../fixtures/captured/", import.meta.url);
@@ -242,4 +243,17 @@ Deno.test("colours on a terminal, none with NO_COLOR", async () => {
   const plain = await decodeOnTerminal(true);
   assert.ok(plain.includes("Discovery"));
   assert.ok(!plain.includes("\x1b["), JSON.stringify(plain));
+});
+
+Deno.test("input larger than MAX_INPUT_BYTES is refused (exit 2)", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = `${dir}/big.bin`;
+    await Deno.writeFile(file, new Uint8Array(MAX_INPUT_BYTES + 1));
+    const result = await runCli(["decode", "--file", file]);
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, new RegExp(`is larger than ${MAX_INPUT_BYTES} bytes`));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -291,3 +291,12 @@ Deno.test("encoding without validation still fails only with BcUdpError", () => 
     { field: "C2R_C.cli" },
   );
 });
+
+Deno.test("text with whitespace at its ends is refused on encode (the reader would trim it)", () => {
+  for (const uid of [" U", "U\n", "\tU "]) {
+    fails(() => encodeDiscovery(message("D2M_Q", { uid }), 1), "out_of_range", {
+      field: "D2M_Q.uid",
+    });
+  }
+  assert.ok(encodeDiscovery(message("D2M_Q", { uid: "U V" }), 1));
+});

@@ -15,7 +15,7 @@ import {
   type UnknownElement,
   type VariantName,
 } from "./schema.ts";
-import { escapeText, parseXml, writeXml, type XmlElement } from "./xml.ts";
+import { escapeText, isXmlSpace, parseXml, writeXml, type XmlElement } from "./xml.ts";
 
 /** A field value in its typed form (a nested struct is a plain object). */
 type Value = string | number | bigint | boolean | FieldObject;
@@ -384,6 +384,17 @@ function validateScalar(spec: FieldSpec, type: ScalarType, value: unknown, paren
     case "str":
       if (typeof value !== "string") throw wrongType(at(parent, name), "a string", value);
       checkString(value, spec, parent);
+      if (
+        value.length > 0 &&
+        (isXmlSpace(value.charCodeAt(0)) || isXmlSpace(value.charCodeAt(value.length - 1)))
+      ) {
+        throw fieldError(
+          "out_of_range",
+          at(parent, name),
+          "leading or trailing whitespace would be lost (readers trim it)",
+          value,
+        );
+      }
       return;
     case "u64":
     case "i64": {

@@ -23,7 +23,8 @@ const BANG = 0x21;
 const BOM = 0xfeff;
 const EQUALS = 0x3d;
 
-function isSpace(c: number): boolean {
+/** XML whitespace (space, tab, CR, LF): what the reader skips and trims. */
+export function isXmlSpace(c: number): boolean {
   return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 }
 
@@ -84,12 +85,18 @@ class Reader {
   pos = 0;
   constructor(readonly src: string) {}
 
+  /** Moves past any XML whitespace. */
+  skipSpace(): void {
+    const src = this.src;
+    while (this.pos < src.length && isXmlSpace(src.charCodeAt(this.pos))) this.pos++;
+  }
+
   /** Skips a byte-order mark, whitespace, comments and declarations (`<?xml ...?>`). */
   skipMisc(): void {
     const src = this.src;
     if (this.pos === 0 && src.charCodeAt(0) === BOM) this.pos = 1;
     for (;;) {
-      while (this.pos < src.length && isSpace(src.charCodeAt(this.pos))) this.pos++;
+      this.skipSpace();
       if (src.charCodeAt(this.pos) !== LT) return;
       const next = src.charCodeAt(this.pos + 1);
       if (next === QUESTION) this.pos = this.skipPast("<?", "?>", this.pos, "declaration");
@@ -124,7 +131,7 @@ class Reader {
     const src = this.src;
     for (;;) {
       const before = this.pos;
-      while (this.pos < src.length && isSpace(src.charCodeAt(this.pos))) this.pos++;
+      this.skipSpace();
       const c = src.charCodeAt(this.pos);
       if (c === GT) {
         this.pos++;
@@ -137,12 +144,12 @@ class Reader {
       if (this.pos >= src.length) throw malformed("unterminated start tag", this.pos);
       if (this.pos === before) throw malformed("expected whitespace, '>' or '/>'", this.pos);
       this.readName();
-      while (this.pos < src.length && isSpace(src.charCodeAt(this.pos))) this.pos++;
+      this.skipSpace();
       if (src.charCodeAt(this.pos) !== EQUALS) {
         throw malformed("expected '=' after an attribute name", this.pos);
       }
       this.pos++;
-      while (this.pos < src.length && isSpace(src.charCodeAt(this.pos))) this.pos++;
+      this.skipSpace();
       const quote = src.charCodeAt(this.pos);
       if (quote !== 0x22 && quote !== 0x27) {
         throw malformed("expected a quoted attribute value", this.pos);
@@ -178,7 +185,7 @@ class Reader {
           const closing = this.readName();
           throw malformed(`</${closing}> closes <${name}>`, lt);
         }
-        while (this.pos < src.length && isSpace(src.charCodeAt(this.pos))) this.pos++;
+        this.skipSpace();
         if (src.charCodeAt(this.pos) !== GT) throw malformed("expected '>'", this.pos);
         this.pos++;
         element.text = trimSpace(text);
@@ -206,8 +213,8 @@ class Reader {
 function trimSpace(text: string): string {
   let start = 0;
   let end = text.length;
-  while (start < end && isSpace(text.charCodeAt(start))) start++;
-  while (end > start && isSpace(text.charCodeAt(end - 1))) end--;
+  while (start < end && isXmlSpace(text.charCodeAt(start))) start++;
+  while (end > start && isXmlSpace(text.charCodeAt(end - 1))) end--;
   return start === 0 && end === text.length ? text : text.slice(start, end);
 }
 
