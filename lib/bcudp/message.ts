@@ -252,22 +252,17 @@ export function parseMessage(xml: string, options: ParseOptions = {}): Message {
 }
 
 function writeScalar(type: ScalarType, value: Value, parent: string, name: string): string {
-  if (typeof value === "string") return type === "str" ? escapeText(value) : value;
+  if (typeof value === "string") return escapeText(value);
   if (typeof value === "number" || typeof value === "bigint" || typeof value === "boolean") {
     return String(value);
   }
-  throw fieldError("invalid_number", `${parent}.${name}`, `cannot write a ${typeof value} as text`);
+  throw fieldError("invalid_number", at(parent, name), `cannot write a ${typeof value} as ${type}`);
 }
 
 function isFieldObject(value: unknown): value is FieldObject {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-/**
- * Writes `fields` in schema order. With `check`, it validates as it writes (required
- * elements present, types and ranges right, no keys the schema lacks), so validated encoding
- * walks the schema once.
- */
 /** The start and end tag of every element of a spec list, made once per list (speed). */
 interface Tags {
   open: string[];
