@@ -7,6 +7,7 @@
  *
  * Each camera pushes once per round (20 ms apart); the clock starts just before the TCP connect
  * (so it includes the handshake: an upper bound) and stops when the subscriber gets "on".
+ * For scale, the same run first measures the broker alone: publish QoS 1 -> subscriber.
  */
 
 import mqtt from "mqtt";
@@ -42,6 +43,20 @@ subscriber.on("message", (topic, payload) => {
 await subscriber.subscribeAsync("bairelay/+/status/motion", { qos: 1 });
 await new Promise((resolve) => setTimeout(resolve, 500)); // retained "off"s flow by
 
+// Baseline in the same run: the broker alone (publish QoS 1 -> subscriber), same spacing.
+const publisher = await mqtt.connectAsync({ host: broker.host, port: broker.port });
+const baseline: number[] = [];
+await subscriber.subscribeAsync("bench/baseline", { qos: 1 });
+for (let i = 0; i < CAMERAS * ROUNDS; i++) {
+  const received = new Promise<number>((resolve) => waiting.set("bench/baseline", resolve));
+  const sentAt = performance.now();
+  publisher.publish("bench/baseline", "on", { qos: 1 });
+  baseline.push((await received) - sentAt);
+  await new Promise((resolve) => setTimeout(resolve, SPACING_MS));
+}
+waiting.delete("bench/baseline");
+await publisher.endAsync();
+
 const latencies: number[] = [];
 let lost = 0;
 for (let round = 0; round < ROUNDS; round++) {
@@ -73,6 +88,11 @@ for (let round = 0; round < ROUNDS; round++) {
 }
 
 const fmt = (ms: number) => ms.toFixed(2);
+console.log(
+  `baseline, broker alone (publish -> subscriber): n=${baseline.length} ` +
+    `p50=${fmt(percentile(baseline, 50))} ms p99=${fmt(percentile(baseline, 99))} ms ` +
+    `max=${fmt(Math.max(...baseline))} ms`,
+);
 console.log(
   `push -> MQTT motion on: n=${latencies.length} lost=${lost} ` +
     `p50=${fmt(percentile(latencies, 50))} ms p99=${fmt(percentile(latencies, 99))} ms ` +

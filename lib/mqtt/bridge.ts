@@ -352,6 +352,9 @@ export class MqttBridge {
   }
 
   #onConnect(): void {
+    // Motion must reach the broker at once: without TCP_NODELAY a publish can wait for the
+    // broker's delayed ACK of the previous one (40 ms on Linux).
+    (this.#client.stream as { setNoDelay?: (noDelay: boolean) => void }).setNoDelay?.(true);
     this.#delayMs = this.#options.reconnectInitialMs ?? DEFAULT_RECONNECT_INITIAL_MS;
     this.#lastError = undefined;
     this.#failuresLogged = false;
