@@ -7,6 +7,7 @@ import {
   encodeDiscovery,
   encodePacket,
   fieldsToJsonValue,
+  inspectDatagram,
   keystream,
   messageFromJson,
   type Packet,
@@ -154,7 +155,16 @@ Deno.test("several packets of every kind back to back in one datagram decode in 
         assert.deepEqual(packet, expected);
         assert.deepEqual(encodePacket(packet), parts[i]);
       });
+      // The inspector used by `decode` reports the same packets, all clean.
+      const reports = inspectDatagram(datagram);
+      assert.deepEqual(reports.map((r) => r.packet), decoded);
+      assert.deepEqual(reports.map((r) => r.error), decoded.map(() => undefined));
+      assert.deepEqual(reports.map((r) => r.offset), parts.map((_, i) => offsetOf(parts, i)));
     }),
     { numRuns: 1000 },
   );
 });
+
+function offsetOf(parts: Uint8Array[], index: number): number {
+  return parts.slice(0, index).reduce((n, p) => n + p.length, 0);
+}
