@@ -2,8 +2,9 @@
 
 import { Command, InvalidArgumentError, Option } from "commander";
 import {
+  type ByteInput,
+  ByteWriter,
   CaptureFormatError,
-  entryJson,
   entryLine,
   replayCapture,
   ReplayError,
@@ -13,32 +14,28 @@ import {
   summaryText,
   type TimelineEntry,
   verdictLine,
+  writeEntryJson,
 } from "../lib/pcap/mod.ts";
 import { CliExit, EXIT } from "./exit_codes.ts";
 
-/** Bytes of output gathered before one write to stdout. */
-const OUTPUT_CHUNK = 1 << 16;
-
-/** Gathers output text and writes it to stdout in large chunks. */
-class Output {
-  #parts: string[] = [];
-  #size = 0;
-  #encoder = new TextEncoder();
-
-  line(text: string): void {
-    this.#parts.push(text, "\n");
-    this.#size += text.length + 1;
-    if (this.#size >= OUTPUT_CHUNK) this.flush();
-  }
-
-  flush(): void {
-    if (this.#size === 0) return;
-    const bytes = this.#encoder.encode(this.#parts.join(""));
-    this.#parts = [];
-    this.#size = 0;
+/** A writer whose chunks go to stdout (results only; errors go to stderr). */
+function stdoutWriter(): ByteWriter & { line(text: string): void } {
+  const writer = new ByteWriter((bytes) => {
     let written = 0;
-    while (written < bytes.length) written += Deno.stdout.writeSync(bytes.subarray(written));
-  }
+    try {
+      while (written < bytes.length) written += Deno.stdout.writeSync(bytes.subarray(written));
+    } catch (error) {
+      // The reader went away (`| head`): stop reading the capture, quietly.
+      if (error instanceof Deno.errors.BrokenPipe) throw new CliExit(EXIT.OK, "");
+      throw error;
+    }
+  });
+  return Object.assign(writer, {
+    line(text: string) {
+      writer.text(text);
+      writer.text("\n");
+    },
+  });
 }
 
 function port(value: string): number {
@@ -67,8 +64,8 @@ function positive(value: string): number {
 
 async function openCapture(
   path: string,
-): Promise<{ stream: ReadableStream<Uint8Array>; size?: number }> {
-  if (path === "-") return { stream: Deno.stdin.readable };
+): Promise<{ input: ByteInput; size?: number }> {
+  if (path === "-") return { input: Deno.stdin.readable };
   try {
     const file = await Deno.open(path, { read: true });
     const info = await file.stat();
@@ -76,7 +73,7 @@ async function openCapture(
       file.close();
       throw new CliExit(EXIT.FAILURE, `${path} is a directory, not a capture file`);
     }
-    return { stream: file.readable, size: info.size };
+    return { input: file, size: info.size };
   } catch (error) {
     if (error instanceof CliExit) throw error;
     const reason = error instanceof Deno.errors.NotFound
@@ -129,14 +126,14 @@ interface Options {
 }
 
 async function show(path: string, options: Options): Promise<void> {
-  const { stream, size } = await openCapture(path);
-  const output = new Output();
+  const { input, size } = await openCapture(path);
+  const output = stdoutWriter();
   const progress = progressBar(size);
   const print = options.json
-    ? (entry: TimelineEntry) => output.line(entryJson(entry))
+    ? (entry: TimelineEntry) => writeEntryJson(output, entry)
     : (entry: TimelineEntry) => output.line(entryLine(entry));
   try {
-    const { summary } = await showCapture(stream, {
+    const { summary } = await showCapture(input, {
       uid: options.uid,
       variants: options.variant,
       ports: options.port,
@@ -161,8 +158,8 @@ async function show(path: string, options: Options): Promise<void> {
 }
 
 async function replay(path: string, options: Options): Promise<void> {
-  const { stream } = await openCapture(path);
-  const output = new Output();
+  const { input } = await openCapture(path);
+  const output = stdoutWriter();
   const replayOptions: ReplayOptions = {
     target: options.target!,
     middlemanPort: options.targetMiddlemanPort,
@@ -174,7 +171,7 @@ async function replay(path: string, options: Options): Promise<void> {
   };
   let report;
   try {
-    report = await replayCapture(stream, replayOptions, (verdict) => {
+    report = await replayCapture(input, replayOptions, (verdict) => {
       output.line(options.json ? JSON.stringify(verdict) : verdictLine(verdict));
       output.flush();
     });

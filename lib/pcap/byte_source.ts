@@ -6,9 +6,19 @@
 /** Initial buffer size; it grows only to hold one record larger than this. */
 export const INITIAL_BUFFER_BYTES = 1 << 20;
 
-/** Reads a `ReadableStream<Uint8Array>` through one reusable buffer. */
+/** Anything that reads into a caller's buffer, like `Deno.FsFile` (no copy in between). */
+export interface ByteReader {
+  read(into: Uint8Array): Promise<number | null>;
+  close?(): void;
+}
+
+/** What a ByteSource reads: a stream of chunks (stdin, fetch) or a file read in place. */
+export type ByteInput = ReadableStream<Uint8Array> | ByteReader;
+
+/** Reads a stream or a file through one reusable buffer. */
 export class ByteSource {
-  #reader: ReadableStreamDefaultReader<Uint8Array>;
+  #reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  #file: ByteReader | undefined;
   #buffer: Uint8Array;
   #start = 0;
   #end = 0;
@@ -17,8 +27,9 @@ export class ByteSource {
   #pending: Uint8Array | undefined;
   #eof = false;
 
-  constructor(stream: ReadableStream<Uint8Array>, initialBytes = INITIAL_BUFFER_BYTES) {
-    this.#reader = stream.getReader();
+  constructor(input: ByteInput, initialBytes = INITIAL_BUFFER_BYTES) {
+    if (input instanceof ReadableStream) this.#reader = input.getReader();
+    else this.#file = input;
     this.#buffer = new Uint8Array(initialBytes);
   }
 
@@ -72,12 +83,18 @@ export class ByteSource {
     return count - left;
   }
 
-  /** Stops reading the stream (releases the underlying file). */
+  /** Stops reading the stream or closes the file. */
   async close(): Promise<void> {
-    await this.#reader.cancel().catch(() => {});
+    if (this.#reader) await this.#reader.cancel().catch(() => {});
+    else {
+      try {
+        this.#file?.close?.();
+      } catch { /* already closed */ }
+    }
   }
 
   async #fill(wanted: number): Promise<boolean> {
+    if (this.#file) return await this.#fillFromFile(wanted);
     const chunk = this.#pending ?? await this.#read();
     this.#pending = undefined;
     if (chunk === undefined) return false;
@@ -90,9 +107,21 @@ export class ByteSource {
     return true;
   }
 
+  async #fillFromFile(wanted: number): Promise<boolean> {
+    if (this.#eof) return false;
+    this.#makeRoom(wanted);
+    const count = await this.#file!.read(this.#buffer.subarray(this.#end));
+    if (count === null) {
+      this.#eof = true;
+      return false;
+    }
+    this.#end += count;
+    return true;
+  }
+
   async #read(): Promise<Uint8Array | undefined> {
     while (!this.#eof) {
-      const { value, done } = await this.#reader.read();
+      const { value, done } = await this.#reader!.read();
       if (done) this.#eof = true;
       else if (value.length > 0) return value;
     }

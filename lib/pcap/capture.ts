@@ -117,6 +117,13 @@ function viewOf(source: ByteSource, length: number): DataView {
   return new DataView(bytes.buffer, bytes.byteOffset + source.position, length);
 }
 
+/** u32 at `at` in either byte order (a DataView per record costs more than this). */
+function u32(bytes: Uint8Array, at: number, littleEndian: boolean): number {
+  return littleEndian
+    ? (bytes[at] | bytes[at + 1] << 8 | bytes[at + 2] << 16 | bytes[at + 3] << 24) >>> 0
+    : (bytes[at] << 24 | bytes[at + 1] << 16 | bytes[at + 2] << 8 | bytes[at + 3]) >>> 0;
+}
+
 function truncated(source: ByteSource, offset: number, what: string, need: number): CaptureIssue {
   return {
     reason: "truncated_file",
@@ -159,11 +166,12 @@ async function readPcap(
       if (source.available > 0) visitor.issue(truncated(source, offset, "a record header", 16));
       break;
     }
-    const record = viewOf(source, 16);
-    const seconds = record.getUint32(0, littleEndian);
-    const fraction = record.getUint32(4, littleEndian);
-    const included = record.getUint32(8, littleEndian);
-    const original = record.getUint32(12, littleEndian);
+    const bytes = source.bytes;
+    const at = source.position;
+    const seconds = u32(bytes, at, littleEndian);
+    const fraction = u32(bytes, at + 4, littleEndian);
+    const included = u32(bytes, at + 8, littleEndian);
+    const original = u32(bytes, at + 12, littleEndian);
     if (included > maxIncluded || included > MAX_RECORD_BYTES) {
       visitor.issue({
         reason: "corrupt_record",

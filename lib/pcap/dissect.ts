@@ -66,23 +66,21 @@ export function dissectFrame(
   linkType: number,
   data: Uint8Array,
 ): Segment | DissectProblem | undefined {
-  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   switch (linkType) {
     case LINKTYPE.ETHERNET:
-      return ethernet(data, view);
+      return ethernet(data);
     case LINKTYPE.LINUX_SLL:
-      return data.length < 16
-        ? short("Linux cooked header")
-        : byEtherType(view.getUint16(14), data, 16);
+      return data.length < 16 ? short("Linux cooked header") : byEtherType(u16(data, 14), data, 16);
     case LINKTYPE.LINUX_SLL2:
       return data.length < 20
         ? short("Linux cooked v2 header")
-        : byEtherType(view.getUint16(0), data, 20);
+        : byEtherType(u16(data, 0), data, 20);
     case LINKTYPE.NULL:
     case LINKTYPE.LOOP: {
       if (data.length < 4) return short("loopback header");
-      let family = linkType === LINKTYPE.LOOP ? view.getUint32(0) : view.getUint32(0, true);
-      if (family > 0xffff) family = view.getUint32(0);
+      const bigEndian = (u16(data, 0) << 16 | u16(data, 2)) >>> 0;
+      const littleEndian = (data[3] << 24 | data[2] << 16 | data[1] << 8 | data[0]) >>> 0;
+      const family = linkType === LINKTYPE.LOOP || littleEndian > 0xffff ? bigEndian : littleEndian;
       if (family === AF_INET) return ipv4(data, 4);
       if (AF_INET6.has(family)) return ipv6(data, 4);
       return undefined;
@@ -103,10 +101,15 @@ function short(what: string): DissectProblem {
   return { problem: "malformed_packet", message: `frame too short for its ${what}` };
 }
 
-function ethernet(data: Uint8Array, view: DataView): Segment | DissectProblem | undefined {
+/** Big-endian u16 at `at`. */
+function u16(data: Uint8Array, at: number): number {
+  return (data[at] << 8) | data[at + 1];
+}
+
+function ethernet(data: Uint8Array): Segment | DissectProblem | undefined {
   if (data.length < 14) return short("Ethernet header");
   let at = 12;
-  let type = view.getUint16(at);
+  let type = u16(data, at);
   let vlans: number[] | undefined;
   while (VLAN_TAGS.has(type)) {
     if (data.length < at + 6) return short("VLAN tag");
@@ -114,9 +117,9 @@ function ethernet(data: Uint8Array, view: DataView): Segment | DissectProblem | 
     if (vlans.length === MAX_VLAN_TAGS) {
       return { problem: "malformed_packet", message: `more than ${MAX_VLAN_TAGS} VLAN tags` };
     }
-    vlans.push(view.getUint16(at + 2) & 0x0fff);
+    vlans.push(u16(data, at + 2) & 0x0fff);
     at += 4;
-    type = view.getUint16(at);
+    type = u16(data, at);
   }
   const result = byEtherType(type, data, at + 2);
   if (vlans && result && "protocol" in result) result.vlans = vlans;
@@ -144,16 +147,15 @@ function ipv4(data: Uint8Array, at: number): Segment | DissectProblem | undefine
     return { problem: "malformed_packet", message: "bad IPv4 version or header length" };
   }
   if (data.length < at + headerLength) return short("IPv4 options");
-  const view = new DataView(data.buffer, data.byteOffset + at, headerLength);
-  const totalLength = view.getUint16(2);
-  const flagsFragment = view.getUint16(6);
+  const totalLength = u16(data, at + 2);
+  const flagsFragment = u16(data, at + 6);
   const protocol = data[at + 9];
   const source = ipv4Text(data, at + 12);
   const destination = ipv4Text(data, at + 16);
   if ((flagsFragment & 0x3fff) !== 0) {
     return {
       problem: "ip_fragment",
-      message: `IPv4 fragment ${source} -> ${destination} (id ${view.getUint16(4)}, offset ` +
+      message: `IPv4 fragment ${source} -> ${destination} (id ${u16(data, at + 4)}, offset ` +
         `${(flagsFragment & 0x1fff) * 8}${flagsFragment & 0x2000 ? ", more follow" : ""}): ` +
         "fragments are not reassembled",
     };
@@ -169,7 +171,7 @@ function ipv4(data: Uint8Array, at: number): Segment | DissectProblem | undefine
 function ipv6(data: Uint8Array, at: number): Segment | DissectProblem | undefined {
   if (data.length < at + 40) return short("IPv6 header");
   if (data[at] >> 4 !== 6) return { problem: "malformed_packet", message: "bad IPv6 version" };
-  const payloadLength = (data[at + 4] << 8) | data[at + 5];
+  const payloadLength = u16(data, at + 4);
   let next = data[at + 6];
   const source = ipv6Text(data, at + 8);
   const destination = ipv6Text(data, at + 24);
@@ -181,7 +183,7 @@ function ipv6(data: Uint8Array, at: number): Segment | DissectProblem | undefine
     }
     if (next === 44) {
       if (data.length < offset + 8) return short("IPv6 fragment header");
-      const fragment = (data[offset + 2] << 8) | data[offset + 3];
+      const fragment = u16(data, offset + 2);
       if ((fragment & 0xfff9) !== 0) {
         return {
           problem: "ip_fragment",
@@ -221,12 +223,11 @@ function transport(
       message: `${udp ? "UDP" : "TCP"} header of ${sourceIp} -> ${destinationIp} is cut short`,
     };
   }
-  const view = new DataView(data.buffer, data.byteOffset + at, minimum);
   let start = at + 8;
   let end = ipEnd;
   let tcpFlags = 0;
   if (udp) {
-    const length = view.getUint16(4);
+    const length = u16(data, at + 4);
     if (length >= 8) end = Math.min(ipEnd, at + length);
   } else {
     start = at + (data[at + 12] >> 4) * 4;
@@ -238,8 +239,8 @@ function transport(
     ipVersion,
     sourceIp,
     destinationIp,
-    sourcePort: view.getUint16(0),
-    destinationPort: view.getUint16(2),
+    sourcePort: u16(data, at),
+    destinationPort: u16(data, at + 2),
     payload: data.subarray(Math.min(start, available), available),
     cut: end > data.length,
     tcpFlags,

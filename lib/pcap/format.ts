@@ -4,7 +4,9 @@
  * destination), and the summary as text or JSON.
  */
 
-import { hex32, type Packet } from "../bcudp/mod.ts";
+import { type DiscoveryPacket, fieldsToJsonValue, hex32, type Packet } from "../bcudp/mod.ts";
+import { type ByteWriter, writtenText } from "./byte_writer.ts";
+import type { DecodedPacket } from "./datagram_decoder.ts";
 import type { Summary } from "./summary.ts";
 import type { TimelineEntry } from "./timeline.ts";
 
@@ -80,25 +82,37 @@ export function entryLine(entry: TimelineEntry): string {
   }
 }
 
+const utf8 = new TextEncoder();
 let isoSecond = -1;
-let isoPrefix = "";
+let isoPrefix = utf8.encode("1970-01-01T00:00:00.");
 
-/** RFC 3339 UTC time with nanoseconds, e.g. 2026-11-24T01:02:03.123456789Z. */
-export function timestampText(seconds: number, nanos: number): string {
+/** Writes an RFC 3339 UTC time with nanoseconds, e.g. 2026-11-24T01:02:03.123456789Z. */
+function writeTimestamp(writer: ByteWriter, seconds: number, nanos: number): void {
   if (seconds !== isoSecond) {
     isoSecond = seconds;
-    isoPrefix = new Date(seconds * 1000).toISOString().slice(0, 19);
+    isoPrefix = utf8.encode(new Date(seconds * 1000).toISOString().slice(0, 20));
   }
-  return `${isoPrefix}.${String(nanos).padStart(9, "0")}Z`;
+  writer.bytes(isoPrefix);
+  writer.padded(nanos, 9);
+  writer.text("Z");
 }
 
-function packetJson(packet: Packet, crcOk: boolean | undefined, fieldsJson?: string): string {
+/** Writes seconds with 9 decimals (integer arithmetic: no float-to-string). */
+function writeSeconds(writer: ByteWriter, seconds: number): void {
+  let nanos = Math.round(seconds * 1e9);
+  if (nanos < 0) {
+    writer.text("-");
+    nanos = -nanos;
+  }
+  const whole = Math.floor(nanos / 1e9);
+  writer.int(whole);
+  writer.text(".");
+  writer.padded(nanos - whole * 1e9, 9);
+}
+
+/** The members of a non-Discovery packet (decode --json shape). */
+function otherPacketJson(packet: Exclude<Packet, DiscoveryPacket>, crcOk?: boolean): string {
   switch (packet.kind) {
-    case "discovery":
-      return `"kind":"discovery","tid":${packet.tid},"crc":${packet.crc},"crc_ok":${crcOk},` +
-        `"variant":"${packet.message.variant}","fields":${fieldsJson},"xml":${
-          JSON.stringify(packet.xml)
-        }`;
     case "data":
       return `"kind":"data","connection_id":${packet.connectionId},"packet_id":${packet.packetId},` +
         `"payload_len":${packet.payload.length},"payload_preview":"${
@@ -116,31 +130,97 @@ function packetJson(packet: Packet, crcOk: boolean | undefined, fieldsJson?: str
   }
 }
 
-/** One JSON object (a single line) per entry. */
-export function entryJson(entry: TimelineEntry): string {
+const TEXT = {
+  frame: utf8.encode('{"frame":'),
+  time: utf8.encode(',"time":'),
+  timestamp: utf8.encode(',"timestamp":"'),
+  source: utf8.encode('","source":"'),
+  destination: utf8.encode('","destination":"'),
+  discovery: utf8.encode('"kind":"discovery","tid":'),
+  crc: utf8.encode(',"crc":'),
+  crcOk: utf8.encode(',"crc_ok":'),
+  variant: utf8.encode(',"variant":"'),
+  fields: utf8.encode('","fields":'),
+  xml: utf8.encode(',"xml":'),
+  end: utf8.encode("}\n"),
+};
+
+function writeDiscovery(writer: ByteWriter, packet: DiscoveryPacket, decoded: DecodedPacket): void {
+  writer.bytes(TEXT.discovery);
+  writer.int(packet.tid);
+  writer.bytes(TEXT.crc);
+  writer.int(packet.crc);
+  writer.bytes(TEXT.crcOk);
+  writer.text(decoded.crcOk ? "true" : "false");
+  writer.bytes(TEXT.variant);
+  writer.text(packet.message.variant);
+  writer.bytes(TEXT.fields);
+  if (decoded.fieldsJson) writer.bytes(decoded.fieldsJson);
+  else writer.text(JSON.stringify(fieldsToJsonValue(packet.message)));
+  const unknown = packet.message.unknown;
+  if (unknown) {
+    writer.text(
+      `,"unknown":${JSON.stringify(Object.fromEntries(unknown.map((u) => [u.name, u.xml])))}`,
+    );
+  }
+  writer.bytes(TEXT.xml);
+  if (decoded.xmlJson) writer.bytes(decoded.xmlJson);
+  else writer.text(JSON.stringify(packet.xml));
+}
+
+/**
+ * Writes one entry as a JSON object and a newline: a BcUdp packet has the members
+ * `decode --json` prints plus frame, time (seconds since the first frame), timestamp,
+ * source and destination (and vlans when tagged).
+ */
+export function writeEntryJson(writer: ByteWriter, entry: TimelineEntry): void {
   if (entry.kind === "capture_error") {
     const { reason, offset, frame, message } = entry.issue;
-    return JSON.stringify({ kind: "capture_error", reason, offset, frame, message });
+    writer.text(JSON.stringify({ kind: "capture_error", reason, offset, frame, message }));
+    writer.text("\n");
+    return;
   }
-  const place =
-    `"frame":${entry.frame},"time":${Number(entry.time.toFixed(9))},"timestamp":"${
-      timestampText(entry.seconds, entry.nanos)
-    }","source":"${entry.source}","destination":"${entry.destination}"` +
-    (entry.vlans ? `,"vlans":[${entry.vlans.join(",")}]` : "");
+  writer.bytes(TEXT.frame);
+  writer.int(entry.frame);
+  writer.bytes(TEXT.time);
+  writeSeconds(writer, entry.time);
+  writer.bytes(TEXT.timestamp);
+  writeTimestamp(writer, entry.seconds, entry.nanos);
+  writer.bytes(TEXT.source);
+  writer.text(entry.source);
+  writer.bytes(TEXT.destination);
+  writer.text(entry.destination);
+  writer.text('"');
+  if (entry.vlans) writer.text(`,"vlans":[${entry.vlans.join(",")}]`);
+  writer.text(",");
   switch (entry.kind) {
     case "bcudp": {
-      const { packet, crcOk, fieldsJson } = entry.decoded;
-      return `{${place},${packetJson(packet, crcOk, fieldsJson)}}`;
+      const packet = entry.decoded.packet;
+      if (packet.kind === "discovery") writeDiscovery(writer, packet, entry.decoded);
+      else writer.text(otherPacketJson(packet, entry.decoded.crcOk));
+      break;
     }
     case "decode_error":
-      return `{${place},"kind":"error","reason":"${entry.error.reason}","message":${
-        JSON.stringify(entry.error.message)
-      },"offset":${entry.errorOffset},"length":${entry.length},"details":${
-        JSON.stringify(entry.error.details)
-      }}`;
+      writer.text(
+        `"kind":"error","error":${
+          JSON.stringify({
+            reason: entry.error.reason,
+            message: entry.error.message,
+            ...entry.error.details,
+          })
+        },"offset":${entry.errorOffset},"length":${entry.length}`,
+      );
+      break;
     case "push_attempt":
-      return `{${place},"kind":"push_attempt"}`;
+      writer.text('"kind":"push_attempt"');
+      break;
   }
+  writer.bytes(TEXT.end);
+}
+
+/** One entry as a JSON object (a single line, no newline); see `writeEntryJson`. */
+export function entryJson(entry: TimelineEntry): string {
+  return writtenText((writer) => writeEntryJson(writer, entry)).slice(0, -1);
 }
 
 function seconds(value: number): string {

@@ -14,7 +14,7 @@
 import type { Buffer } from "node:buffer";
 import dgram from "node:dgram";
 import { decodeDatagram, encodeDiscoveryXml, type Message, type Packet } from "../bcudp/mod.ts";
-import { ByteSource } from "./byte_source.ts";
+import { type ByteInput, ByteSource } from "./byte_source.ts";
 import { readCapture } from "./capture.ts";
 import { compareMessages, ECHOED_RANDOM_FIELDS, SessionValues } from "./compare.ts";
 import { DatagramDecoder, startsWithMagic } from "./datagram_decoder.ts";
@@ -138,10 +138,10 @@ interface Collecting {
 
 /** Reads the Discovery packets of a capture (bounded by MAX_REPLAY_PACKETS). */
 async function collectMessages(
-  stream: ReadableStream<Uint8Array>,
+  input: ByteInput,
   ports: number[],
 ): Promise<CapturedMessage[]> {
-  const source = new ByteSource(stream);
+  const source = new ByteSource(input);
   const decoder = new DatagramDecoder();
   const bcudpPorts = new Set([...BCUDP_PORTS, ...ports]);
   const messages: CapturedMessage[] = [];
@@ -318,15 +318,15 @@ function onAnswer(peer: Peer, packet: Packet, session: SessionValues): void {
 }
 
 /**
- * Replays `stream` against `options.target`, calling `onVerdict` for each exchange in
+ * Replays `input` (a capture file or stream) against `options.target`, calling `onVerdict` for each exchange in
  * capture order as it completes, then for each kind of unsolicited packet per peer.
  */
 export async function replayCapture(
-  stream: ReadableStream<Uint8Array>,
+  input: ByteInput,
   options: ReplayOptions,
   onVerdict: (verdict: Verdict) => void,
 ): Promise<ReplayReport> {
-  const messages = await collectMessages(stream, options.ports ?? []);
+  const messages = await collectMessages(input, options.ports ?? []);
   const { exchanges, unsolicited } = buildExchanges(messages);
   const issued = issuedValues(messages);
   const session = new SessionValues();

@@ -1,6 +1,6 @@
 /** Reads a capture into timeline entries and a summary (what `pcap-replay` prints by default). */
 
-import { ByteSource } from "./byte_source.ts";
+import { type ByteInput, ByteSource } from "./byte_source.ts";
 import { type CaptureInfo, readCapture } from "./capture.ts";
 import type { Summary } from "./summary.ts";
 import { Timeline, type TimelineEntry, type TimelineOptions } from "./timeline.ts";
@@ -15,16 +15,16 @@ export interface ShowOptions extends TimelineOptions {
 const PROGRESS_EVERY_FRAMES = 16384;
 
 /**
- * Streams `stream` (a pcap or pcapng file) through the timeline, handing each entry to
+ * Streams `input` (a pcap or pcapng file or stream; a file is closed at the end) through the timeline, handing each entry to
  * `emit` as it is found; returns what the reader learnt and the summary.
  * Throws CaptureFormatError when the input is not a capture.
  */
 export async function showCapture(
-  stream: ReadableStream<Uint8Array>,
+  input: ByteInput,
   options: ShowOptions,
   emit: (entry: TimelineEntry) => void,
 ): Promise<{ info: CaptureInfo; summary: Summary }> {
-  const source = new ByteSource(stream);
+  const source = new ByteSource(input);
   const timeline = new Timeline(options, emit);
   const progress = options.onProgress;
   try {

@@ -150,7 +150,10 @@ export class Timeline {
     const result = this.#decoder.decode(payload);
     for (const decoded of result.packets) {
       const entry: TimelineEntry = { kind: "bcudp", decoded, ...place };
-      const uid = this.#attribute(entry, decoded.packet);
+      const packet = decoded.packet;
+      const wanted = this.#uid !== undefined ||
+        (packet.kind === "discovery" && packet.message.variant === "R2D_C");
+      const uid = this.#attribute(entry, packet, wanted);
       this.summary.packet(entry, uid);
       if (this.#shows(variantOf(decoded.packet), uid, segment)) this.#emit(entry);
     }
@@ -168,18 +171,24 @@ export class Timeline {
     }
   }
 
-  /** The UID a packet concerns: its own `uid` field, or the one its endpoints used. */
-  #attribute(place: EntryPlace, packet: Packet): string | undefined {
+  /**
+   * The UID a packet concerns: its own `uid` field (remembered for its source endpoint), or
+   * when `lookup` is set the one its endpoints used (looked up only when needed: it is the
+   * costliest step of a timeline without filters).
+   */
+  #attribute(place: EntryPlace, packet: Packet, lookup: boolean): string | undefined {
     const own = packet.kind === "discovery" && "uid" in packet.message.fields
       ? packet.message.fields.uid
       : undefined;
     if (own !== undefined) {
+      if (this.#endpointUids.get(place.source) === own) return own;
       if (this.#endpointUids.size >= MAX_ATTRIBUTED_ENDPOINTS) {
         this.#endpointUids.delete(this.#endpointUids.keys().next().value!);
       }
       this.#endpointUids.set(place.source, own);
       return own;
     }
+    if (!lookup) return undefined;
     return this.#endpointUids.get(place.source) ?? this.#endpointUids.get(place.destination);
   }
 

@@ -1,0 +1,173 @@
+/**
+ * Benchmark: `pcap-replay CAPTURE --json > /dev/null` on a capture of 1,000,000 BcUdp
+ * packets written with the codec (200 cameras heartbeating with replies, and a wake now and
+ * then). Prints packets/s and the peak resident memory of the CLI process.
+ *
+ *   scripts/deno run --allow-all bench/pcap_timeline.ts [--packets N] [--unique]
+ *
+ * `--unique` gives every packet a distinct XML document (a new token each time), the worst
+ * case for the timeline's plaintext cache; real captures repeat documents a lot.
+ * Target (issue 6): >= 250,000 packets/s with resident memory < 100 MB.
+ */
+
+import { encodeDiscoveryXml, message, writeMessage } from "../lib/bcudp/mod.ts";
+import {
+  type Flow,
+  ipPacket,
+  linkFrame,
+  LINKTYPE,
+  pcapHeader,
+  pcapRecord,
+} from "../lib/pcap/mod.ts";
+
+const MAIN = new URL("../main.ts", import.meta.url).pathname;
+const CAMERAS = 200;
+const SERVER = "10.0.0.1";
+
+function argument(name: string): string | undefined {
+  const at = Deno.args.indexOf(name);
+  return at >= 0 ? Deno.args[at + 1] : undefined;
+}
+
+const packets = Number(argument("--packets") ?? 1_000_000);
+const unique = Deno.args.includes("--unique");
+
+function cameraFlow(index: number, toServer: boolean): Flow {
+  const camera = `10.0.${1 + (index >> 8)}.${index & 0xff}`;
+  const port = 40000 + index;
+  return toServer
+    ? { source: camera, destination: SERVER, sourcePort: port, destinationPort: 58200 }
+    : { source: SERVER, destination: camera, sourcePort: 58200, destinationPort: port };
+}
+
+function uidOf(index: number): string {
+  return `95270000BENCH${String(index).padStart(3, "0")}0123`;
+}
+
+/** The XML documents of one round: a heartbeat and its reply per camera, sometimes a wake. */
+function* traffic(): Generator<[Flow, string]> {
+  let token = 1n;
+  for (let second = 0;; second += 10) {
+    for (let camera = 0; camera < CAMERAS; camera++) {
+      const uid = uidOf(camera);
+      const hbToken = unique ? token++ : BigInt(camera + 1);
+      yield [
+        cameraFlow(camera, true),
+        writeMessage(message("D2R_HB", { uid, needrsp: 1, token: hbToken })),
+      ];
+      yield [
+        cameraFlow(camera, false),
+        writeMessage(
+          message("R2D_HB_R", {
+            rsp: 0,
+            time_t: BigInt(1_700_000_000 + second + (camera % 10)),
+            timer: { hb: 20000 },
+          }),
+        ),
+      ];
+    }
+    const woken = (second / 10) % CAMERAS;
+    for (let i = 0; i < 10; i++) {
+      yield [
+        cameraFlow(woken, false),
+        writeMessage(message("R2D_C", {
+          cli: { ip: "10.0.9.9", port: 5000 },
+          cmap: { ip: "10.0.9.9", port: 5000 },
+          relay: { ip: SERVER, port: 58200 },
+          sid: 1000 + second,
+          cid: 77,
+        })),
+      ];
+    }
+    yield [
+      cameraFlow(woken, true),
+      writeMessage(message("D2R_C_R", { sid: 1000 + second, rsp: 0 })),
+    ];
+  }
+}
+
+async function writeCapture(path: string): Promise<number> {
+  const options = { linkType: LINKTYPE.ETHERNET };
+  const file = await Deno.open(path, { write: true, create: true, truncate: true });
+  const chunks: Uint8Array[] = [pcapHeader(options)];
+  let size = 0;
+  let written = 0;
+  let time = 1_700_000_000;
+  for (const [flow, xml] of traffic()) {
+    if (written === packets) break;
+    const tid = (Math.random() * 0x100000000) >>> 0;
+    const frame = linkFrame(LINKTYPE.ETHERNET, ipPacket(flow, "udp", encodeDiscoveryXml(xml, tid)));
+    time += 0.00005;
+    const record = pcapRecord(options, time, frame);
+    chunks.push(record);
+    size += record.length;
+    written++;
+    if (chunks.length >= 4096) {
+      await file.write(concat(chunks));
+      chunks.length = 0;
+    }
+  }
+  await file.write(concat(chunks));
+  file.close();
+  return size;
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}
+
+/** Peak resident set (VmHWM) of a process in MB, read from /proc while it runs. */
+async function peakRssMb(pid: number): Promise<number> {
+  try {
+    const status = await Deno.readTextFile(`/proc/${pid}/status`);
+    const match = status.match(/VmHWM:\s+(\d+) kB/);
+    return match ? Number(match[1]) / 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+const dir = await Deno.makeTempDir({ prefix: "bairelay-bench-pcap-" });
+try {
+  const path = `${dir}/bench.pcap`;
+  const generated = performance.now();
+  const bytes = await writeCapture(path);
+  console.log(
+    `capture: ${packets} packets, ${(bytes / 1e6).toFixed(0)} MB, written in ` +
+      `${((performance.now() - generated) / 1000).toFixed(1)} s${
+        unique ? " (unique documents)" : ""
+      }`,
+  );
+  const started = performance.now();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", "--quiet", MAIN, "pcap-replay", path, "--json"],
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  let peak = 0;
+  const poll = setInterval(async () => {
+    peak = Math.max(peak, await peakRssMb(child.pid));
+  }, 50);
+  const output = await child.output();
+  clearInterval(poll);
+  const seconds = (performance.now() - started) / 1000;
+  if (output.code !== 0) {
+    console.error(new TextDecoder().decode(output.stderr));
+    Deno.exit(1);
+  }
+  const rate = packets / seconds;
+  console.log(
+    `pcap-replay --json > /dev/null: ${seconds.toFixed(2)} s, ${
+      Math.round(rate).toLocaleString("en")
+    } ` +
+      `packets/s, peak RSS ${peak.toFixed(0)} MB (target >= 250,000 packets/s, < 100 MB)`,
+  );
+} finally {
+  await Deno.remove(dir, { recursive: true });
+}

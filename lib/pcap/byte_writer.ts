@@ -1,0 +1,100 @@
+/**
+ * An output buffer that text is written into as bytes (ASCII by hand, anything else through
+ * TextEncoder) and handed on in large chunks. The timeline writes a million lines through
+ * it without building a string per line, which keeps the garbage collector (and so the
+ * resident memory) small.
+ */
+
+/** Bytes gathered before they are handed to the sink. */
+export const WRITER_CHUNK_BYTES = 1 << 18;
+
+const encoder = new TextEncoder();
+
+/** Appends text, numbers and bytes; calls `sink` whenever the buffer fills and on `flush`. */
+export class ByteWriter {
+  #buffer: Uint8Array;
+  #length = 0;
+  #sink: (bytes: Uint8Array) => void;
+
+  constructor(sink: (bytes: Uint8Array) => void, size = WRITER_CHUNK_BYTES) {
+    this.#sink = sink;
+    this.#buffer = new Uint8Array(size);
+  }
+
+  /** Makes room for `count` more bytes (flushing, or growing for one oversized piece). */
+  #room(count: number): void {
+    if (this.#length + count <= this.#buffer.length) return;
+    this.flush();
+    if (count > this.#buffer.length) this.#buffer = new Uint8Array(count);
+  }
+
+  /** Writes a string as UTF-8 (ASCII byte by byte, the rest through TextEncoder). */
+  text(value: string): void {
+    const length = value.length;
+    this.#room(length);
+    const buffer = this.#buffer;
+    let at = this.#length;
+    for (let i = 0; i < length; i++) {
+      const code = value.charCodeAt(i);
+      if (code > 0x7f) {
+        this.#length = at;
+        this.#encoded(value.slice(i));
+        return;
+      }
+      buffer[at++] = code;
+    }
+    this.#length = at;
+  }
+
+  #encoded(value: string): void {
+    this.#room(value.length * 3);
+    this.#length += encoder.encodeInto(value, this.#buffer.subarray(this.#length)).written;
+  }
+
+  /** Writes bytes as they are. */
+  bytes(value: Uint8Array): void {
+    this.#room(value.length);
+    this.#buffer.set(value, this.#length);
+    this.#length += value.length;
+  }
+
+  /** Writes an integer in decimal. */
+  int(value: number): void {
+    if (value < 0) {
+      this.text("-");
+      value = -value;
+    }
+    let digits = 1;
+    for (let rest = value; rest >= 10; rest = Math.floor(rest / 10)) digits++;
+    this.padded(value, digits);
+  }
+
+  /** Writes `value` in decimal, left-padded with zeros to `width` digits. */
+  padded(value: number, width: number): void {
+    this.#room(width);
+    const buffer = this.#buffer;
+    for (let i = width - 1; i >= 0; i--) {
+      buffer[this.#length + i] = 48 + (value % 10);
+      value = Math.floor(value / 10);
+    }
+    this.#length += width;
+  }
+
+  /** Hands everything written so far to the sink. */
+  flush(): void {
+    if (this.#length === 0) return;
+    this.#sink(this.#buffer.subarray(0, this.#length));
+    this.#length = 0;
+  }
+}
+
+/** Runs `write` on a throwaway writer and returns what it wrote as a string. */
+export function writtenText(write: (writer: ByteWriter) => void): string {
+  const chunks: Uint8Array[] = [];
+  const writer = new ByteWriter((bytes) => chunks.push(bytes.slice()), 4096);
+  write(writer);
+  writer.flush();
+  const decoder = new TextDecoder();
+  return chunks.map((chunk) => decoder.decode(chunk, { stream: true })).join("") +
+    decoder.decode();
+}
