@@ -5,6 +5,7 @@ import { Command, Option } from "commander";
 import { ConfigError, type ConfigFlags, loadConfig } from "../lib/config.ts";
 import { configureLogging } from "../lib/log.ts";
 import { describeListening, type Service, startService, StateDirError } from "../lib/service.ts";
+import { MqttConfigError } from "../lib/mqtt/bridge.ts";
 import { CliExit, EXIT } from "./exit_codes.ts";
 
 const log = getLogger(["bairelay", "serve"]);
@@ -90,6 +91,7 @@ export function serveCommand(): Command {
         if (isListenFailure(error) || error instanceof StateDirError) {
           throw new CliExit(EXIT.FAILURE, error.message);
         }
+        if (error instanceof MqttConfigError) throw new CliExit(EXIT.USAGE, error.message);
         throw error;
       }
       log.info("bairelay serve ready: {listening}; config {config}; state in {stateDir}", {

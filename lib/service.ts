@@ -75,6 +75,12 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
       );
     }
     let motion: MotionServices | null = null;
+    if (!wake && (config.pushListener.enable || config.mqtt.brokerAddr !== null)) {
+      log.warn(
+        "Push listener and MQTT bridge not started: they need the wake server's registry " +
+          "([wake_server] enable = false)",
+      );
+    }
     if (wake) {
       motion = startMotionServices(config, { wake });
       closers.push(() => motion!.close());

@@ -371,3 +371,25 @@ Deno.test("TLS: ca + client_auth connect to a broker that requires a client cert
     await broker.dispose();
   }
 });
+
+Deno.test("beyond maxCameras the oldest idle unconfigured camera is forgotten and undiscovered", async () => {
+  const { sub, bridge, dispose } = await setup("started", { maxCameras: 2 });
+  try {
+    bridge.declare(GARDEN); // configured: never evicted
+    bridge.setRegistered({ uid: "OLDSTRAY" }, false);
+    await sub.waitFor(
+      (m) => m.topic === "homeassistant/binary_sensor/bairelay_OLDSTRAY/motion/config",
+      "discovery of the first stray",
+    );
+    bridge.setRegistered({ uid: "NEWSTRAY" }, false);
+    await sub.waitFor(
+      (m) =>
+        m.topic === "homeassistant/binary_sensor/bairelay_OLDSTRAY/motion/config" &&
+        m.payload === "",
+      "the forgotten camera's discovery removed",
+    );
+    assert.deepEqual(bridge.cameras().map((c) => c.segment).sort(), ["NEWSTRAY", "garden"]);
+  } finally {
+    await dispose();
+  }
+});

@@ -143,3 +143,14 @@ Deno.test("serve: bad MQTT credentials are a clear error naming the broker", asy
     await broker.dispose();
   }
 });
+
+Deno.test("serve: an unreadable [mqtt] ca file exits 2 naming the key and the file", async () => {
+  const setup = await serveSetup(`[mqtt]\nbroker_addr = "127.0.0.1"\nca = "/nonexistent/ca.pem"\n`);
+  try {
+    const result = await runCli(["serve", ...setup.args]);
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(result.stderr, /\[mqtt\] ca: cannot read \/nonexistent\/ca\.pem/);
+  } finally {
+    await setup.remove();
+  }
+});

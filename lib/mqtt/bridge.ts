@@ -20,8 +20,8 @@ export const DEFAULT_RECONNECT_INITIAL_MS = 1000;
 export const DEFAULT_RECONNECT_MAX_MS = 30_000;
 /** Longest wait for the broker's CONNACK before an attempt counts as failed. */
 const CONNECT_TIMEOUT_MS = 5000;
-/** Longest wait, on close, for the "offline" status to reach the broker. */
-const CLOSE_TIMEOUT_MS = 500;
+/** Longest wait, on close, for each step (publish "offline", disconnect): serve stops in 1 s. */
+const CLOSE_TIMEOUT_MS = 300;
 /**
  * Most cameras the bridge remembers. Beyond it, the least recently seen unconfigured camera
  * that is not registered is forgotten (and its discovery removed), so UIDs invented by a
@@ -265,7 +265,7 @@ export class MqttBridge {
       );
     }
     await this.#withTimeout(this.#client.endAsync(!this.#client.connected));
-    if (!this.#client.disconnected) await this.#client.endAsync(true);
+    if (!this.#client.disconnected) await this.#withTimeout(this.#client.endAsync(true));
     this.#setConnection("disconnected");
     this.#statusListeners.clear();
   }
