@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { CameraSim } from "./support/camera_sim.ts";
 import { freePort, startMosquitto } from "./support/mosquitto.ts";
 import { sendPush } from "./support/push_client.ts";
+import { UNPRIVILEGED_SKIP_REASON, withoutBindCapability } from "./support/privileges.ts";
 import { runCli } from "./support/run_cli.ts";
 import {
   freeServePorts,
@@ -13,6 +14,7 @@ import {
 } from "./support/serve_process.ts";
 
 const UID = "95270000PUSHCLI00001";
+const MAIN = new URL("../main.ts", import.meta.url).pathname;
 
 /** Flags for one `serve` on a random loopback address, push on a free port, `toml` as config. */
 async function serveSetup(toml: string) {
@@ -153,4 +155,36 @@ Deno.test("serve: an unreadable [mqtt] ca file exits 2 naming the key and the fi
   } finally {
     await setup.remove();
   }
+});
+
+Deno.test({
+  name: "serve: permission denied on push port 443 names CAP_NET_BIND_SERVICE" +
+    (UNPRIVILEGED_SKIP_REASON ? ` (skipped: ${UNPRIVILEGED_SKIP_REASON})` : ""),
+  ignore: UNPRIVILEGED_SKIP_REASON !== undefined,
+  async fn() {
+    const setup = await serveSetup("");
+    try {
+      const args = setup.args.map((arg) => arg === String(setup.pushPort) ? "443" : arg);
+      const [program, ...rest] = withoutBindCapability([
+        Deno.execPath(),
+        ...["run", "--allow-all", "--quiet", MAIN, "serve", ...args],
+      ]);
+      const output = await new Deno.Command(program, {
+        args: rest,
+        stdout: "null",
+        stderr: "piped",
+        env: { NO_COLOR: "1" },
+      }).output();
+      const stderr = new TextDecoder().decode(output.stderr);
+      assert.equal(output.code, 1, stderr);
+      assert.match(
+        stderr,
+        new RegExp(`push listener cannot bind TCP ${setup.ip.replaceAll(".", "\\.")}:443`),
+      );
+      assert.match(stderr, /root or CAP_NET_BIND_SERVICE/);
+      assert.match(stderr, /--push-port/);
+    } finally {
+      await setup.remove();
+    }
+  },
 });

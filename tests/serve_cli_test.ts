@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import dgram from "node:dgram";
 import { CameraSim } from "./support/camera_sim.ts";
+import { UNPRIVILEGED_SKIP_REASON, withoutBindCapability } from "./support/privileges.ts";
 import { runCli } from "./support/run_cli.ts";
 import {
   freeServePorts,
@@ -155,26 +156,12 @@ Deno.test("serve: an unusable state directory exits 1 naming it, before anything
   }
 });
 
-const setprivAvailable = (() => {
-  try {
-    return new Deno.Command("setpriv", { args: ["--version"], stdout: "null", stderr: "null" })
-      .outputSync().success;
-  } catch {
-    return false;
-  }
-})();
-const isRoot = Deno.uid() === 0;
-
 Deno.test({
   name: "serve: permission denied on a low port names CAP_NET_BIND_SERVICE" +
-    (isRoot && !setprivAvailable
-      ? " (skipped: root without setpriv cannot drop the capability)"
-      : ""),
-  ignore: isRoot && !setprivAvailable,
+    (UNPRIVILEGED_SKIP_REASON ? ` (skipped: ${UNPRIVILEGED_SKIP_REASON})` : ""),
+  ignore: UNPRIVILEGED_SKIP_REASON !== undefined,
   async fn() {
     const ip = randomLoopback();
-    // As root, drop CAP_NET_BIND_SERVICE from the child's bounding set so the bind really fails.
-    const prefix = isRoot ? ["setpriv", "--bounding-set=-net_bind_service"] : [];
     const args = [
       Deno.execPath(),
       "run",
@@ -191,7 +178,7 @@ Deno.test({
       "--api",
       "off",
     ];
-    const [program, ...rest] = [...prefix, ...args];
+    const [program, ...rest] = withoutBindCapability(args);
     const output = await new Deno.Command(program, {
       args: rest,
       stdout: "piped",
