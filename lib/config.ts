@@ -390,8 +390,8 @@ class Reader {
         brokerAddr: this.nonEmpty(mqtt, "mqtt", "broker_addr"),
         port: this.value(mqtt, "mqtt", "port") as number,
         credentials: this.pairOf(mqtt, "credentials", "username", "password"),
-        ca: this.nonEmpty(mqtt, "mqtt", "ca"),
-        clientAuth: this.pairOf(mqtt, "client_auth", "cert", "key"),
+        ca: this.fileInConfig(this.nonEmpty(mqtt, "mqtt", "ca")),
+        clientAuth: this.fileInConfigPair(this.pairOf(mqtt, "client_auth", "cert", "key")),
         topicPrefix: this.topic(mqtt, "mqtt", "topic_prefix"),
         discoveryTopic: this.topic(discovery, "mqtt.discovery", "topic"),
       },
@@ -466,6 +466,17 @@ class Reader {
       return fallback;
     }
     return value;
+  }
+
+  /** A file named in the config (TLS files): a relative path is relative to the file. */
+  fileInConfig(path: string | null): string | null {
+    return path === null || isAbsolute(path) ? path : resolve(this.baseDir, path);
+  }
+
+  fileInConfigPair(
+    pair: { cert: string; key: string } | null,
+  ): { cert: string; key: string } | null {
+    return pair && { cert: this.fileInConfig(pair.cert)!, key: this.fileInConfig(pair.key)! };
   }
 
   stateDir(root: Table): string {

@@ -141,7 +141,12 @@ topic = "ha"
   assert.equal(config.pushListener.bind, "192.168.1.5", "push bind inherits the top-level bind");
   assert.deepEqual(config.api, { listen: { host: "0.0.0.0", port: 8080 }, token: "s3cret" });
   assert.deepEqual(config.mqtt.credentials, { username: "user", password: "pw" });
-  assert.deepEqual(config.mqtt.clientAuth, { cert: "c.pem", key: "k.pem" });
+  assert.deepEqual(
+    config.mqtt.clientAuth,
+    { cert: "/etc/bairelay/c.pem", key: "/etc/bairelay/k.pem" },
+    "TLS files are relative to the config file",
+  );
+  assert.equal(config.mqtt.ca, "/etc/bairelay/ca.pem");
   assert.equal(config.mqtt.discoveryTopic, "ha");
   assert.deepEqual(wakeServerOptions(config), {
     bind: "192.168.1.5",
