@@ -23,10 +23,11 @@ interface ServeOptions extends ConfigFlags {
 export function serveCommand(): Command {
   return new Command("serve")
     .description(
-      "run the local wake server (UDP 9999 + 58200) and its control API\n" +
-        "(http://127.0.0.1:9899). Point your LAN's DNS for p2p*.reolink.com\n" +
-        "(and pushx.reolink.com) at this box first. Flags override the config\n" +
-        "file; sample_config.toml documents every setting.",
+      "run the local wake server (UDP 9999 + 58200), the push listener that\n" +
+        "turns camera pushes into motion (TCP 443), the optional MQTT bridge and\n" +
+        "the control API (http://127.0.0.1:9899). Point your LAN's DNS for\n" +
+        "p2p*.reolink.com and pushx.reolink.com at this box first. Flags override\n" +
+        "the config file; sample_config.toml documents every setting.",
     )
     .option("-c, --config <file>", "TOML config file (default: built-in defaults)")
     .option("--bind <addr>", "address the UDP listeners bind (default 0.0.0.0)")
