@@ -249,3 +249,22 @@ Deno.test("a ClientHello larger than the first read buffer is still read whole",
     await listener.close();
   }
 });
+
+Deno.test("a throwing lookup costs that connection only; the listener keeps accepting", async () => {
+  let calls = 0;
+  const pushes: MotionPush[] = [];
+  const listener = startPushListener({ bind: "127.0.0.1", port: 0 }, {
+    lookup: (ip) => {
+      if (calls++ === 0) throw new Error("registry exploded");
+      return CAMERAS[ip];
+    },
+    onMotion: (push) => pushes.push(push),
+  });
+  try {
+    await sendPush({ from: "127.0.0.5", port: listener.address.port });
+    await sendPush({ from: "127.0.0.5", port: listener.address.port, sni: "pushx.reolink.com" });
+    assert.equal(pushes.length, 1);
+  } finally {
+    await listener.close();
+  }
+});

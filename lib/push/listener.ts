@@ -296,7 +296,13 @@ export function startPushListener(
         acceptFailing = false;
         log.info("Push listener accepts connections again");
       }
-      handle(conn);
+      try {
+        handle(conn);
+      } catch (error) {
+        // A failing lookup must cost one connection, never the listener.
+        log.error("Push connection handling failed: {error}", { error });
+        closeQuietly(conn);
+      }
     }
   }
 
