@@ -124,7 +124,6 @@ export class MqttBridge {
   readonly #broker: string;
   readonly #client: MqttClient;
   readonly #cameras = new Map<string, CameraRecord>();
-  readonly #statusListeners = new Set<(status: BridgeStatus) => void>();
   #connection: BridgeConnection = "connecting";
   #lastError: string | undefined;
   #everConnected = false;
@@ -203,12 +202,6 @@ export class MqttBridge {
     };
   }
 
-  /** Calls `listener` on every status change; returns the unsubscribe function. */
-  onStatus(listener: (status: BridgeStatus) => void): () => void {
-    this.#statusListeners.add(listener);
-    return () => this.#statusListeners.delete(listener);
-  }
-
   /** The state of every camera the bridge publishes (plain data). */
   cameras(): CameraMqttState[] {
     return [...this.#cameras.values()].map((record) => ({
@@ -266,8 +259,7 @@ export class MqttBridge {
     }
     await this.#withTimeout(this.#client.endAsync(!this.#client.connected));
     if (!this.#client.disconnected) await this.#withTimeout(this.#client.endAsync(true));
-    this.#setConnection("disconnected");
-    this.#statusListeners.clear();
+    this.#connection = "disconnected";
   }
 
   async #withTimeout(work: Promise<unknown>): Promise<void> {
@@ -374,7 +366,7 @@ export class MqttBridge {
     );
     this.#publish(this.#topics.availability, AVAILABILITY.online);
     for (const record of this.#cameras.values()) this.#publishCamera(record);
-    this.#setConnection("connected");
+    this.#connection = "connected";
   }
 
   #onError(error: Error & { code?: unknown }): void {
@@ -407,7 +399,7 @@ export class MqttBridge {
       });
       this.#failuresLogged = true;
     }
-    this.#setConnection("disconnected");
+    this.#connection = "disconnected";
     if (this.#reconnectTimer !== undefined) return;
     const delay = this.#delayMs;
     this.#delayMs = Math.min(
@@ -418,7 +410,7 @@ export class MqttBridge {
     this.#reconnectTimer = setTimeout(() => {
       this.#reconnectTimer = undefined;
       if (this.#closing) return;
-      this.#setConnection("connecting");
+      this.#connection = "connecting";
       this.#client.reconnect();
     }, delay);
   }
@@ -457,12 +449,5 @@ export class MqttBridge {
     } catch (error) {
       log.error("MQTT wakeup for {camera} failed: {error}", { camera: target, error });
     }
-  }
-
-  #setConnection(connection: BridgeConnection): void {
-    if (this.#connection === connection) return;
-    this.#connection = connection;
-    const status = this.status();
-    for (const listener of this.#statusListeners) listener(status);
   }
 }
