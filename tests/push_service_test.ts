@@ -209,14 +209,19 @@ Deno.test("a push from an unregistered IP produces nothing", async () => {
   }
 });
 
-Deno.test("a push from a stale camera produces nothing", async () => {
+Deno.test("a stale camera reads registered off on MQTT and its pushes produce nothing", async () => {
   let skew = 0;
   const s = await setup({
+    mqtt: "start",
     cameras: [{ uid: GARDEN_UID, ip: "127.0.0.5" }],
     deps: { now: () => Date.now() + skew },
   });
+  const sub = s.sub!;
   try {
+    const registered = `bairelay/${GARDEN_UID}/status/registered`;
+    await sub.waitForPayload(registered, "on");
     skew = s.service.wake!.registry.staleAfterMs + 1000; // the heartbeat is now too old
+    await sub.waitForPayload(registered, "off", { from: sub.messages.length });
     await sendPush({ from: "127.0.0.5", port: s.push.port });
     const counter = s.service.wake!.metrics.counter("bairelay_push_connections_total", "");
     await until(() => counter.get({ result: "unknown_ip" }) === 1, "stale camera not matched");
@@ -224,6 +229,7 @@ Deno.test("a push from a stale camera produces nothing", async () => {
     await sleep(150);
     assert.equal(s.cameras.get(GARDEN_UID)!.wakes.length, 0);
     assert.equal(s.service.motion!.events.list().length, 0);
+    assert.ok(!sub.messages.some((m) => m.topic.endsWith("/motion") && m.payload === "on"));
   } finally {
     await s.close();
   }
