@@ -42,6 +42,9 @@ export interface Segment {
   destinationIp: string;
   sourcePort: number;
   destinationPort: number;
+  /** `ip:port` of each side (`[v6]:port` for IPv6). */
+  source: string;
+  destination: string;
   /** The transport payload present in the capture (a view into the frame). */
   payload: Uint8Array;
   /** True when the capture holds less payload than the packet carried (snap length). */
@@ -150,8 +153,10 @@ function ipv4(data: Uint8Array, at: number): Segment | DissectProblem | undefine
   const totalLength = u16(data, at + 2);
   const flagsFragment = u16(data, at + 6);
   const protocol = data[at + 9];
-  const source = ipv4Text(data, at + 12);
-  const destination = ipv4Text(data, at + 16);
+  const sourceKey = u32(data, at + 12);
+  const destinationKey = u32(data, at + 16);
+  const source = ipv4Name(sourceKey);
+  const destination = ipv4Name(destinationKey);
   if ((flagsFragment & 0x3fff) !== 0) {
     return {
       problem: "ip_fragment",
@@ -165,7 +170,10 @@ function ipv4(data: Uint8Array, at: number): Segment | DissectProblem | undefine
   if (totalLength !== 0 && totalLength < headerLength) {
     return { problem: "malformed_packet", message: `IPv4 total length ${totalLength} too small` };
   }
-  return transport(protocol, 4, source, destination, data, at + headerLength, end);
+  return transport(protocol, source, destination, data, at + headerLength, end, [
+    sourceKey,
+    destinationKey,
+  ]);
 }
 
 function ipv6(data: Uint8Array, at: number): Segment | DissectProblem | undefined {
@@ -202,17 +210,18 @@ function ipv6(data: Uint8Array, at: number): Segment | DissectProblem | undefine
       return undefined; // ICMPv6, ESP, no next header...: not ours.
     }
   }
-  return transport(next, 6, source, destination, data, offset, end);
+  return transport(next, source, destination, data, offset, end, undefined);
 }
 
+/** `ipv4Keys`: the two IPv4 addresses as u32 (for the name cache); undefined for IPv6. */
 function transport(
   protocol: number,
-  ipVersion: 4 | 6,
   sourceIp: string,
   destinationIp: string,
   data: Uint8Array,
   at: number,
   ipEnd: number,
+  ipv4Keys: [number, number] | undefined,
 ): Segment | DissectProblem | undefined {
   if (protocol !== IP_PROTO_UDP && protocol !== IP_PROTO_TCP) return undefined;
   const udp = protocol === IP_PROTO_UDP;
@@ -234,21 +243,54 @@ function transport(
     tcpFlags = data[at + 13];
   }
   const available = Math.min(end, data.length);
+  const sourcePort = u16(data, at);
+  const destinationPort = u16(data, at + 2);
   return {
     protocol: udp ? "udp" : "tcp",
-    ipVersion,
+    ipVersion: ipv4Keys ? 4 : 6,
     sourceIp,
     destinationIp,
-    sourcePort: u16(data, at),
-    destinationPort: u16(data, at + 2),
+    sourcePort,
+    destinationPort,
+    source: ipv4Keys
+      ? endpointName(ipv4Keys[0], sourceIp, sourcePort)
+      : endpointText(sourceIp, sourcePort),
+    destination: ipv4Keys
+      ? endpointName(ipv4Keys[1], destinationIp, destinationPort)
+      : endpointText(destinationIp, destinationPort),
     payload: data.subarray(Math.min(start, available), available),
     cut: end > data.length,
     tcpFlags,
   };
 }
 
-function ipv4Text(data: Uint8Array, at: number): string {
-  return `${data[at]}.${data[at + 1]}.${data[at + 2]}.${data[at + 3]}`;
+/** IPv4 address and endpoint names remembered (a capture has few distinct ones). */
+export const NAME_CACHE_ENTRIES = 65536;
+const ipv4Names = new Map<number, string>();
+const endpointNames = new Map<number, string>();
+
+function remember(cache: Map<number, string>, key: number, name: string): string {
+  if (cache.size >= NAME_CACHE_ENTRIES) cache.delete(cache.keys().next().value!);
+  cache.set(key, name);
+  return name;
+}
+
+function u32(data: Uint8Array, at: number): number {
+  return (data[at] << 24 | data[at + 1] << 16 | data[at + 2] << 8 | data[at + 3]) >>> 0;
+}
+
+/** Dotted text of an IPv4 address given as a u32. */
+function ipv4Name(address: number): string {
+  return ipv4Names.get(address) ?? remember(
+    ipv4Names,
+    address,
+    `${address >>> 24}.${(address >>> 16) & 0xff}.${(address >>> 8) & 0xff}.${address & 0xff}`,
+  );
+}
+
+function endpointName(address: number, ip: string, port: number): string {
+  const key = address * 65536 + port;
+  return endpointNames.get(key) ?? remember(endpointNames, key, `${ip}:${port}`);
 }
 
 /** IPv6 text form with the longest run of zero groups compressed (RFC 5952). */

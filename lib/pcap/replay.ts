@@ -18,7 +18,7 @@ import { type ByteInput, ByteSource } from "./byte_source.ts";
 import { readCapture } from "./capture.ts";
 import { compareMessages, ECHOED_RANDOM_FIELDS, SessionValues } from "./compare.ts";
 import { DatagramDecoder, startsWithMagic } from "./datagram_decoder.ts";
-import { dissectFrame, endpointText } from "./dissect.ts";
+import { dissectFrame } from "./dissect.ts";
 import { BCUDP_PORTS } from "./timeline.ts";
 
 /** Discovery packets a replay holds in memory (replay is for small captures). */
@@ -166,9 +166,9 @@ async function collectMessages(
           }
           messages.push({
             time: time - first,
-            source: endpointText(segment.sourceIp, segment.sourcePort),
+            source: segment.source,
             sourceIp: segment.sourceIp,
-            destination: endpointText(segment.destinationIp, segment.destinationPort),
+            destination: segment.destination,
             destinationPort: segment.destinationPort,
             tid: packet.tid,
             message: packet.message,

@@ -7,7 +7,7 @@
 import type { BcUdpError, Packet } from "../bcudp/mod.ts";
 import type { CaptureIssue, Frame } from "./capture.ts";
 import { DatagramDecoder, type DecodedPacket, startsWithMagic } from "./datagram_decoder.ts";
-import { dissectFrame, endpointText, type Segment, TCP_ACK, TCP_SYN } from "./dissect.ts";
+import { dissectFrame, type Segment, TCP_ACK, TCP_SYN } from "./dissect.ts";
 import { SummaryBuilder } from "./summary.ts";
 
 /** UDP ports whose traffic is BcUdp without looking (middleman and register). */
@@ -116,8 +116,8 @@ export class Timeline {
       time: (frame.seconds - first.seconds) + (frame.nanos - first.nanos) / 1e9,
       seconds: frame.seconds,
       nanos: frame.nanos,
-      source: endpointText(segment.sourceIp, segment.sourcePort),
-      destination: endpointText(segment.destinationIp, segment.destinationPort),
+      source: segment.source,
+      destination: segment.destination,
       vlans: segment.vlans,
     };
   }
