@@ -267,6 +267,15 @@ export function startPushListener(
     }
     outcome ??= "not_tls";
     sniTotal?.inc({ kind: outcome });
+    if (camera && outcome === "other") {
+      // The motion already fired: say so, because this may not have been a motion push at all.
+      log.info(
+        "Push from camera {camera} at {ip} asked for {sni}, not a Reolink host: was it motion? " +
+          "(check which names your DNS sends to this box)",
+        { camera: camera.name ?? camera.uid, ip, sni: detail },
+      );
+      return;
+    }
     log.debug("Push connection from {ip} ({camera}): SNI {kind} {detail}", {
       ip,
       camera: camera ? (camera.name ?? camera.uid) : "unknown",
