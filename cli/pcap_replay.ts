@@ -182,11 +182,12 @@ async function replay(path: string, options: Options): Promise<void> {
     }
     throw error;
   }
-  const { exchanges, conforming, differing } = report;
+  const { exchanges, unsolicited, conforming, differing } = report;
   output.line(
     options.json
-      ? JSON.stringify({ kind: "summary", exchanges, conforming, differing })
-      : `Replay: ${exchanges} exchanges, ${conforming} conform, ${differing} differ`,
+      ? JSON.stringify({ kind: "summary", exchanges, unsolicited, conforming, differing })
+      : `Replay: ${exchanges + unsolicited} checks (${exchanges} exchanges, ${unsolicited} ` +
+        `unsolicited groups): ${conforming} conform, ${differing} differ`,
   );
   output.flush();
   if (differing > 0) throw new CliExit(EXIT.FAILURE, "");

@@ -274,7 +274,10 @@ Deno.test("replaying a capture against a fresh server conforms", async () => {
   assert.match(out, /^ok .* C2R_C -> register: R2C_C_R, R2C_T$/m);
   assert.match(out, /^ok .* D2R_C_R -> register: no answer \[sid \d+ -> \d+\]$/m);
   assert.match(out, /^ok .* R2D_C to 127\.0\.0\.2:\d+: captured \d+, received \d+$/m);
-  assert.match(out, /^Replay: (\d+) exchanges, \1 conform, 0 differ$/m);
+  assert.match(
+    out,
+    /^Replay: 13 checks \(12 exchanges, 1 unsolicited groups\): 13 conform, 0 differ$/m,
+  );
 });
 
 Deno.test("replaying against a server that answers differently is reported", async () => {
@@ -284,7 +287,10 @@ Deno.test("replaying against a server that answers differently is reported", asy
     result.stdout,
     /^DIFF .* D2R_HB -> register: R2D_HB_R: R2D_HB_R\.timer\.hb is 30000, captured 20000/m,
   );
-  assert.match(result.stdout, /^Replay: \d+ exchanges, \d+ conform, [1-9]\d* differ$/m);
+  assert.match(
+    result.stdout,
+    /^Replay: 13 checks \(12 exchanges, 1 unsolicited groups\): 8 conform, 5 differ$/m,
+  );
 });
 
 Deno.test("the capture files are removed", async () => {

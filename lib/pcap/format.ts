@@ -160,7 +160,7 @@ function writeDiscovery(writer: ByteWriter, packet: DiscoveryPacket, decoded: De
   const unknown = packet.message.unknown;
   if (unknown) {
     writer.text(
-      `,"unknown":${JSON.stringify(Object.fromEntries(unknown.map((u) => [u.name, u.xml])))}`,
+      `,"unknown":${JSON.stringify(unknown.map(({ name, xml }) => ({ name, xml })))}`,
     );
   }
   writer.bytes(TEXT.xml);

@@ -96,7 +96,11 @@ export interface Verdict {
 
 /** What a replay found. */
 export interface ReplayReport {
+  /** Requests replayed (each with its answers). */
   exchanges: number;
+  /** Kinds of unsolicited packets checked per peer (e.g. the R2D_C burst to a camera). */
+  unsolicited: number;
+  /** Verdicts (exchanges and unsolicited kinds) that conform / differ. */
   conforming: number;
   differing: number;
   verdicts: Verdict[];
@@ -382,7 +386,8 @@ export async function replayCapture(
   }
   const conforming = verdicts.filter((verdict) => verdict.conforms).length;
   return {
-    exchanges: verdicts.length,
+    exchanges: verdicts.filter((verdict) => verdict.kind === "exchange").length,
+    unsolicited: verdicts.filter((verdict) => verdict.kind === "unsolicited").length,
     conforming,
     differing: verdicts.length - conforming,
     verdicts,
