@@ -14,6 +14,7 @@
 
 import { encodeDiscoveryXml, message, writeMessage } from "../lib/bcudp/mod.ts";
 import {
+  concatBytes,
   type Flow,
   ipPacket,
   linkFrame,
@@ -107,23 +108,13 @@ async function writeCapture(path: string): Promise<number> {
     size += record.length;
     written++;
     if (chunks.length >= 4096) {
-      await file.write(concat(chunks));
+      await file.write(concatBytes(chunks));
       chunks.length = 0;
     }
   }
-  await file.write(concat(chunks));
+  await file.write(concatBytes(chunks));
   file.close();
   return size;
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
 }
 
 /** Peak resident set (VmHWM) of a process in MB, read from /proc while it runs. */

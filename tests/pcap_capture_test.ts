@@ -15,6 +15,7 @@ import {
   startCaptures,
 } from "./support/capture.ts";
 import { runCli } from "./support/run_cli.ts";
+import { freeServePorts, randomLoopback, ServeProcess } from "./support/serve_process.ts";
 import { startTestServer } from "./support/wake_server.ts";
 
 const CAMERA_A = "95270000PCAPAAAA0123";
@@ -278,6 +279,51 @@ Deno.test("replaying a capture against a fresh server conforms", async () => {
     out,
     /^Replay: 13 checks \(12 exchanges, 1 unsolicited groups\): 13 conform, 0 differ$/m,
   );
+});
+
+Deno.test("replaying a capture against a fresh `bairelay serve` conforms", async () => {
+  const { dir } = await recorded();
+  const ip = randomLoopback();
+  const ports = await freeServePorts(ip);
+  const stateDir = await Deno.makeTempDir({ prefix: "bairelay-pcap-serve-" });
+  const serve = ServeProcess.start([
+    "--bind",
+    ip,
+    "--middleman-port",
+    String(ports.middleman),
+    "--register-port",
+    String(ports.register),
+    "--api",
+    "off",
+    "--no-push",
+    "--state-dir",
+    stateDir,
+  ]);
+  try {
+    await serve.ready();
+    const result = await runCli([
+      "pcap-replay",
+      `${dir}/tshark-any-sll2.pcapng`,
+      "--target",
+      ip,
+      "--target-middleman-port",
+      String(ports.middleman),
+      "--target-register-port",
+      String(ports.register),
+      "--no-timing",
+      "--reply-timeout",
+      "500",
+    ], { timeoutMs: 60000 });
+    assert.equal(result.code, 0, result.stdout + result.stderr + serve.stderr);
+    assert.match(result.stdout, /^ok .* C2R_C -> register: R2C_C_R, R2C_T$/m);
+    assert.match(
+      result.stdout,
+      /^Replay: 13 checks \(12 exchanges, 1 unsolicited groups\): 13 conform, 0 differ$/m,
+    );
+  } finally {
+    await serve.stop();
+    await Deno.remove(stateDir, { recursive: true });
+  }
 });
 
 Deno.test("replaying against a server that answers differently is reported", async () => {
