@@ -393,3 +393,29 @@ Deno.test("beyond maxCameras the oldest idle unconfigured camera is forgotten an
     await dispose();
   }
 });
+
+Deno.test("a motion that began and ended during an outage is replayed on reconnect", async () => {
+  const broker = await startMosquitto({ persistent: true });
+  const session = { clientId: "bridge-test-watcher", clean: false };
+  let sub = await Subscriber.connect(broker, "bairelay/#", session);
+  const bridge = MqttBridge.start(bridgeOptions(broker), { wake: () => ({ result: "started" }) });
+  const motion = "bairelay/garden/status/motion";
+  try {
+    bridge.declare(GARDEN);
+    await sub.waitForPayload(motion, "off");
+    await broker.stop();
+    await sub.close();
+    await until(() => bridge.status().connection !== "connected", "outage seen");
+    bridge.setMotion(GARDEN, true);
+    bridge.setMotion(GARDEN, false);
+    await broker.start();
+    sub = await Subscriber.connect(broker, "bairelay/#", session);
+    await until(() => bridge.status().connection === "connected", "reconnected");
+    const on = await sub.waitForPayload(motion, "on");
+    await sub.waitForPayload(motion, "off", { from: sub.messages.indexOf(on) });
+  } finally {
+    await bridge.close();
+    await sub.close();
+    await broker.dispose();
+  }
+});

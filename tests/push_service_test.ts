@@ -313,27 +313,34 @@ Deno.test("discovery for a registered camera is valid JSON on the device's topic
 });
 
 Deno.test("broker restarted mid-test: motion during the outage is visible after reconnect", async () => {
-  const s = await setup({ mqtt: "start", cameras: [{ uid: GARDEN_UID, ip: "127.0.0.5" }] });
-  const broker = s.broker!;
+  // A persistent broker and session, as in production: the watcher misses nothing it is sent.
+  const broker = await startMosquitto({ persistent: true });
+  const session = { clientId: "push-test-watcher", clean: false };
+  let sub = await Subscriber.connect(broker, "bairelay/#", session);
+  const s = await setup({ mqtt: broker, cameras: [{ uid: GARDEN_UID, ip: "127.0.0.5" }] });
   const bridge = s.service.motion!.bridge!;
-  let after: Subscriber | undefined;
+  const motion = `bairelay/${GARDEN_UID}/status/motion`;
   try {
-    const sub = s.sub!;
     await sub.waitForPayload(`bairelay/${GARDEN_UID}/status/registered`, "on");
-    await sub.close();
     await broker.stop();
+    await sub.close();
     await until(() => bridge.status().connection !== "connected", "bridge sees the outage");
     await sendPush({ from: "127.0.0.5", port: s.push.port }); // motion while the broker is down
     assert.equal((await s.cameras.get(GARDEN_UID)!.waitForWakes(BURST)).length, BURST);
+    await until(
+      () => s.service.motion!.events.list().some((e) => e.type === "motion" && !e.motion),
+      "the motion (hold 1 s) ending before the broker is back",
+    );
     await broker.start();
+    sub = await Subscriber.connect(broker, "bairelay/#", session);
     await until(() => bridge.status().connection === "connected", "reconnected", 8000);
-    after = await Subscriber.connect(broker);
-    await after.waitForPayload(`bairelay/${GARDEN_UID}/status/motion`, "on");
-    await after.waitForPayload(`bairelay/${GARDEN_UID}/status/registered`, "on");
-    await after.waitForPayload("bairelay/status", "online");
+    const on = await sub.waitForPayload(motion, "on");
+    await sub.waitForPayload(motion, "off", { from: sub.messages.indexOf(on) });
+    await sub.waitForPayload("bairelay/status", "online");
   } finally {
-    await after?.close();
+    await sub.close();
     await s.close();
+    await broker.dispose();
   }
 });
 

@@ -92,6 +92,8 @@ export class MqttConfigError extends Error {
 interface CameraRecord extends CameraMqttState {
   configured: boolean;
   touched: number;
+  /** Motion came on while the broker was away (published on reconnect even if over by then). */
+  missedMotion: boolean;
 }
 
 function readPem(path: string, key: string): string {
@@ -223,6 +225,7 @@ export class MqttBridge {
   setMotion(camera: CameraRef, motion: boolean): void {
     const record = this.#record(camera, false);
     record.motion = motion;
+    if (motion && !this.#client.connected) record.missedMotion = true;
     this.#publishState(record, "motion");
   }
 
@@ -286,6 +289,7 @@ export class MqttBridge {
       segment,
       motion: false,
       registered: false,
+      missedMotion: false,
       configured,
       touched: ++this.#touch,
     };
@@ -338,6 +342,12 @@ export class MqttBridge {
 
   #publishCamera(record: CameraRecord): void {
     this.#publishDiscovery(record);
+    if (record.missedMotion && !record.motion) {
+      // A whole motion (on, then off) happened during the outage: replay it, so subscribers
+      // and Home Assistant's history see that it happened.
+      this.#publish(this.#topics.state(record.segment, "motion"), ON);
+    }
+    record.missedMotion = false;
     this.#publishState(record, "motion");
     this.#publishState(record, "registered");
     this.#publishState(record, "last_heartbeat");

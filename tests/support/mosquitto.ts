@@ -23,6 +23,11 @@ export interface MosquittoOptions {
    * made with openssl) and require a client certificate signed by that CA.
    */
   tls?: boolean;
+  /**
+   * Keep retained messages and persistent sessions (clean: false clients) across a stop and
+   * start, like a production broker with persistence on.
+   */
+  persistent?: boolean;
 }
 
 /** PEM files of a TLS broker: the CA to trust and a client certificate it accepts. */
@@ -64,12 +69,16 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
   const logFile = `${dir}/mosquitto.log`;
   const lines = [
     `listener ${port} ${host}`,
-    "persistence false",
     `log_dest file ${logFile}`,
     "log_type error",
     "log_type warning",
     "log_type notice",
   ];
+  lines.push(
+    ...(options.persistent
+      ? ["persistence true", `persistence_location ${dir}/`]
+      : ["persistence false"]),
+  );
   // As root, Mosquitto would switch to the "mosquitto" user, which cannot read our files.
   if (Deno.uid() === 0) lines.push("user root");
   if (options.users) {
@@ -258,20 +267,34 @@ export class Subscriber {
     });
   }
 
-  /** Connects to `broker` and subscribes to `filter` (default: everything). */
+  /**
+   * Connects to `broker` and subscribes to `filter` (default: everything). With a `clientId`
+   * and `clean: false` on a persistent broker, it picks up what was queued while it was away.
+   */
   static async connect(
     broker: { host: string; port: number },
     filter = "#",
-    options: { username?: string; password?: string } = {},
+    options: { username?: string; password?: string; clientId?: string; clean?: boolean } = {},
   ): Promise<Subscriber> {
-    const client = await mqtt.connectAsync({
+    const client = mqtt.connect({
       host: broker.host,
       port: broker.port,
       reconnectPeriod: 0,
       connectTimeout: 3000,
       ...options,
     });
+    // Listen before the CONNACK: a persistent session delivers queued messages right after it.
     const subscriber = new Subscriber(client);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        client.once("connect", () => resolve());
+        client.once("error", reject);
+        client.once("close", () => reject(new Error("subscriber connection closed")));
+      });
+    } catch (error) {
+      await client.endAsync(true);
+      throw error;
+    }
     await client.subscribeAsync(filter, { qos: 1 });
     return subscriber;
   }
