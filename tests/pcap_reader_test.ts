@@ -16,6 +16,8 @@ import {
   ipPacket,
   linkFrame,
   LINKTYPE,
+  MAX_RECORD_BYTES,
+  MAX_SUMMARY_CAMERAS,
   pcapHeader,
   pcapngBlock,
   pcapngInterface,
@@ -423,4 +425,66 @@ Deno.test("CLI: reads stdin, reports unreadable files, summarises", async () => 
   assert.match(notCapture.stderr, /-: not a pcap or pcapng capture/);
   const badPort = await runCli(["pcap-replay", "-", "--port", "70000"], { stdin: file });
   assert.equal(badPort.code, 2);
+});
+
+Deno.test("CLI: a progress bar on stderr only when stderr is a terminal", async () => {
+  const options = { linkType: LINKTYPE.RAW };
+  const record = pcapRecord(options, 1, ipPacket(CAMERA, "udp", D2M_Q));
+  const dir = await Deno.makeTempDir({ prefix: "bairelay-pcap-progress-" });
+  try {
+    const path = `${dir}/big.pcap`;
+    await Deno.writeFile(path, concatBytes([pcapHeader(options), ...Array(40000).fill(record)]));
+    const main = new URL("../main.ts", import.meta.url).pathname;
+    // script(1) gives the command a pseudo-terminal; stdout goes to /dev/null inside it.
+    const command =
+      `'${Deno.execPath()}' run -A --quiet '${main}' pcap-replay '${path}' > /dev/null`;
+    const output = await new Deno.Command("script", {
+      args: ["-qec", command, "/dev/null"],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).output();
+    const terminal = new TextDecoder().decode(output.stdout);
+    assert.equal(output.code, 0, terminal);
+    assert.match(terminal, /\r\[#+ *\] \d+%/);
+    const piped = await runCli(["pcap-replay", path, "--no-summary"]);
+    assert.equal(piped.stderr, "");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a pcapng block over MAX_RECORD_BYTES is skipped without being held", async () => {
+  const huge = new Uint8Array(MAX_RECORD_BYTES + 16);
+  const view = new DataView(huge.buffer);
+  view.setUint32(0, 0x0bad, true);
+  view.setUint32(4, huge.length, true);
+  view.setUint32(huge.length - 4, huge.length, true);
+  const file = concatBytes([
+    pcapngSection(),
+    pcapngInterface(LINKTYPE.RAW),
+    huge,
+    pcapngPacket(0, 1n, ipPacket(CAMERA, "udp", D2M_Q)),
+  ]);
+  const source = new ByteSource(streamOf(file, 1 << 16), 4096);
+  const issues: string[] = [];
+  let frames = 0;
+  await readCapture(source, { frame: () => frames++, issue: (i) => issues.push(i.reason) });
+  assert.deepEqual(issues, ["record_too_large"]);
+  assert.equal(frames, 1);
+  assert.ok(source.bytes.length < MAX_RECORD_BYTES, `buffer grew to ${source.bytes.length}`);
+});
+
+Deno.test("the summary details at most MAX_SUMMARY_CAMERAS cameras and counts the rest", async () => {
+  const options = { linkType: LINKTYPE.RAW };
+  const records = [pcapHeader(options)];
+  for (let i = 0; i <= MAX_SUMMARY_CAMERAS; i++) {
+    const uid = `9527000${String(i).padStart(9, "0")}0123`;
+    const query = encodeDiscovery(message("D2M_Q", { uid }), i);
+    records.push(pcapRecord(options, 1 + i / 1000, ipPacket(CAMERA, "udp", query)));
+  }
+  const { summary } = await timeline(concatBytes(records), {}, 1 << 16);
+  assert.equal(summary.cameras.length, MAX_SUMMARY_CAMERAS);
+  assert.equal(summary.camerasNotDetailed, 1);
 });
