@@ -197,21 +197,22 @@ async function replay(path: string, options: Options): Promise<void> {
 export function pcapReplayCommand(): Command {
   return new Command("pcap-replay")
     .description(
-      "Show the BcUdp traffic of a pcap/pcapng capture as a timeline with a summary, or replay\n" +
-        "its camera and client side against a wake server (--target) and check the answers.",
+      "Show the BcUdp traffic of a pcap/pcapng capture as a timeline with a summary, or replay its " +
+        "camera and client side against a wake server (--target) and check the answers.",
     )
     .argument("<capture>", "pcap or pcapng file (tcpdump -w, dumpcap, Wireshark), or - for stdin")
+    .optionsGroup("Timeline options:")
     .option("--uid <uid>", "show only packets of this camera UID (short or long form)")
     .option(
       "--variant <names>",
-      "show only these variants, comma-separated (e.g. R2D_C,D2R_C_R; " +
-        "also DATA, ACK, RELAY, PUSH, ERROR)",
+      "show only these variants, comma-separated (e.g. R2D_C,D2R_C_R; also DATA, ACK, RELAY, " +
+        "PUSH, ERROR)",
       collectNames,
     )
     .option(
       "--port <port>",
-      "treat this UDP port as BcUdp too and show only traffic on it " +
-        "(repeatable; 9999 and 58200 are always BcUdp, other ports are found by magic number)",
+      "treat this UDP port as BcUdp too and show only traffic on it (repeatable; 9999 and " +
+        "58200 are always BcUdp, other ports are found by magic number)",
       collectPorts,
     )
     .addOption(
@@ -220,13 +221,12 @@ export function pcapReplayCommand(): Command {
     )
     .option(
       "--json",
-      "one JSON object per line (decode --json fields plus frame, time, source, destination)",
+      "one JSON object per line (decode --json members plus frame, time, timestamp, source, " +
+        "destination)",
     )
     .option("--no-summary", "leave out the summary at the end")
-    .option(
-      "--target <host>",
-      "replay the capture against the wake server on HOST and compare its answers",
-    )
+    .optionsGroup("Replay options:")
+    .option("--target <host>", "replay the capture against the wake server on HOST")
     .addOption(
       new Option("--target-middleman-port <port>", "middleman port on the target").default(9999)
         .argParser(port),
@@ -239,21 +239,22 @@ export function pcapReplayCommand(): Command {
       new Option("--speed <factor>", "replay this many times faster than captured").default(1)
         .argParser(positive),
     )
-    .option("--no-timing", "replay as fast as the answers come, ignoring captured timing")
+    .option("--no-timing", "send each request once the previous one is answered")
     .addOption(
       new Option("--reply-timeout <ms>", "how long to wait for each answer").default(1000)
         .argParser(positive),
     )
     .option(
       "--bind <address>",
-      "local address for the replay sockets (default: the captured source " +
-        "address when it is a loopback address, else 127.0.0.1 or 0.0.0.0 by target)",
+      "local address of the replay sockets (default: the captured source when it is a " +
+        "loopback address, else 127.0.0.1 for a loopback target, else 0.0.0.0)",
     )
+    .optionsGroup("Options:")
     .addHelpText(
       "after",
       `
 Examples:
-  tcpdump -i any -w wake.pcap udp port 9999 or udp port 58200 or tcp port 443
+  tcpdump -i any -w wake.pcap 'udp port 9999 or udp port 58200 or tcp dst port 443'
   bairelay pcap-replay wake.pcap                      timeline and summary
   bairelay pcap-replay wake.pcap --uid 9527000ABCDEFGHI --variant R2D_C,D2R_C_R
   bairelay pcap-replay wake.pcapng --json | jq .      one object per packet
@@ -264,7 +265,11 @@ source), maps destination 9999 to the middleman and 58200 to the register port (
 by the request's variant), feeds the target's own token/ac/sid into later requests that echo
 them, and compares every answer with the captured one: variant, fields present, echoed
 values (tid, cid, sid, ac), session-random values (token, ac, sid, time_t) by type only and
-addresses by presence. Exit 0 when every exchange conforms, 1 otherwise.`,
+addresses by presence.
+
+Exit codes: timeline 0 when the capture was read (damage is reported in it), 1 when the
+file cannot be opened or is not a capture; replay 0 when every check conforms, 1 otherwise;
+2 bad arguments.`,
     )
     .action(async (path: string, options: Options) => {
       if (options.target !== undefined) await replay(path, options);
