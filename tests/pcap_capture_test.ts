@@ -207,6 +207,12 @@ Deno.test("pcap-replay --json prints one decode-shaped object per packet", async
   assert.equal(summary.kind, "summary");
   assert.equal(summary.cameras.length, 2);
   assert.equal(summary.push_attempts.total, 1);
+  assert.equal(summary.variants.D2R_HB, 5);
+  assert.equal(summary.cameras.find((c: { uid: string }) => c.uid === CAMERA_A).heartbeats, 4);
+  const [wake] = summary.wakes;
+  assert.equal(wake.uid, SHORT_A);
+  assert.equal(wake.cid, CID);
+  assert.ok(wake.r2d_c >= 1 && wake.first_r2d_c_delay >= 0 && wake.confirm_delay >= 0);
   const m2dqr = objects.find((o) => o.variant === "M2D_Q_R");
   assert.equal(m2dqr.kind, "discovery");
   assert.equal(m2dqr.crc_ok, true);

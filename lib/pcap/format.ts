@@ -270,17 +270,36 @@ export function summaryText(summary: Summary): string {
   return lines.join("\n");
 }
 
-function snakeKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(snakeKeys);
-  if (typeof value !== "object" || value === null) return value;
-  return Object.fromEntries(
-    Object.entries(value).map((
-      [key, inner],
-    ) => [key.replace(/[A-Z]/g, (c) => "_" + c.toLowerCase()), snakeKeys(inner)]),
-  );
-}
-
-/** The summary as one JSON line (`{"kind":"summary",...}`, snake_case keys like the rest). */
+/** The summary as one JSON line (`{"kind":"summary",...}`, snake_case like the rest). */
 export function summaryJson(summary: Summary): string {
-  return JSON.stringify(snakeKeys({ kind: "summary", ...summary }));
+  return JSON.stringify({
+    kind: "summary",
+    frames: summary.frames,
+    packets: summary.packets,
+    variants: summary.variants,
+    cameras: summary.cameras.map((camera) => ({
+      uid: camera.uid,
+      addresses: camera.addresses,
+      first_seen: camera.firstSeen,
+      last_seen: camera.lastSeen,
+      heartbeats: camera.heartbeats,
+      heartbeat_interval: camera.heartbeatInterval,
+    })),
+    cameras_not_detailed: summary.camerasNotDetailed,
+    wakes: summary.wakes.map((wake) => ({
+      uid: wake.uid,
+      client: wake.client,
+      camera: wake.camera,
+      cid: wake.cid,
+      sid: wake.sid,
+      time: wake.time,
+      r2d_c: wake.r2dC,
+      first_r2d_c_delay: wake.firstR2dCDelay,
+      confirm_delay: wake.confirmDelay,
+    })),
+    wakes_not_detailed: summary.wakesNotDetailed,
+    push_attempts: { total: summary.pushAttempts.total, by_source: summary.pushAttempts.bySource },
+    decode_errors: summary.decodeErrors,
+    capture_errors: summary.captureErrors,
+  });
 }
