@@ -1,12 +1,12 @@
 /**
  * Resident memory of the wake server (its own process) with 1,024 registered cameras under
  * steady load: a load process sends each camera's heartbeat about once a second (1,024/s)
- * and this process wakes a camera every 2 s. RSS is read from /proc every `--sample`
- * seconds for `--minutes`. First, as a baseline in the same run, a bare UDP echo server
- * (same runtime, node:dgram) gets the same heartbeat load for `--baseline` seconds.
- * Loopback only.
+ * and this process wakes a camera every 2 s. As a baseline in the same run and over the
+ * same period, a bare UDP echo server (same runtime, node:dgram) gets the same heartbeat
+ * load from a second load process. RSS of both is read from /proc every `--sample`
+ * seconds for `--minutes`. Loopback only.
  *
- *   scripts/deno run -A bench/serve_memory.ts [--minutes 10] [--sample 30] [--baseline 30]
+ *   scripts/deno run -A bench/serve_memory.ts [--minutes 10] [--sample 30]
  */
 
 import { ClientSim } from "../tests/support/client_sim.ts";
@@ -14,35 +14,22 @@ import { type Endpoint, flag, rssMb, spawnProc } from "./serve_support.ts";
 
 const MINUTES = flag("minutes", 10);
 const SAMPLE_S = flag("sample", 30);
-const BASELINE_S = flag("baseline", 30);
 const CAMERAS = 1024;
 
-async function echoBaseline(): Promise<{ idle: number; loaded: number }> {
-  const echo = await spawnProc<{ port: number }>("echo");
-  const idle = rssMb(echo.pid);
-  const to = { ip: "127.0.0.1", port: echo.ready.port };
-  const load = await spawnProc("load", JSON.stringify({ to, rate: CAMERAS, uids: CAMERAS }));
-  let loaded = 0;
-  for (let waited = 0; waited < BASELINE_S; waited += 5) {
-    await new Promise((r) => setTimeout(r, 5000));
-    loaded = Math.max(loaded, rssMb(echo.pid));
-  }
-  await load.stop();
-  await echo.stop();
-  return { idle, loaded };
+function loadFor(to: Endpoint) {
+  return spawnProc("load", JSON.stringify({ to, rate: CAMERAS, uids: CAMERAS }));
 }
-
-const baseline = await echoBaseline();
 
 const server = await spawnProc<{ middleman: Endpoint; register: Endpoint }>(
   "wake",
   JSON.stringify({ staleAfterMs: 60_000, maxWakesPerHour: 0 }),
 );
-const idle = rssMb(server.pid);
-const load = await spawnProc(
-  "load",
-  JSON.stringify({ to: server.ready.register, rate: CAMERAS, uids: CAMERAS }),
-);
+const echo = await spawnProc<{ port: number }>("echo");
+const idle = { wake: rssMb(server.pid), echo: rssMb(echo.pid) };
+const loads = [
+  await loadFor(server.ready.register),
+  await loadFor({ ip: "127.0.0.1", port: echo.ready.port }),
+];
 const client = await ClientSim.start();
 let wakes = 0;
 const waker = setInterval(() => {
@@ -54,34 +41,43 @@ const waker = setInterval(() => {
 }, 2000);
 try {
   await new Promise((r) => setTimeout(r, 5000));
-  const samples: { t: number; rss: number }[] = [];
+  const samples: { t: number; wake: number; echo: number }[] = [];
   const started = performance.now();
   const end = started + MINUTES * 60_000;
+  const sample = () =>
+    samples.push({
+      t: (performance.now() - started) / 1000,
+      wake: rssMb(server.pid),
+      echo: rssMb(echo.pid),
+    });
   while (performance.now() < end) {
-    samples.push({ t: (performance.now() - started) / 1000, rss: rssMb(server.pid) });
-    await new Promise((r) => setTimeout(r, Math.min(SAMPLE_S * 1000, end - performance.now())));
+    sample();
+    await new Promise((r) =>
+      setTimeout(r, Math.max(1, Math.min(SAMPLE_S * 1000, end - performance.now())))
+    );
   }
-  samples.push({ t: (performance.now() - started) / 1000, rss: rssMb(server.pid) });
-  const rss = samples.map((s) => s.rss);
+  sample();
   const fmt = (v: number) => v.toFixed(1);
-  console.log(
-    `bare UDP echo server, same load, ${BASELINE_S} s: idle ${fmt(baseline.idle)} MB, ` +
-      `max ${fmt(baseline.loaded)} MB`,
-  );
-  console.log(`wake server idle (no cameras): ${fmt(idle)} MB`);
-  console.log(`${CAMERAS} cameras, ${CAMERAS} heartbeats/s, a wake every 2 s, ${MINUTES} min:`);
-  console.log(
-    `  RSS first ${fmt(rss[0])} MB, min ${fmt(Math.min(...rss))}, max ${
+  const summary = (key: "wake" | "echo") => {
+    const rss = samples.map((s) => s[key]);
+    return `idle ${fmt(idle[key])} MB; loaded first ${fmt(rss[0])}, max ${
       fmt(Math.max(...rss))
-    }, last ${fmt(rss.at(-1)!)} MB`,
-  );
+    }, ` +
+      `last ${fmt(rss.at(-1)!)} MB`;
+  };
+  console.log(`${CAMERAS} heartbeats/s to each server for ${MINUTES} min (same run, same period)`);
+  console.log(`wake server (1024 cameras, a wake every 2 s): ${summary("wake")}`);
+  console.log(`bare UDP echo server:                         ${summary("echo")}`);
   console.log(
-    `  samples (s:MB): ${samples.map((s) => `${Math.round(s.t)}:${fmt(s.rss)}`).join(" ")}`,
+    `samples (s: wake/echo MB): ${
+      samples.map((s) => `${Math.round(s.t)}:${fmt(s.wake)}/${fmt(s.echo)}`).join(" ")
+    }`,
   );
-  console.log(`  wakes sent: ${wakes}; server reports ${server.latest()}`);
+  console.log(`wakes sent: ${wakes}; wake server reports ${server.latest()}`);
 } finally {
   clearInterval(waker);
   await client.close();
-  await load.stop();
+  for (const load of loads) await load.stop();
+  await echo.stop();
   await server.stop();
 }
