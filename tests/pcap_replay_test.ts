@@ -7,7 +7,14 @@
 import assert from "node:assert/strict";
 import type { Buffer } from "node:buffer";
 import dgram from "node:dgram";
-import { decodeDatagram, encodeDiscovery, type Message, message } from "../lib/bcudp/mod.ts";
+import {
+  decodeDatagram,
+  encodeDiscovery,
+  encodeDiscoveryXml,
+  type Message,
+  message,
+  writeMessage,
+} from "../lib/bcudp/mod.ts";
 import {
   compareMessages,
   concatBytes,
@@ -91,7 +98,7 @@ const fromServer = (destination: string, port: number): Flow => ({
 });
 
 /** A camera's boot as captured from the real cloud: token 111, ac 222. */
-function bootCapture(camera = "127.0.0.2"): Uint8Array {
+function bootCapture(camera = "127.0.0.2", cameraStyle = false): Uint8Array {
   const options = { linkType: LINKTYPE.RAW };
   const records: [number, Flow, Message, number][] = [
     [0, toServer(camera, 9999), message("D2M_Q", { uid: UID, r: 2 }), 1],
@@ -99,10 +106,15 @@ function bootCapture(camera = "127.0.0.2"): Uint8Array {
     [0.02, toServer(camera, 58200), message("D2R_R", { uid: UID, token: 111n, r: 2 }), 2],
     [0.03, fromServer(camera, 58200), message("R2D_R_R", { rsp: -4, ac: 222 }), 2],
   ];
+  // Cameras write a newline after every element.
+  const encode = (msg: Message, tid: number) =>
+    cameraStyle && msg.variant.startsWith("D2")
+      ? encodeDiscoveryXml(writeMessage(msg).replaceAll(">", ">\n"), tid)
+      : encodeDiscovery(msg, tid);
   return concatBytes([
     pcapHeader(options),
     ...records.map(([time, flow, msg, tid]) =>
-      pcapRecord(options, 1000 + time, ipPacket(flow, "udp", encodeDiscovery(msg, tid)))
+      pcapRecord(options, 1000 + time, ipPacket(flow, "udp", encode(msg, tid)))
     ),
   ]);
 }
@@ -138,7 +150,7 @@ Deno.test("replay feeds the target's token into D2R_R and checks ac after D2R_R"
     if (request.variant === "D2R_R") return message("R2D_R_R", { rsp: -4, ac: 7 });
   });
   try {
-    const { report, verdicts } = await replay(bootCapture(), server);
+    const { report, verdicts } = await replay(bootCapture("127.0.0.2", true), server);
     assert.equal(report.differing, 0, JSON.stringify(verdicts, null, 1));
     assert.equal(report.exchanges, 2);
     const d2rR = server.seen.find((s) => s.message.variant === "D2R_R")!;

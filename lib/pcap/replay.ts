@@ -13,7 +13,13 @@
 
 import type { Buffer } from "node:buffer";
 import dgram from "node:dgram";
-import { decodeDatagram, encodeDiscoveryXml, type Message, type Packet } from "../bcudp/mod.ts";
+import {
+  decodeDatagram,
+  encodeDiscoveryXml,
+  type Message,
+  type Packet,
+  writeMessage,
+} from "../bcudp/mod.ts";
 import { type ByteInput, ByteSource } from "./byte_source.ts";
 import { readCapture } from "./capture.ts";
 import { compareMessages, ECHOED_RANDOM_FIELDS, SessionValues } from "./compare.ts";
@@ -275,6 +281,8 @@ async function substitute(
   notes: string[],
 ): Promise<string> {
   let xml = request.xml;
+  const fields = { ...request.message.fields } as Record<string, unknown>;
+  let rewritten = true;
   for (const [name, value] of Object.entries(request.message.fields as Record<string, unknown>)) {
     if (!ECHOED_RANDOM_FIELDS.has(name) || !issued.has(`${name}:${value}`)) continue;
     const captured = String(value);
@@ -289,10 +297,16 @@ async function substitute(
       continue;
     }
     if (ours !== captured) {
-      xml = xml.replace(`<${name}>${captured}</${name}>`, `<${name}>${ours}</${name}>`);
+      const element = new RegExp(`<${name}>\\s*${captured}\\s*</${name}>`);
+      const edited = xml.replace(element, `<${name}>${ours}</${name}>`);
+      rewritten &&= edited !== xml;
+      xml = edited;
+      fields[name] = typeof value === "bigint" ? BigInt(ours) : Number(ours);
       notes.push(`${name} ${captured} -> ${ours}`);
     }
   }
+  // XML the simple edit cannot handle (e.g. an element written twice) is written afresh.
+  if (!rewritten) return writeMessage({ ...request.message, fields } as Message);
   return xml;
 }
 
