@@ -108,6 +108,18 @@ async function setup(options: {
   };
 }
 
+/** One unconfigured camera on 127.0.0.5 and a broker whose subscriber has seen it registered. */
+async function gardenOnBroker(): Promise<{ s: Setup; sub: Subscriber }> {
+  const s = await setup({ mqtt: "start", cameras: [{ uid: GARDEN_UID, ip: "127.0.0.5" }] });
+  try {
+    await s.sub!.waitForPayload(`bairelay/${GARDEN_UID}/status/registered`, "on");
+  } catch (error) {
+    await s.close();
+    throw error;
+  }
+  return { s, sub: s.sub! };
+}
+
 async function until(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
@@ -158,14 +170,9 @@ Deno.test("a push turns motion on for the right camera, then off after the hold"
 });
 
 Deno.test("repeated pushes extend the hold without flicker", async () => {
-  const s = await setup({
-    mqtt: "start",
-    cameras: [{ uid: GARDEN_UID, ip: "127.0.0.5" }],
-  });
-  const sub = s.sub!;
+  const { s, sub } = await gardenOnBroker();
   try {
     const motion = `bairelay/${GARDEN_UID}/status/motion`;
-    await sub.waitForPayload(`bairelay/${GARDEN_UID}/status/registered`, "on");
     const before = sub.messages.length;
     let lastPush = 0;
     for (let i = 0; i < 5; i++) {
@@ -186,13 +193,8 @@ Deno.test("repeated pushes extend the hold without flicker", async () => {
 });
 
 Deno.test("a push from an unregistered IP produces nothing", async () => {
-  const s = await setup({
-    mqtt: "start",
-    cameras: [{ uid: GARDEN_UID, ip: "127.0.0.5" }],
-  });
-  const sub = s.sub!;
+  const { s, sub } = await gardenOnBroker();
   try {
-    await sub.waitForPayload(`bairelay/${GARDEN_UID}/status/registered`, "on");
     await sendPush({ from: "127.0.0.9", port: s.push.port, sni: "pushx.reolink.com" });
     const counter = s.service.wake!.metrics.counter("bairelay_push_connections_total", "");
     await until(() => counter.get({ result: "unknown_ip" }) === 1, "unknown_ip counted");
