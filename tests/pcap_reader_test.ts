@@ -12,6 +12,7 @@ import {
   concatBytes,
   entryJson,
   entryLine,
+  FifoMap,
   type Flow,
   ipPacket,
   linkFrame,
@@ -487,4 +488,18 @@ Deno.test("the summary details at most MAX_SUMMARY_CAMERAS cameras and counts th
   const { summary } = await timeline(concatBytes(records), {}, 1 << 16);
   assert.equal(summary.cameras.length, MAX_SUMMARY_CAMERAS);
   assert.equal(summary.camerasNotDetailed, 1);
+});
+
+Deno.test("FifoMap keeps at most its capacity, forgetting the oldest first", () => {
+  const map = new FifoMap<string, number>(3);
+  for (const [key, value] of [["a", 1], ["b", 2], ["c", 3], ["b", 20], ["d", 4]] as const) {
+    map.set(key, value);
+  }
+  assert.equal(map.size, 3);
+  assert.equal(map.get("a"), undefined);
+  assert.equal(map.get("b"), 20);
+  assert.equal(map.get("d"), 4);
+  for (let i = 0; i < 1000; i++) map.set(`k${i}`, i);
+  assert.equal(map.size, 3);
+  assert.deepEqual([map.get("k997"), map.get("k998"), map.get("k999")], [997, 998, 999]);
 });

@@ -22,6 +22,7 @@ import {
   parseMessage,
   readDiscoveryHeader,
 } from "../bcudp/mod.ts";
+import { FifoMap } from "./fifo_map.ts";
 
 /** Documents kept for a long time: those seen again after they left the recent tier. */
 export const PLAINTEXT_CACHE_ENTRIES = 4096;
@@ -31,7 +32,7 @@ export const PLAINTEXT_CACHE_ENTRIES = 4096;
  * dropped while still young, so it never becomes long-lived garbage that grows the heap.
  */
 export const RECENT_CACHE_ENTRIES = 64;
-/** Hashes of documents seen before; seeing one again after the recent tier promotes it. */
+/** Slots for hashes of documents seen before; seeing one again after the recent tier promotes it. */
 export const SEEN_ENTRIES = 4 * PLAINTEXT_CACHE_ENTRIES;
 
 /** One decoded BcUdp packet with what the timeline prints about it. */
@@ -75,25 +76,19 @@ function sameBytes(known: Known | undefined, size: number): known is Known {
   return true;
 }
 
-/** Adds to a bounded first-in first-out map or set, dropping the oldest when full. */
-function remember<K, V>(map: Map<K, V>, key: K, value: V, capacity: number): void {
-  if (!map.has(key) && map.size >= capacity) map.delete(map.keys().next().value!);
-  map.set(key, value);
-}
-
 /** Decodes datagrams; keep one per capture so the plaintext cache is shared. */
 export class DatagramDecoder {
-  #stable = new Map<number, Known>();
-  #recent = new Map<number, Known>();
-  #seen = new Map<number, true>();
-  #capacity: number;
+  #stable: FifoMap<number, Known>;
+  #recent = new FifoMap<number, Known>(RECENT_CACHE_ENTRIES);
+  /** Direct-mapped hashes seen before (a collision just forgets the older one). */
+  #seen = new Int32Array(SEEN_ENTRIES);
   /** Offset just past the packet `#decodeAt` read. */
   #end = 0;
   /** How many Discovery documents were served from the cache (for the benchmark). */
   cacheHits = 0;
 
   constructor(capacity = PLAINTEXT_CACHE_ENTRIES) {
-    this.#capacity = capacity;
+    this.#stable = new FifoMap<number, Known>(capacity);
   }
 
   /** Decodes every packet packed in `bytes`, stopping at the first that fails. */
@@ -163,6 +158,8 @@ export class DatagramDecoder {
       high |= byte;
       hash = Math.imul(hash ^ byte, 16777619);
     }
+    // 30 bits keep the key a small integer: no heap number per lookup or per remembered hash.
+    hash &= 0x3fffffff;
     const stable = this.#stable.get(hash);
     if (sameBytes(stable, size)) {
       this.cacheHits++;
@@ -179,10 +176,11 @@ export class DatagramDecoder {
       : String.fromCharCode.apply(null, plain.subarray(0, size) as unknown as number[]);
     const known: Known = { plain: plain.slice(0, size), xml, parsed: parse(xml) };
     // A hash collision simply replaces the older document.
-    if (this.#seen.has(hash)) remember(this.#stable, hash, known, this.#capacity);
+    const slot = hash % SEEN_ENTRIES;
+    if (this.#seen[slot] === hash + 1) this.#stable.set(hash, known);
     else {
-      remember(this.#seen, hash, true, SEEN_ENTRIES);
-      remember(this.#recent, hash, known, RECENT_CACHE_ENTRIES);
+      this.#seen[slot] = hash + 1;
+      this.#recent.set(hash, known);
     }
     return known;
   }

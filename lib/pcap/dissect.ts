@@ -4,6 +4,8 @@
  * IPv6 (extension headers walked), then the UDP or TCP header.
  */
 
+import { FifoMap } from "./fifo_map.ts";
+
 /** Link-layer header types (www.tcpdump.org/linktypes.html) this reader understands. */
 export const LINKTYPE = {
   NULL: 0,
@@ -266,11 +268,10 @@ function transport(
 
 /** IPv4 address and endpoint names remembered (a capture has few distinct ones). */
 export const NAME_CACHE_ENTRIES = 65536;
-const ipv4Names = new Map<number, string>();
-const endpointNames = new Map<number, string>();
+const ipv4Names = new FifoMap<number, string>(NAME_CACHE_ENTRIES);
+const endpointNames = new FifoMap<number, string>(NAME_CACHE_ENTRIES);
 
-function remember(cache: Map<number, string>, key: number, name: string): string {
-  if (cache.size >= NAME_CACHE_ENTRIES) cache.delete(cache.keys().next().value!);
+function remember(cache: FifoMap<number, string>, key: number, name: string): string {
   cache.set(key, name);
   return name;
 }

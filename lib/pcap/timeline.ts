@@ -8,6 +8,7 @@ import type { BcUdpError, Packet } from "../bcudp/mod.ts";
 import type { CaptureIssue, Frame } from "./capture.ts";
 import { DatagramDecoder, type DecodedPacket, startsWithMagic } from "./datagram_decoder.ts";
 import { dissectFrame, type Segment, TCP_ACK, TCP_SYN } from "./dissect.ts";
+import { FifoMap } from "./fifo_map.ts";
 import { SummaryBuilder } from "./summary.ts";
 
 /** UDP ports whose traffic is BcUdp without looking (middleman and register). */
@@ -60,7 +61,7 @@ export class Timeline {
   #pushPort: number;
   #uid: string | undefined;
   #variants: Set<string> | undefined;
-  #endpointUids = new Map<string, string>();
+  #endpointUids = new FifoMap<string, string>(MAX_ATTRIBUTED_ENDPOINTS);
   #first: { seconds: number; nanos: number } | undefined;
 
   constructor(options: TimelineOptions, emit: (entry: TimelineEntry) => void) {
@@ -181,11 +182,7 @@ export class Timeline {
       ? packet.message.fields.uid
       : undefined;
     if (own !== undefined) {
-      if (this.#endpointUids.get(place.source) === own) return own;
-      if (this.#endpointUids.size >= MAX_ATTRIBUTED_ENDPOINTS) {
-        this.#endpointUids.delete(this.#endpointUids.keys().next().value!);
-      }
-      this.#endpointUids.set(place.source, own);
+      if (this.#endpointUids.get(place.source) !== own) this.#endpointUids.set(place.source, own);
       return own;
     }
     if (!lookup) return undefined;
