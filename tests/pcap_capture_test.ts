@@ -172,14 +172,17 @@ Deno.test("pcap-replay shows the timeline and summary of every real capture", as
       assert.match(out, /cameras: 2\n/);
       assert.match(
         out,
-        /95270000PCAPAAAA0123 {2}from 127\.0\.0\.2:\d+ {2}heartbeats 4, every 1\d\d\.\d ms \(min \d+\.\d ms, max \d+\.\d ms\)/,
+        /95270000PCAPAAAA0123 {2}from 127\.0\.0\.2:\d+ {2}heartbeats 4, every \d+\.\d+ m?s \(min \d+\.\d+ m?s, max \d+\.\d+ m?s\)/,
       );
+      const interval = out.match(/heartbeats 4, every (\d+\.\d+) (m?s)/)!;
+      const intervalMs = Number(interval[1]) * (interval[2] === "s" ? 1000 : 1);
+      assert.ok(intervalMs >= HEARTBEAT_GAP_MS, `heartbeat interval ${intervalMs} ms`);
       assert.match(out, /95270000PCAPBBBB0456 {2}from 127\.0\.0\.3:\d+ {2}heartbeats 1\n/);
       assert.match(
         out,
         new RegExp(
-          `${SHORT_A} from 127\\.0\\.0\\.4:\\d+ \\(cid ${CID}, sid \\d+\\): first R2D_C after \\d+\\.\\d ms ` +
-            `\\(\\d+ sent to 127\\.0\\.0\\.2:\\d+\\), D2R_C_R \\d+\\.\\d ms later`,
+          `${SHORT_A} from 127\\.0\\.0\\.4:\\d+ \\(cid ${CID}, sid \\d+\\): first R2D_C after \\d+\\.\\d+ m?s ` +
+            `\\(\\d+ sent to 127\\.0\\.0\\.2:\\d+\\), D2R_C_R \\d+\\.\\d+ m?s later`,
         ),
       );
       assert.match(out, /push attempts: 1 \(127\.0\.0\.1 1\)/);
