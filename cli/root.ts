@@ -5,7 +5,6 @@ import denoJson from "../deno.json" with { type: "json" };
 import { decodeCommand } from "./decode.ts";
 import { encodeCommand } from "./encode.ts";
 import { CliExit, EXIT } from "./exit_codes.ts";
-import { notBuiltCommand } from "./not_built.ts";
 import { pcapReplayCommand } from "./pcap_replay.ts";
 import { registryCommand } from "./registry.ts";
 import { serveCommand } from "./serve.ts";
@@ -15,9 +14,9 @@ import { wakeCommand } from "./wake.ts";
 export function buildProgram(): Command {
   const program = new Command("bairelay")
     .description(
-      "Local replacement for Reolink's cloud: wake Argus battery cameras and learn about motion\n" +
-        "without the internet. Point p2p*.reolink.com and pushx.reolink.com at this box, then\n" +
-        "run `bairelay serve`.",
+      "Local replacement for Reolink's cloud: wake Argus battery cameras and learn about " +
+        "motion without the internet. Point p2p*.reolink.com and pushx.reolink.com at this " +
+        "box, then run `bairelay serve`.",
     )
     .version(denoJson.version, "-V, --version", "print the version")
     .showHelpAfterError("(run with --help for usage)")
