@@ -1,8 +1,9 @@
 /**
  * Heartbeats answered per second by the wake server (its own process) against a bare UDP
  * echo server (its own process), both driven by this process with the same closed-loop
- * generator in the same run; then a fixed-rate run at 70% of the echo's rate that must
- * lose no reply. Loopback only.
+ * generator in the same run; then fixed-rate runs at 70%, 50% and 30% of the echo's rate,
+ * counting lost replies for the wake server and, as a control, for the echo server.
+ * Loopback only.
  *
  *   scripts/deno run -A bench/serve_heartbeat.ts [--seconds 5] [--window 64] [--rounds 3]
  */
@@ -14,6 +15,8 @@ const SECONDS = flag("seconds", 5);
 const WINDOW = flag("window", 64);
 const ROUNDS = flag("rounds", 3);
 const CAMERAS = 1024;
+/** Fixed send rates tried for loss, as shares of the echo server's rate. */
+const FIXED_SHARES = [0.7, 0.5, 0.3];
 
 async function openSocket(): Promise<dgram.Socket> {
   const socket = dgram.createSocket("udp4");
@@ -77,7 +80,7 @@ async function fixedRate(to: Endpoint, packets: Uint8Array[], rate: number, seco
         clearInterval(timer);
         resolve();
       }
-    }, 5);
+    }, 1);
   });
   await new Promise((r) => setTimeout(r, 1000));
   socket.close();
@@ -104,8 +107,6 @@ try {
   }
   const echoRate = median(echoRates);
   const wakeRate = median(wakeRates);
-  const target = Math.floor(echoRate * 0.7);
-  const loss = await fixedRate(wake.ready.register, packets, target, SECONDS);
   const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
   console.log(`rounds: ${ROUNDS} x ${SECONDS} s, window ${WINDOW}, ${CAMERAS} camera UIDs`);
   console.log(`echo server:  ${echoRates.map(fmt).join(", ")} replies/s (median ${fmt(echoRate)})`);
@@ -115,10 +116,16 @@ try {
     })`,
   );
   console.log(`ratio:        ${(wakeRate / echoRate * 100).toFixed(1)}% of echo (target >= 70%)`);
-  console.log(
-    `fixed rate ${fmt(target)}/s (70% of echo) for ${SECONDS} s: sent ${loss.sent}, ` +
-      `answered ${loss.replies}, lost ${loss.sent - loss.replies}`,
-  );
+  for (const share of FIXED_SHARES) {
+    const rate = Math.floor(echoRate * share);
+    const wakeLoss = await fixedRate(wake.ready.register, packets, rate, SECONDS);
+    const echoLoss = await fixedRate(echoTo, packets, rate, SECONDS);
+    console.log(
+      `fixed ${fmt(rate)}/s (${share * 100}% of echo) for ${SECONDS} s: wake server lost ` +
+        `${wakeLoss.sent - wakeLoss.replies} of ${wakeLoss.sent}; echo server (control) lost ` +
+        `${echoLoss.sent - echoLoss.replies} of ${echoLoss.sent}`,
+    );
+  }
 } finally {
   await wake.stop();
   await echo.stop();
