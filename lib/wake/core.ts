@@ -295,7 +295,7 @@ export class WakeCore {
       this.emit({ type: "registered", uid, address: { ...peer }, at });
     } else {
       if (upsert.moved) logger.info("Camera {uid} moved to {ip}:{port}", { uid, ...peer });
-      this.emit({ type: "heartbeat", uid, address: { ...peer }, at });
+      if (this.listeners.size > 0) this.emit({ type: "heartbeat", uid, address: { ...peer }, at });
     }
     if (upsert.result === "registered" || upsert.moved) {
       void this.deps.advertiser.resolve(peer.ip); // warm the cache for the first wake
