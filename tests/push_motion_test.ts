@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import type { Clock } from "../lib/client/clock.ts";
+import type { Clock } from "../lib/clock.ts";
 import { type MotionChange, MotionTracker } from "../lib/push/motion.ts";
 
 /** A manual clock: timers fire only when the test advances time. */

@@ -4,7 +4,7 @@
  * wait for the camera's TCP port. Import from here rather than from the files.
  */
 
-export * from "./clock.ts";
+export * from "../clock.ts";
 export * from "./endpoint.ts";
 export * from "./udp.ts";
 export * from "./wake.ts";

@@ -5,7 +5,7 @@
 
 import net from "node:net";
 import type { Endpoint } from "./endpoint.ts";
-import { type Clock, systemClock } from "./clock.ts";
+import { type Clock, systemClock } from "../clock.ts";
 
 /** Where to probe and for how long. */
 export interface WaitRequest {

@@ -22,7 +22,7 @@ import {
   type ServerSpec,
   systemResolveHost,
 } from "./endpoint.ts";
-import { type Clock, systemClock } from "./clock.ts";
+import { type Clock, systemClock } from "../clock.ts";
 import { type ClientSocket, openDgramSocket, type OpenSocket } from "./udp.ts";
 
 /** What to wake and through which servers. */

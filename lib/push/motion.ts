@@ -5,7 +5,7 @@
  * flickers off and on, and a camera that stops pushing is never left stuck on.
  */
 
-import { type Clock, systemClock } from "../client/clock.ts";
+import { type Clock, systemClock } from "../clock.ts";
 
 /** A change of a camera's motion state, as handed to the listener. */
 export interface MotionChange {

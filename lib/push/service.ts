@@ -12,7 +12,7 @@ import { type CameraRef, MqttBridge } from "../mqtt/bridge.ts";
 import type { WakeServer } from "../wake/server.ts";
 import { eventsRoute, RecentEvents } from "./events.ts";
 import { type PushListener, startPushListener } from "./listener.ts";
-import { type Clock, systemClock } from "../client/clock.ts";
+import { type Clock, systemClock } from "../clock.ts";
 import { MotionTracker } from "./motion.ts";
 
 const log = getLogger(["bairelay", "push"]);

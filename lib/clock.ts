@@ -1,4 +1,4 @@
-/** The time source and timers the wake client uses, replaceable in tests. */
+/** The time source and timers shared by the wake client and the motion hold, replaceable in tests. */
 
 /** Timers and the current time (milliseconds). */
 export interface Clock {
