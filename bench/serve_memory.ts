@@ -6,7 +6,7 @@
  * load from a second load process. RSS of both is read from /proc every `--sample`
  * seconds for `--minutes`. Loopback only.
  *
- *   scripts/deno run -A bench/serve_memory.ts [--minutes 10] [--sample 30]
+ *   scripts/deno run -A bench/serve_memory.ts [--minutes 10] [--sample 30] [--rate 1024]
  */
 
 import { ClientSim } from "../tests/support/client_sim.ts";
@@ -15,9 +15,11 @@ import { type Endpoint, flag, rssMb, spawnProc } from "./serve_support.ts";
 const MINUTES = flag("minutes", 10);
 const SAMPLE_S = flag("sample", 30);
 const CAMERAS = 1024;
+/** Heartbeats per second to each server (default: each camera about once a second). */
+const RATE = flag("rate", CAMERAS);
 
 function loadFor(to: Endpoint) {
-  return spawnProc("load", JSON.stringify({ to, rate: CAMERAS, uids: CAMERAS }));
+  return spawnProc("load", JSON.stringify({ to, rate: RATE, uids: CAMERAS }));
 }
 
 const server = await spawnProc<{ middleman: Endpoint; register: Endpoint }>(
@@ -65,7 +67,7 @@ try {
     }, ` +
       `last ${fmt(rss.at(-1)!)} MB`;
   };
-  console.log(`${CAMERAS} heartbeats/s to each server for ${MINUTES} min (same run, same period)`);
+  console.log(`${RATE} heartbeats/s to each server for ${MINUTES} min (same run, same period)`);
   console.log(`wake server (1024 cameras, a wake every 2 s): ${summary("wake")}`);
   console.log(`bare UDP echo server:                         ${summary("echo")}`);
   console.log(
