@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import type { WakeServerEvent } from "../lib/wake/mod.ts";
 import { CameraSim } from "./support/camera_sim.ts";
 import { ClientSim } from "./support/client_sim.ts";
-import { FakeClock, startTestServer } from "./support/wake_server.ts";
+import { FakeClock, startTestServer, withWakeRig } from "./support/wake_server.ts";
 
 const UID = "95270000ABCDEFGH0123";
 const SHORT = "95270000ABCDEFGH";
@@ -32,58 +32,51 @@ Deno.test("C2M_Q -> M2C_Q_R with reg, relay, log and t all our register address"
 });
 
 Deno.test("a wake: 10 R2D_C ~100 ms apart with cli.ip substituted, then R2C_C_R + R2C_T", async () => {
-  const server = await startTestServer({}, { randomU32: () => 0x01020304 });
-  const camera = await CameraSim.start({ uid: UID, ip: "127.0.0.2", middleman: server.middleman });
-  const client = await ClientSim.start();
-  try {
-    await camera.boot();
-    const sent = performance.now();
-    const { reply, transfer } = await client.connect(server.register, SHORT, {
-      cid: -12345,
-      cli: { ip: "192.168.1.50", port: 4000 },
-    });
-    const wakes = await camera.waitForWakes(10, 5000);
-    assert.equal(await camera.countDuring("R2D_C", 400), 0, "no 11th packet");
-    assert.equal(wakes.length, 10);
-    const register = `<ip>127.0.0.1</ip><port>${server.register.port}</port>`;
-    const expected = `<P2P><R2D_C><cli><ip>127.0.0.1</ip><port>4000</port></cli>` +
-      `<cmap><ip>127.0.0.1</ip><port>${client.address.port}</port></cmap>` +
-      `<relay>${register}</relay><sid>16909060</sid><cid>-12345</cid></R2D_C></P2P>`;
-    for (const wake of wakes) {
-      assert.equal(wake.xml, expected);
-      assert.deepEqual(wake.from, server.register);
-    }
-    const gaps = wakes.slice(1).map((w, i) => w.at - wakes[i].at);
-    const spacing = median(gaps);
-    assert.ok(spacing > 60 && spacing < 250, `median spacing ${spacing} ms`);
-    assert.ok(wakes[9].at - wakes[0].at > 600, "burst spread over ~900 ms");
-    assert.ok(wakes[0].at - sent < 1000, "first R2D_C right away");
+  await withWakeRig(
+    { deps: { randomU32: () => 0x01020304 }, camera: { ip: "127.0.0.2" } },
+    async ({ server, camera, client }) => {
+      await camera.boot();
+      const sent = performance.now();
+      const { reply, transfer } = await client.connect(server.register, SHORT, {
+        cid: -12345,
+        cli: { ip: "192.168.1.50", port: 4000 },
+      });
+      const wakes = await camera.waitForWakes(10, 5000);
+      assert.equal(await camera.countDuring("R2D_C", 400), 0, "no 11th packet");
+      assert.equal(wakes.length, 10);
+      const register = `<ip>127.0.0.1</ip><port>${server.register.port}</port>`;
+      const expected = `<P2P><R2D_C><cli><ip>127.0.0.1</ip><port>4000</port></cli>` +
+        `<cmap><ip>127.0.0.1</ip><port>${client.address.port}</port></cmap>` +
+        `<relay>${register}</relay><sid>16909060</sid><cid>-12345</cid></R2D_C></P2P>`;
+      for (const wake of wakes) {
+        assert.equal(wake.xml, expected);
+        assert.deepEqual(wake.from, server.register);
+      }
+      const gaps = wakes.slice(1).map((w, i) => w.at - wakes[i].at);
+      const spacing = median(gaps);
+      assert.ok(spacing > 60 && spacing < 250, `median spacing ${spacing} ms`);
+      assert.ok(wakes[9].at - wakes[0].at > 600, "burst spread over ~900 ms");
+      assert.ok(wakes[0].at - sent < 1000, "first R2D_C right away");
 
-    const camAddr = `<ip>127.0.0.2</ip><port>${camera.address.port}</port>`;
-    assert.equal(
-      reply.xml,
-      `<P2P><R2C_C_R><dev>${camAddr}</dev><dmap>${camAddr}</dmap><relay>${register}</relay>` +
-        `<nat>NULL</nat><sid>16909060</sid><rsp>0</rsp><ac>0</ac></R2C_C_R></P2P>`,
-    );
-    assert.equal(
-      transfer?.xml,
-      `<P2P><R2C_T><dev>${camAddr}</dev><dmap>${camAddr}</dmap><sid>16909060</sid>` +
-        `<cid>-12345</cid></R2C_T></P2P>`,
-    );
-    assert.ok(reply.at >= wakes[0].at - 50, "R2C_C_R follows the first R2D_C");
-    assert.equal(server.registry.lookupFresh(UID)?.wakes, 1);
-  } finally {
-    await client.close();
-    await camera.close();
-    await server.close();
-  }
+      const camAddr = `<ip>127.0.0.2</ip><port>${camera.address.port}</port>`;
+      assert.equal(
+        reply.xml,
+        `<P2P><R2C_C_R><dev>${camAddr}</dev><dmap>${camAddr}</dmap><relay>${register}</relay>` +
+          `<nat>NULL</nat><sid>16909060</sid><rsp>0</rsp><ac>0</ac></R2C_C_R></P2P>`,
+      );
+      assert.equal(
+        transfer?.xml,
+        `<P2P><R2C_T><dev>${camAddr}</dev><dmap>${camAddr}</dmap><sid>16909060</sid>` +
+          `<cid>-12345</cid></R2C_T></P2P>`,
+      );
+      assert.ok(reply.at >= wakes[0].at - 50, "R2C_C_R follows the first R2D_C");
+      assert.equal(server.registry.lookupFresh(UID)?.wakes, 1);
+    },
+  );
 });
 
 Deno.test("unknown UID: R2C_C_R {nat NULL, rsp -1, ac 0} only, no burst", async () => {
-  const server = await startTestServer();
-  const camera = await CameraSim.start({ uid: UID, middleman: server.middleman });
-  const client = await ClientSim.start();
-  try {
+  await withWakeRig({}, async ({ server, camera, client }) => {
     await camera.boot();
     const { reply, transfer } = await client.connect(server.register, "95279999XXXXXXXX");
     assert.equal(reply.xml, "<P2P><R2C_C_R><nat>NULL</nat><rsp>-1</rsp><ac>0</ac></R2C_C_R></P2P>");
@@ -92,40 +85,32 @@ Deno.test("unknown UID: R2C_C_R {nat NULL, rsp -1, ac 0} only, no burst", async 
     assert.equal(camera.wakes.length, 0);
     const wakes = server.metrics.counter("bairelay_wakes_total", "");
     assert.equal(wakes.get({ result: "not_registered" }), 1);
-  } finally {
-    await client.close();
-    await camera.close();
-    await server.close();
-  }
+  });
 });
 
 Deno.test("stale camera: reads as absent (rsp -1), is evicted with an event", async () => {
   const clock = new FakeClock();
-  const server = await startTestServer({ staleAfterMs: 60_000 }, { now: clock.now });
-  const events: WakeServerEvent[] = [];
-  server.onEvent((e) => events.push(e));
-  const camera = await CameraSim.start({ uid: UID, middleman: server.middleman });
-  const client = await ClientSim.start();
-  try {
-    await camera.boot();
-    clock.advance(60_001);
-    const { reply } = await client.connect(server.register, SHORT);
-    assert.equal(reply.message.fields.rsp, -1);
-    assert.equal(server.registry.lookupFresh(SHORT), undefined);
-    const deadline = performance.now() + 3000;
-    while (!events.some((e) => e.type === "deregistered") && performance.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    assert.ok(events.some((e) => e.type === "deregistered" && e.uid === UID));
-    assert.equal(server.registry.size, 0);
-    assert.equal(camera.wakes.length, 0);
-    await camera.heartbeat(1); // a heartbeat brings it back
-    assert.equal(server.registry.lookupFresh(SHORT)?.uid, UID);
-  } finally {
-    await client.close();
-    await camera.close();
-    await server.close();
-  }
+  await withWakeRig(
+    { server: { staleAfterMs: 60_000 }, deps: { now: clock.now } },
+    async ({ server, camera, client }) => {
+      const events: WakeServerEvent[] = [];
+      server.onEvent((e) => events.push(e));
+      await camera.boot();
+      clock.advance(60_001);
+      const { reply } = await client.connect(server.register, SHORT);
+      assert.equal(reply.message.fields.rsp, -1);
+      assert.equal(server.registry.lookupFresh(SHORT), undefined);
+      const deadline = performance.now() + 3000;
+      while (!events.some((e) => e.type === "deregistered") && performance.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.ok(events.some((e) => e.type === "deregistered" && e.uid === UID));
+      assert.equal(server.registry.size, 0);
+      assert.equal(camera.wakes.length, 0);
+      await camera.heartbeat(1); // a heartbeat brings it back
+      assert.equal(server.registry.lookupFresh(SHORT)?.uid, UID);
+    },
+  );
 });
 
 Deno.test("short UIDs match by prefix (freshest of several); long UIDs match exactly", async () => {
@@ -193,12 +178,12 @@ Deno.test("one burst in flight per camera: a second C2R_C joins it (same sid)", 
 
 Deno.test("wake budget: over max_wakes_per_hour the client gets rsp -1 until the hour passes", async () => {
   const clock = new FakeClock();
-  const server = await startTestServer({ burstCount: 1, maxWakesPerHour: 2 }, {
-    now: clock.now,
-  });
-  const camera = await CameraSim.start({ uid: UID, middleman: server.middleman });
-  const client = await ClientSim.start();
-  try {
+  await withWakeRig({
+    server: { burstCount: 1, maxWakesPerHour: 2 },
+    deps: {
+      now: clock.now,
+    },
+  }, async ({ server, camera, client }) => {
     await camera.boot();
     camera.startHeartbeats(200);
     assert.equal((await client.connect(server.register, SHORT)).reply.message.fields.rsp, 0);
@@ -223,35 +208,29 @@ Deno.test("wake budget: over max_wakes_per_hour the client gets rsp -1 until the
     const wakes = server.metrics.counter("bairelay_wakes_total", "");
     assert.equal(wakes.get({ result: "over_budget" }), 2);
     assert.equal(wakes.get({ result: "started" }), 3);
-  } finally {
-    await client.close();
-    await camera.close();
-    await server.close();
-  }
+  });
 });
 
 Deno.test("max_wakes_per_hour = 0 means unlimited", async () => {
-  const server = await startTestServer({ burstCount: 1, maxWakesPerHour: 0 });
-  const camera = await CameraSim.start({ uid: UID, middleman: server.middleman });
-  try {
-    await camera.boot();
-    for (let i = 0; i < 70; i++) assert.equal(server.wake(SHORT, "api").result, "started");
-    await camera.waitForWakes(70);
-  } finally {
-    await camera.close();
-    await server.close();
-  }
+  await withWakeRig(
+    { server: { burstCount: 1, maxWakesPerHour: 0 } },
+    async ({ server, camera }) => {
+      await camera.boot();
+      for (let i = 0; i < 70; i++) assert.equal(server.wake(SHORT, "api").result, "started");
+      await camera.waitForWakes(70);
+    },
+  );
 });
 
 Deno.test("server.wake by configured name, short or long UID; unknown is not_registered", async () => {
-  const server = await startTestServer({
-    burstCount: 1,
-    cameras: [{ name: "garden", uid: SHORT }],
-  });
-  const events: WakeServerEvent[] = [];
-  server.onEvent((e) => e.type === "wake" && events.push(e));
-  const camera = await CameraSim.start({ uid: UID, middleman: server.middleman });
-  try {
+  await withWakeRig({
+    server: {
+      burstCount: 1,
+      cameras: [{ name: "garden", uid: SHORT }],
+    },
+  }, async ({ server, camera }) => {
+    const events: WakeServerEvent[] = [];
+    server.onEvent((e) => e.type === "wake" && events.push(e));
     assert.deepEqual(server.wake("garden", "api"), { result: "not_registered", target: "garden" });
     await camera.boot();
     assert.equal(server.registry.lookupFresh(UID)?.name, "garden");
@@ -265,10 +244,7 @@ Deno.test("server.wake by configured name, short or long UID; unknown is not_reg
       events.map((e) => [e.type === "wake" && e.source, e.type === "wake" && e.result]),
       [["api", "not_registered"], ["mqtt", "started"]],
     );
-  } finally {
-    await camera.close();
-    await server.close();
-  }
+  });
 });
 
 Deno.test("several cameras on distinct loopback addresses are each woken alone", async () => {
@@ -301,17 +277,15 @@ Deno.test("several cameras on distinct loopback addresses are each woken alone",
 });
 
 Deno.test("a woken camera can open its TCP port (tcpOnWake)", async () => {
-  const server = await startTestServer({ burstCount: 1 });
-  const camera = await CameraSim.start({ uid: UID, middleman: server.middleman, tcpOnWake: 0 });
-  try {
-    await camera.boot();
-    server.wake(SHORT, "api");
-    await camera.waitForWakes(1);
-    assert.ok(camera.tcpPort);
-    const conn = await Deno.connect({ hostname: camera.address.ip, port: camera.tcpPort });
-    conn.close();
-  } finally {
-    await camera.close();
-    await server.close();
-  }
+  await withWakeRig(
+    { server: { burstCount: 1 }, camera: { tcpOnWake: 0 } },
+    async ({ server, camera }) => {
+      await camera.boot();
+      server.wake(SHORT, "api");
+      await camera.waitForWakes(1);
+      assert.ok(camera.tcpPort);
+      const conn = await Deno.connect({ hostname: camera.address.ip, port: camera.tcpPort });
+      conn.close();
+    },
+  );
 });

@@ -4,19 +4,19 @@ import assert from "node:assert/strict";
 import { encodeDiscoveryXml, message } from "../lib/bcudp/mod.ts";
 import type { WakeServerEvent } from "../lib/wake/mod.ts";
 import { CameraSim } from "./support/camera_sim.ts";
-import { ClientSim } from "./support/client_sim.ts";
-import { startTestServer } from "./support/wake_server.ts";
+import { startTestServer, withWakeRig } from "./support/wake_server.ts";
 
 const UID = "95270000ABCDEFGH0123";
 const SHORT = "95270000ABCDEFGH";
 
 Deno.test("boot handshake: exact M2D_Q_R shape, ac echoed, heartbeat answered", async () => {
-  const server = await startTestServer({}, {
-    randomU64: () => 1234567890123456789n,
-    randomU32: () => 42,
-  });
-  const camera = await CameraSim.start({ uid: UID, ip: "127.0.0.2", middleman: server.middleman });
-  try {
+  await withWakeRig({
+    deps: {
+      randomU64: () => 1234567890123456789n,
+      randomU32: () => 42,
+    },
+    camera: { ip: "127.0.0.2" },
+  }, async ({ server, camera }) => {
     const before = Math.floor(Date.now() / 1000);
     const boot = await camera.boot();
     const port = server.register.port;
@@ -37,31 +37,21 @@ Deno.test("boot handshake: exact M2D_Q_R shape, ac echoed, heartbeat answered", 
     assert.equal(entry?.uid, UID);
     assert.deepEqual(entry?.address, camera.address);
     assert.equal(entry?.token, 1234567890123456789n);
-  } finally {
-    await camera.close();
-    await server.close();
-  }
+  });
 });
 
 Deno.test("every reply echoes the request's tid and goes to the UDP source", async () => {
-  const server = await startTestServer();
-  const camera = await CameraSim.start({ uid: UID, ip: "127.0.0.3", middleman: server.middleman });
-  try {
+  await withWakeRig({ camera: { ip: "127.0.0.3" } }, async ({ server, camera }) => {
     const tid = 0xdeadbeef;
     const reply = camera.waitFor("M2D_Q_R", { match: (r) => r.tid === tid });
     await camera.send(message("D2M_Q", { uid: UID, r: 3 }), server.middleman, tid);
     const got = await reply;
     assert.deepEqual(got.from, server.middleman);
-  } finally {
-    await camera.close();
-    await server.close();
-  }
+  });
 });
 
 Deno.test("each D2M_Q gets a fresh token and ac; only the latest anchor is answered", async () => {
-  const server = await startTestServer();
-  const camera = await CameraSim.start({ uid: UID, middleman: server.middleman });
-  try {
+  await withWakeRig({}, async ({ camera }) => {
     const first = (await camera.query()).message.fields;
     const second = (await camera.query()).message.fields;
     assert.notEqual(first.token, second.token);
@@ -70,10 +60,7 @@ Deno.test("each D2M_Q gets a fresh token and ac; only the latest anchor is answe
     assert.equal(anchored.message.fields.ac, second.ac);
     await camera.send(message("D2R_R", { uid: UID, token: first.token }), camera.register!);
     assert.equal(await camera.countDuring("R2D_R_R", 300), 0, "stale token must be dropped");
-  } finally {
-    await camera.close();
-    await server.close();
-  }
+  });
 });
 
 Deno.test("D2R_R with a wrong token or without an anchor is dropped (no ac leak)", async () => {
@@ -105,17 +92,15 @@ Deno.test("D2R_R with a wrong token or without an anchor is dropped (no ac leak)
 
 Deno.test("an anchor older than anchorTtlMs is no longer answered", async () => {
   let now = 1_000_000;
-  const server = await startTestServer({ anchorTtlMs: 5000 }, { now: () => now });
-  const camera = await CameraSim.start({ uid: UID, middleman: server.middleman });
-  try {
-    await camera.query();
-    now += 6000;
-    await camera.send(message("D2R_R", { uid: UID, token: camera.token }), camera.register!);
-    assert.equal(await camera.countDuring("R2D_R_R", 300), 0);
-  } finally {
-    await camera.close();
-    await server.close();
-  }
+  await withWakeRig(
+    { server: { anchorTtlMs: 5000 }, deps: { now: () => now } },
+    async ({ camera }) => {
+      await camera.query();
+      now += 6000;
+      await camera.send(message("D2R_R", { uid: UID, token: camera.token }), camera.register!);
+      assert.equal(await camera.countDuring("R2D_R_R", 300), 0);
+    },
+  );
 });
 
 Deno.test("heartbeats register the UDP source (not <dev>); needrsp 0 gets no reply", async () => {
@@ -147,49 +132,40 @@ Deno.test("heartbeats register the UDP source (not <dev>); needrsp 0 gets no rep
 });
 
 Deno.test("D2R_DISC gets R2D_DC_R with the same sid and rsp 0", async () => {
-  const server = await startTestServer();
-  const camera = await CameraSim.start({ uid: UID, middleman: server.middleman });
-  try {
+  await withWakeRig({}, async ({ server, camera }) => {
     const reply = await camera.request(
       message("D2R_DISC", { sid: 31337 }),
       server.register,
       "R2D_DC_R",
     );
     assert.equal(reply.xml, "<P2P><R2D_DC_R><sid>31337</sid><rsp>0</rsp></R2D_DC_R></P2P>");
-  } finally {
-    await camera.close();
-    await server.close();
-  }
+  });
 });
 
 Deno.test("the camera's D2R_C_R records the wake's completion once", async () => {
-  const server = await startTestServer({ burstCount: 3, burstIntervalMs: 30 });
-  const confirmed: WakeServerEvent[] = [];
-  server.onEvent((e) => e.type === "wake_confirmed" && confirmed.push(e));
-  const camera = await CameraSim.start({ uid: UID, middleman: server.middleman });
-  const client = await ClientSim.start();
-  try {
-    await camera.boot();
-    const { reply } = await client.connect(server.register, SHORT);
-    await camera.waitForWakes(3);
-    const sid = reply.message.fields.sid!;
-    await client.send(
-      message("C2R_CFM", { sid, conn: "local", rsp: 0, cid: 1, did: 2 }),
-      server.register,
-    );
-    await new Promise((r) => setTimeout(r, 200));
-    assert.equal(confirmed.length, 1);
-    const confirmations = server.metrics.counter("bairelay_wakes_confirmed_total", "");
-    assert.equal(confirmations.get({ variant: "D2R_C_R" }), 1, "the camera confirmed first");
-    assert.deepEqual(
-      { type: confirmed[0].type, uid: (confirmed[0] as { uid: string }).uid },
-      { type: "wake_confirmed", uid: UID },
-    );
-  } finally {
-    await client.close();
-    await camera.close();
-    await server.close();
-  }
+  await withWakeRig(
+    { server: { burstCount: 3, burstIntervalMs: 30 } },
+    async ({ server, camera, client }) => {
+      const confirmed: WakeServerEvent[] = [];
+      server.onEvent((e) => e.type === "wake_confirmed" && confirmed.push(e));
+      await camera.boot();
+      const { reply } = await client.connect(server.register, SHORT);
+      await camera.waitForWakes(3);
+      const sid = reply.message.fields.sid!;
+      await client.send(
+        message("C2R_CFM", { sid, conn: "local", rsp: 0, cid: 1, did: 2 }),
+        server.register,
+      );
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal(confirmed.length, 1);
+      const confirmations = server.metrics.counter("bairelay_wakes_confirmed_total", "");
+      assert.equal(confirmations.get({ variant: "D2R_C_R" }), 1, "the camera confirmed first");
+      assert.deepEqual(
+        { type: confirmed[0].type, uid: (confirmed[0] as { uid: string }).uid },
+        { type: "wake_confirmed", uid: UID },
+      );
+    },
+  );
 });
 
 Deno.test("UIDs longer than 64 bytes are rejected; 64 bytes are accepted", async () => {

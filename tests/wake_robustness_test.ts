@@ -6,7 +6,7 @@ import { encodeDiscovery, encodePacket, message } from "../lib/bcudp/mod.ts";
 import { startWakeServer, WakeServerBindError } from "../lib/wake/mod.ts";
 import { CameraSim } from "./support/camera_sim.ts";
 import { ClientSim } from "./support/client_sim.ts";
-import { startTestServer, testServerOptions } from "./support/wake_server.ts";
+import { startTestServer, testServerOptions, withWakeRig } from "./support/wake_server.ts";
 
 const UID = "95270000ABCDEFGH0123";
 
@@ -15,9 +15,7 @@ function fixture(name: string): Uint8Array {
 }
 
 Deno.test("junk, bad CRC, truncated, Data/Ack/Relay and unexpected variants never stop the server", async () => {
-  const server = await startTestServer();
-  const camera = await CameraSim.start({ uid: UID, middleman: server.middleman });
-  try {
+  await withWakeRig({}, async ({ server, camera }) => {
     const good = encodeDiscovery(message("D2R_HB", { uid: UID, needrsp: 1, token: 1n }), 9);
     const badCrc = good.slice();
     badCrc[16] ^= 0xff;
@@ -51,16 +49,11 @@ Deno.test("junk, bad CRC, truncated, Data/Ack/Relay and unexpected variants neve
     const text = server.metrics.render();
     assert.match(text, /bairelay_packets_total\{listener="register",variant="data"\} 1/);
     assert.match(text, /bairelay_replies_total\{listener="register",variant="R2D_HB_R"\} 1/);
-  } finally {
-    await camera.close();
-    await server.close();
-  }
+  });
 });
 
 Deno.test("a datagram carrying several packets is handled packet by packet", async () => {
-  const server = await startTestServer();
-  const camera = await CameraSim.start({ uid: UID, middleman: server.middleman });
-  try {
+  await withWakeRig({}, async ({ server, camera }) => {
     const one = encodeDiscovery(message("D2R_DISC", { sid: 1 }), 1);
     const two = encodeDiscovery(message("D2R_DISC", { sid: 2 }), 2);
     const both = new Uint8Array(one.length + two.length);
@@ -69,10 +62,7 @@ Deno.test("a datagram carrying several packets is handled packet by packet", asy
     await camera.sendRaw(both, server.register);
     await camera.waitFor("R2D_DC_R", { match: (r) => r.message.fields.sid === 2 });
     assert.equal(camera.all("R2D_DC_R").length, 2);
-  } finally {
-    await camera.close();
-    await server.close();
-  }
+  });
 });
 
 Deno.test("registry cap: new UIDs refused when full, known ones still refresh", async () => {
@@ -143,22 +133,20 @@ Deno.test("a port in use is a WakeServerBindError naming the listener, port and 
 });
 
 Deno.test("close() resolves within a second, mid-burst, and stops the burst", async () => {
-  const server = await startTestServer({ burstCount: 50, burstIntervalMs: 100 });
-  const camera = await CameraSim.start({ uid: UID, middleman: server.middleman });
-  try {
-    await camera.boot();
-    server.wake(UID, "api");
-    await camera.waitForWakes(1);
-    const started = performance.now();
-    await server.close();
-    assert.ok(performance.now() - started < 1000);
-    const count = camera.wakes.length;
-    await new Promise((r) => setTimeout(r, 300));
-    assert.equal(camera.wakes.length, count, "burst cancelled");
-  } finally {
-    await camera.close();
-    await server.close();
-  }
+  await withWakeRig(
+    { server: { burstCount: 50, burstIntervalMs: 100 } },
+    async ({ server, camera }) => {
+      await camera.boot();
+      server.wake(UID, "api");
+      await camera.waitForWakes(1);
+      const started = performance.now();
+      await server.close();
+      assert.ok(performance.now() - started < 1000);
+      const count = camera.wakes.length;
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(camera.wakes.length, count, "burst cancelled");
+    },
+  );
 });
 
 Deno.test("refusals are logged at warn with the camera and the reason", async () => {
