@@ -50,7 +50,7 @@ async function runLoad(argsJson: string): Promise<void> {
   await new Promise<void>((resolve) => socket.bind(0, "127.0.0.1", resolve));
   socket.on("message", () => {});
   const packets = heartbeatPackets(args.uids, "LOAD");
-  const tickMs = 10;
+  const tickMs = 1; // about one packet per ms at 1,000/s, like independent cameras
   const perTick = args.rate * tickMs / 1000;
   let owed = 0;
   let next = 0;
