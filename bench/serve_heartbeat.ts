@@ -8,7 +8,7 @@
  *   scripts/deno run -A bench/serve_heartbeat.ts [--seconds 5] [--window 64] [--rounds 3]
  */
 
-import dgram from "node:dgram";
+import { bindUdpListener, type UdpListener } from "../lib/wake/udp_listener.ts";
 import { type Endpoint, flag, heartbeatPackets, spawnProc } from "./serve_support.ts";
 
 const SECONDS = flag("seconds", 5);
@@ -18,26 +18,28 @@ const CAMERAS = 1024;
 /** Fixed send rates tried for loss, as shares of the echo server's rate. */
 const FIXED_SHARES = [0.7, 0.5, 0.3];
 
-async function openSocket(): Promise<dgram.Socket> {
-  const socket = dgram.createSocket("udp4");
-  await new Promise<void>((resolve) => socket.bind(0, "127.0.0.1", resolve));
-  return socket;
+/** A generator socket on the same socket layer as the servers (node:dgram drops replies here). */
+function openSocket(onReply: () => void): UdpListener {
+  return bindUdpListener("register", "127.0.0.1", 0, {
+    onDatagram: onReply,
+    onSendFailed: () => {},
+    onReceiveError: () => {},
+  });
 }
 
 /** Keeps `WINDOW` requests outstanding for `seconds`; returns replies per second. */
 async function closedLoop(to: Endpoint, packets: Uint8Array[], seconds: number) {
-  const socket = await openSocket();
   let outstanding = 0;
   let replies = 0;
   let next = 0;
   let stalls = 0;
   let lastReplies = 0;
   const sendOne = () => {
-    socket.send(packets[next], to.port, to.ip);
+    socket.send(packets[next], to);
     next = (next + 1) % packets.length;
     outstanding++;
   };
-  socket.on("message", () => {
+  const socket = openSocket(() => {
     replies++;
     outstanding--;
     sendOne();
@@ -56,15 +58,14 @@ async function closedLoop(to: Endpoint, packets: Uint8Array[], seconds: number) 
   const elapsed = (performance.now() - started) / 1000;
   clearInterval(watchdog);
   const counted = replies;
-  socket.close();
+  await socket.close();
   return { rate: counted / elapsed, stalls };
 }
 
 /** Sends at `rate` per second for `seconds`; returns sent and answered counts. */
 async function fixedRate(to: Endpoint, packets: Uint8Array[], rate: number, seconds: number) {
-  const socket = await openSocket();
   let replies = 0;
-  socket.on("message", () => replies++);
+  const socket = openSocket(() => replies++);
   let sent = 0;
   let next = 0;
   const started = performance.now();
@@ -73,7 +74,7 @@ async function fixedRate(to: Endpoint, packets: Uint8Array[], rate: number, seco
       const elapsed = (performance.now() - started) / 1000;
       const due = Math.min(Math.floor(elapsed * rate), Math.floor(seconds * rate));
       for (; sent < due; sent++) {
-        socket.send(packets[next], to.port, to.ip);
+        socket.send(packets[next], to);
         next = (next + 1) % packets.length;
       }
       if (elapsed >= seconds) {
@@ -83,7 +84,7 @@ async function fixedRate(to: Endpoint, packets: Uint8Array[], rate: number, seco
     }, 1);
   });
   await new Promise((r) => setTimeout(r, 1000));
-  socket.close();
+  await socket.close();
   return { sent, replies };
 }
 

@@ -2,7 +2,7 @@
  * Resident memory of the wake server (its own process) with 1,024 registered cameras under
  * steady load: a load process sends each camera's heartbeat about once a second (1,024/s)
  * and this process wakes a camera every 2 s. As a baseline in the same run and over the
- * same period, a bare UDP echo server (same runtime, node:dgram) gets the same heartbeat
+ * same period, a bare UDP echo server (same runtime and socket layer) gets the same heartbeat
  * load from a second load process. RSS of both is read from /proc every `--sample`
  * seconds for `--minutes`. Loopback only.
  *

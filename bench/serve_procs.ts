@@ -1,7 +1,7 @@
 /**
  * The processes the `serve` benchmarks run, one mode per invocation:
  * - `wake '<options JSON>'`: the real wake server on 127.0.0.1 (ephemeral ports);
- * - `echo`: a bare node:dgram UDP echo server (the baseline);
+ * - `echo`: a bare UDP echo server on the wake server's own socket layer (the baseline);
  * - `load '<{"to":{ip,port},"rate":n,"uids":n}>'`: sends D2R_HB at a steady rate until killed.
  * Each prints one JSON line when ready (`{"middleman":..,"register":..}` / `{"port":..}` /
  * `{"ready":true}`) and runs until stdin closes or it is killed; the wake server then
@@ -10,6 +10,7 @@
 
 import dgram from "node:dgram";
 import { DEFAULT_WAKE_SERVER_OPTIONS, startWakeServer } from "../lib/wake/mod.ts";
+import { bindUdpListener, type UdpListener } from "../lib/wake/udp_listener.ts";
 import { type Endpoint, heartbeatPackets } from "./serve_support.ts";
 
 async function untilStdinCloses(): Promise<void> {
@@ -34,14 +35,14 @@ async function runWake(optionsJson: string): Promise<void> {
 }
 
 async function runEcho(): Promise<void> {
-  const socket = dgram.createSocket("udp4");
-  await new Promise<void>((resolve) => socket.bind(0, "127.0.0.1", resolve));
-  socket.on("message", (bytes: Uint8Array, rinfo: dgram.RemoteInfo) => {
-    socket.send(bytes, rinfo.port, rinfo.address);
+  const echo: UdpListener = bindUdpListener("register", "127.0.0.1", 0, {
+    onDatagram: (bytes, from) => echo.send(bytes.slice(), from),
+    onSendFailed: () => {},
+    onReceiveError: () => {},
   });
-  console.log(JSON.stringify({ port: socket.address().port }));
+  console.log(JSON.stringify({ port: echo.address.port }));
   await untilStdinCloses();
-  socket.close();
+  await echo.close();
 }
 
 async function runLoad(argsJson: string): Promise<void> {

@@ -8,11 +8,13 @@ import { getLogger } from "@logtape/logtape";
 import {
   decodeDatagramLenient,
   encodeDiscovery,
+  encodeDiscoveryXml,
   type IpPort,
   type Message,
   message,
   type MessageOf,
   type VariantName,
+  writeMessage,
 } from "../bcudp/mod.ts";
 import type { Metrics } from "../metrics.ts";
 import type { AddressAdvertiser } from "./advertise.ts";
@@ -89,6 +91,8 @@ export class WakeCore {
   readonly budget: WakeBudget;
   private readonly listeners = new Set<(event: WakeServerEvent) => void>();
   private readonly warned = new Map<string, number>();
+  /** The R2D_HB_R text of the current second: every heartbeat in that second gets it. */
+  private heartbeatReply: { second: number; xml: string } | undefined;
   private readonly counters;
   private readonly registered;
   /** The actually bound register port, advertised in every address we hand out. */
@@ -227,6 +231,23 @@ export class WakeCore {
     this.counters.replies.inc({ listener, variant: msg.variant });
   }
 
+  /**
+   * The R2D_HB_R for a heartbeat at `at`, written once per second: it only changes with
+   * `time_t`, and heartbeats are the hot path.
+   */
+  private heartbeatReplyXml(at: number): string {
+    const second = Math.floor(at / 1000);
+    if (this.heartbeatReply?.second !== second) {
+      const reply = message("R2D_HB_R", {
+        rsp: 0,
+        time_t: BigInt(second),
+        timer: { hb: this.options.heartbeatMs },
+      });
+      this.heartbeatReply = { second, xml: writeMessage(reply) };
+    }
+    return this.heartbeatReply.xml;
+  }
+
   private async endpointFor(peerIp: string): Promise<IpPort> {
     const ip = this.deps.advertiser.cached(peerIp) ?? await this.deps.advertiser.resolve(peerIp);
     return { ip, port: this.registerPort };
@@ -302,12 +323,8 @@ export class WakeCore {
     }
     this.deps.onChange?.(upsert.result === "registered" || upsert.moved);
     if (needrsp !== 1) return;
-    const reply = message("R2D_HB_R", {
-      rsp: 0,
-      time_t: BigInt(Math.floor(at / 1000)),
-      timer: { hb: this.options.heartbeatMs },
-    });
-    this.reply("register", reply, tid, peer);
+    this.deps.send("register", encodeDiscoveryXml(this.heartbeatReplyXml(at), tid), peer);
+    this.counters.replies.inc({ listener: "register", variant: "R2D_HB_R" });
   }
 
   /** C2R_C: wake the camera (burst) and tell the client where it is, or rsp -1. */
