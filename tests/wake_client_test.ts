@@ -10,7 +10,6 @@ import {
   CameraTargetError,
   type ClientSocket,
   type Clock,
-  localAddressFor,
   parseServerSpec,
   resolveCameraTarget,
   ServerAddressError,
@@ -327,20 +326,6 @@ Deno.test("parseServerSpec: host, host:port, and clear errors", () => {
   assert.throws(() => parseServerSpec("[::1]:9999"), /IPv6/);
   assert.throws(() => parseServerSpec(""), /empty server address/);
   assert.throws(() => parseServerSpec("bad host"), /not a host name/);
-});
-
-Deno.test("localAddressFor picks the interface on the target's subnet", () => {
-  const interfaces = [
-    { family: "IPv4" as const, address: "127.0.0.1", netmask: "255.0.0.0" },
-    { family: "IPv6" as const, address: "::1", netmask: "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff" },
-    { family: "IPv4" as const, address: "192.168.7.20", netmask: "255.255.255.0" },
-    { family: "IPv4" as const, address: "10.1.0.5", netmask: "255.255.0.0" },
-  ];
-  assert.equal(localAddressFor("127.0.0.3", interfaces), "127.0.0.1");
-  assert.equal(localAddressFor("10.1.200.1", interfaces), "10.1.0.5");
-  assert.equal(localAddressFor("192.168.7.1", interfaces), "192.168.7.20");
-  assert.equal(localAddressFor("203.0.113.9", interfaces), "192.168.7.20");
-  assert.equal(localAddressFor("203.0.113.9", interfaces.slice(0, 1)), "0.0.0.0");
 });
 
 Deno.test("waitForCameraPort reports when the port starts accepting", async () => {

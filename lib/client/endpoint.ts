@@ -75,36 +75,3 @@ export const systemResolveHost: ResolveHost = async (host) => {
     throw new ServerAddressError(`cannot resolve server "${host}" to an IPv4 address (${code})`);
   }
 };
-
-/** One local interface address, as `Deno.networkInterfaces()` lists it. */
-export interface InterfaceAddress {
-  family: "IPv4" | "IPv6";
-  address: string;
-  netmask: string;
-}
-
-function ipv4ToNumber(ip: string): number {
-  return ip.split(".").reduce((value, part) => (value * 256 + Number(part)) >>> 0, 0);
-}
-
-/**
- * The local IPv4 address the system uses to reach `target`: the address of the interface
- * whose subnet holds `target` (loopback targets give 127.0.0.1), else the first
- * non-loopback IPv4 address (the usual home of the default route), else 0.0.0.0.
- * `node:dgram` in Deno cannot report the address a connected socket chose, so this
- * reproduces the kernel's choice for the common single-LAN box.
- */
-export function localAddressFor(target: string, interfaces: InterfaceAddress[]): string {
-  const ipv4 = interfaces.filter((entry) => entry.family === "IPv4");
-  if (isIPv4(target)) {
-    const wanted = ipv4ToNumber(target);
-    const onLink = ipv4.find((entry) => {
-      const mask = ipv4ToNumber(entry.netmask);
-      return mask !== 0 && ((ipv4ToNumber(entry.address) & mask) >>> 0) === ((wanted & mask) >>> 0);
-    });
-    if (onLink) return onLink.address;
-    if (target.startsWith("127.")) return "127.0.0.1";
-  }
-  const routed = ipv4.find((entry) => !entry.address.startsWith("127."));
-  return routed?.address ?? "0.0.0.0";
-}

@@ -15,14 +15,13 @@ import {
 import {
   type Endpoint,
   formatAddress,
-  type InterfaceAddress,
-  localAddressFor,
   type ResolveHost,
   ServerAddressError,
   type ServerSpec,
   systemResolveHost,
 } from "./endpoint.ts";
 import { type Clock, systemClock } from "../clock.ts";
+import { type InterfaceAddress, localAddressFor, type RouteSource } from "../local_address.ts";
 import { type ClientSocket, openDgramSocket, type OpenSocket } from "./udp.ts";
 
 /** What to wake and through which servers. */
@@ -45,7 +44,9 @@ export interface WakeRequest {
 export interface WakeClientDeps {
   openSocket?: OpenSocket;
   resolveHost?: ResolveHost;
-  /** Local interfaces, to choose the `<cli>` address (default Deno.networkInterfaces()). */
+  /** The kernel's route to the register, for the `<cli>` address (default `ip route get`). */
+  routeSource?: RouteSource;
+  /** Local interfaces, the `<cli>` fallback when routes cannot be asked. */
   interfaces?: () => InterfaceAddress[];
   clock?: Clock;
   /** A random u32, for tids and the cid. */
@@ -122,15 +123,6 @@ interface Target {
 
 function defaultRandomU32(): number {
   return crypto.getRandomValues(new Uint32Array(1))[0];
-}
-
-/** The host's interfaces; none when not permitted (--allow-sys), which still serves loopback. */
-function defaultInterfaces(): InterfaceAddress[] {
-  try {
-    return Deno.networkInterfaces();
-  } catch {
-    return [];
-  }
 }
 
 /** A reply a step accepts, or the reason a reply with our tid cannot be used. */
@@ -336,10 +328,13 @@ export async function wakeCamera(
     const { target, register } = middleman.reply.value;
     const server = target.label;
     const ours = { tid: randomU32(), cid: randomU32() | 0, server };
-    const interfaces = (deps.interfaces ?? defaultInterfaces)();
+    const cliAddress = await localAddressFor(register.ip, {
+      routeSource: deps.routeSource,
+      interfaces: deps.interfaces,
+    });
     const connect = message("C2R_C", {
       uid,
-      cli: { ip: localAddressFor(register.ip, interfaces), port: socket.localPort },
+      cli: { ip: cliAddress, port: socket.localPort },
       relay: register,
       cid: ours.cid,
       debug: 0,

@@ -1,65 +1,12 @@
 /**
  * The address the wake server puts in `reg`/`relay`/`log`/`t`: never `0.0.0.0` or `::`.
  * Bound to a specific address, that address. Bound to a wildcard, the local address the
- * kernel would use to reach the peer (asked with `ip route get`, the same source-address
- * selection a connected socket gets), cached per peer.
+ * kernel would use to reach the peer (lib/local_address.ts), cached per peer.
  */
 
-/** Finds the kernel's source address for reaching `peerIp`, or undefined when unknown. */
-export type RouteSource = (peerIp: string) => Promise<string | undefined>;
+import { isWildcard, localAddressFor, type RouteSource } from "../local_address.ts";
 
-/** True for `0.0.0.0`, `::` and the empty string. */
-export function isWildcard(address: string): boolean {
-  return address === "" || address === "0.0.0.0" || address === "::" || address === "[::]";
-}
-
-const IP_CANDIDATES = ["ip", "/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"];
-const SRC_PATTERN = /\bsrc\s+([0-9a-fA-F.:]+)/;
-
-/**
- * Asks the kernel's routing table via `ip route get <peer>` and reads its `src`. Works
- * with iproute2 and busybox; needs permission to run `ip` (undefined otherwise).
- */
-export const ipRouteSource: RouteSource = async (peerIp) => {
-  for (const program of IP_CANDIDATES) {
-    try {
-      const output = await new Deno.Command(program, {
-        args: ["route", "get", peerIp],
-        stdout: "piped",
-        stderr: "null",
-        stdin: "null",
-      }).output();
-      if (!output.success) return undefined;
-      const match = SRC_PATTERN.exec(new TextDecoder().decode(output.stdout));
-      return match?.[1];
-    } catch (error) {
-      if (error instanceof Deno.errors.NotFound) continue;
-      return undefined;
-    }
-  }
-  return undefined;
-};
-
-function isLoopback(ip: string): boolean {
-  return ip.startsWith("127.") || ip === "::1";
-}
-
-/**
- * The fallback when routing cannot be asked: loopback peers get 127.0.0.1, others the
- * first non-loopback address of the same family (or 127.0.0.1 when there is none).
- */
-export function fallbackSource(peerIp: string): string {
-  const v6 = peerIp.includes(":");
-  if (isLoopback(peerIp)) return v6 ? "::1" : "127.0.0.1";
-  try {
-    const family = v6 ? "IPv6" : "IPv4";
-    const candidate = Deno.networkInterfaces().find((i) =>
-      i.family === family && !isLoopback(i.address) && !i.address.startsWith("fe80")
-    );
-    if (candidate !== undefined) return candidate.address;
-  } catch { /* no --allow-sys: fall through */ }
-  return v6 ? "::1" : "127.0.0.1";
-}
+export { isWildcard };
 
 /** Options for an AddressAdvertiser. */
 export interface AdvertiserOptions {
@@ -83,14 +30,14 @@ export class AddressAdvertiser {
   private readonly cache = new Map<string, { address: string; at: number }>();
   private readonly pending = new Map<string, Promise<string>>();
   private readonly fixed: string | undefined;
-  private readonly routeSource: RouteSource;
+  private readonly routeSource: RouteSource | undefined;
   private readonly maxEntries: number;
   private readonly ttlMs: number;
   private readonly now: () => number;
 
   constructor(options: AdvertiserOptions) {
     this.fixed = isWildcard(options.bind) ? undefined : options.bind;
-    this.routeSource = options.routeSource ?? ipRouteSource;
+    this.routeSource = options.routeSource;
     this.maxEntries = options.maxEntries ?? MAX_ADVERTISE_CACHE;
     this.ttlMs = options.ttlMs ?? DEFAULT_TTL_MS;
     this.now = options.now ?? Date.now;
@@ -127,8 +74,7 @@ export class AddressAdvertiser {
   }
 
   private async lookup(peerIp: string): Promise<string> {
-    let address = await this.routeSource(peerIp).catch(() => undefined);
-    if (address === undefined || isWildcard(address)) address = fallbackSource(peerIp);
+    const address = await localAddressFor(peerIp, { routeSource: this.routeSource });
     this.cache.delete(peerIp);
     this.cache.set(peerIp, { address, at: this.now() });
     while (this.cache.size > this.maxEntries) {
