@@ -16,6 +16,7 @@ import {
   verdictLine,
   writeEntryJson,
 } from "../lib/pcap/mod.ts";
+import { portArgument } from "./arguments.ts";
 import { CliExit, EXIT } from "./exit_codes.ts";
 
 /** A writer whose chunks go to stdout (results only; errors go to stderr). */
@@ -38,16 +39,8 @@ function stdoutWriter(): ByteWriter & { line(text: string): void } {
   });
 }
 
-function port(value: string): number {
-  const number = Number(value);
-  if (!Number.isInteger(number) || number < 1 || number > 65535) {
-    throw new InvalidArgumentError("expected a port number 1..65535");
-  }
-  return number;
-}
-
 function collectPorts(value: string, previous: number[] = []): number[] {
-  return [...previous, ...value.split(",").map((part) => port(part.trim()))];
+  return [...previous, ...value.split(",").map((part) => portArgument(part.trim()))];
 }
 
 function collectNames(value: string, previous: string[] = []): string[] {
@@ -217,7 +210,7 @@ export function pcapReplayCommand(): Command {
     )
     .addOption(
       new Option("--push-port <port>", "TCP port whose SYNs are push attempts").default(443)
-        .argParser(port),
+        .argParser(portArgument),
     )
     .option(
       "--json",
@@ -229,11 +222,11 @@ export function pcapReplayCommand(): Command {
     .option("--target <host>", "replay the capture against the wake server on HOST")
     .addOption(
       new Option("--target-middleman-port <port>", "middleman port on the target").default(9999)
-        .argParser(port),
+        .argParser(portArgument),
     )
     .addOption(
       new Option("--target-register-port <port>", "register port on the target").default(58200)
-        .argParser(port),
+        .argParser(portArgument),
     )
     .addOption(
       new Option("--speed <factor>", "replay this many times faster than captured").default(1)

@@ -18,6 +18,7 @@ import {
   type WakeOutcome,
 } from "../lib/client/mod.ts";
 import { ConfigError, loadConfig } from "../lib/config.ts";
+import { portArgument } from "./arguments.ts";
 import { CliExit, EXIT } from "./exit_codes.ts";
 
 /** Default time allowed for the protocol exchange. */
@@ -54,14 +55,6 @@ function seconds(text: string): number {
   const value = Number(text);
   if (text.trim() === "" || !Number.isFinite(value) || value <= 0 || value > 86400) {
     throw new InvalidArgumentError("expected a number of seconds greater than 0 (e.g. 10 or 2.5)");
-  }
-  return value;
-}
-
-function port(text: string): number {
-  const value = Number(text);
-  if (!/^[0-9]{1,5}$/.test(text) || value < 1 || value > 65535) {
-    throw new InvalidArgumentError("expected a port number from 1 to 65535");
   }
   return value;
 }
@@ -273,7 +266,12 @@ export function wakeCommand(): Command {
       seconds,
       DEFAULT_WAIT_TIMEOUT_SECONDS,
     )
-    .option("--camera-port <port>", "the camera port --wait probes", port, DEFAULT_CAMERA_PORT)
+    .option(
+      "--camera-port <port>",
+      "the camera port --wait probes",
+      portArgument,
+      DEFAULT_CAMERA_PORT,
+    )
     .option(
       "-c, --config <file>",
       "the serve config: its [[cameras]] names work instead of UIDs, and its wake server is the default",

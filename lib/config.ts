@@ -7,6 +7,7 @@
 import { isIP } from "node:net";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { parse as parseToml, TomlError } from "smol-toml";
+import { isLoopback } from "./local_address.ts";
 import type { WakeServerOptions } from "./wake/server.ts";
 
 // ---------------------------------------------------------------------------------------------
@@ -314,11 +315,6 @@ export function parseListen(text: string): ListenAddress | null {
   if (host !== "localhost" && isIP(host) === 0) return null;
   if (match[1] !== undefined && isIP(host) !== 6) return null;
   return { host, port };
-}
-
-/** True for addresses only this machine can reach (127.0.0.0/8, ::1, localhost). */
-export function isLoopback(host: string): boolean {
-  return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
 /** Formats a listen address back to "host:port" ("[v6]:port"). */

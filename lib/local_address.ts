@@ -47,8 +47,9 @@ export function isWildcard(address: string): boolean {
   return address === "" || address === "0.0.0.0" || address === "::" || address === "[::]";
 }
 
-function isLoopback(ip: string): boolean {
-  return ip.startsWith("127.") || ip === "::1";
+/** True for `localhost`, `::1` and any 127.x.y.z address. */
+export function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
 function ipv4ToNumber(ip: string): number {

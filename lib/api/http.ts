@@ -5,7 +5,8 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import { formatListen, isLoopback, type ListenAddress } from "../config.ts";
+import { formatListen, type ListenAddress } from "../config.ts";
+import { isLoopback } from "../local_address.ts";
 
 const log = getLogger(["bairelay", "api"]);
 

@@ -26,6 +26,7 @@ import { compareMessages, ECHOED_RANDOM_FIELDS, SessionValues } from "./compare.
 import { DatagramDecoder, startsWithMagic } from "./datagram_decoder.ts";
 import { dissectFrame } from "./dissect.ts";
 import { BCUDP_PORTS } from "./timeline.ts";
+import { isLoopback } from "../local_address.ts";
 
 /** Discovery packets a replay holds in memory (replay is for small captures). */
 export const MAX_REPLAY_PACKETS = 100000;
@@ -234,10 +235,6 @@ function issuedValues(messages: CapturedMessage[]): Set<string> {
     }
   }
   return issued;
-}
-
-function isLoopback(host: string): boolean {
-  return host === "localhost" || host.startsWith("127.") || host === "::1";
 }
 
 /** The local address a replay socket for a captured source binds to. */
