@@ -8,9 +8,10 @@ import {
   type JsonValue,
   type PacketHeader,
   type PacketReport,
+  toHex,
 } from "../lib/bcudp/mod.ts";
 import { CliExit, EXIT } from "./exit_codes.ts";
-import { isText, parseHexLines, readInput, toHex } from "./input.ts";
+import { isText, parseHexLines, readInput } from "./input.ts";
 
 /** How many payload bytes the hex preview of Data/Ack/Relay packets shows. */
 export const PREVIEW_BYTES = 32;

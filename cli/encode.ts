@@ -7,9 +7,10 @@ import {
   encodeDiscoveryXml,
   messageFromJson,
   parseMessage,
+  toHex,
 } from "../lib/bcudp/mod.ts";
 import { CliExit, EXIT } from "./exit_codes.ts";
-import { readInput, toHex } from "./input.ts";
+import { readInput } from "./input.ts";
 
 /** Parses `--tid`: decimal or 0x-hex, 0..0xffffffff. */
 export function parseTid(text: string): number {

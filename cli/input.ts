@@ -141,10 +141,3 @@ export function parseHexLines(text: string): Uint8Array[] {
   }
   return datagrams;
 }
-
-/** Lowercase hex of `bytes`, without separators. */
-export function toHex(bytes: Uint8Array): string {
-  let out = "";
-  for (const byte of bytes) out += byte.toString(16).padStart(2, "0");
-  return out;
-}

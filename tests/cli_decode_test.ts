@@ -1,13 +1,12 @@
 /** `bairelay decode` run as a user runs it (main.ts in a subprocess). */
 
 import assert from "node:assert/strict";
+import { toHex as hex } from "../lib/bcudp/mod.ts";
 import { MAX_INPUT_BYTES } from "../cli/input.ts";
 import { runCli } from "./support/run_cli.ts";
 
 const FIXTURES = new URL("../fixtures/captured/", import.meta.url);
 const path = (name: string) => new URL(name, FIXTURES).pathname;
-const hex = (bytes: Uint8Array) =>
-  Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 const cloudBytes = Deno.readFileSync(path("cloud_r2d_c.bin"));
 
 Deno.test("decode --file shows the cloud R2D_C readably", async () => {

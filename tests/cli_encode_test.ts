@@ -1,13 +1,11 @@
 /** `bairelay encode` run as a user runs it (main.ts in a subprocess), and the round-trip. */
 
 import assert from "node:assert/strict";
-import { decodeDatagram, inspectDatagram } from "../lib/bcudp/mod.ts";
+import { decodeDatagram, inspectDatagram, toHex as hex } from "../lib/bcudp/mod.ts";
 import { runCli } from "./support/run_cli.ts";
 
 const FIXTURES = new URL("../fixtures/captured/", import.meta.url);
 const path = (name: string) => new URL(name, FIXTURES).pathname;
-const hex = (bytes: Uint8Array) =>
-  Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 const fromHex = (text: string) => new Uint8Array(text.match(/../g)!.map((h) => parseInt(h, 16)));
 
 const M2D_Q_R = "<P2P><M2D_Q_R><reg><ip>203.0.113.140</ip><port>58200</port></reg>" +

@@ -10,6 +10,7 @@ import {
   message,
   type Packet,
   parseMessage,
+  toHex as hex,
   writeMessage,
   xorCrypt,
 } from "../lib/bcudp/mod.ts";
@@ -17,8 +18,6 @@ import { concatBytes } from "./support/codec_arbitraries.ts";
 
 const FIXTURES = new URL("../fixtures/captured/", import.meta.url);
 const fixture = (name: string) => Deno.readFileSync(new URL(name, FIXTURES));
-const hex = (bytes: Uint8Array) =>
-  Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 const ascii = (text: string) => new TextEncoder().encode(text);
 
 Deno.test("keystream of tid 0 and 0xdeadbeef match the documented bytes", () => {

@@ -32,8 +32,3 @@ export class BcUdpError extends Error {
     this.details = details;
   }
 }
-
-/** Formats a u32 as 0x-prefixed, 8-digit hex (for messages and displays). */
-export function hex32(value: number): string {
-  return "0x" + (value >>> 0).toString(16).padStart(8, "0");
-}

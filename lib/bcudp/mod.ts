@@ -4,7 +4,8 @@
  */
 
 export * from "./constants.ts";
-export { BcUdpError, type BcUdpErrorDetails, type BcUdpErrorReason, hex32 } from "./errors.ts";
+export { BcUdpError, type BcUdpErrorDetails, type BcUdpErrorReason } from "./errors.ts";
+export { hex32, toHex } from "./hex.ts";
 export { bcudpCrc } from "./crc.ts";
 export { decryptToString, encryptString, fillKeystream, keystream, xorCrypt } from "./xor.ts";
 export { parseXml, writeXml, type XmlElement } from "./xml.ts";

@@ -14,7 +14,8 @@ import {
   MAX_PAYLOAD_SIZE,
 } from "./constants.ts";
 import { bcudpCrc } from "./crc.ts";
-import { BcUdpError, hex32 } from "./errors.ts";
+import { BcUdpError } from "./errors.ts";
+import { hex32 } from "./hex.ts";
 import { parseMessage, writeMessage, writeValidMessage } from "./message.ts";
 import type { Message } from "./schema.ts";
 import { decryptToString, encryptString } from "./xor.ts";

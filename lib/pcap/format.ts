@@ -4,7 +4,13 @@
  * destination), and the summary as text or JSON.
  */
 
-import { type DiscoveryPacket, fieldsToJsonValue, hex32, type Packet } from "../bcudp/mod.ts";
+import {
+  type DiscoveryPacket,
+  fieldsToJsonValue,
+  hex32,
+  type Packet,
+  toHex,
+} from "../bcudp/mod.ts";
 import { type ByteWriter, writtenText } from "./byte_writer.ts";
 import type { DecodedPacket } from "./datagram_decoder.ts";
 import type { Summary } from "./summary.ts";
@@ -14,12 +20,6 @@ import type { TimelineEntry } from "./timeline.ts";
 const KEY_FIELDS = new Set(["uid", "sid", "cid", "did", "rsp", "conn", "token", "ac", "needrsp"]);
 /** Bytes of a non-Discovery payload shown as hex in JSON. */
 const PREVIEW_BYTES = 32;
-
-function hex(bytes: Uint8Array): string {
-  let out = "";
-  for (const byte of bytes) out += byte.toString(16).padStart(2, "0");
-  return out;
-}
 
 function keyFields(fields: Record<string, unknown>): string {
   const parts: string[] = [];
@@ -116,16 +116,16 @@ function otherPacketJson(packet: Exclude<Packet, DiscoveryPacket>, crcOk?: boole
     case "data":
       return `"kind":"data","connection_id":${packet.connectionId},"packet_id":${packet.packetId},` +
         `"payload_len":${packet.payload.length},"payload_preview":"${
-          hex(packet.payload.subarray(0, PREVIEW_BYTES))
+          toHex(packet.payload.subarray(0, PREVIEW_BYTES))
         }"`;
     case "ack":
       return `"kind":"ack","connection_id":${packet.connectionId},"group_id":${packet.groupId},` +
         `"packet_id":${packet.packetId},"latency":${packet.latency},"payload_len":${packet.bitmap.length},` +
-        `"payload_preview":"${hex(packet.bitmap.subarray(0, PREVIEW_BYTES))}"`;
+        `"payload_preview":"${toHex(packet.bitmap.subarray(0, PREVIEW_BYTES))}"`;
     case "relay":
       return `"kind":"relay","tid":${packet.tid},"crc":${packet.crc},"crc_ok":${crcOk},` +
         `"payload_len":${packet.body.length},"payload_preview":"${
-          hex(packet.body.subarray(0, PREVIEW_BYTES))
+          toHex(packet.body.subarray(0, PREVIEW_BYTES))
         }"`;
   }
 }
