@@ -503,3 +503,45 @@ Deno.test("FifoMap keeps at most its capacity, forgetting the oldest first", () 
   assert.equal(map.size, 3);
   assert.deepEqual([map.get("k997"), map.get("k998"), map.get("k999")], [997, 998, 999]);
 });
+
+Deno.test("pcap-replay --json writes each packet with exactly the members decode --json gives", async () => {
+  // The timeline writes its JSON as bytes for speed; this keeps it in step with `decode --json`.
+  const fixtures = [...Deno.readDirSync("fixtures/captured")]
+    .map((entry) => entry.name)
+    .filter((name) => name.endsWith(".bin") && !name.startsWith("xml_"))
+    .sort();
+  const options = { linkType: LINKTYPE.ETHERNET };
+  const flow: Flow = { ...CAMERA, destinationPort: 58200 };
+  const records: [number, Uint8Array][] = fixtures.map((name, i) => [
+    i,
+    udp(flow, Deno.readFileSync(`fixtures/captured/${name}`)),
+  ]);
+  const dir = await Deno.makeTempDir({ prefix: "bairelay-pcap-shape-" });
+  try {
+    await Deno.writeFile(`${dir}/fixtures.pcap`, pcapFile(options, records));
+    const timeline = await runCli(["pcap-replay", `${dir}/fixtures.pcap`, "--json"]);
+    assert.equal(timeline.code, 0, timeline.stderr);
+    const fromPcap = timeline.stdout.trim().split("\n").map((line) => JSON.parse(line))
+      .filter((o) => o.kind !== "summary");
+    const fromDecode: Record<string, unknown>[] = [];
+    for (const name of fixtures) {
+      const decoded = await runCli(["decode", "--json", "--file", `fixtures/captured/${name}`]);
+      assert.equal(decoded.code, 0, decoded.stderr);
+      fromDecode.push(...decoded.stdout.trim().split("\n").map((line) => JSON.parse(line)));
+    }
+    const shared = (o: Record<string, unknown>) => {
+      const { datagram: _d, offset: _o, frame: _f, time: _t, timestamp: _s, ...rest } = o;
+      const { source: _src, destination: _dst, ...members } = rest;
+      return members;
+    };
+    assert.equal(fromPcap.length, fromDecode.length);
+    assert.ok(
+      fromDecode.some((o) => o.kind === "data") && fromDecode.some((o) => o.kind === "ack"),
+    );
+    fromPcap.forEach((o, i) =>
+      assert.deepEqual(shared(o), shared(fromDecode[i]), `packet ${i + 1}`)
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
