@@ -5,7 +5,7 @@ import { Command, Option } from "commander";
 import { ConfigError, type ConfigFlags, loadConfig } from "../lib/config.ts";
 import { configureLogging } from "../lib/log.ts";
 import { describeListening, type Service, startService, StateDirError } from "../lib/service.ts";
-import { MqttConfigError } from "../lib/mqtt/bridge.ts";
+import { MqttConfigError } from "../lib/mqtt/errors.ts";
 import { CliExit, EXIT } from "./exit_codes.ts";
 
 const log = getLogger(["bairelay", "serve"]);

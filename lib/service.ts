@@ -82,7 +82,7 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
       );
     }
     if (wake) {
-      motion = startMotionServices(config, { wake });
+      motion = await startMotionServices(config, { wake });
       closers.push(() => motion!.close());
       if (motion.push) {
         const { ip, port } = motion.push.address;

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { MqttBridge, type MqttBridgeOptions, MqttConfigError } from "../lib/mqtt/bridge.ts";
+import { MqttBridge, type MqttBridgeOptions } from "../lib/mqtt/bridge.ts";
+import { MqttConfigError } from "../lib/mqtt/errors.ts";
 import { freePort, type Mosquitto, startMosquitto, Subscriber } from "./support/mosquitto.ts";
 
 const GARDEN = { uid: "95270000ABCDEFGH", name: "garden" };

@@ -10,6 +10,7 @@
 import { getLogger } from "@logtape/logtape";
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import { discoveryMessages } from "./discovery.ts";
+import { MqttConfigError } from "./errors.ts";
 import { AVAILABILITY, type CameraStateTopic, OFF, ON, Topics, topicSegment } from "./topics.ts";
 
 const log = getLogger(["bairelay", "mqtt"]);
@@ -79,14 +80,6 @@ export interface BridgeStatus {
   broker: string;
   /** The last connection error, cleared on connect. */
   lastError?: string;
-}
-
-/** A file named in `[mqtt]` could not be read. */
-export class MqttConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "MqttConfigError";
-  }
 }
 
 interface CameraRecord extends CameraMqttState {

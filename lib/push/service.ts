@@ -8,7 +8,7 @@
 import { getLogger } from "@logtape/logtape";
 import type { Route } from "../api/http.ts";
 import type { Config } from "../config.ts";
-import { type CameraRef, MqttBridge } from "../mqtt/bridge.ts";
+import type { CameraRef, MqttBridge } from "../mqtt/bridge.ts";
 import type { WakeServer } from "../wake/server.ts";
 import { eventsRoute, RecentEvents } from "./events.ts";
 import { type PushListener, startPushListener } from "./listener.ts";
@@ -42,7 +42,10 @@ export interface MotionServices {
  * Throws PushBindError when the push port cannot be bound and MqttConfigError when a TLS
  * file of `[mqtt]` cannot be read (a broker that is down is not an error).
  */
-export function startMotionServices(config: Config, deps: MotionServicesDeps): MotionServices {
+export async function startMotionServices(
+  config: Config,
+  deps: MotionServicesDeps,
+): Promise<MotionServices> {
   const { wake } = deps;
   const timers = deps.timers ?? systemClock;
   const events = new RecentEvents();
@@ -51,18 +54,22 @@ export function startMotionServices(config: Config, deps: MotionServicesDeps): M
     return name === undefined ? { uid } : { uid, name };
   };
 
-  const bridge = config.mqtt.brokerAddr === null ? null : MqttBridge.start(
-    {
-      brokerAddr: config.mqtt.brokerAddr,
-      port: config.mqtt.port,
-      credentials: config.mqtt.credentials,
-      ca: config.mqtt.ca,
-      clientAuth: config.mqtt.clientAuth,
-      topicPrefix: config.mqtt.topicPrefix,
-      discoveryTopic: config.mqtt.discoveryTopic,
-    },
-    { wake: (target) => wake.wake(target, "mqtt") },
-  );
+  // The MQTT client is loaded only when a broker is configured: it is most of the
+  // program's start-up memory, which other setups and subcommands should not pay.
+  const bridge = config.mqtt.brokerAddr === null
+    ? null
+    : (await import("../mqtt/bridge.ts")).MqttBridge.start(
+      {
+        brokerAddr: config.mqtt.brokerAddr,
+        port: config.mqtt.port,
+        credentials: config.mqtt.credentials,
+        ca: config.mqtt.ca,
+        clientAuth: config.mqtt.clientAuth,
+        topicPrefix: config.mqtt.topicPrefix,
+        discoveryTopic: config.mqtt.discoveryTopic,
+      },
+      { wake: (target) => wake.wake(target, "mqtt") },
+    );
   if (bridge) {
     for (const camera of config.cameras) bridge.declare(camera);
     for (const entry of wake.registry.list()) {
