@@ -28,6 +28,7 @@ import {
   type PcapOptions,
   pcapRecord,
   readCapture,
+  RecentCache,
   showCapture,
   type TimelineEntry,
   type TimelineOptions,
@@ -502,6 +503,42 @@ Deno.test("FifoMap keeps at most its capacity, forgetting the oldest first", () 
   for (let i = 0; i < 1000; i++) map.set(`k${i}`, i);
   assert.equal(map.size, 3);
   assert.deepEqual([map.get("k997"), map.get("k998"), map.get("k999")], [997, 998, 999]);
+});
+
+Deno.test("RecentCache keeps at most its capacity, forgetting the least recently used", () => {
+  const cache = new RecentCache<string>(3);
+  cache.set(1, "a");
+  cache.set(2, "b");
+  cache.set(3, "c");
+  assert.equal(cache.get(1), "a"); // 2 is now the least recently used
+  cache.set(4, "d");
+  assert.equal(cache.get(2), undefined);
+  assert.deepEqual([cache.get(1), cache.get(3), cache.get(4)], ["a", "c", "d"]);
+  cache.set(3, "c2"); // replaces in place, forgets nothing
+  assert.deepEqual([cache.get(1), cache.get(3), cache.get(4)], ["a", "c2", "d"]);
+  for (let key = 10; key < 1000; key++) cache.set(key, `k${key}`);
+  assert.deepEqual([cache.get(997), cache.get(998), cache.get(999)], ["k997", "k998", "k999"]);
+  assert.equal(cache.get(1), undefined);
+});
+
+Deno.test("the summary's heartbeat interval: mean, min and max from the second heartbeat on", async () => {
+  const heartbeat = (tid: number) =>
+    udp(CAMERA, encodeDiscovery(message("D2R_HB", { uid: UID, token: 1n, needrsp: 1 }), tid));
+  const once = { ...CAMERA, source: "192.0.2.11" };
+  const other = encodeDiscovery(message("D2R_HB", { uid: "95270000OTHER0123", token: 2n }), 9);
+  const bytes = pcapFile({ linkType: LINKTYPE.ETHERNET }, [
+    [1, heartbeat(1)],
+    [1.5, heartbeat(2)],
+    [2, udp(once, other)],
+    [3.5, heartbeat(3)],
+  ]);
+  const { summary } = await timeline(bytes);
+  const camera = summary.cameras.find((c) => c.uid === UID)!;
+  assert.equal(camera.heartbeats, 3);
+  assert.deepEqual(camera.heartbeatInterval, { mean: 1.25, min: 0.5, max: 2 });
+  const single = summary.cameras.find((c) => c.uid === "95270000OTHER0123")!;
+  assert.equal(single.heartbeats, 1);
+  assert.equal("heartbeatInterval" in single, false);
 });
 
 Deno.test("pcap-replay --json writes each packet with exactly the members decode --json gives", async () => {

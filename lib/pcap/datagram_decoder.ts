@@ -11,7 +11,6 @@ import {
   BcUdpError,
   decodePacketAt,
   decryptBody,
-  fieldsToJsonValue,
   fillKeystream,
   HEADER_SIZE,
   kindOfMagic,
@@ -23,15 +22,19 @@ import {
   readDiscoveryHeader,
 } from "../bcudp/mod.ts";
 import { FifoMap } from "./fifo_map.ts";
+import { RecentCache } from "./recent_cache.ts";
+import { documentJson } from "./format.ts";
 
 /** Documents kept for a long time: those seen again after they left the recent tier. */
 export const PLAINTEXT_CACHE_ENTRIES = 4096;
 /**
- * Documents kept briefly, first-in first-out. A burst of one document (the same R2D_HB_R
- * to every camera in one second, a wake's R2D_C burst) is served from here and then
- * dropped while still young, so it never becomes long-lived garbage that grows the heap.
+ * Documents kept briefly, the least recently used forgotten first. A burst of one document
+ * (the same R2D_HB_R to every camera in one second, a wake's R2D_C burst) is served from
+ * here and then dropped while still young, so it never becomes long-lived garbage that
+ * grows the heap. Few entries on purpose: whatever is cached when V8 collects its young
+ * generation survives, and V8 grows the young generation by as much as survives.
  */
-export const RECENT_CACHE_ENTRIES = 64;
+export const RECENT_CACHE_ENTRIES = 16;
 /** Slots for hashes of documents seen before; seeing one again after the recent tier promotes it. */
 export const SEEN_ENTRIES = 4 * PLAINTEXT_CACHE_ENTRIES;
 
@@ -40,10 +43,11 @@ export interface DecodedPacket {
   packet: Packet;
   /** Discovery/Relay: whether the header CRC matches the body. */
   crcOk?: boolean;
-  /** Discovery: the message fields as UTF-8 JSON (u64 as strings), shared between packets. */
-  fieldsJson?: Uint8Array;
-  /** Discovery: the XML as a UTF-8 JSON string literal, shared between packets. */
-  xmlJson?: Uint8Array;
+  /**
+   * Discovery: the JSON members that depend only on the document (variant, fields, unknown,
+   * xml; see `documentJson`) as UTF-8, shared between the packets that carry it.
+   */
+  documentJson?: Uint8Array;
 }
 
 /** Every packet of a datagram, and the error that stopped decoding, if any. */
@@ -56,30 +60,46 @@ export interface DatagramDecode {
 
 /** A remembered plaintext and what it parsed to. */
 interface Known {
-  plain: Uint8Array;
+  /**
+   * The plaintext bytes as a string of char codes 0-255, to compare with: the xml itself
+   * when the document is ASCII (every real one), so a remembered document keeps one string
+   * and no byte array (small survivors keep V8's young generation small).
+   */
+  bytes: string;
   xml: string;
-  parsed: { message: Message; fieldsJson: Uint8Array; xmlJson: Uint8Array } | {
-    error: BcUdpError;
-  };
+  /** What the xml parsed to, or why it did not. */
+  message?: Message;
+  json?: Uint8Array;
+  error?: BcUdpError;
 }
 
 const utf8 = new TextEncoder();
 const keys = new Uint8Array(32);
 const plain = new Uint8Array(MAX_PAYLOAD_SIZE);
-/** Bodies up to this size are turned into text by String.fromCharCode. */
+/** Bytes turned into text by one String.fromCharCode call (longer bodies take several). */
 const SHORT_BODY = 4096;
 
 function sameBytes(known: Known | undefined, size: number): known is Known {
-  if (known === undefined || known.plain.length !== size) return false;
-  const bytes = known.plain;
-  for (let i = 0; i < size; i++) if (bytes[i] !== plain[i]) return false;
+  if (known === undefined || known.bytes.length !== size) return false;
+  const bytes = known.bytes;
+  for (let i = 0; i < size; i++) if (bytes.charCodeAt(i) !== plain[i]) return false;
   return true;
+}
+
+/** The first `size` bytes of the scratch plaintext as char codes 0-255. */
+function byteString(size: number): string {
+  let text = "";
+  for (let at = 0; at < size; at += SHORT_BODY) {
+    const part = plain.subarray(at, Math.min(size, at + SHORT_BODY));
+    text += String.fromCharCode.apply(null, part as unknown as number[]);
+  }
+  return text;
 }
 
 /** Decodes datagrams; keep one per capture so the plaintext cache is shared. */
 export class DatagramDecoder {
   #stable: FifoMap<number, Known>;
-  #recent = new FifoMap<number, Known>(RECENT_CACHE_ENTRIES);
+  #recent = new RecentCache<Known>(RECENT_CACHE_ENTRIES);
   /** Direct-mapped hashes seen before (a collision just forgets the older one). */
   #seen = new Int32Array(SEEN_ENTRIES);
   /** Offset just past the packet `#decodeAt` read. */
@@ -131,19 +151,17 @@ export class DatagramDecoder {
     this.#end = end;
     const crcOk = bcudpCrc(bytes, start, end) === header.crc;
     const known = this.#lookup(bytes, start, header.payloadSize, header.tid);
-    const parsed = known.parsed;
-    if ("error" in parsed) throw parsed.error;
+    if (known.error) throw known.error;
     return {
       packet: {
         kind: "discovery",
         tid: header.tid,
         crc: header.crc,
-        message: parsed.message,
+        message: known.message!,
         xml: known.xml,
       },
       crcOk,
-      fieldsJson: parsed.fieldsJson,
-      xmlJson: parsed.xmlJson,
+      documentJson: known.json,
     };
   }
 
@@ -170,11 +188,10 @@ export class DatagramDecoder {
       this.cacheHits++;
       return recent;
     }
-    // Short ASCII (every real body) skips the UTF-8 decoder, a per-call cost at this size.
-    const xml = high & 0x80 || size > SHORT_BODY
-      ? decryptBody(bytes, start, size, tid)
-      : String.fromCharCode.apply(null, plain.subarray(0, size) as unknown as number[]);
-    const known: Known = { plain: plain.slice(0, size), xml, parsed: parse(xml) };
+    // ASCII (every real body) is its own UTF-8 decoding: no decoder call, one string.
+    const asBytes = byteString(size);
+    const xml = high & 0x80 ? decryptBody(bytes, start, size, tid) : asBytes;
+    const known = remember(asBytes, xml);
     // A hash collision simply replaces the older document.
     const slot = hash % SEEN_ENTRIES;
     if (this.#seen[slot] === hash + 1) this.#stable.set(hash, known);
@@ -186,17 +203,13 @@ export class DatagramDecoder {
   }
 }
 
-function parse(xml: string): Known["parsed"] {
+function remember(bytes: string, xml: string): Known {
   try {
     const message = parseMessage(xml);
-    return {
-      message,
-      fieldsJson: utf8.encode(JSON.stringify(fieldsToJsonValue(message))),
-      xmlJson: utf8.encode(JSON.stringify(xml)),
-    };
+    return { bytes, xml, message, json: utf8.encode(documentJson(message, xml)) };
   } catch (error) {
     if (!(error instanceof BcUdpError)) throw error;
-    return { error };
+    return { bytes, xml, error };
   }
 }
 

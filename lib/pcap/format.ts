@@ -8,6 +8,7 @@ import {
   type DiscoveryPacket,
   fieldsToJsonValue,
   hex32,
+  type Message,
   type Packet,
   toHex,
 } from "../bcudp/mod.ts";
@@ -139,11 +140,21 @@ const TEXT = {
   discovery: utf8.encode('"kind":"discovery","tid":'),
   crc: utf8.encode(',"crc":'),
   crcOk: utf8.encode(',"crc_ok":'),
-  variant: utf8.encode(',"variant":"'),
-  fields: utf8.encode('","fields":'),
-  xml: utf8.encode(',"xml":'),
   end: utf8.encode("}\n"),
 };
+
+/**
+ * The members of a Discovery packet that depend only on its document, from the comma before
+ * `"variant"` to the end of `"xml"`: the timeline's decoder encodes them once per document.
+ */
+export function documentJson(message: Message, xml: string): string {
+  const unknown = message.unknown
+    ? `,"unknown":${JSON.stringify(message.unknown.map(({ name, xml }) => ({ name, xml })))}`
+    : "";
+  return `,"variant":"${message.variant}","fields":${
+    JSON.stringify(fieldsToJsonValue(message))
+  }${unknown},"xml":${JSON.stringify(xml)}`;
+}
 
 function writeDiscovery(writer: ByteWriter, packet: DiscoveryPacket, decoded: DecodedPacket): void {
   writer.bytes(TEXT.discovery);
@@ -152,20 +163,8 @@ function writeDiscovery(writer: ByteWriter, packet: DiscoveryPacket, decoded: De
   writer.int(packet.crc);
   writer.bytes(TEXT.crcOk);
   writer.text(decoded.crcOk ? "true" : "false");
-  writer.bytes(TEXT.variant);
-  writer.text(packet.message.variant);
-  writer.bytes(TEXT.fields);
-  if (decoded.fieldsJson) writer.bytes(decoded.fieldsJson);
-  else writer.text(JSON.stringify(fieldsToJsonValue(packet.message)));
-  const unknown = packet.message.unknown;
-  if (unknown) {
-    writer.text(
-      `,"unknown":${JSON.stringify(unknown.map(({ name, xml }) => ({ name, xml })))}`,
-    );
-  }
-  writer.bytes(TEXT.xml);
-  if (decoded.xmlJson) writer.bytes(decoded.xmlJson);
-  else writer.text(JSON.stringify(packet.xml));
+  if (decoded.documentJson) writer.bytes(decoded.documentJson);
+  else writer.text(documentJson(packet.message, packet.xml));
 }
 
 /**

@@ -57,9 +57,16 @@ export interface Summary {
   captureErrors: Record<string, number>;
 }
 
-interface CameraState extends CameraSummary {
+/**
+ * A camera while the capture is read: the heartbeat interval is kept as plain numbers updated
+ * in place (a new object per heartbeat would be young garbage that survives, growing V8's
+ * young generation) and becomes `heartbeatInterval` in `result()`.
+ */
+interface CameraState extends Omit<CameraSummary, "heartbeatInterval"> {
   lastHeartbeat?: number;
   intervalSum: number;
+  intervalMin: number;
+  intervalMax: number;
 }
 
 interface WakeState extends WakeSummary {
@@ -68,6 +75,19 @@ interface WakeState extends WakeSummary {
 
 function bump(counts: Record<string, number>, key: string): void {
   counts[key] = (counts[key] ?? 0) + 1;
+}
+
+function cameraSummary(camera: CameraState): CameraSummary {
+  const { uid, addresses, firstSeen, lastSeen, heartbeats } = camera;
+  const summary: CameraSummary = { uid, addresses, firstSeen, lastSeen, heartbeats };
+  if (heartbeats >= 2) {
+    summary.heartbeatInterval = {
+      mean: camera.intervalSum / (heartbeats - 1),
+      min: camera.intervalMin,
+      max: camera.intervalMax,
+    };
+  }
+  return summary;
 }
 
 /** Collects the summary as entries go by (bounded by the MAX_SUMMARY_* limits). */
@@ -149,6 +169,8 @@ export class SummaryBuilder {
         lastSeen: time,
         heartbeats: 0,
         intervalSum: 0,
+        intervalMin: Infinity,
+        intervalMax: -Infinity,
       };
       this.#cameras.set(uid, camera);
     }
@@ -161,12 +183,8 @@ export class SummaryBuilder {
     if (camera.lastHeartbeat !== undefined) {
       const interval = time - camera.lastHeartbeat;
       camera.intervalSum += interval;
-      const known = camera.heartbeatInterval;
-      camera.heartbeatInterval = {
-        mean: camera.intervalSum / (camera.heartbeats - 1),
-        min: Math.min(known?.min ?? interval, interval),
-        max: Math.max(known?.max ?? interval, interval),
-      };
+      camera.intervalMin = Math.min(camera.intervalMin, interval);
+      camera.intervalMax = Math.max(camera.intervalMax, interval);
     }
     camera.lastHeartbeat = time;
   }
@@ -205,9 +223,7 @@ export class SummaryBuilder {
       frames: this.#frames,
       packets: this.#packets,
       variants: { ...this.#variants },
-      cameras: [...this.#cameras.values()].map((
-        { lastHeartbeat: _l, intervalSum: _s, ...camera },
-      ) => camera),
+      cameras: [...this.#cameras.values()].map(cameraSummary),
       camerasNotDetailed: this.#camerasNotDetailed.size,
       wakes: this.#wakes.map(({ firstR2dCTime: _t, ...wake }) => wake),
       wakesNotDetailed: this.#wakesNotDetailed,
