@@ -120,6 +120,9 @@ Deno.test("malformed documents give malformed_xml with the character position", 
     ["<P2P><!-- x </P2P>", 5],
     ["<P2P><a <b/></a></P2P>", 8],
     ["<>", 1],
+    ["<7/>", 1],
+    ["<P2P><-a/></P2P>", 6],
+    ["<P2P><.a></.a></P2P>", 6],
   ];
   for (const [xml, position] of cases) {
     assert.throws(

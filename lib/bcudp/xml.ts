@@ -28,6 +28,12 @@ export function isXmlSpace(c: number): boolean {
   return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 }
 
+/** XML names start with a letter, `_`, `:` or a non-ASCII character (not a digit, `-` or `.`). */
+function isNameStartChar(c: number): boolean {
+  return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || c === 0x5f || c === 0x3a ||
+    c > 0x7f;
+}
+
 function isNameChar(c: number): boolean {
   return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) ||
     c === 0x5f || c === 0x2d || c === 0x2e || c === 0x3a || c > 0x7f;
@@ -118,8 +124,10 @@ class Reader {
 
   readName(): string {
     const start = this.pos;
+    if (!isNameStartChar(this.src.charCodeAt(start))) {
+      throw malformed("expected an element name", start);
+    }
     while (this.pos < this.src.length && isNameChar(this.src.charCodeAt(this.pos))) this.pos++;
-    if (this.pos === start) throw malformed("expected an element name", start);
     return this.src.slice(start, this.pos);
   }
 
