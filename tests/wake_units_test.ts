@@ -1,10 +1,11 @@
 /** Unit tests of the wake server's parts: registry, anchors, budget, advertiser, metrics. */
 
 import assert from "node:assert/strict";
-import { Metrics } from "../lib/metrics.ts";
+import { CounterByPair, Metrics } from "../lib/metrics.ts";
 import { AddressAdvertiser, isWildcard } from "../lib/wake/advertise.ts";
 import { WakeBudget } from "../lib/wake/bursts.ts";
 import { CameraRegistry, SessionAnchors } from "../lib/wake/registry.ts";
+import { SEND_SLAB_BYTES, SendBuffers } from "../lib/wake/send_buffers.ts";
 import { FakeClock } from "./support/wake_server.ts";
 
 const at = (ip: string, port = 5000) => ({ ip, port });
@@ -137,4 +138,44 @@ Deno.test("metrics: Prometheus text with HELP, TYPE, escaped labels", () => {
       "# TYPE bairelay_registered_cameras gauge\n" +
       "bairelay_registered_cameras 4\n",
   );
+});
+
+Deno.test("metrics: CounterByPair counts into the same series as labelled inc", () => {
+  const metrics = new Metrics();
+  const packets = metrics.counter("bairelay_packets_total", "BcUdp packets received");
+  const byPair = new CounterByPair(packets, "listener", "variant");
+  assert.equal(metrics.render().includes("D2R_HB"), false, "no series before first use");
+  byPair.inc("register", "D2R_HB");
+  packets.inc({ listener: "register", variant: "D2R_HB" });
+  byPair.inc("register", "D2R_HB");
+  byPair.inc("middleman", "D2M_Q");
+  assert.equal(packets.get({ listener: "register", variant: "D2R_HB" }), 3);
+  assert.equal(packets.get({ listener: "middleman", variant: "D2M_Q" }), 1);
+  assert.equal(packets.values().length, 2);
+});
+
+Deno.test("send buffers: never shared, zero-filled, a new slab when full, big ones apart", () => {
+  const buffers = new SendBuffers();
+  const taken: Uint8Array[] = [];
+  let total = 0;
+  while (total < SEND_SLAB_BYTES * 2.5) {
+    const buffer = buffers.take(100);
+    assert.equal(buffer.length, 100);
+    assert.ok(buffer.every((byte) => byte === 0), "fresh bytes");
+    buffer.fill(0xff);
+    taken.push(buffer);
+    total += 100;
+  }
+  const slabs = new Set(taken.map((b) => b.buffer));
+  assert.equal(slabs.size, 3, "slabs are replaced, not reused");
+  for (const slab of slabs) {
+    const views = taken.filter((b) => b.buffer === slab).sort((a, b) =>
+      a.byteOffset - b.byteOffset
+    );
+    for (let i = 1; i < views.length; i++) {
+      assert.ok(views[i].byteOffset >= views[i - 1].byteOffset + 100, "no overlap");
+    }
+  }
+  const big = buffers.take(SEND_SLAB_BYTES);
+  assert.equal(big.byteLength, big.buffer.byteLength, "a large request gets its own buffer");
 });

@@ -12,4 +12,5 @@ export { parseXml, writeXml, type XmlElement } from "./xml.ts";
 export * from "./schema.ts";
 export * from "./message.ts";
 export * from "./packet.ts";
+export * from "./document_cache.ts";
 export * from "./inspect.ts";

@@ -14,11 +14,12 @@ import {
   MAX_PAYLOAD_SIZE,
 } from "./constants.ts";
 import { bcudpCrc } from "./crc.ts";
+import type { DocumentCache } from "./document_cache.ts";
 import { BcUdpError } from "./errors.ts";
 import { hex32 } from "./hex.ts";
 import { parseMessage, writeMessage, writeValidMessage } from "./message.ts";
 import type { Message } from "./schema.ts";
-import { decryptToString, encryptString } from "./xor.ts";
+import { decryptToString, encryptString, xorInto } from "./xor.ts";
 
 /** A Discovery packet: the XOR-encrypted XML message. */
 export interface DiscoveryPacket {
@@ -91,6 +92,11 @@ export type PacketHeader =
 export interface DecodeOptions {
   /** Reject Discovery/Relay bodies whose CRC does not match (default true). */
   verifyCrc?: boolean;
+  /**
+   * Parsed documents to reuse: a Discovery body seen before yields the same (shared,
+   * read-only) message without a parse. For servers that see the same documents again.
+   */
+  documents?: DocumentCache;
 }
 
 function truncated(
@@ -249,6 +255,11 @@ function checkCrc(bytes: Uint8Array, offset: number, header: PacketHeader & Disc
   if (actual !== header.crc) throw crcMismatch(offset, header.crc, actual);
 }
 
+function parseBody(bytes: Uint8Array, start: number, size: number, tid: number) {
+  const xml = decryptToString(bytes, start, size, tid);
+  return { xml, message: parseMessage(xml) };
+}
+
 /** Decrypts the `size` bytes at `start` with `tid` into a string. */
 export function decryptBody(bytes: Uint8Array, start: number, size: number, tid: number): string {
   return decryptToString(bytes, start, size, tid);
@@ -269,8 +280,9 @@ export function decodePacketAt(
   switch (header.kind) {
     case "discovery": {
       if (options.verifyCrc !== false) checkCrc(bytes, offset, header);
-      const xml = decryptToString(bytes, start, header.payloadSize, header.tid);
-      const message = parseMessage(xml);
+      const { xml, message } = options.documents
+        ? options.documents.read(bytes, start, header.payloadSize, header.tid)
+        : parseBody(bytes, start, header.payloadSize, header.tid);
       return {
         packet: { kind: "discovery", tid: header.tid, crc: header.crc, message, xml },
         end,
@@ -374,6 +386,21 @@ export function encodeDiscoveryXml(xml: string, tid: number): Uint8Array {
   if (xml.length > MAX_PAYLOAD_SIZE) checkPayloadSize(xml.length);
   const out = encryptString(xml, tid, HEADER_SIZE);
   checkPayloadSize(out.length - HEADER_SIZE);
+  return finishDiscoveryHeader(out, MAGIC_DISCOVERY, tid);
+}
+
+/**
+ * Frames a body that is already UTF-8 bytes (`plain`) as a Discovery packet with `tid`,
+ * written into `out` (exactly HEADER_SIZE + plain.length bytes); returns `out`. For hot
+ * paths that send one document many times (R2D_HB_R) into buffers they provide.
+ */
+export function writeDiscoveryPacket(plain: Uint8Array, tid: number, out: Uint8Array): Uint8Array {
+  checkTid(tid);
+  checkPayloadSize(plain.length);
+  if (out.length !== HEADER_SIZE + plain.length) {
+    throw new RangeError(`out must be ${HEADER_SIZE + plain.length} bytes, is ${out.length}`);
+  }
+  xorInto(plain, 0, plain.length, tid, out, HEADER_SIZE);
   return finishDiscoveryHeader(out, MAGIC_DISCOVERY, tid);
 }
 

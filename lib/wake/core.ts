@@ -7,19 +7,22 @@
 import { getLogger } from "@logtape/logtape";
 import {
   decodeDatagramLenient,
+  DocumentCache,
   encodeDiscovery,
-  encodeDiscoveryXml,
+  HEADER_SIZE,
   type IpPort,
   type Message,
   message,
   type MessageOf,
   type VariantName,
+  writeDiscoveryPacket,
   writeMessage,
 } from "../bcudp/mod.ts";
-import type { Metrics } from "../metrics.ts";
+import { CounterByPair, type Metrics } from "../metrics.ts";
 import type { AddressAdvertiser } from "./advertise.ts";
 import { BurstScheduler, WakeBudget } from "./bursts.ts";
 import { type Address, type CameraEntry, CameraRegistry, SessionAnchors } from "./registry.ts";
+import { SendBuffers } from "./send_buffers.ts";
 import type {
   ListenerName,
   WakeOutcome,
@@ -29,6 +32,7 @@ import type {
 } from "./types.ts";
 
 const logger = getLogger(["bairelay", "wake"]);
+const utf8 = new TextEncoder();
 
 /** Sends bytes from one of the listeners. */
 export type SendFn = (listener: ListenerName, bytes: Uint8Array, to: Address) => void;
@@ -91,9 +95,15 @@ export class WakeCore {
   readonly budget: WakeBudget;
   private readonly listeners = new Set<(event: WakeServerEvent) => void>();
   private readonly warned = new Map<string, number>();
-  /** The R2D_HB_R text of the current second: every heartbeat in that second gets it. */
-  private heartbeatReply: { second: number; xml: string } | undefined;
+  /** The R2D_HB_R body (UTF-8) of the current second: every heartbeat in that second gets it. */
+  private heartbeatReply: { second: number; plain: Uint8Array } | undefined;
+  private readonly sendBuffers = new SendBuffers();
+  /** Documents seen before (each camera repeats its D2R_HB): no parse for those. */
+  private readonly documents = new DocumentCache();
   private readonly counters;
+  /** Packets received and sent, by listener and variant (bumped for every packet). */
+  private readonly packetsIn: CounterByPair;
+  private readonly packetsOut: CounterByPair;
   private readonly registered;
   /** The actually bound register port, advertised in every address we hand out. */
   registerPort: number;
@@ -127,6 +137,8 @@ export class WakeCore {
         "Wakes the camera (D2R_C_R) or client (C2R_CFM) confirmed, by variant",
       ),
     };
+    this.packetsIn = new CounterByPair(this.counters.packets, "listener", "variant");
+    this.packetsOut = new CounterByPair(this.counters.replies, "listener", "variant");
     this.registered = m.gauge("bairelay_registered_cameras", "Cameras in the registry");
     this.registered.set(0);
   }
@@ -159,7 +171,7 @@ export class WakeCore {
 
   /** Decodes one datagram received by `listener` from `peer` and answers it. Never throws. */
   handleDatagram(listener: ListenerName, bytes: Uint8Array, peer: Address): void {
-    const { packets, error } = decodeDatagramLenient(bytes);
+    const { packets, error } = decodeDatagramLenient(bytes, { documents: this.documents });
     if (error !== undefined) {
       this.counters.decodeErrors.inc({ listener, reason: error.reason });
       if (logger.isEnabledFor("debug")) {
@@ -172,12 +184,12 @@ export class WakeCore {
     }
     for (const packet of packets) {
       if (packet.kind !== "discovery") {
-        this.counters.packets.inc({ listener, variant: packet.kind });
+        this.packetsIn.inc(listener, packet.kind);
         this.drop(listener, "not_discovery");
         continue;
       }
       const msg = packet.message;
-      this.counters.packets.inc({ listener, variant: msg.variant });
+      this.packetsIn.inc(listener, msg.variant);
       if (logger.isEnabledFor("debug")) {
         logger.debug("{variant} from {ip}:{port} on {listener}", {
           variant: msg.variant,
@@ -228,14 +240,14 @@ export class WakeCore {
   /** Encodes `msg` with the request's `tid` and sends it to `to` (the UDP source). */
   reply(listener: ListenerName, msg: Message, tid: number, to: Address): void {
     this.deps.send(listener, encodeDiscovery(msg, tid, { validate: false }), to);
-    this.counters.replies.inc({ listener, variant: msg.variant });
+    this.packetsOut.inc(listener, msg.variant);
   }
 
   /**
-   * The R2D_HB_R for a heartbeat at `at`, written once per second: it only changes with
-   * `time_t`, and heartbeats are the hot path.
+   * The R2D_HB_R body for a heartbeat at `at`, written once per second: it only changes
+   * with `time_t`, and heartbeats are the hot path.
    */
-  private heartbeatReplyXml(at: number): string {
+  private heartbeatReplyBody(at: number): Uint8Array {
     const second = Math.floor(at / 1000);
     if (this.heartbeatReply?.second !== second) {
       const reply = message("R2D_HB_R", {
@@ -243,9 +255,9 @@ export class WakeCore {
         time_t: BigInt(second),
         timer: { hb: this.options.heartbeatMs },
       });
-      this.heartbeatReply = { second, xml: writeMessage(reply) };
+      this.heartbeatReply = { second, plain: utf8.encode(writeMessage(reply)) };
     }
-    return this.heartbeatReply.xml;
+    return this.heartbeatReply.plain;
   }
 
   private async endpointFor(peerIp: string): Promise<IpPort> {
@@ -323,8 +335,14 @@ export class WakeCore {
     }
     this.deps.onChange?.(upsert.result === "registered" || upsert.moved);
     if (needrsp !== 1) return;
-    this.deps.send("register", encodeDiscoveryXml(this.heartbeatReplyXml(at), tid), peer);
-    this.counters.replies.inc({ listener: "register", variant: "R2D_HB_R" });
+    const body = this.heartbeatReplyBody(at);
+    const packet = writeDiscoveryPacket(
+      body,
+      tid,
+      this.sendBuffers.take(HEADER_SIZE + body.length),
+    );
+    this.deps.send("register", packet, peer);
+    this.packetsOut.inc("register", "R2D_HB_R");
   }
 
   /** C2R_C: wake the camera (burst) and tell the client where it is, or rsp -1. */
@@ -479,7 +497,7 @@ export class WakeCore {
         return;
       }
       this.deps.send("register", packet, to);
-      this.counters.replies.inc({ listener: "register", variant: "R2D_C" });
+      this.packetsOut.inc("register", "R2D_C");
     };
     const cachedIp = this.deps.advertiser.cached(to.ip);
     if (cachedIp !== undefined) build(cachedIp);

@@ -1,0 +1,105 @@
+/** The document cache (repeated Discovery bodies decode without a parse) and writeDiscoveryPacket. */
+
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import {
+  BcUdpError,
+  decodeDatagramLenient,
+  DOCUMENT_CACHE_ENTRIES,
+  DocumentCache,
+  encodeDiscovery,
+  encodeDiscoveryXml,
+  HEADER_SIZE,
+  MAX_CACHED_DOCUMENT_BYTES,
+  message,
+  writeDiscoveryPacket,
+  writeMessage,
+} from "../lib/bcudp/mod.ts";
+import { anyMessage, anyTid } from "./support/codec_arbitraries.ts";
+
+const heartbeat = (uid: string) => message("D2R_HB", { uid, needrsp: 1, token: 7n });
+
+Deno.test("document cache: a body seen again under another tid is the same message, no parse", () => {
+  const documents = new DocumentCache();
+  const first = decodeDatagramLenient(encodeDiscovery(heartbeat("95270000ABCDEFGH0123"), 1), {
+    documents,
+  });
+  const again = decodeDatagramLenient(encodeDiscovery(heartbeat("95270000ABCDEFGH0123"), 99), {
+    documents,
+  });
+  assert.equal(documents.hits, 1);
+  const [a, b] = [first.packets[0], again.packets[0]];
+  assert.ok(a.kind === "discovery" && b.kind === "discovery");
+  assert.equal(b.tid, 99);
+  assert.equal(b.message, a.message, "the parsed message is shared");
+  assert.equal(b.xml, a.xml);
+  const other = decodeDatagramLenient(encodeDiscovery(heartbeat("95270000ABCDEFGH9999"), 99), {
+    documents,
+  });
+  assert.equal(documents.hits, 1, "a different body is parsed");
+  assert.ok(other.packets[0].kind === "discovery");
+  assert.deepEqual(other.packets[0].message, heartbeat("95270000ABCDEFGH9999"));
+});
+
+Deno.test("document cache: decoding with and without it gives equal packets and errors", () => {
+  const documents = new DocumentCache();
+  fc.assert(
+    fc.property(anyMessage, anyTid, anyTid, (msg, tid1, tid2) => {
+      for (const tid of [tid1, tid2]) {
+        const bytes = encodeDiscovery(msg, tid);
+        assert.deepEqual(decodeDatagramLenient(bytes, { documents }), decodeDatagramLenient(bytes));
+      }
+    }),
+    { numRuns: 300 },
+  );
+  for (const xml of ["<P2P><D2R_HB><uid>x</uid>", "<P2P><NOPE/></P2P>", "not xml"]) {
+    const bytes = encodeDiscoveryXml(xml, 5);
+    const plain = decodeDatagramLenient(bytes);
+    assert.ok(plain.error instanceof BcUdpError);
+    for (let i = 0; i < 2; i++) {
+      assert.deepEqual(decodeDatagramLenient(bytes, { documents }), plain, "errors not cached");
+    }
+  }
+});
+
+Deno.test("document cache: bounded by DOCUMENT_CACHE_ENTRIES and MAX_CACHED_DOCUMENT_BYTES", () => {
+  const documents = new DocumentCache();
+  const uid = (i: number) => `9527${String(i).padStart(12, "0")}0123`;
+  const decode = (i: number) =>
+    decodeDatagramLenient(encodeDiscovery(heartbeat(uid(i)), i), { documents });
+  for (let i = 0; i < DOCUMENT_CACHE_ENTRIES; i++) decode(i);
+  decode(0);
+  assert.equal(documents.hits, 1, "all of them held while the cache is not full");
+  decode(DOCUMENT_CACHE_ENTRIES); // one more: the cache is emptied first
+  decode(1);
+  assert.equal(documents.hits, 1, "older documents are gone after the cache was emptied");
+  decode(DOCUMENT_CACHE_ENTRIES);
+  assert.equal(documents.hits, 2, "the newest one stays");
+
+  const padded = `<!--${"x".repeat(MAX_CACHED_DOCUMENT_BYTES)}-->` +
+    writeMessage(heartbeat(uid(1)));
+  for (let i = 0; i < 2; i++) {
+    const { packets } = decodeDatagramLenient(encodeDiscoveryXml(padded, i), { documents });
+    assert.ok(packets[0].kind === "discovery");
+    assert.deepEqual(packets[0].message, heartbeat(uid(1)));
+  }
+  assert.equal(documents.hits, 2, "a body over the size limit is never cached");
+});
+
+Deno.test("writeDiscoveryPacket frames UTF-8 bytes exactly like encodeDiscoveryXml", () => {
+  fc.assert(
+    fc.property(anyMessage, anyTid, (msg, tid) => {
+      const xml = writeMessage(msg);
+      const plain = new TextEncoder().encode(xml);
+      const out = writeDiscoveryPacket(plain, tid, new Uint8Array(HEADER_SIZE + plain.length));
+      assert.deepEqual(out, encodeDiscoveryXml(xml, tid));
+    }),
+    { numRuns: 300 },
+  );
+  const plain = new TextEncoder().encode("<P2P/>");
+  assert.throws(() => writeDiscoveryPacket(plain, 1, new Uint8Array(HEADER_SIZE)), RangeError);
+  assert.throws(
+    () => writeDiscoveryPacket(plain, -1, new Uint8Array(HEADER_SIZE + plain.length)),
+    (e: unknown) => e instanceof BcUdpError && e.reason === "out_of_range",
+  );
+});
