@@ -162,7 +162,9 @@ async function readPcap(
   const maxIncluded = Math.max(snapLength, 262144);
   while (true) {
     const offset = source.offset;
-    if (!(await source.ensure(16))) {
+    // Awaiting only when the buffer runs dry: an await per record costs promises (garbage
+    // the collector must clear) for nothing while the data is already there.
+    if (source.available < 16 && !(await source.ensure(16))) {
       if (source.available > 0) visitor.issue(truncated(source, offset, "a record header", 16));
       break;
     }
@@ -182,7 +184,7 @@ async function readPcap(
       break;
     }
     source.advance(16);
-    if (!(await source.ensure(included))) {
+    if (source.available < included && !(await source.ensure(included))) {
       visitor.issue(truncated(source, offset, "a record", included));
       break;
     }
@@ -232,7 +234,8 @@ async function readPcapng(source: ByteSource, visitor: CaptureVisitor): Promise<
   let sections = 0;
   while (true) {
     const offset = source.offset;
-    if (!(await source.ensure(12))) {
+    // As for pcap records: await only when the buffer runs dry.
+    if (source.available < 12 && !(await source.ensure(12))) {
       if (source.available > 0) visitor.issue(truncated(source, offset, "a block header", 12));
       break;
     }
@@ -278,7 +281,7 @@ async function readPcapng(source: ByteSource, visitor: CaptureVisitor): Promise<
       }
       continue;
     }
-    if (!(await source.ensure(length))) {
+    if (source.available < length && !(await source.ensure(length))) {
       visitor.issue(truncated(source, offset, "a block", length));
       break;
     }
