@@ -113,17 +113,21 @@ export class DatagramDecoder {
 
   /** Decodes every packet packed in `bytes`, stopping at the first that fails. */
   decode(bytes: Uint8Array): DatagramDecode {
-    const packets: DecodedPacket[] = [];
+    let packets: DecodedPacket[] | undefined;
     let offset = 0;
     try {
       do {
-        packets.push(this.#decodeAt(bytes, offset));
+        const packet = this.#decodeAt(bytes, offset);
+        // Most datagrams carry one packet: an array of one costs less than a push onto an
+        // empty array (which reserves room for many).
+        if (packets) packets.push(packet);
+        else packets = [packet];
         offset = this.#end;
       } while (offset < bytes.length);
       return { packets };
     } catch (error) {
       if (!(error instanceof BcUdpError)) throw error;
-      return { packets, error, errorOffset: offset };
+      return { packets: packets ?? [], error, errorOffset: offset };
     }
   }
 

@@ -172,10 +172,16 @@ function ipv4(data: Uint8Array, at: number): Segment | DissectProblem | undefine
   if (totalLength !== 0 && totalLength < headerLength) {
     return { problem: "malformed_packet", message: `IPv4 total length ${totalLength} too small` };
   }
-  return transport(protocol, source, destination, data, at + headerLength, end, [
+  return transport(
+    protocol,
+    source,
+    destination,
+    data,
+    at + headerLength,
+    end,
     sourceKey,
     destinationKey,
-  ]);
+  );
 }
 
 function ipv6(data: Uint8Array, at: number): Segment | DissectProblem | undefined {
@@ -212,10 +218,13 @@ function ipv6(data: Uint8Array, at: number): Segment | DissectProblem | undefine
       return undefined; // ICMPv6, ESP, no next header...: not ours.
     }
   }
-  return transport(next, source, destination, data, offset, end, undefined);
+  return transport(next, source, destination, data, offset, end, -1, -1);
 }
 
-/** `ipv4Keys`: the two IPv4 addresses as u32 (for the name cache); undefined for IPv6. */
+/**
+ * `sourceKey`/`destinationKey`: the IPv4 addresses as u32 (for the name cache), -1 for IPv6
+ * (two numbers rather than a pair: no array allocated per packet).
+ */
 function transport(
   protocol: number,
   sourceIp: string,
@@ -223,7 +232,8 @@ function transport(
   data: Uint8Array,
   at: number,
   ipEnd: number,
-  ipv4Keys: [number, number] | undefined,
+  sourceKey: number,
+  destinationKey: number,
 ): Segment | DissectProblem | undefined {
   if (protocol !== IP_PROTO_UDP && protocol !== IP_PROTO_TCP) return undefined;
   const udp = protocol === IP_PROTO_UDP;
@@ -249,16 +259,16 @@ function transport(
   const destinationPort = u16(data, at + 2);
   return {
     protocol: udp ? "udp" : "tcp",
-    ipVersion: ipv4Keys ? 4 : 6,
+    ipVersion: sourceKey >= 0 ? 4 : 6,
     sourceIp,
     destinationIp,
     sourcePort,
     destinationPort,
-    source: ipv4Keys
-      ? endpointName(ipv4Keys[0], sourceIp, sourcePort)
+    source: sourceKey >= 0
+      ? endpointName(sourceKey, sourceIp, sourcePort)
       : endpointText(sourceIp, sourcePort),
-    destination: ipv4Keys
-      ? endpointName(ipv4Keys[1], destinationIp, destinationPort)
+    destination: destinationKey >= 0
+      ? endpointName(destinationKey, destinationIp, destinationPort)
       : endpointText(destinationIp, destinationPort),
     payload: data.subarray(Math.min(start, available), available),
     cut: end > data.length,
