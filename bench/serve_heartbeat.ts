@@ -9,7 +9,7 @@
  */
 
 import { bindUdpListener, type UdpListener } from "../lib/wake/udp_listener.ts";
-import { type Endpoint, flag, heartbeatPackets, spawnProc } from "./serve_support.ts";
+import { type Endpoint, flag, heartbeatPackets, spawnProc, udpDrops } from "./serve_support.ts";
 
 const SECONDS = flag("seconds", 5);
 const WINDOW = flag("window", 64);
@@ -62,10 +62,15 @@ async function closedLoop(to: Endpoint, packets: Uint8Array[], seconds: number) 
   return { rate: counted / elapsed, stalls };
 }
 
-/** Sends at `rate` per second for `seconds`; returns sent and answered counts. */
+/**
+ * Sends at `rate` per second for `seconds`; returns sent and answered counts, and the
+ * datagrams the kernel dropped at the server's socket and at the generator's own socket
+ * (a reply lost there is the generator falling behind, not the server).
+ */
 async function fixedRate(to: Endpoint, packets: Uint8Array[], rate: number, seconds: number) {
   let replies = 0;
   const socket = openSocket(() => replies++);
+  const serverDropsBefore = udpDrops(to.port);
   let sent = 0;
   let next = 0;
   const started = performance.now();
@@ -84,8 +89,15 @@ async function fixedRate(to: Endpoint, packets: Uint8Array[], rate: number, seco
     }, 1);
   });
   await new Promise((r) => setTimeout(r, 1000));
+  const serverDrops = udpDrops(to.port) - serverDropsBefore;
+  const generatorDrops = udpDrops(socket.address.port);
   await socket.close();
-  return { sent, replies };
+  return { sent, replies, serverDrops, generatorDrops };
+}
+
+function lossText(name: string, run: Awaited<ReturnType<typeof fixedRate>>): string {
+  return `${name} lost ${run.sent - run.replies} of ${run.sent} (dropped at its socket: ` +
+    `${run.serverDrops}, at the generator's: ${run.generatorDrops})`;
 }
 
 function median(values: number[]): number {
@@ -122,9 +134,8 @@ try {
     const wakeLoss = await fixedRate(wake.ready.register, packets, rate, SECONDS);
     const echoLoss = await fixedRate(echoTo, packets, rate, SECONDS);
     console.log(
-      `fixed ${fmt(rate)}/s (${share * 100}% of echo) for ${SECONDS} s: wake server lost ` +
-        `${wakeLoss.sent - wakeLoss.replies} of ${wakeLoss.sent}; echo server (control) lost ` +
-        `${echoLoss.sent - echoLoss.replies} of ${echoLoss.sent}`,
+      `fixed ${fmt(rate)}/s (${share * 100}% of echo) for ${SECONDS} s: ` +
+        `${lossText("wake server", wakeLoss)}; ${lossText("echo server (control)", echoLoss)}`,
     );
   }
 } finally {

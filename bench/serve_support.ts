@@ -82,6 +82,24 @@ export function rssMb(pid: number): number {
   return kb / 1024;
 }
 
+/**
+ * Datagrams the kernel dropped at the UDP socket bound to local `port` because its receive
+ * buffer was full (the `drops` column of /proc/net/udp and udp6): tells a server that fell
+ * behind from a generator that did.
+ */
+export function udpDrops(port: number): number {
+  let drops = 0;
+  for (const table of ["/proc/net/udp", "/proc/net/udp6"]) {
+    for (const line of Deno.readTextFileSync(table).split("\n").slice(1)) {
+      const columns = line.trim().split(/\s+/);
+      const local = columns[1];
+      if (local === undefined || parseInt(local.split(":")[1], 16) !== port) continue;
+      drops += Number(columns[columns.length - 1]);
+    }
+  }
+  return drops;
+}
+
 /** The `p`-th percentile (0..100) of `values`. */
 export function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
