@@ -395,6 +395,69 @@ Deno.test("beyond maxCameras the oldest idle unconfigured camera is forgotten an
   }
 });
 
+Deno.test("a camera published under its UID, then named: its UID device and topics are cleared", async () => {
+  const longUid = "95270000ABCDEFGH0123";
+  const broker = await startMosquitto();
+  const sub = await Subscriber.connect(broker);
+  const wake = () => ({ result: "started" });
+  try {
+    // First run: the camera is not configured, so it is published under its long UID.
+    const before = MqttBridge.start(bridgeOptions(broker), { wake });
+    before.setHeartbeat({ uid: longUid }, Date.now());
+    await sub.waitFor(
+      (m) => m.topic === `bairelay/${longUid}/status/last_heartbeat` && m.payload !== "",
+      "the UID-named heartbeat topic",
+    );
+    await before.close();
+    // Second run: the configured (short) UID names it "garden".
+    const after = MqttBridge.start(bridgeOptions(broker), { wake });
+    try {
+      after.declare(GARDEN);
+      after.setHeartbeat({ uid: longUid, name: "garden" }, Date.now());
+      for (
+        const component of [
+          "binary_sensor/bairelay_" + longUid + "/motion",
+          "button/bairelay_" + longUid + "/wake",
+        ]
+      ) {
+        await sub.waitFor(
+          (m) =>
+            m.topic === `homeassistant/${component}/config` && m.payload === "" &&
+            m.retain === false,
+          `${component} removed`,
+        );
+      }
+      await sub.waitFor(
+        (m) => m.topic === `bairelay/${longUid}/status/last_heartbeat` && m.payload === "",
+        "the UID-named state topic cleared",
+      );
+      await sub.waitFor(
+        (m) => m.topic === "bairelay/garden/status/last_heartbeat",
+        "the named topic",
+      );
+      // What a newcomer (Home Assistant starting) gets: only the named camera's device.
+      const fresh = await Subscriber.connect(broker);
+      try {
+        await fresh.waitFor(
+          (m) => m.topic === "bairelay/garden/status/registered",
+          "retained state",
+        );
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        const leftovers = fresh.messages.filter((m) => m.topic.includes(longUid));
+        assert.deepEqual(leftovers, [], "nothing retained under the long UID");
+        assert.ok(fresh.messages.some((m) => m.topic.includes("bairelay_95270000ABCDEFGH/")));
+      } finally {
+        await fresh.close();
+      }
+    } finally {
+      await after.close();
+    }
+  } finally {
+    await sub.close();
+    await broker.dispose();
+  }
+});
+
 Deno.test("a motion that began and ended during an outage is replayed on reconnect", async () => {
   const broker = await startMosquitto({ persistent: true });
   const session = { clientId: "bridge-test-watcher", clean: false };

@@ -9,9 +9,17 @@
 
 import { getLogger } from "@logtape/logtape";
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
-import { discoveryMessages } from "./discovery.ts";
+import { deviceId, discoveryMessages } from "./discovery.ts";
 import { MqttConfigError } from "./errors.ts";
-import { AVAILABILITY, type CameraStateTopic, OFF, ON, Topics, topicSegment } from "./topics.ts";
+import {
+  AVAILABILITY,
+  CAMERA_STATE_TOPICS,
+  type CameraStateTopic,
+  OFF,
+  ON,
+  Topics,
+  topicSegment,
+} from "./topics.ts";
 
 const log = getLogger(["bairelay", "mqtt"]);
 
@@ -29,6 +37,8 @@ const CLOSE_TIMEOUT_MS = 300;
  * hostile peer cannot grow memory without end.
  */
 export const DEFAULT_MAX_MQTT_CAMERAS = 2048;
+/** UIDs remembered per named camera whose earlier, UID-named topics are cleared. */
+export const MAX_UIDS_PER_NAMED_CAMERA = 4;
 /** MQTT CONNACK return codes (3.1.1) that mean the credentials were refused. */
 const AUTH_REFUSED_CODES = new Set([4, 5]);
 
@@ -87,6 +97,12 @@ interface CameraRecord extends CameraMqttState {
   touched: number;
   /** Motion came on while the broker was away (published on reconnect even if over by then). */
   missedMotion: boolean;
+  /**
+   * A named camera's UIDs (configured and reported): before it was named it was published
+   * under its UID, so the retained topics of that identity are cleared, or Home Assistant
+   * would keep a second, dead device.
+   */
+  uids: string[];
 }
 
 function readPem(path: string, key: string): string {
@@ -273,6 +289,13 @@ export class MqttBridge {
     if (record) {
       record.touched = ++this.#touch;
       record.configured ||= configured;
+      if (
+        record.name !== undefined && !record.uids.includes(camera.uid) &&
+        record.uids.length < MAX_UIDS_PER_NAMED_CAMERA
+      ) {
+        record.uids.push(camera.uid);
+        this.#clearUidTopics(record, camera.uid);
+      }
       return record;
     }
     this.#evictIfFull();
@@ -285,6 +308,7 @@ export class MqttBridge {
       missedMotion: false,
       configured,
       touched: ++this.#touch,
+      uids: camera.name === undefined ? [] : [camera.uid],
     };
     this.#cameras.set(segment, record);
     this.#publishCamera(record);
@@ -333,7 +357,27 @@ export class MqttBridge {
     }
   }
 
+  /**
+   * Clears what a named camera left behind when it was published under `uid`: that
+   * identity's discovery (unless it is this camera's own device) and its state topics.
+   */
+  #clearUidTopics(record: CameraRecord, uid: string): void {
+    const identity = { uid, segment: topicSegment(uid) };
+    if (identity.segment === record.segment) return;
+    if (deviceId(uid) !== deviceId(record.uid)) {
+      for (
+        const { topic } of discoveryMessages(identity, this.#topics, this.#options.discoveryTopic)
+      ) {
+        this.#publish(topic, "");
+      }
+    }
+    for (const what of CAMERA_STATE_TOPICS) {
+      this.#publish(this.#topics.state(identity.segment, what), "");
+    }
+  }
+
   #publishCamera(record: CameraRecord): void {
+    for (const uid of record.uids) this.#clearUidTopics(record, uid);
     this.#publishDiscovery(record);
     if (record.missedMotion && !record.motion) {
       // A whole motion (on, then off) happened during the outage: replay it, so subscribers

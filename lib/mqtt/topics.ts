@@ -11,7 +11,8 @@ export const ON = "on";
 export const OFF = "off";
 
 /** The state topics published for every camera (retained, QoS 1). */
-export type CameraStateTopic = "motion" | "registered" | "last_heartbeat";
+export const CAMERA_STATE_TOPICS = ["motion", "registered", "last_heartbeat"] as const;
+export type CameraStateTopic = typeof CAMERA_STATE_TOPICS[number];
 
 /**
  * Makes a UID or name safe as one topic level: MQTT wildcards, level separators and anything
