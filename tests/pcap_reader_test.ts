@@ -10,6 +10,8 @@ import {
   ByteSource,
   CaptureFormatError,
   concatBytes,
+  DatagramDecoder,
+  documentJson,
   entryJson,
   entryLine,
   FifoMap,
@@ -48,7 +50,8 @@ const SERVER: Flow = {
   sourcePort: 9999,
   destinationPort: 40000,
 };
-const D2M_Q = encodeDiscovery(message("D2M_Q", { uid: UID, r: 2 }), 0x11);
+const D2M_Q_MESSAGE = message("D2M_Q", { uid: UID, r: 2 });
+const D2M_Q = encodeDiscovery(D2M_Q_MESSAGE, 0x11);
 const M2D_Q_R = encodeDiscovery(
   message("M2D_Q_R", {
     reg: { ip: "192.0.2.1", port: 58200 },
@@ -519,6 +522,22 @@ Deno.test("RecentCache keeps at most its capacity, forgetting the least recently
   for (let key = 10; key < 1000; key++) cache.set(key, `k${key}`);
   assert.deepEqual([cache.get(997), cache.get(998), cache.get(999)], ["k997", "k998", "k999"]);
   assert.equal(cache.get(1), undefined);
+});
+
+Deno.test("the decoder keeps a document from its second sight and serves it from then on", () => {
+  const decoder = new DatagramDecoder();
+  const decodes = [1, 2, 3, 4].map((tid) => decoder.decode(encodeDiscovery(D2M_Q_MESSAGE, tid)));
+  assert.equal(decoder.cacheHits, 2); // the first two sights parse, the next two are hits
+  assert.equal(decodes[0].packets[0].documentJson, undefined); // seen once: nothing kept
+  const cached = decodes.slice(1).map(({ packets: [decoded] }) => decoded.documentJson);
+  assert.ok(cached[0] !== undefined && cached.every((json) => json === cached[0]));
+  const first = decodes[0].packets[0].packet;
+  assert.ok(first.kind === "discovery");
+  // What the cached bytes say is what the first sight writes without them.
+  assert.equal(new TextDecoder().decode(cached[0]), documentJson(first.message, first.xml));
+  for (const { packets: [decoded] } of decodes) {
+    assert.equal(decoded.packet.kind === "discovery" && decoded.packet.message.variant, "D2M_Q");
+  }
 });
 
 Deno.test("the summary's heartbeat interval: mean, min and max from the second heartbeat on", async () => {

@@ -1,9 +1,10 @@
 /**
  * Decodes the BcUdp packets of one UDP payload for the timeline, remembering recently seen
  * Discovery plaintexts: captures repeat the same XML over and over (heartbeats and their
- * replies), so each distinct document is parsed once and its JSON written once. The cache is
- * keyed by a hash of the decrypted bytes computed while decrypting, so a repeated document
- * costs neither a new string nor a parse.
+ * replies), so a document that repeats is parsed and its JSON encoded once it is seen a
+ * second time, and served from the cache after that. The cache is keyed by a hash of the
+ * decrypted bytes computed while decrypting, so a repeated document costs neither a new
+ * string nor a parse.
  */
 
 import {
@@ -35,7 +36,10 @@ export const PLAINTEXT_CACHE_ENTRIES = 4096;
  * generation survives, and V8 grows the young generation by as much as survives.
  */
 export const RECENT_CACHE_ENTRIES = 16;
-/** Slots for hashes of documents seen before; seeing one again after the recent tier promotes it. */
+/**
+ * Slots for hashes of documents seen before: the second sight puts a document in the recent
+ * tier, seeing it again after it left that tier puts it in the long-lived one.
+ */
 export const SEEN_ENTRIES = 4 * PLAINTEXT_CACHE_ENTRIES;
 
 /** One decoded BcUdp packet with what the timeline prints about it. */
@@ -196,25 +200,34 @@ export class DatagramDecoder {
     const asBytes = byteString(size);
     const xml = high & 0x80 ? decryptBody(bytes, start, size, tid) : asBytes;
     const known = remember(asBytes, xml);
-    // A hash collision simply replaces the older document.
+    // A document is kept from its second sight on: one seen once (a D2R_C_R, or every
+    // packet of a capture whose documents never repeat) would only be young garbage that
+    // survives. `#seen` holds hash + 1 after the first sight, -(hash + 1) once the document
+    // went to the recent tier; a hash collision simply forgets the older document.
     const slot = hash % SEEN_ENTRIES;
-    if (this.#seen[slot] === hash + 1) this.#stable.set(hash, known);
-    else {
-      this.#seen[slot] = hash + 1;
-      this.#recent.set(hash, known);
-    }
+    const seen = this.#seen[slot];
+    if (seen === hash + 1) {
+      this.#seen[slot] = -(hash + 1);
+      this.#recent.set(hash, withJson(known));
+    } else if (seen === -(hash + 1)) this.#stable.set(hash, withJson(known));
+    else this.#seen[slot] = hash + 1;
     return known;
   }
 }
 
 function remember(bytes: string, xml: string): Known {
   try {
-    const message = parseMessage(xml);
-    return { bytes, xml, message, json: utf8.encode(documentJson(message, xml)) };
+    return { bytes, xml, message: parseMessage(xml), json: undefined, error: undefined };
   } catch (error) {
     if (!(error instanceof BcUdpError)) throw error;
-    return { bytes, xml, error };
+    return { bytes, xml, message: undefined, json: undefined, error };
   }
+}
+
+/** Adds the document's JSON to a document about to be cached (it is written once per packet). */
+function withJson(known: Known): Known {
+  if (known.message) known.json = utf8.encode(documentJson(known.message, known.xml));
+  return known;
 }
 
 /** True when `payload` starts with one of the four BcUdp magic numbers. */
