@@ -138,7 +138,7 @@ async function timeline(path: string): Promise<{ seconds: number; peak: number }
   let peak = 0;
   const poll = setInterval(async () => {
     peak = Math.max(peak, await peakRssMb(child.pid));
-  }, 20);
+  }, 5);
   const output = await child.output();
   clearInterval(poll);
   const seconds = (performance.now() - started) / 1000;
