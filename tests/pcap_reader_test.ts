@@ -5,9 +5,11 @@
  */
 
 import assert from "node:assert/strict";
+import fc from "fast-check";
 import { encodeDiscovery, encodeDiscoveryXml, message } from "../lib/bcudp/mod.ts";
 import {
   ByteSource,
+  ByteWriter,
   CaptureFormatError,
   concatBytes,
   DatagramDecoder,
@@ -34,6 +36,7 @@ import {
   showCapture,
   type TimelineEntry,
   type TimelineOptions,
+  writtenText,
 } from "../lib/pcap/mod.ts";
 import { runCli } from "./support/run_cli.ts";
 
@@ -506,6 +509,25 @@ Deno.test("FifoMap keeps at most its capacity, forgetting the oldest first", () 
   for (let i = 0; i < 1000; i++) map.set(`k${i}`, i);
   assert.equal(map.size, 3);
   assert.deepEqual([map.get("k997"), map.get("k998"), map.get("k999")], [997, 998, 999]);
+});
+
+Deno.test("ByteWriter writes integers, padded digits, bytes and text exactly", () => {
+  fc.assert(fc.property(fc.maxSafeInteger(), (value) => {
+    assert.equal(writtenText((writer) => writer.int(value)), String(value));
+  }));
+  fc.assert(fc.property(fc.maxSafeNat(), fc.integer({ min: 1, max: 20 }), (value, width) => {
+    const expected = String(value).padStart(width, "0").slice(-width); // low digits kept
+    assert.equal(writtenText((writer) => writer.padded(value, width)), expected);
+  }));
+  const chunks: string[] = [];
+  const writer = new ByteWriter((bytes) => chunks.push(new TextDecoder().decode(bytes)), 64);
+  const long = "x".repeat(100);
+  writer.bytes(new TextEncoder().encode("short,"));
+  writer.bytes(new TextEncoder().encode(long));
+  writer.text("Grüße,");
+  writer.padded(42, 4);
+  writer.flush();
+  assert.equal(chunks.join(""), `short,${long}Grüße,0042`);
 });
 
 Deno.test("RecentCache keeps at most its capacity, forgetting the least recently used", () => {

@@ -8,6 +8,9 @@
 /** Bytes gathered before they are handed to the sink. */
 export const WRITER_CHUNK_BYTES = 1 << 18;
 
+/** Pieces up to this many bytes are copied byte by byte rather than with `set`. */
+const SHORT_BYTES = 32;
+
 const encoder = new TextEncoder();
 
 /** Appends text, numbers and bytes; calls `sink` whenever the buffer fills and on `flush`. */
@@ -53,9 +56,16 @@ export class ByteWriter {
 
   /** Writes bytes as they are. */
   bytes(value: Uint8Array): void {
-    this.#room(value.length);
-    this.#buffer.set(value, this.#length);
-    this.#length += value.length;
+    const length = value.length;
+    this.#room(length);
+    if (length > SHORT_BYTES) this.#buffer.set(value, this.#length);
+    else {
+      // A loop beats TypedArray.set's per-call cost for the short pieces of every line.
+      const buffer = this.#buffer;
+      const at = this.#length;
+      for (let i = 0; i < length; i++) buffer[at + i] = value[i];
+    }
+    this.#length += length;
   }
 
   /** Writes an integer in decimal. */
@@ -65,7 +75,7 @@ export class ByteWriter {
       value = -value;
     }
     let digits = 1;
-    for (let rest = value; rest >= 10; rest = Math.floor(rest / 10)) digits++;
+    for (let limit = 10; value >= limit; limit *= 10) digits++;
     this.padded(value, digits);
   }
 
@@ -73,11 +83,22 @@ export class ByteWriter {
   padded(value: number, width: number): void {
     this.#room(width);
     const buffer = this.#buffer;
-    for (let i = width - 1; i >= 0; i--) {
-      buffer[this.#length + i] = 48 + (value % 10);
-      value = Math.floor(value / 10);
+    const start = this.#length;
+    let at = start + width;
+    // Nine digits at a time, so that the digit loop runs on small integers: u32 fields
+    // (tid, crc) and file offsets are doubles to V8, and dividing doubles is slow.
+    while (at > start) {
+      const high = value >= 1e9 ? Math.floor(value / 1e9) : 0;
+      let low = value - high * 1e9;
+      const stop = Math.max(start, at - 9);
+      while (at > stop) {
+        const next = (low / 10) | 0;
+        buffer[--at] = 48 + low - next * 10;
+        low = next;
+      }
+      value = high;
     }
-    this.#length += width;
+    this.#length = start + width;
   }
 
   /** Hands everything written so far to the sink. */
