@@ -5,8 +5,8 @@
  *
  *   scripts/deno run --allow-all bench/pcap_timeline.ts [--packets N] [--unique] [--runs N]
  *
- * `--unique` gives every packet a distinct XML document (a new token each time), the worst
- * case for the timeline's plaintext cache; real captures repeat documents a lot.
+ * `--unique` gives every heartbeat a distinct XML document (a new token each time), half the
+ * packets: a hard case for the timeline's document cache; real captures repeat documents a lot.
  * The CLI runs `--runs` times (default 3) with V8's default heap settings, one after the
  * other: resident memory varies from run to run with when V8 collects and grows its heap.
  * Target (issue 6): >= 250,000 packets/s with resident memory < 100 MB.

@@ -73,8 +73,9 @@ interface Known {
   xml: string;
   /** What the xml parsed to, or why it did not. */
   message?: Message;
-  json?: Uint8Array;
   error?: BcUdpError;
+  /** The document's JSON members (see `documentJson`), added when it is cached. */
+  json?: Uint8Array;
 }
 
 const utf8 = new TextEncoder();
@@ -217,10 +218,10 @@ export class DatagramDecoder {
 
 function remember(bytes: string, xml: string): Known {
   try {
-    return { bytes, xml, message: parseMessage(xml), json: undefined, error: undefined };
+    return { bytes, xml, message: parseMessage(xml), error: undefined, json: undefined };
   } catch (error) {
     if (!(error instanceof BcUdpError)) throw error;
-    return { bytes, xml, message: undefined, json: undefined, error };
+    return { bytes, xml, message: undefined, error, json: undefined };
   }
 }
 
