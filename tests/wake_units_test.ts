@@ -1,10 +1,11 @@
 /** Unit tests of the wake server's parts: registry, anchors, budget, advertiser, metrics. */
 
 import assert from "node:assert/strict";
+import fc from "fast-check";
 import { CounterByPair, Metrics } from "../lib/metrics.ts";
 import { AddressAdvertiser, isWildcard } from "../lib/wake/advertise.ts";
 import { WakeBudget } from "../lib/wake/bursts.ts";
-import { CameraRegistry, SessionAnchors } from "../lib/wake/registry.ts";
+import { CameraRegistry, SessionAnchors, SHORT_UID_LENGTH } from "../lib/wake/registry.ts";
 import { SEND_SLAB_BYTES, SendBuffers } from "../lib/wake/send_buffers.ts";
 import { FakeClock } from "./support/wake_server.ts";
 
@@ -178,4 +179,51 @@ Deno.test("send buffers: never shared, zero-filled, a new slab when full, big on
   }
   const big = buffers.take(SEND_SLAB_BYTES);
   assert.equal(big.byteLength, big.buffer.byteLength, "a large request gets its own buffer");
+});
+
+Deno.test("registry: indexed prefix lookup agrees with a scan of every camera", () => {
+  // A few stems (16 characters, shorter, longer) with short tails: UIDs that share a short
+  // UID, prefixes of each other and UIDs shorter than a short UID all occur.
+  const uid = fc
+    .tuple(
+      fc.constantFrom("95270000AAAAAAAA", "95270000AAAAAAAB", "95270000AAAAAAA", "9527", ""),
+      fc.string({ unit: fc.constantFrom("0", "1"), maxLength: 5 }),
+    )
+    .map(([stem, tail]) => stem + tail)
+    .filter((text) => text.length > 0);
+  const step = fc.oneof(
+    fc.record({ heartbeat: uid, after: fc.integer({ min: 0, max: 600 }) }),
+    fc.record({ sweepAfter: fc.integer({ min: 0, max: 1200 }) }),
+  );
+  fc.assert(
+    fc.property(
+      fc.array(step, { maxLength: 40 }),
+      fc.array(uid, { maxLength: 20 }),
+      (steps, queries) => {
+        const clock = new FakeClock();
+        const registry = new CameraRegistry({ staleAfterMs: 1000, maxCameras: 64, now: clock.now });
+        for (const s of steps) {
+          if ("heartbeat" in s) {
+            clock.advance(s.after);
+            registry.upsertHeartbeat(s.heartbeat, at("127.0.0.2"), 1n);
+          } else {
+            clock.advance(s.sweepAfter);
+            registry.sweep();
+          }
+        }
+        const fresh = registry.list().filter((e) => registry.isFresh(e));
+        for (const query of [...queries, ...fresh.map((e) => e.uid.slice(0, SHORT_UID_LENGTH))]) {
+          const exact = fresh.find((e) => e.uid === query);
+          const matches = fresh.filter((e) => e.uid.startsWith(query));
+          const newest = Math.max(...matches.map((e) => e.lastHeartbeat));
+          const found = registry.lookupFresh(query);
+          if (exact) assert.equal(found?.uid, query);
+          else if (matches.length === 0) assert.equal(found, undefined, query);
+          else assert.equal(found?.lastHeartbeat, newest, query);
+          if (found) assert.ok(found.uid.startsWith(query));
+        }
+      },
+    ),
+    { numRuns: 400 },
+  );
 });

@@ -46,6 +46,12 @@ export interface RegistryOptions {
   now?: () => number;
 }
 
+/**
+ * Length of a camera's short (sticker) UID, the form `C2R_C` carries: registered UIDs are
+ * indexed by their first this-many characters so a wake needs no scan of every camera.
+ */
+export const SHORT_UID_LENGTH = 16;
+
 function copyEntry(entry: CameraEntry): CameraEntry {
   return { ...entry, address: { ...entry.address } };
 }
@@ -56,6 +62,8 @@ function copyEntry(entry: CameraEntry): CameraEntry {
  */
 export class CameraRegistry {
   private readonly entries = new Map<string, CameraEntry>();
+  /** Long UIDs by their first SHORT_UID_LENGTH characters. */
+  private readonly byShortUid = new Map<string, Set<string>>();
   private readonly cameras: readonly { name: string; uid: string }[];
   private readonly now: () => number;
   readonly staleAfterMs: number;
@@ -122,16 +130,39 @@ export class CameraRegistry {
     if (name !== undefined) entry.name = name;
     if (existing?.lastWake !== undefined) entry.lastWake = existing.lastWake;
     if (existing?.lastMotion !== undefined) entry.lastMotion = existing.lastMotion;
-    this.entries.set(uid, entry);
+    this.put(entry);
     return { result: "registered", entry };
+  }
+
+  private put(entry: CameraEntry): void {
+    this.entries.set(entry.uid, entry);
+    const short = entry.uid.slice(0, SHORT_UID_LENGTH);
+    const uids = this.byShortUid.get(short);
+    if (uids === undefined) this.byShortUid.set(short, new Set([entry.uid]));
+    else uids.add(entry.uid);
+  }
+
+  private remove(uid: string): void {
+    this.entries.delete(uid);
+    const short = uid.slice(0, SHORT_UID_LENGTH);
+    const uids = this.byShortUid.get(short);
+    uids?.delete(uid);
+    if (uids?.size === 0) this.byShortUid.delete(short);
+  }
+
+  /** The UIDs that may start with `prefix`: its index bucket, or every UID for a short prefix. */
+  private candidates(prefix: string): Iterable<string> {
+    if (prefix.length < SHORT_UID_LENGTH) return this.entries.keys();
+    return this.byShortUid.get(prefix.slice(0, SHORT_UID_LENGTH)) ?? [];
   }
 
   private freshInternal(uidOrPrefix: string, at = this.now()): CameraEntry | undefined {
     const exact = this.entries.get(uidOrPrefix);
     if (exact !== undefined && this.isFresh(exact, at)) return exact;
     let best: CameraEntry | undefined;
-    for (const entry of this.entries.values()) {
-      if (!entry.uid.startsWith(uidOrPrefix) || !this.isFresh(entry, at)) continue;
+    for (const uid of this.candidates(uidOrPrefix)) {
+      const entry = this.entries.get(uid)!;
+      if (!uid.startsWith(uidOrPrefix) || !this.isFresh(entry, at)) continue;
       if (best === undefined || entry.lastHeartbeat > best.lastHeartbeat) best = entry;
     }
     return best;
@@ -186,7 +217,7 @@ export class CameraRegistry {
     const evicted: CameraEntry[] = [];
     for (const [uid, entry] of this.entries) {
       if (this.isFresh(entry, at)) continue;
-      this.entries.delete(uid);
+      this.remove(uid);
       evicted.push(copyEntry(entry));
     }
     return evicted;
@@ -201,7 +232,7 @@ export class CameraRegistry {
       const name = this.nameFor(entry.uid);
       if (name === undefined) delete copy.name;
       else copy.name = name;
-      this.entries.set(entry.uid, copy);
+      this.put(copy);
       restored++;
     }
     return restored;
