@@ -1,9 +1,9 @@
 /**
  * Heartbeats answered per second by the wake server (its own process) against a bare UDP
  * echo server (its own process), both driven by this process with the same closed-loop
- * generator in the same run; then fixed-rate runs at 70%, 50% and 30% of the echo's rate,
- * counting lost replies for the wake server and, as a control, for the echo server.
- * Loopback only.
+ * generator in the same run; then fixed-rate runs at 70% down to 30% of the echo's rate,
+ * counting lost replies (and at which socket the kernel dropped them) for the wake server
+ * and, as a control, for the echo server. Loopback only.
  *
  *   scripts/deno run -A bench/serve_heartbeat.ts [--seconds 5] [--window 64] [--rounds 3]
  */
@@ -16,7 +16,7 @@ const WINDOW = flag("window", 64);
 const ROUNDS = flag("rounds", 3);
 const CAMERAS = 1024;
 /** Fixed send rates tried for loss, as shares of the echo server's rate. */
-const FIXED_SHARES = [0.7, 0.5, 0.3];
+const FIXED_SHARES = [0.7, 0.6, 0.5, 0.4, 0.3];
 
 /** A generator socket on the same socket layer as the servers (node:dgram drops replies here). */
 function openSocket(onReply: () => void): UdpListener {
