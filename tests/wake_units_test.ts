@@ -115,6 +115,32 @@ Deno.test("advertiser: fixed bind is used as is; wildcard asks per peer, cached 
   assert.ok(isWildcard("::") && isWildcard("0.0.0.0") && !isWildcard("127.0.0.1"));
 });
 
+Deno.test("advertiser: an expired answer still serves while a new lookup runs behind it", async () => {
+  const clock = new FakeClock();
+  let answer = "10.0.0.1";
+  let lookups = 0;
+  const advertiser = new AddressAdvertiser({
+    bind: "0.0.0.0",
+    ttlMs: 1000,
+    now: clock.now,
+    routeSource: () => {
+      lookups++;
+      return Promise.resolve(answer);
+    },
+  });
+  await advertiser.resolve("10.0.0.2");
+  answer = "10.0.0.9"; // the machine's address changed (DHCP)
+  clock.advance(999);
+  assert.equal(advertiser.cached("10.0.0.2"), "10.0.0.1");
+  assert.equal(lookups, 1, "fresh: no lookup");
+  clock.advance(2);
+  assert.equal(advertiser.cached("10.0.0.2"), "10.0.0.1", "expired: the old answer, at once");
+  assert.equal(advertiser.cached("10.0.0.2"), "10.0.0.1");
+  await advertiser.settle();
+  assert.equal(lookups, 2, "one lookup behind it, not one per call");
+  assert.equal(advertiser.cached("10.0.0.2"), "10.0.0.9", "then the new answer");
+});
+
 Deno.test("advertiser: the real routing lookup answers 127.0.0.1 for a loopback peer", async () => {
   const advertiser = new AddressAdvertiser({ bind: "0.0.0.0" });
   assert.equal(await advertiser.resolve("127.0.0.7"), "127.0.0.1");

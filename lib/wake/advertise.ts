@@ -48,11 +48,16 @@ export class AddressAdvertiser {
     return this.cache.size;
   }
 
-  /** The address for `peerIp` if known right now (no routing lookup). */
+  /**
+   * The address for `peerIp` if known right now (no routing lookup). An answer older than
+   * the TTL is still returned, and a fresh lookup starts behind it: a wake must not wait
+   * for a routing lookup because its camera has been heartbeating for a while.
+   */
   cached(peerIp: string): string | undefined {
     if (this.fixed !== undefined) return this.fixed;
     const hit = this.cache.get(peerIp);
-    if (hit === undefined || this.now() - hit.at > this.ttlMs) return undefined;
+    if (hit === undefined) return undefined;
+    if (this.now() - hit.at > this.ttlMs) this.startLookup(peerIp).catch(() => {});
     return hit.address;
   }
 
@@ -60,6 +65,11 @@ export class AddressAdvertiser {
   resolve(peerIp: string): Promise<string> {
     const known = this.cached(peerIp);
     if (known !== undefined) return Promise.resolve(known);
+    return this.startLookup(peerIp);
+  }
+
+  /** One routing lookup per peer at a time. */
+  private startLookup(peerIp: string): Promise<string> {
     let lookup = this.pending.get(peerIp);
     if (lookup === undefined) {
       lookup = this.lookup(peerIp).finally(() => this.pending.delete(peerIp));
