@@ -1,23 +1,27 @@
 /**
  * Wake latency: C2R_C sent by a client to the first R2D_C received by the camera, while a
  * separate load process sends 1,000 heartbeats/s to the same wake server (its own
- * process). Client and camera live in this process so both timestamps share one clock.
- * Bursts are 1 packet and the budget is off so wakes can repeat quickly. As a control in
- * the same run, the round trip through a bare UDP echo server (same runtime) under the
- * same 1,000 packets/s load is measured the same way. Loopback only.
+ * process). Client and camera are bare sockets in this process, on the wake server's own
+ * socket layer, so both timestamps share one clock and the camera stamps a datagram the
+ * moment it is read (decoding comes after). The camera registers by heartbeating (needrsp
+ * 0) from 127.0.0.2. Bursts are 1 packet and the budget is off so wakes can repeat
+ * quickly. As a control in the same run, the round trip through a bare UDP echo server
+ * (same runtime and socket layer) under the same load is measured the same way.
+ * Loopback only.
  *
  *   scripts/deno run -A bench/serve_wake_latency.ts [--wakes 500] [--rate 1000] [--gap 20]
  */
 
-import dgram from "node:dgram";
-import { CameraSim } from "../tests/support/camera_sim.ts";
-import { ClientSim } from "../tests/support/client_sim.ts";
+import { decodeDatagram, encodeDiscovery, message } from "../lib/bcudp/mod.ts";
+import { bindUdpListener, type UdpListener } from "../lib/wake/udp_listener.ts";
 import { type Endpoint, flag, percentile, spawnProc } from "./serve_support.ts";
 
 const WAKES = flag("wakes", 500);
 const RATE = flag("rate", 1000);
 const GAP_MS = flag("gap", 20);
 const UID = "95270000LATENCY00123";
+/** How long a wake (or an echo) may take before it counts as missed. */
+const MISSED_AFTER_MS = 1000;
 
 function report(label: string, latencies: number[]): void {
   const ms = (v: number) => v.toFixed(3);
@@ -27,76 +31,111 @@ function report(label: string, latencies: number[]): void {
   );
 }
 
+/** A bare socket that stamps each datagram on arrival and hands it on with its time. */
+function stampingSocket(ip: string, onDatagram: (bytes: Uint8Array, at: number) => void) {
+  return bindUdpListener("register", ip, 0, {
+    onDatagram: (bytes) => onDatagram(bytes, performance.now()),
+    onSendFailed: () => {},
+    onReceiveError: () => {},
+  });
+}
+
+/** Sends `WAKES` probes `GAP_MS` apart; returns the time from each send to its arrival. */
+async function measure(
+  send: (i: number) => void,
+  arrivedAt: (i: number) => number | undefined,
+): Promise<{ latencies: number[]; missed: number }> {
+  const latencies: number[] = [];
+  let missed = 0;
+  for (let i = 0; i < WAKES; i++) {
+    const sent = performance.now();
+    send(i);
+    let at = arrivedAt(i);
+    while (at === undefined && performance.now() - sent < MISSED_AFTER_MS) {
+      await new Promise((r) => setTimeout(r, 1));
+      at = arrivedAt(i);
+    }
+    if (at === undefined) missed++;
+    else latencies.push(at - sent);
+    await new Promise((r) => setTimeout(r, GAP_MS));
+  }
+  return { latencies, missed };
+}
+
 /** Round trips through a loaded bare echo server, measured like the wakes. */
 async function echoControl(): Promise<number[]> {
   const echo = await spawnProc<{ port: number }>("echo");
   const to = { ip: "127.0.0.1", port: echo.ready.port };
   const echoLoad = await spawnProc("load", JSON.stringify({ to, rate: RATE, uids: 1000 }));
-  const socket = dgram.createSocket("udp4");
-  await new Promise<void>((resolve) => socket.bind(0, "127.0.0.1", resolve));
-  let arrived: (() => void) | undefined;
-  socket.on("message", () => arrived?.());
-  const rtts: number[] = [];
+  const arrivals = new Map<number, number>();
+  const socket = stampingSocket("127.0.0.1", (bytes, at) => {
+    arrivals.set(new DataView(bytes.buffer, bytes.byteOffset).getUint32(0, true), at);
+  });
   try {
     await new Promise((r) => setTimeout(r, 2000));
     const probe = new Uint8Array(125);
-    for (let i = 0; i < WAKES; i++) {
-      const back = new Promise<void>((resolve) => arrived = resolve);
-      const timeout = new Promise<void>((resolve) => setTimeout(resolve, 1000));
-      const sent = performance.now();
-      socket.send(probe, to.port, to.ip);
-      await Promise.race([back, timeout]);
-      rtts.push(performance.now() - sent);
-      await new Promise((r) => setTimeout(r, GAP_MS));
-    }
+    const { latencies } = await measure((i) => {
+      new DataView(probe.buffer).setUint32(0, i, true);
+      socket.send(probe.slice(), to);
+    }, (i) => arrivals.get(i));
+    return latencies;
   } finally {
-    socket.close();
+    await socket.close();
     await echoLoad.stop();
     await echo.stop();
   }
-  return rtts;
 }
 
 const server = await spawnProc<{ middleman: Endpoint; register: Endpoint }>(
   "wake",
   JSON.stringify({ burstCount: 1, maxWakesPerHour: 0 }),
 );
-const load = await spawnProc(
-  "load",
-  JSON.stringify({ to: server.ready.register, rate: RATE, uids: 1000 }),
-);
-const camera = await CameraSim.start({
-  uid: UID,
-  ip: "127.0.0.2",
-  middleman: server.ready.middleman,
+const register = server.ready.register;
+const load = await spawnProc("load", JSON.stringify({ to: register, rate: RATE, uids: 1000 }));
+const wakes = new Map<number, number>();
+const stamped: [Uint8Array, number][] = [];
+const camera: UdpListener = stampingSocket("127.0.0.2", (bytes, at) => {
+  stamped.push([bytes.slice(), at]); // decoded later, off the clock
 });
-const client = await ClientSim.start();
-try {
-  await camera.boot();
-  camera.startHeartbeats(1000);
-  await new Promise((r) => setTimeout(r, 2000)); // let the load settle and register its UIDs
-  const latencies: number[] = [];
-  let missed = 0;
-  for (let i = 0; i < WAKES; i++) {
-    const request = client.connectMessage(UID.slice(0, 16), server.ready.register, { cid: i });
-    const wake = camera.waitFor("R2D_C", {
-      match: (r) => r.message.fields.cid === i,
-      timeoutMs: 1000,
-    });
-    const sent = performance.now();
-    await client.send(request, server.ready.register);
-    try {
-      latencies.push((await wake).at - sent);
-    } catch {
-      missed++;
+/** Decodes what the camera received: R2D_C arrivals by cid (the client sends cid = wake number). */
+function collectWakes(): void {
+  for (const [bytes, at] of stamped.splice(0)) {
+    for (const packet of decodeDatagram(bytes)) {
+      if (packet.kind !== "discovery" || packet.message.variant !== "R2D_C") continue;
+      const cid = packet.message.fields.cid;
+      if (!wakes.has(cid)) wakes.set(cid, at);
     }
-    await new Promise((r) => setTimeout(r, GAP_MS));
   }
+}
+const client = stampingSocket("127.0.0.1", () => {}); // replies are not on the clock
+const heartbeat = () =>
+  camera.send(encodeDiscovery(message("D2R_HB", { uid: UID, needrsp: 0, token: 1n }), 1), register);
+heartbeat();
+const heartbeats = setInterval(heartbeat, 1000);
+try {
+  await new Promise((r) => setTimeout(r, 2000)); // let the load settle and register its UIDs
+  const { latencies, missed } = await measure((i) => {
+    const request = message("C2R_C", {
+      uid: UID.slice(0, 16),
+      cli: client.address,
+      relay: register,
+      cid: i,
+      debug: 0,
+      family: 4,
+      p: "MAC",
+      r: 3,
+    });
+    client.send(encodeDiscovery(request, i), register);
+  }, (i) => {
+    collectWakes();
+    return wakes.get(i);
+  });
   console.log(
     `${WAKES} wakes under ${RATE} heartbeats/s (load in its own process); missed ${missed}`,
   );
   report("wake server, C2R_C -> first R2D_C (target p99 < 2 ms)", latencies);
 } finally {
+  clearInterval(heartbeats);
   await client.close();
   await camera.close();
   await load.stop();
