@@ -97,7 +97,14 @@ async function recordScenario(): Promise<Recorded> {
     const connection = await Deno.connect({ hostname: "127.0.0.1", port: pushPort });
     (await accepting).close();
     connection.close();
-    await sleep(400); // the rest of the burst and the camera's D2R_C_R
+    // The rest of the burst, and the camera's D2R_C_R read by the server: on the wire now.
+    await cameraA.waitForWakes(3);
+    const confirmed = server.metrics.counter("bairelay_wakes_confirmed_total", "");
+    const deadline = Date.now() + 5000;
+    while (confirmed.get({ variant: "D2R_C_R" }) < 1) {
+      if (Date.now() > deadline) throw new Error("the server never read the camera's D2R_C_R");
+      await sleep(10);
+    }
   } finally {
     await captures?.stop();
     for (const peer of peers) await peer.close();

@@ -112,26 +112,19 @@ export class Timeline {
     else this.#udp(frame, segment);
   }
 
-  #place(frame: Frame, segment: Segment): EntryPlace {
-    return {
-      frame: frame.index,
-      offset: frame.offset,
-      time: this.#time(frame),
-      seconds: frame.seconds,
-      nanos: frame.nanos,
-      source: segment.source,
-      destination: segment.destination,
-      vlans: segment.vlans,
-    };
-  }
-
   /**
-   * The entry of one BcUdp packet, its place members spelled out: spreading a place into
-   * it (as the rarer entries do) allocates twice as much, on the path every packet takes.
+   * An entry of `kind` at the frame's place (`decoded` set for a BcUdp packet only). The
+   * place members are spelled out rather than spread from a place object: this runs for
+   * every packet, and a spread allocates twice as much.
    */
-  #bcudpEntry(frame: Frame, segment: Segment, decoded: DecodedPacket): BcUdpEntry {
+  #entry<K extends "bcudp" | "push_attempt" | "decode_error">(
+    kind: K,
+    frame: Frame,
+    segment: Segment,
+    decoded?: DecodedPacket,
+  ): EntryPlace & { kind: K; decoded?: DecodedPacket } {
     return {
-      kind: "bcudp",
+      kind,
       decoded,
       frame: frame.index,
       offset: frame.offset,
@@ -153,7 +146,7 @@ export class Timeline {
   #tcp(frame: Frame, segment: Segment): void {
     if (segment.destinationPort !== this.#pushPort) return;
     if ((segment.tcpFlags & (TCP_SYN | TCP_ACK)) !== TCP_SYN) return;
-    const entry: TimelineEntry = { kind: "push_attempt", ...this.#place(frame, segment) };
+    const entry: TimelineEntry = this.#entry("push_attempt", frame, segment);
     this.summary.push(segment.sourceIp);
     if (this.#shows("PUSH", undefined, segment)) this.#emit(entry);
   }
@@ -176,7 +169,7 @@ export class Timeline {
     }
     const result = this.#decoder.decode(payload);
     for (const decoded of result.packets) {
-      const entry = this.#bcudpEntry(frame, segment, decoded);
+      const entry = this.#entry("bcudp", frame, segment, decoded) as BcUdpEntry;
       const packet = decoded.packet;
       const wanted = this.#uid !== undefined ||
         (packet.kind === "discovery" && packet.message.variant === "R2D_C");
@@ -186,11 +179,10 @@ export class Timeline {
     }
     if (result.error) {
       const entry: TimelineEntry = {
-        kind: "decode_error",
+        ...this.#entry("decode_error", frame, segment),
         error: result.error,
         errorOffset: result.errorOffset ?? 0,
         length: payload.length,
-        ...this.#place(frame, segment),
       };
       this.summary.decodeError(entry);
       const uid = this.#endpointUids.get(segment.source) ??

@@ -136,14 +136,11 @@ export async function startCaptures(
   await new Promise<void>((resolve) => probe.bind({ address: "127.0.0.1", port: 0 }, resolve));
   const probePort = probe.address().port;
   const captures: RunningCapture[] = [];
-  const stop = async () => {
-    for (const capture of captures) await capture.stop();
-    await new Promise<void>((resolve) => probe.close(() => resolve()));
-  };
-  try {
-    for (const { spec, path } of entries) {
-      captures.push(await startCapture(spec, `(${filter}) or (udp port ${probePort})`, path));
-    }
+  /**
+   * Sends probes until every file has grown: a tool writes packets in order, so a probe
+   * in its file means everything sent before the probe is in it too.
+   */
+  const probeThrough = async () => {
     const sizes = await Promise.all(captures.map((capture) => fileSize(capture.path)));
     const deadline = Date.now() + START_TIMEOUT_MS;
     while (true) {
@@ -153,15 +150,32 @@ export async function startCaptures(
       await new Promise((resolve) => setTimeout(resolve, PROBE_EVERY_MS));
       const now = await Promise.all(captures.map((capture) => fileSize(capture.path)));
       const waiting = captures.filter((_, i) => now[i] <= sizes[i]);
-      if (waiting.length === 0) break;
+      if (waiting.length === 0) return;
       if (Date.now() > deadline) {
         throw new Error(`no probe reached ${waiting.map((c) => c.path).join(", ")}`);
       }
     }
+  };
+  const closeAll = async () => {
+    for (const capture of captures) await capture.stop();
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+  };
+  try {
+    for (const { spec, path } of entries) {
+      captures.push(await startCapture(spec, `(${filter}) or (udp port ${probePort})`, path));
+    }
+    await probeThrough();
   } catch (error) {
-    await stop();
+    await closeAll();
     throw error;
   }
+  const stop = async () => {
+    try {
+      await probeThrough();
+    } finally {
+      await closeAll();
+    }
+  };
   return { captures, stop };
 }
 
