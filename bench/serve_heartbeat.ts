@@ -6,14 +6,21 @@
  * and, as a control, for the echo server. Loopback only.
  *
  *   scripts/deno run -A bench/serve_heartbeat.ts [--seconds 5] [--window 64] [--rounds 3]
+ *                                                [--rcvbuf BYTES]
+ *
+ * `--rcvbuf` gives every socket of the run (wake server, echo server, generator) that kernel
+ * receive buffer; the default is the wake server's default `receive_buffer_bytes`, and 0
+ * keeps the kernel's.
  */
 
+import { DEFAULT_RECEIVE_BUFFER_BYTES } from "../lib/wake/receive_buffer.ts";
 import { bindUdpListener, type UdpListener } from "../lib/wake/udp_listener.ts";
 import { type Endpoint, flag, heartbeatPackets, spawnProc, udpDrops } from "./serve_support.ts";
 
 const SECONDS = flag("seconds", 5);
 const WINDOW = flag("window", 64);
 const ROUNDS = flag("rounds", 3);
+const RCVBUF = flag("rcvbuf", DEFAULT_RECEIVE_BUFFER_BYTES);
 const CAMERAS = 1024;
 /** Fixed send rates tried for loss, as shares of the echo server's rate. */
 const FIXED_SHARES = [0.7, 0.6, 0.5, 0.4, 0.3];
@@ -24,7 +31,7 @@ function openSocket(onReply: () => void): UdpListener {
     onDatagram: onReply,
     onSendFailed: () => {},
     onReceiveError: () => {},
-  });
+  }, RCVBUF);
 }
 
 /** Keeps `WINDOW` requests outstanding for `seconds`; returns replies per second. */
@@ -106,8 +113,9 @@ function median(values: number[]): number {
 }
 
 const packets = heartbeatPackets(CAMERAS, "HB");
-const wake = await spawnProc<{ register: Endpoint }>("wake", JSON.stringify({}));
-const echo = await spawnProc<{ port: number }>("echo");
+const buffers = JSON.stringify({ receiveBufferBytes: RCVBUF });
+const wake = await spawnProc<{ register: Endpoint }>("wake", buffers);
+const echo = await spawnProc<{ port: number }>("echo", buffers);
 const echoTo = { ip: "127.0.0.1", port: echo.ready.port };
 try {
   await closedLoop(wake.ready.register, packets, 1); // warm-up: registers all cameras
@@ -121,7 +129,10 @@ try {
   const echoRate = median(echoRates);
   const wakeRate = median(wakeRates);
   const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
-  console.log(`rounds: ${ROUNDS} x ${SECONDS} s, window ${WINDOW}, ${CAMERAS} camera UIDs`);
+  console.log(
+    `rounds: ${ROUNDS} x ${SECONDS} s, window ${WINDOW}, ${CAMERAS} camera UIDs, socket receive ` +
+      `buffers: ${RCVBUF > 0 ? `${RCVBUF} bytes asked` : "the kernel's default"}`,
+  );
   console.log(`echo server:  ${echoRates.map(fmt).join(", ")} replies/s (median ${fmt(echoRate)})`);
   console.log(
     `wake server:  ${wakeRates.map(fmt).join(", ")} heartbeats answered/s (median ${

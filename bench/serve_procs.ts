@@ -1,7 +1,8 @@
 /**
  * The processes the `serve` benchmarks run, one mode per invocation:
  * - `wake '<options JSON>'`: the real wake server on 127.0.0.1 (ephemeral ports);
- * - `echo`: a bare UDP echo server on the wake server's own socket layer (the baseline);
+ * - `echo ['{"receiveBufferBytes":n}']`: a bare UDP echo server on the wake server's own
+ *   socket layer (the baseline);
  * - `load '<{"to":{ip,port},"rate":n,"uids":n}>'`: sends D2R_HB at a steady rate until killed.
  * Each prints one JSON line when ready (`{"middleman":..,"register":..}` / `{"port":..}` /
  * `{"ready":true}`) and runs until stdin closes or it is killed; the wake server then
@@ -34,12 +35,13 @@ async function runWake(optionsJson: string): Promise<void> {
   await server.close();
 }
 
-async function runEcho(): Promise<void> {
+async function runEcho(optionsJson: string): Promise<void> {
+  const { receiveBufferBytes = 0 } = JSON.parse(optionsJson || "{}");
   const echo: UdpListener = bindUdpListener("register", "127.0.0.1", 0, {
     onDatagram: (bytes, from) => echo.send(bytes.slice(), from),
     onSendFailed: () => {},
     onReceiveError: () => {},
-  });
+  }, receiveBufferBytes);
   console.log(JSON.stringify({ port: echo.address.port }));
   await untilStdinCloses();
   await echo.close();
@@ -71,7 +73,7 @@ async function runLoad(argsJson: string): Promise<void> {
 if (import.meta.main) {
   const [mode, arg] = Deno.args;
   if (mode === "wake") await runWake(arg);
-  else if (mode === "echo") await runEcho();
+  else if (mode === "echo") await runEcho(arg);
   else if (mode === "load") await runLoad(arg);
   else {
     console.error("usage: serve_procs.ts wake|echo|load [json]");

@@ -8,6 +8,7 @@ import { isIP } from "node:net";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { parse as parseToml, TomlError } from "smol-toml";
 import { isLoopback } from "./local_address.ts";
+import { DEFAULT_RECEIVE_BUFFER_BYTES, MAX_RECEIVE_BUFFER_BYTES } from "./wake/receive_buffer.ts";
 import type { WakeServerOptions } from "./wake/server.ts";
 
 // ---------------------------------------------------------------------------------------------
@@ -53,6 +54,7 @@ export interface Config {
     anchorTtlMs: number;
     maxCameras: number;
     maxAnchors: number;
+    receiveBufferBytes: number;
   };
   cameras: CameraConfig[];
   /** The HTTP control API; `listen` null = off. */
@@ -123,6 +125,12 @@ export const CONFIG_SCHEMA: Record<string, Record<string, KeySpec>> = {
     anchor_ttl_ms: { type: "integer", default: 300_000, min: 1000, max: MS_MAX },
     max_cameras: { type: "integer", default: 1024, min: 1, max: 65_536 },
     max_anchors: { type: "integer", default: 1024, min: 1, max: 65_536 },
+    receive_buffer_bytes: {
+      type: "integer",
+      default: DEFAULT_RECEIVE_BUFFER_BYTES,
+      min: 0,
+      max: MAX_RECEIVE_BUFFER_BYTES,
+    },
   },
   "cameras[]": {
     name: { type: "string" },
@@ -301,6 +309,7 @@ export function wakeServerOptions(config: Config): WakeServerOptions {
     burstIntervalMs: w.burstIntervalMs,
     maxWakesPerHour: w.maxWakesPerHour,
     cameras: config.cameras.map((camera) => ({ ...camera })),
+    receiveBufferBytes: w.receiveBufferBytes,
     stateDir: config.stateDir,
   };
 }
@@ -370,6 +379,7 @@ class Reader {
         anchorTtlMs: this.value(wake, "wake_server", "anchor_ttl_ms") as number,
         maxCameras: this.value(wake, "wake_server", "max_cameras") as number,
         maxAnchors: this.value(wake, "wake_server", "max_anchors") as number,
+        receiveBufferBytes: this.value(wake, "wake_server", "receive_buffer_bytes") as number,
       },
       cameras: this.cameras(root.cameras),
       api: this.api(api),

@@ -57,6 +57,7 @@ Deno.test("no file: the embedded defaults", () => {
     anchorTtlMs: 300_000,
     maxCameras: 1024,
     maxAnchors: 1024,
+    receiveBufferBytes: 4 * 1024 * 1024,
   });
   assert.deepEqual(config.cameras, []);
   assert.deepEqual(config.api, { listen: { host: "127.0.0.1", port: 9899 }, token: null });
@@ -113,6 +114,7 @@ burst_interval_ms = 50
 anchor_ttl_ms = 60000
 max_cameras = 16
 max_anchors = 32
+receive_buffer_bytes = 0
 [[cameras]]
 name = "garden"
 uid = "95270000ABCDEFGH"
@@ -164,6 +166,7 @@ topic = "ha"
       name: "door",
       uid: "95270000ZZZZZZZZ",
     }],
+    receiveBufferBytes: 0,
     stateDir: "/etc/bairelay/state",
   });
 });
@@ -239,6 +242,7 @@ Deno.test("every validation rule names the file, the key and the rule", () => {
     [`[wake_server]\nanchor_ttl_ms = 10`, "wake_server.anchor_ttl_ms", /from 1000/],
     [`[wake_server]\nmax_cameras = 0`, "wake_server.max_cameras", /from 1/],
     [`[wake_server]\nmax_anchors = 100000`, "wake_server.max_anchors", /to 65536/],
+    [`[wake_server]\nreceive_buffer_bytes = -1`, "wake_server.receive_buffer_bytes", /from 0/],
     [`[wake_server]\nenable = "yes"`, "wake_server.enable", /true or false/],
     [`bind = "example.com"`, "bind", /IP address/],
     [`bind = 5`, "bind", /string/],

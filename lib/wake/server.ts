@@ -123,12 +123,14 @@ export async function startWakeServer(
       options.bind,
       options.middlemanPort,
       handlersFor("middleman"),
+      options.receiveBufferBytes,
     );
     sockets.register = bindUdpListener(
       "register",
       options.bind,
       options.registerPort,
       handlersFor("register"),
+      options.receiveBufferBytes,
     );
   } catch (error) {
     await sockets.middleman?.close();
@@ -138,6 +140,21 @@ export async function startWakeServer(
   const middleman = sockets.middleman.address;
   const register = sockets.register.address;
   core.registerPort = register.port;
+  for (const name of ["middleman", "register"] as const) {
+    const result = sockets[name]!.receiveBuffer;
+    if (result === undefined) continue;
+    if ("problem" in result) {
+      logger.warn(
+        "receive_buffer_bytes = {bytes} not applied to the {name} listener: {problem}; it keeps the kernel's default",
+        { bytes: options.receiveBufferBytes, name, problem: result.problem },
+      );
+    } else {
+      logger.info("The {name} listener has a {granted}-byte receive buffer", {
+        name,
+        granted: result.granted,
+      });
+    }
+  }
 
   const sweepTimer = setInterval(() => core.sweep(), SWEEP_INTERVAL_MS);
   logger.info("Wake server listening: middleman udp {m}, register udp {r}", {

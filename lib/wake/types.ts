@@ -1,5 +1,7 @@
 /** Options, outcomes and events of the wake server (re-exported by `server.ts`). */
 
+import { DEFAULT_RECEIVE_BUFFER_BYTES } from "./receive_buffer.ts";
+
 /** Everything that configures a wake server; see DEFAULT_WAKE_SERVER_OPTIONS. */
 export interface WakeServerOptions {
   /** Address both listeners bind to, e.g. "0.0.0.0" (tests use "127.0.0.1"). */
@@ -26,6 +28,8 @@ export interface WakeServerOptions {
   maxWakesPerHour: number;
   /** Configured cameras (name + short or long UID), for names and `wake <name>`. */
   cameras: { name: string; uid: string }[];
+  /** Kernel receive buffer asked for each listener, bytes; 0 = the kernel's default. */
+  receiveBufferBytes: number;
   /** Where the registry is persisted; undefined = no persistence. */
   stateDir?: string;
 }
@@ -44,6 +48,7 @@ export const DEFAULT_WAKE_SERVER_OPTIONS: Omit<WakeServerOptions, "stateDir"> = 
   burstIntervalMs: 100,
   maxWakesPerHour: 60,
   cameras: [],
+  receiveBufferBytes: DEFAULT_RECEIVE_BUFFER_BYTES,
 };
 
 /** Injected clock and randomness (tests control them; defaults are real). */

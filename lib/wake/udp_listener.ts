@@ -5,6 +5,7 @@
  * heartbeats per second and keeps resident memory near a third (see BENCHMARKS.md).
  */
 
+import { type ReceiveBufferResult, setReceiveBuffer } from "./receive_buffer.ts";
 import type { Address } from "./registry.ts";
 import type { ListenerName } from "./types.ts";
 
@@ -72,18 +73,25 @@ export interface UdpListenerHandlers {
 export interface UdpListener {
   /** The address actually bound (port resolved when 0 was asked). */
   readonly address: Address;
+  /** What became of `receiveBufferBytes`, when it was asked for. */
+  readonly receiveBuffer?: ReceiveBufferResult;
   /** Sends without waiting; failures go to `onSendFailed`. */
   send(bytes: Uint8Array, to: Address): void;
   /** Stops receiving and releases the socket. */
   close(): Promise<void>;
 }
 
-/** Binds `address:port` and starts receiving; throws WakeServerBindError when it cannot bind. */
+/**
+ * Binds `address:port` and starts receiving; throws WakeServerBindError when it cannot bind.
+ * A `receiveBufferBytes` above 0 asks the kernel for that receive buffer (see
+ * receive_buffer.ts); the outcome is in the listener's `receiveBuffer`.
+ */
 export function bindUdpListener(
   listener: ListenerName,
   address: string,
   port: number,
   handlers: UdpListenerHandlers,
+  receiveBufferBytes = 0,
 ): UdpListener {
   let conn: Deno.DatagramConn;
   try {
@@ -92,6 +100,9 @@ export function bindUdpListener(
     throw new WakeServerBindError(listener, address, port, errorCode(error));
   }
   const bound = conn.addr as Deno.NetAddr;
+  const receiveBuffer = receiveBufferBytes > 0
+    ? setReceiveBuffer(bound.port, receiveBufferBytes)
+    : undefined;
   let closed = false;
 
   const receiving = (async () => {
@@ -117,6 +128,7 @@ export function bindUdpListener(
 
   return {
     address: { ip: bound.hostname, port: bound.port },
+    receiveBuffer,
     send(bytes, to) {
       if (closed) return;
       conn.send(bytes, { transport: "udp", hostname: to.ip, port: to.port })
