@@ -31,10 +31,16 @@ function report(label: string, latencies: number[]): void {
   );
 }
 
+/** Wakes whoever waits for the next datagram (the measuring loop sleeps until then). */
+let arrived: (() => void) | undefined;
+
 /** A bare socket that stamps each datagram on arrival and hands it on with its time. */
 function stampingSocket(ip: string, onDatagram: (bytes: Uint8Array, at: number) => void) {
   return bindUdpListener("register", ip, 0, {
-    onDatagram: (bytes) => onDatagram(bytes, performance.now()),
+    onDatagram: (bytes) => {
+      onDatagram(bytes, performance.now());
+      arrived?.();
+    },
     onSendFailed: () => {},
     onReceiveError: () => {},
   });
@@ -52,7 +58,12 @@ async function measure(
     send(i);
     let at = arrivedAt(i);
     while (at === undefined && performance.now() - sent < MISSED_AFTER_MS) {
-      await new Promise((r) => setTimeout(r, 1));
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await new Promise<void>((resolve) => {
+        arrived = resolve;
+        timer = setTimeout(resolve, MISSED_AFTER_MS);
+      });
+      clearTimeout(timer);
       at = arrivedAt(i);
     }
     if (at === undefined) missed++;
