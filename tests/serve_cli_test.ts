@@ -40,6 +40,33 @@ async function tempFile(text: string): Promise<string> {
   return path;
 }
 
+Deno.test("serve: the serve task's permissions are enough, the receive buffers included", async () => {
+  const denoJson = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url)));
+  const permissions = (denoJson.tasks.serve as string).split(" ").filter((word) =>
+    word.startsWith("--allow-")
+  );
+  assert.ok(permissions.includes("--allow-ffi"), denoJson.tasks.serve);
+  const { args, remove } = await serveSetup();
+  const serve = ServeProcess.start(args, {}, permissions);
+  try {
+    await serve.ready();
+    assert.doesNotMatch(serve.stderr, /WRN|not applied|Requires/);
+    const rmemMax = Number(Deno.readTextFileSync("/proc/sys/net/core/rmem_max"));
+    const granted = 2 * Math.min(4 * 1024 * 1024, rmemMax); // the default receive_buffer_bytes
+    for (const name of ["middleman", "register"]) {
+      assert.match(
+        serve.stderr,
+        new RegExp(`${name} listener has a ${granted}-byte receive buffer`),
+      );
+    }
+    const status = await serve.stop("SIGINT");
+    assert.equal(status.code, 0, serve.stderr);
+  } finally {
+    await serve.stop().catch(() => {});
+    await remove();
+  }
+});
+
 Deno.test("serve: a bad config file exits 2 naming the file, the key and the rule", async () => {
   const path = await tempFile(`[wake_server]\nheartbeat_ms = 500\nregister_prot = 1\n`);
   try {

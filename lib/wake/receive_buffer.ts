@@ -2,10 +2,10 @@
  * A bigger kernel receive buffer (SO_RCVBUF) for a UDP socket Deno has bound. Deno offers
  * no option for it (`node:dgram` accepts `recvBufferSize` but does not apply it), and the
  * kernel's default (`net.core.rmem_default`, usually 208 KiB: a few hundred datagrams)
- * drops a burst that arrives while the process is not scheduled. Linux only: the socket's
- * descriptor is found through /proc (its inode in /proc/net/udp or udp6 among this
- * process's descriptors) and libc's setsockopt is called through FFI, so it needs
- * `--allow-ffi` and read access to /proc.
+ * drops a burst that arrives while the process is not scheduled. Linux only, through libc
+ * (FFI, so it needs `--allow-ffi`): Deno does not expose the socket's descriptor, so the
+ * process's descriptors are asked in turn for their type and bound port (getsockopt,
+ * getsockname) until the UDP socket on that port answers.
  */
 
 /**
@@ -18,58 +18,60 @@ export const DEFAULT_RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024;
 export const MAX_RECEIVE_BUFFER_BYTES = 1 << 30;
 
 const SOL_SOCKET = 1;
+const SO_TYPE = 3;
 const SO_RCVBUF = 8;
+const SOCK_DGRAM = 2;
+const AF_INET = 2;
+const AF_INET6 = 10;
+/** Descriptors tried when looking for the socket (Deno's own are far below this). */
+const MAX_DESCRIPTOR = 4096;
 
 /** What became of a request: the size the kernel reports now, or why nothing changed. */
 export type ReceiveBufferResult = { granted: number } | { problem: string };
 
-type Libc = Deno.DynamicLibrary<{
-  setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"]; result: "i32" };
-  getsockopt: { parameters: ["i32", "i32", "i32", "buffer", "buffer"]; result: "i32" };
-}>;
+const SYMBOLS = {
+  setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
+  getsockopt: { parameters: ["i32", "i32", "i32", "buffer", "buffer"], result: "i32" },
+  getsockname: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
+} as const;
+
+type Libc = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
 
 let libc: Libc | undefined;
 
 function openLibc(): Libc {
-  libc ??= Deno.dlopen("libc.so.6", {
-    setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
-    getsockopt: { parameters: ["i32", "i32", "i32", "buffer", "buffer"], result: "i32" },
-  });
+  libc ??= Deno.dlopen("libc.so.6", SYMBOLS).symbols;
   return libc;
 }
 
-/** Inodes of the UDP sockets bound to local `port` (any address, IPv4 or IPv6). */
-function socketInodes(port: number): Set<string> {
-  const inodes = new Set<string>();
-  for (const table of ["/proc/net/udp", "/proc/net/udp6"]) {
-    let text: string;
-    try {
-      text = Deno.readTextFileSync(table);
-    } catch {
-      continue; // no IPv6 table on this system
-    }
-    for (const line of text.split("\n").slice(1)) {
-      const columns = line.trim().split(/\s+/);
-      const local = columns[1];
-      if (local !== undefined && parseInt(local.slice(local.lastIndexOf(":") + 1), 16) === port) {
-        inodes.add(columns[9]);
-      }
-    }
-  }
-  return inodes;
+/** An int-valued socket option of `fd`, or undefined when `fd` is not a socket. */
+function intOption(c: Libc, fd: number, option: number): number | undefined {
+  const value = new Int32Array(1);
+  const length = new Uint32Array([4]);
+  const ok = c.getsockopt(
+    fd,
+    SOL_SOCKET,
+    option,
+    new Uint8Array(value.buffer),
+    new Uint8Array(length.buffer),
+  ) === 0;
+  return ok ? value[0] : undefined;
 }
 
-/** This process's descriptor of a socket among `inodes`. */
-function descriptorOf(inodes: Set<string>): number | undefined {
-  for (const entry of Deno.readDirSync("/proc/self/fd")) {
-    let target: string;
-    try {
-      target = Deno.readLinkSync(`/proc/self/fd/${entry.name}`);
-    } catch {
-      continue; // closed meanwhile
-    }
-    const match = /^socket:\[(\d+)\]$/.exec(target);
-    if (match && inodes.has(match[1])) return Number(entry.name);
+/** The local port an IPv4 or IPv6 socket is bound to, or undefined. */
+function boundPort(c: Libc, fd: number): number | undefined {
+  const address = new Uint8Array(128); // sockaddr_storage
+  const length = new Uint32Array([address.length]);
+  if (c.getsockname(fd, address, new Uint8Array(length.buffer)) !== 0) return undefined;
+  const family = address[0] | address[1] << 8;
+  if (family !== AF_INET && family !== AF_INET6) return undefined;
+  return address[2] << 8 | address[3]; // sin_port / sin6_port, network byte order
+}
+
+/** This process's descriptor of the UDP socket bound to local `port`. */
+function descriptorOf(c: Libc, port: number): number | undefined {
+  for (let fd = 0; fd < MAX_DESCRIPTOR; fd++) {
+    if (intOption(c, fd, SO_TYPE) === SOCK_DGRAM && boundPort(c, fd) === port) return fd;
   }
   return undefined;
 }
@@ -88,26 +90,15 @@ export function setReceiveBuffer(port: number, bytes: number): ReceiveBufferResu
     return { problem: `${bytes} is not a size from 1 to ${MAX_RECEIVE_BUFFER_BYTES} bytes` };
   }
   try {
-    const fd = descriptorOf(socketInodes(port));
+    const c = openLibc();
+    const fd = descriptorOf(c, port);
     if (fd === undefined) return { problem: `no UDP socket of this process is bound to ${port}` };
-    const { setsockopt, getsockopt } = openLibc().symbols;
     const value = new Int32Array([bytes]);
-    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUF, new Uint8Array(value.buffer), 4) !== 0) {
+    if (c.setsockopt(fd, SOL_SOCKET, SO_RCVBUF, new Uint8Array(value.buffer), 4) !== 0) {
       return { problem: "setsockopt(SO_RCVBUF) failed" };
     }
-    const length = new Uint32Array([4]);
-    if (
-      getsockopt(
-        fd,
-        SOL_SOCKET,
-        SO_RCVBUF,
-        new Uint8Array(value.buffer),
-        new Uint8Array(length.buffer),
-      ) !== 0
-    ) {
-      return { problem: "getsockopt(SO_RCVBUF) failed" };
-    }
-    return { granted: value[0] };
+    const granted = intOption(c, fd, SO_RCVBUF);
+    return granted === undefined ? { problem: "getsockopt(SO_RCVBUF) failed" } : { granted };
   } catch (error) {
     if (error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied) {
       return { problem: `${(error as Error).message} (run with --allow-ffi)` };

@@ -54,10 +54,17 @@ export class ServeProcess {
     this.reading = this.readStderr();
   }
 
-  /** Starts `bairelay serve <args>` (stdout and stdin closed). */
-  static start(args: string[], env: Record<string, string> = {}): ServeProcess {
+  /**
+   * Starts `bairelay serve <args>` (stdout and stdin closed), with every permission unless
+   * `permissions` lists the flags to run it with.
+   */
+  static start(
+    args: string[],
+    env: Record<string, string> = {},
+    permissions = ["--allow-all"],
+  ): ServeProcess {
     const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "--allow-all", "--quiet", MAIN, "serve", ...args],
+      args: ["run", ...permissions, "--quiet", MAIN, "serve", ...args],
       stdin: "null",
       stdout: "null",
       stderr: "piped",
