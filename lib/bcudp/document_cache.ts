@@ -46,7 +46,7 @@ export class DocumentCache {
       const xml = decryptToString(bytes, start, size, tid);
       return { xml, message: parseMessage(xml) };
     }
-    const hash = decryptInto(bytes, start, size, tid, scratch);
+    const hash = decryptAndHash(bytes, start, size, tid, scratch);
     const slot = this.#entries.get(hash);
     if (slot !== undefined && sameBytes(slot.plain, scratch, size)) {
       this.hits++;
@@ -62,8 +62,12 @@ export class DocumentCache {
   }
 }
 
-/** XORs the body into `out` and returns an FNV-1a hash of the plaintext (30 bits: a small integer). */
-function decryptInto(
+/**
+ * Decrypts the `size` body bytes at `start` with `tid` into `out` and returns an FNV-1a
+ * hash of the plaintext, in one pass: the key by which repeated documents are recognised.
+ * 30 bits keep it a small integer (no heap number per lookup or per remembered hash).
+ */
+export function decryptAndHash(
   bytes: Uint8Array,
   start: number,
   size: number,

@@ -11,8 +11,8 @@ import {
   bcudpCrc,
   BcUdpError,
   decodePacketAt,
+  decryptAndHash,
   decryptBody,
-  fillKeystream,
   HEADER_SIZE,
   kindOfMagic,
   MAGIC_DISCOVERY,
@@ -79,7 +79,6 @@ interface Known {
 }
 
 const utf8 = new TextEncoder();
-const keys = new Uint8Array(32);
 const plain = new Uint8Array(MAX_PAYLOAD_SIZE);
 /** Bytes turned into text by one String.fromCharCode call (longer bodies take several). */
 const SHORT_BODY = 4096;
@@ -176,17 +175,7 @@ export class DatagramDecoder {
 
   /** Decrypts the body into the scratch buffer and finds (or parses and keeps) its document. */
   #lookup(bytes: Uint8Array, start: number, size: number, tid: number): Known {
-    const ks = fillKeystream(tid, keys);
-    let hash = 0x811c9dc5;
-    let high = 0;
-    for (let i = 0; i < size; i++) {
-      const byte = bytes[start + i] ^ ks[i & 31];
-      plain[i] = byte;
-      high |= byte;
-      hash = Math.imul(hash ^ byte, 16777619);
-    }
-    // 30 bits keep the key a small integer: no heap number per lookup or per remembered hash.
-    hash &= 0x3fffffff;
+    const hash = decryptAndHash(bytes, start, size, tid, plain);
     const stable = this.#stable.get(hash);
     if (sameBytes(stable, size)) {
       this.cacheHits++;
@@ -198,6 +187,8 @@ export class DatagramDecoder {
       return recent;
     }
     // ASCII (every real body) is its own UTF-8 decoding: no decoder call, one string.
+    let high = 0;
+    for (let i = 0; i < size; i++) high |= plain[i];
     const asBytes = byteString(size);
     const xml = high & 0x80 ? decryptBody(bytes, start, size, tid) : asBytes;
     const known = remember(asBytes, xml);
