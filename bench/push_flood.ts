@@ -18,9 +18,9 @@ import {
   cannedClientHello,
   openFds,
   push,
-  rssMiB,
   startBenchServer,
 } from "./push_support.ts";
+import { rssMiB } from "./measure.ts";
 
 const SECONDS = Number(Deno.args[0] ?? 60);
 const RATE = Number(Deno.args[1] ?? 1000);

@@ -16,10 +16,10 @@ import {
   bootCameras,
   cameraIps,
   cannedClientHello,
-  percentile,
   push,
   startBenchServer,
 } from "./push_support.ts";
+import { percentile } from "./measure.ts";
 
 const CAMERAS = Number(Deno.args[0] ?? 100);
 const ROUNDS = Number(Deno.args[1] ?? 3);

@@ -2,7 +2,7 @@
  * Shared set-up of the push benchmarks: a real `bairelay serve` subprocess on loopback with a
  * generated config (push listener on a free port, optional MQTT broker), simulated cameras
  * registered with it from their own 127.0.x.y addresses, a canned real ClientHello, and
- * readings of the server's open file descriptors and resident memory from /proc.
+ * the server's open file descriptors from /proc.
  */
 
 import * as net from "node:net";
@@ -149,18 +149,4 @@ export function openFds(pid: number): number {
   let count = 0;
   for (const _ of Deno.readDirSync(`/proc/${pid}/fd`)) count++;
   return count;
-}
-
-/** Resident memory of `pid` in MiB. */
-export function rssMiB(pid: number): number {
-  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
-  const kib = Number(/VmRSS:\s+(\d+)\s+kB/.exec(status)?.[1] ?? NaN);
-  return kib / 1024;
-}
-
-/** The p-th percentile (0..100) of `values` (nearest rank). */
-export function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[rank];
 }

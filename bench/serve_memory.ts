@@ -10,7 +10,8 @@
  */
 
 import { ClientSim } from "../tests/support/client_sim.ts";
-import { type Endpoint, flag, rssMb, spawnProc } from "./serve_support.ts";
+import { rssMiB } from "./measure.ts";
+import { type Endpoint, flag, spawnProc } from "./serve_support.ts";
 
 const MINUTES = flag("minutes", 10);
 const SAMPLE_S = flag("sample", 30);
@@ -27,7 +28,7 @@ const server = await spawnProc<{ middleman: Endpoint; register: Endpoint }>(
   JSON.stringify({ staleAfterMs: 60_000, maxWakesPerHour: 0 }),
 );
 const echo = await spawnProc<{ port: number }>("echo");
-const idle = { wake: rssMb(server.pid), echo: rssMb(echo.pid) };
+const idle = { wake: rssMiB(server.pid), echo: rssMiB(echo.pid) };
 const loads = [
   await loadFor(server.ready.register),
   await loadFor({ ip: "127.0.0.1", port: echo.ready.port }),
@@ -49,8 +50,8 @@ try {
   const sample = () =>
     samples.push({
       t: (performance.now() - started) / 1000,
-      wake: rssMb(server.pid),
-      echo: rssMb(echo.pid),
+      wake: rssMiB(server.pid),
+      echo: rssMiB(echo.pid),
     });
   while (performance.now() < end) {
     sample();

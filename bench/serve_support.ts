@@ -75,13 +75,6 @@ export function heartbeatPackets(count: number, tag: string): Uint8Array[] {
   return packets;
 }
 
-/** The resident set size of process `pid` in MB (Linux /proc). */
-export function rssMb(pid: number): number {
-  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
-  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN);
-  return kb / 1024;
-}
-
 /**
  * Datagrams the kernel dropped at the UDP socket bound to local `port` because its receive
  * buffer was full (the `drops` column of /proc/net/udp and udp6): tells a server that fell
@@ -98,12 +91,6 @@ export function udpDrops(port: number): number {
     }
   }
   return drops;
-}
-
-/** The `p`-th percentile (0..100) of `values`. */
-export function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p / 100))];
 }
 
 /** `--name value` from the command line, or the default. */

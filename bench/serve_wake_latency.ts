@@ -15,7 +15,8 @@
 
 import { decodeDatagram, encodeDiscovery, message } from "../lib/bcudp/mod.ts";
 import { bindUdpListener, type UdpListener } from "../lib/wake/udp_listener.ts";
-import { type Endpoint, flag, percentile, spawnProc } from "./serve_support.ts";
+import { percentile } from "./measure.ts";
+import { type Endpoint, flag, spawnProc } from "./serve_support.ts";
 
 const WAKES = flag("wakes", 500);
 /**

@@ -1,0 +1,17 @@
+/** Readings every benchmark takes: a process's resident memory and percentiles of samples. */
+
+/** The resident set size of process `pid` in MiB (VmRSS from Linux /proc). */
+export function rssMiB(pid: number): number {
+  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+  const kib = Number(/VmRSS:\s+(\d+)\s+kB/.exec(status)?.[1] ?? NaN);
+  return kib / 1024;
+}
+
+/**
+ * The `p`-th percentile (0..100) of `values`: the sorted value at index floor(n * p / 100),
+ * one rank above nearest-rank when n * p / 100 is whole (the conservative side).
+ */
+export function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p / 100))];
+}
