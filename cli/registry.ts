@@ -26,7 +26,8 @@ export function registryCommand(): Command {
     .addHelpText(
       "after",
       "\nColumns: NAME (configured name or -), UID, ADDRESS (where its heartbeats come from),\n" +
-        "LAST HEARTBEAT (age), STATE (fresh, or stale: no heartbeat within stale_after_ms), WAKES.\n\n" +
+        "LAST HEARTBEAT (age), STATE (fresh; stale: no heartbeat within stale_after_ms; never seen:\n" +
+        "configured in [[cameras]] but never registered: run `bairelay doctor`), WAKES.\n\n" +
         "Exit codes: 0 ok, 2 bad flags or token refused, 3 API unreachable, 4 no answer in time.\n\n" +
         "Examples:\n" +
         "  bairelay registry\n" +
@@ -92,18 +93,21 @@ function apiFromConfig(path: string): { url: string; token?: string } {
  */
 export function renderTable(cameras: readonly CameraDocument[], now = Date.now()): string {
   if (cameras.length === 0) {
-    return "no cameras registered (a camera registers once its DNS sends p2p*.reolink.com here)";
+    return "no cameras registered or configured (a camera registers once its DNS sends " +
+      "p2p*.reolink.com here; name it in [[cameras]] to see it listed before then)";
   }
   const rows = [
     ["NAME", "UID", "ADDRESS", "LAST HEARTBEAT", "STATE", "WAKES", "LAST MOTION"],
     ...cameras.map((camera) => [
       camera.name ?? "-",
       camera.uid,
-      camera.address.ip.includes(":")
+      camera.address === null
+        ? "-"
+        : camera.address.ip.includes(":")
         ? `[${camera.address.ip}]:${camera.address.port}`
         : `${camera.address.ip}:${camera.address.port}`,
-      `${formatAge(camera.age_ms)} ago`,
-      camera.fresh ? "fresh" : "stale",
+      camera.age_ms === null ? "never" : `${formatAge(camera.age_ms)} ago`,
+      camera.state.replace("_", " "),
       String(camera.wakes),
       camera.last_motion === null
         ? "-"

@@ -6,6 +6,7 @@ import { ConfigError, type ConfigFlags, loadConfig } from "../lib/config.ts";
 import { configureLogging } from "../lib/log.ts";
 import { describeListening, type Service, startService, StateDirError } from "../lib/service.ts";
 import { MqttConfigError } from "../lib/mqtt/errors.ts";
+import { redirectAdvice, REOLINK_HOSTS } from "../lib/reolink_hosts.ts";
 import { CliExit, EXIT } from "./exit_codes.ts";
 
 const log = getLogger(["bairelay", "serve"]);
@@ -100,11 +101,18 @@ export function serveCommand(): Command {
         config: config.source ?? "(built-in defaults)",
         stateDir: config.stateDir,
       });
-      if (service.wake && service.wake.registry.size === 0) {
-        log.info(
-          "No cameras known yet: they register once the LAN's DNS points p2p*.reolink.com " +
-            "(and pushx.reolink.com) at this machine; a camera may need a reboot to notice.",
-        );
+      if (service.wake) {
+        log.info("{advice}", {
+          advice: redirectAdvice(service.advertisedAddresses),
+          addresses: service.advertisedAddresses,
+          hosts: REOLINK_HOSTS,
+        });
+        if (service.wake.registry.size === 0) {
+          log.info(
+            "No cameras registered yet: each registers within a minute of its DNS answer " +
+              "pointing here; `bairelay registry` lists them, `bairelay doctor` says what is wrong.",
+          );
+        }
       }
       const signal = await stopSignal.received;
       log.info("{signal} received, stopping", { signal });

@@ -61,6 +61,12 @@ export interface Config {
   api: { listen: ListenAddress | null; token: string | null };
   pushListener: {
     enable: boolean;
+    /**
+     * The user asked for the push listener (`--push-port`, or `port`/`enable` in
+     * `[push_listener]`): then a bind failure is fatal. Otherwise the default port 443 without
+     * the privilege to bind it turns the listener off with a warning.
+     */
+    explicit: boolean;
     bind: string;
     port: number;
     motionHoldSecs: number;
@@ -385,6 +391,7 @@ class Reader {
       api: this.api(api),
       pushListener: {
         enable: this.value(push, "push_listener", "enable") as boolean,
+        explicit: push.port !== undefined || push.enable !== undefined,
         bind: push.bind === undefined ? bind : this.address(push, "push_listener", "bind"),
         port: this.value(push, "push_listener", "port") as number,
         motionHoldSecs: this.value(push, "push_listener", "motion_hold_secs") as number,

@@ -110,3 +110,33 @@ export async function localAddressFor(
   if (routed !== undefined && !isWildcard(routed)) return routed;
   return guessLocalAddress(peerIp, (sources.interfaces ?? systemInterfaces)());
 }
+
+/**
+ * A documentation address (RFC 5737 TEST-NET-1) whose route is the default route: asking the
+ * kernel how it would reach it (`ip route get`, a routing-table lookup that sends nothing)
+ * names the address of the default-route interface.
+ */
+export const DEFAULT_ROUTE_PROBE = "192.0.2.1";
+
+/**
+ * The addresses to tell cameras about (the DNS answer for `p2p*.reolink.com`): the bind
+ * address when it is specific; under a wildcard bind the default route's source address
+ * first, then every other non-loopback, non-link-local IPv4 interface address. Empty when
+ * this box has none (loopback only).
+ */
+export async function advertisedAddresses(
+  bind: string,
+  sources: LocalAddressSources = {},
+): Promise<string[]> {
+  if (!isWildcard(bind)) return [bind];
+  const addresses: string[] = [];
+  const routed = await (sources.routeSource ?? ipRouteSource)(DEFAULT_ROUTE_PROBE)
+    .catch(() => undefined);
+  if (routed !== undefined && !isWildcard(routed) && !isLoopback(routed)) addresses.push(routed);
+  for (const entry of (sources.interfaces ?? systemInterfaces)()) {
+    if (entry.family !== "IPv4" || isLoopback(entry.address)) continue;
+    if (entry.address.startsWith("169.254.") || addresses.includes(entry.address)) continue;
+    addresses.push(entry.address);
+  }
+  return addresses;
+}

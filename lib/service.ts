@@ -6,14 +6,18 @@
 import { getLogger } from "@logtape/logtape";
 import { type Config, formatListen, wakeServerOptions } from "./config.ts";
 import { type HttpApi, type Route, startHttpApi } from "./api/http.ts";
-import { healthRoute, wakeRoutes } from "./api/routes.ts";
+import { camerasDocument, countCameras, healthRoute, wakeRoutes } from "./api/routes.ts";
+import { type ListenerStatus, type MqttStatus, statusRoute } from "./api/status.ts";
+import { advertisedAddresses, type LocalAddressSources } from "./local_address.ts";
 import { startWakeServer, type WakeServer, type WakeServerDeps } from "./wake/server.ts";
 import { type MotionServices, startMotionServices } from "./push/service.ts";
 
 const log = getLogger(["bairelay", "serve"]);
 
-/** Clock and randomness passed down to the components (tests control them). */
-export type ServiceDeps = WakeServerDeps;
+export type { ListenerStatus };
+
+/** Clock, randomness and address sources passed down to the components (tests control them). */
+export type ServiceDeps = WakeServerDeps & { addressSources?: LocalAddressSources };
 
 /** One address the service listens on, for the startup log and tests. */
 export interface Listening {
@@ -34,6 +38,10 @@ export interface Service {
   readonly motion: MotionServices | null;
   /** Every address actually bound. */
   readonly listening: Listening[];
+  /** Every listener, bound or not, with the reason when not (as `/api/status` shows them). */
+  readonly listeners: ListenerStatus[];
+  /** The addresses cameras should be sent to (DNS answers for the Reolink host names). */
+  readonly advertisedAddresses: readonly string[];
   /** Stops everything (bursts cancelled, state flushed); resolves within about a second. */
   close(): Promise<void>;
 }
@@ -43,8 +51,11 @@ export interface Service {
  * bound; the error names the address, the cause and the remedy.
  */
 export async function startService(config: Config, deps: ServiceDeps = {}): Promise<Service> {
+  const now = deps.now ?? Date.now;
+  const startedAt = now();
   const closers: (() => Promise<void>)[] = [];
   const listening: Listening[] = [];
+  const listeners: ListenerStatus[] = [];
   const closeAll = async () => {
     // Reverse start order: the API stops taking requests before the wake server goes.
     for (const close of closers.reverse()) {
@@ -54,7 +65,13 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
     }
   };
   try {
+    const advertised = await advertisedAddresses(config.bind, deps.addressSources);
     let wake: WakeServer | null = null;
+    if (!config.wakeServer.enable) {
+      for (const name of ["middleman", "register"]) {
+        listeners.push(off(name, "udp", "[wake_server] enable = false"));
+      }
+    }
     if (config.wakeServer.enable) {
       await ensureStateDir(config.stateDir);
       wake = await startWakeServer(wakeServerOptions(config), deps);
@@ -89,14 +106,45 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
         listening.push({ name: "push", protocol: "tcp", host: ip, port });
       }
     }
+    listeners.push(...listening.map(up));
+    if (!motion?.push) {
+      listeners.push(
+        motion?.pushDisabled
+          ? { ...off("push", "tcp", motion.pushDisabled), state: "disabled" as const }
+          : off(
+            "push",
+            "tcp",
+            !wake
+              ? "needs the wake server ([wake_server] enable = false)"
+              : "[push_listener] enable = false or --no-push",
+          ),
+      );
+    }
     const routes: Route[] = [healthRoute()];
     if (wake) routes.push(...wakeRoutes({ wake, now: deps.now }));
     if (motion) routes.push(...motion.routes);
+    routes.push(statusRoute(() => ({
+      startedAt,
+      now: now(),
+      listeners,
+      receiveBuffers: wake?.receiveBuffers ?? [],
+      mqtt: mqttStatus(motion),
+      stateDir: config.stateDir,
+      cameras: wake
+        ? countCameras(camerasDocument(wake.registry, now()))
+        : { fresh: 0, stale: 0, never_seen: 0 },
+      lastPacketAt: wake?.lastPacketAt() ?? null,
+      advertisedAddresses: advertised,
+    })));
     let api: HttpApi | null = null;
     if (config.api.listen) {
       api = await startHttpApi({ listen: config.api.listen, token: config.api.token, routes });
       closers.push(() => api!.close());
-      listening.push({ name: "api", protocol: "http", ...api.address });
+      const bound = { name: "api", protocol: "http" as const, ...api.address };
+      listening.push(bound);
+      listeners.push(up(bound));
+    } else {
+      listeners.push(off("api", "http", '[api] listen = "off"'));
     }
     let closing: Promise<void> | null = null;
     return {
@@ -104,12 +152,37 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
       api,
       motion,
       listening,
+      listeners,
+      advertisedAddresses: advertised,
       close: () => closing ??= closeAll(),
     };
   } catch (error) {
     await closeAll();
     throw error;
   }
+}
+
+/** A bound listener's status. */
+function up(listening: Listening): ListenerStatus {
+  return {
+    name: listening.name,
+    protocol: listening.protocol,
+    state: "up",
+    address: formatListen({ host: listening.host, port: listening.port }),
+    reason: null,
+  };
+}
+
+/** A listener the configuration turned off, and why. */
+function off(name: string, protocol: ListenerStatus["protocol"], reason: string): ListenerStatus {
+  return { name, protocol, state: "off", address: null, reason };
+}
+
+/** The MQTT bridge's connection, or "off" when no broker is configured. */
+function mqttStatus(motion: MotionServices | null): MqttStatus {
+  const status = motion?.bridge?.status();
+  if (!status) return { state: "off", broker: null, error: null };
+  return { state: status.connection, broker: status.broker, error: status.lastError ?? null };
 }
 
 /** The state directory cannot be created or written: where, why, and what to do. */

@@ -18,7 +18,9 @@ Deno.test("GET /api/cameras lists a registered camera with every documented fiel
   try {
     const empty = await fixture.call("GET", "/api/cameras");
     assert.equal(empty.status, 200);
-    assert.deepEqual(empty.json, { cameras: [] });
+    assert.deepEqual(empty.json.cameras.map((c: { name: string; state: string }) => c.state), [
+      "never_seen",
+    ]);
 
     const before = Date.now();
     await camera.boot();
@@ -35,6 +37,7 @@ Deno.test("GET /api/cameras lists a registered camera with every documented fiel
       "last_motion",
       "last_wake",
       "name",
+      "state",
       "uid",
       "wakes",
     ]);

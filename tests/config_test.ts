@@ -63,6 +63,7 @@ Deno.test("no file: the embedded defaults", () => {
   assert.deepEqual(config.api, { listen: { host: "127.0.0.1", port: 9899 }, token: null });
   assert.deepEqual(config.pushListener, {
     enable: true,
+    explicit: false,
     bind: "0.0.0.0",
     port: 443,
     motionHoldSecs: 30,

@@ -143,6 +143,7 @@ Deno.test("registry table helpers: ages and an IPv6 address", () => {
   const table = renderTable([{
     uid: "U",
     name: null,
+    state: "stale",
     address: { ip: "::1", port: 5 },
     first_seen: "",
     last_heartbeat: "",

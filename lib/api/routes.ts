@@ -10,18 +10,22 @@ import type { CameraEntry, CameraRegistry } from "../wake/registry.ts";
 import type { WakeServer } from "../wake/server.ts";
 import { errorResponse, jsonResponse, type Route } from "./http.ts";
 
+/** Where a camera stands: heartbeating, gone quiet, or configured but never registered. */
+export type CameraState = "fresh" | "stale" | "never_seen";
+
 /** One camera as `GET /api/cameras` shows it. */
 export interface CameraDocument {
   uid: string;
   /** The configured name, or null for an unconfigured camera. */
   name: string | null;
-  /** UDP source address of its last heartbeat. */
-  address: { ip: string; port: number };
-  first_seen: string;
-  last_heartbeat: string;
-  /** Milliseconds since the last heartbeat. */
-  age_ms: number;
-  /** Heartbeat within stale_after_ms (stale entries are listed until evicted, about 1 s). */
+  state: CameraState;
+  /** UDP source address of its last heartbeat; null when never seen. */
+  address: { ip: string; port: number } | null;
+  first_seen: string | null;
+  last_heartbeat: string | null;
+  /** Milliseconds since the last heartbeat; null when never seen. */
+  age_ms: number | null;
+  /** Heartbeat within stale_after_ms (the same as `state === "fresh"`). */
   fresh: boolean;
   /** Wake bursts started for it. */
   wakes: number;
@@ -34,27 +38,62 @@ export interface CamerasDocument {
   cameras: CameraDocument[];
 }
 
-/** Renders the registry as the `GET /api/cameras` document (freshest first). */
+/**
+ * Every camera the server knows: registered ones (freshest first), then configured cameras
+ * without a registered UID, as `stale` (seen before, swept since) or `never_seen`.
+ */
 export function camerasDocument(registry: CameraRegistry, now: number): CamerasDocument {
-  return {
-    cameras: registry.list().map((entry) =>
-      cameraDocument(entry, registry.isFresh(entry, now), now)
-    ),
-  };
+  const listed = registry.list();
+  const cameras = listed.map((entry) =>
+    cameraDocument(entry, registry.isFresh(entry, now) ? "fresh" : "stale", now)
+  );
+  const named = new Set(listed.map((entry) => entry.name));
+  for (const camera of registry.configured) {
+    if (named.has(camera.name)) continue;
+    const departed = registry.departedEntry(camera.name);
+    cameras.push(
+      departed ? cameraDocument(departed, "stale", now) : neverSeenDocument(camera),
+    );
+  }
+  return { cameras };
 }
 
-function cameraDocument(entry: CameraEntry, fresh: boolean, now: number): CameraDocument {
+/** How many cameras are in each state, for `/api/status`. */
+export function countCameras(document: CamerasDocument): Record<CameraState, number> {
+  const counts: Record<CameraState, number> = { fresh: 0, stale: 0, never_seen: 0 };
+  for (const camera of document.cameras) counts[camera.state]++;
+  return counts;
+}
+
+function cameraDocument(entry: CameraEntry, state: CameraState, now: number): CameraDocument {
   return {
     uid: entry.uid,
     name: entry.name ?? null,
+    state,
     address: { ip: entry.address.ip, port: entry.address.port },
     first_seen: iso(entry.firstSeen),
     last_heartbeat: iso(entry.lastHeartbeat),
     age_ms: Math.max(0, now - entry.lastHeartbeat),
-    fresh,
+    fresh: state === "fresh",
     wakes: entry.wakes,
     last_wake: entry.lastWake === undefined ? null : iso(entry.lastWake),
     last_motion: entry.lastMotion === undefined ? null : iso(entry.lastMotion),
+  };
+}
+
+function neverSeenDocument(camera: { name: string; uid: string }): CameraDocument {
+  return {
+    uid: camera.uid,
+    name: camera.name,
+    state: "never_seen",
+    address: null,
+    first_seen: null,
+    last_heartbeat: null,
+    age_ms: null,
+    fresh: false,
+    wakes: 0,
+    last_wake: null,
+    last_motion: null,
   };
 }
 

@@ -84,10 +84,14 @@ export class PushBindError extends Error {
   readonly address: string;
   readonly port: number;
   readonly code: string;
+  /** What the user can do about it, one sentence. */
+  readonly remedy: string;
 
   constructor(address: string, port: number, code: string, cause: string) {
-    super(`push listener cannot bind TCP ${address}:${port}: ${cause}. ${remedy(code, port)}`);
+    const advice = remedy(code, port);
+    super(`push listener cannot bind TCP ${address}:${port}: ${cause}. ${advice}`);
     this.name = "PushBindError";
+    this.remedy = `${advice}.`;
     this.address = address;
     this.port = port;
     this.code = code;

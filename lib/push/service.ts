@@ -11,7 +11,7 @@ import type { Config } from "../config.ts";
 import type { CameraRef, MqttBridge } from "../mqtt/bridge.ts";
 import type { WakeServer } from "../wake/server.ts";
 import { eventsRoute, RecentEvents } from "./events.ts";
-import { type PushListener, startPushListener } from "./listener.ts";
+import { PushBindError, type PushListener, startPushListener } from "./listener.ts";
 import { type Clock, systemClock } from "../clock.ts";
 import { MotionTracker } from "./motion.ts";
 
@@ -26,8 +26,13 @@ export interface MotionServicesDeps {
 
 /** The running motion services. */
 export interface MotionServices {
-  /** null when `[push_listener] enable = false` (or --no-push). */
+  /** null when `[push_listener] enable = false` (or --no-push), or when `pushOff` says why. */
   readonly push: PushListener | null;
+  /**
+   * Why the push listener is not running although enabled: the default port needed a
+   * privilege this process lacks (e.g. "no permission for port 443"); null otherwise.
+   */
+  readonly pushDisabled: string | null;
   /** null when `[mqtt] broker_addr` is not set. */
   readonly bridge: MqttBridge | null;
   readonly events: RecentEvents;
@@ -126,6 +131,7 @@ export async function startMotionServices(
   );
 
   let push: PushListener | null = null;
+  let pushDisabled: string | null = null;
   if (config.pushListener.enable) {
     try {
       push = startPushListener(
@@ -153,16 +159,26 @@ export async function startMotionServices(
         },
       );
     } catch (error) {
-      unsubscribe();
-      tracker.close();
-      void bridge?.close();
-      throw error;
+      if (isPrivilegeFailure(error) && !config.pushListener.explicit) {
+        pushDisabled = `no permission for port ${config.pushListener.port}`;
+        log.warn(
+          "Motion events are off: the push listener needs TCP port {port}, which this user may " +
+            "not bind. {remedy} Then restart; wake and registration work without it.",
+          { port: config.pushListener.port, remedy: error.remedy },
+        );
+      } else {
+        unsubscribe();
+        tracker.close();
+        void bridge?.close();
+        throw error;
+      }
     }
   }
 
   let closing: Promise<void> | null = null;
   return {
     push,
+    pushDisabled,
     bridge,
     events,
     routes: [eventsRoute(events)],
@@ -176,4 +192,9 @@ export async function startMotionServices(
         await bridge?.close();
       })(),
   };
+}
+
+/** A bind refused for lack of privilege (a port below 1024 without CAP_NET_BIND_SERVICE). */
+function isPrivilegeFailure(error: unknown): error is PushBindError {
+  return error instanceof PushBindError && error.code === "EACCES";
 }

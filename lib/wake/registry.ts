@@ -65,6 +65,11 @@ export class CameraRegistry {
   /** Long UIDs by their first SHORT_UID_LENGTH characters. */
   private readonly byShortUid = new Map<string, Set<string>>();
   private readonly cameras: readonly { name: string; uid: string }[];
+  /**
+   * The last entry of each configured camera swept as stale, by name (at most one per
+   * configured camera), so it reads "stale" rather than "never seen" until it returns.
+   */
+  private readonly departed = new Map<string, CameraEntry>();
   private readonly now: () => number;
   readonly staleAfterMs: number;
   readonly maxCameras: number;
@@ -94,6 +99,17 @@ export class CameraRegistry {
     return [...this.entries.values()].map(copyEntry).sort((a, b) =>
       b.lastHeartbeat - a.lastHeartbeat
     );
+  }
+
+  /** The configured cameras (`[[cameras]]`), as given. */
+  get configured(): readonly { name: string; uid: string }[] {
+    return this.cameras;
+  }
+
+  /** The last entry of configured camera `name` after it went stale and was swept (a copy). */
+  departedEntry(name: string): CameraEntry | undefined {
+    const entry = this.departed.get(name);
+    return entry && copyEntry(entry);
   }
 
   /** The configured name for a long UID (a configured UID that prefixes it). */
@@ -135,6 +151,7 @@ export class CameraRegistry {
   }
 
   private put(entry: CameraEntry): void {
+    if (entry.name !== undefined) this.departed.delete(entry.name);
     this.entries.set(entry.uid, entry);
     const short = entry.uid.slice(0, SHORT_UID_LENGTH);
     const uids = this.byShortUid.get(short);
@@ -218,6 +235,7 @@ export class CameraRegistry {
     for (const [uid, entry] of this.entries) {
       if (this.isFresh(entry, at)) continue;
       this.remove(uid);
+      if (entry.name !== undefined) this.departed.set(entry.name, entry);
       evicted.push(copyEntry(entry));
     }
     return evicted;

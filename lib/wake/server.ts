@@ -35,12 +35,26 @@ export interface WakeServer {
   readonly register: Address;
   readonly registry: CameraRegistry;
   readonly metrics: Metrics;
+  /** What became of `receiveBufferBytes` on each listener (empty when 0 was asked). */
+  readonly receiveBuffers: readonly ReceiveBufferReport[];
+  /** When the last datagram arrived on either listener (ms since the epoch), or null. */
+  lastPacketAt(): number | null;
   /** Wakes a camera by configured name, short or long UID. */
   wake(target: string, source: WakeSource): WakeOutcome;
   /** Subscribes to events; returns the unsubscribe function. */
   onEvent(listener: (event: WakeServerEvent) => void): () => void;
   /** Stops the listeners, cancels bursts, flushes the state; resolves within a second. */
   close(): Promise<void>;
+}
+
+/** The receive buffer one listener asked for and what the kernel granted (or why not). */
+export interface ReceiveBufferReport {
+  listener: ListenerName;
+  requested: number;
+  /** Bytes granted (the kernel doubles the request, capped by net.core.rmem_max); null on failure. */
+  granted: number | null;
+  /** Why the request was not applied; null when it was. */
+  problem: string | null;
 }
 
 function randomU32(): number {
@@ -111,8 +125,12 @@ export async function startWakeServer(
     );
   }
 
+  let lastPacketAt: number | null = null;
   const handlersFor = (listener: ListenerName) => ({
-    onDatagram: (bytes: Uint8Array, from: Address) => core.handleDatagram(listener, bytes, from),
+    onDatagram: (bytes: Uint8Array, from: Address) => {
+      lastPacketAt = now();
+      core.handleDatagram(listener, bytes, from);
+    },
     onSendFailed: () => sendFailures.inc({ listener, reason: "send_failed" }),
     onReceiveError: (error: unknown) =>
       logger.warn("Socket error on the {listener} listener: {error}", { listener, error }),
@@ -140,9 +158,16 @@ export async function startWakeServer(
   const middleman = sockets.middleman.address;
   const register = sockets.register.address;
   core.registerPort = register.port;
+  const receiveBuffers: ReceiveBufferReport[] = [];
   for (const name of ["middleman", "register"] as const) {
     const result = sockets[name]!.receiveBuffer;
     if (result === undefined) continue;
+    const requested = options.receiveBufferBytes;
+    receiveBuffers.push(
+      "problem" in result
+        ? { listener: name, requested, granted: null, problem: result.problem }
+        : { listener: name, requested, granted: result.granted, problem: null },
+    );
     if ("problem" in result) {
       logger.warn(
         "receive_buffer_bytes = {bytes} not applied to the {name} listener: {problem}; it keeps the kernel's default",
@@ -168,6 +193,8 @@ export async function startWakeServer(
     register,
     registry: core.registry,
     metrics,
+    receiveBuffers,
+    lastPacketAt: () => lastPacketAt,
     wake: (target, source) => core.wake(target, source),
     onEvent: (listener) => core.onEvent(listener),
     close() {

@@ -56,15 +56,18 @@ export class ServeProcess {
 
   /**
    * Starts `bairelay serve <args>` (stdout and stdin closed), with every permission unless
-   * `permissions` lists the flags to run it with.
+   * `permissions` lists the flags to run it with; `wrapper` goes before the command (e.g.
+   * `setpriv ...` to run it as another user).
    */
   static start(
     args: string[],
     env: Record<string, string> = {},
     permissions = ["--allow-all"],
+    wrapper: string[] = [],
   ): ServeProcess {
-    const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", ...permissions, "--quiet", MAIN, "serve", ...args],
+    const command = [...wrapper, Deno.execPath(), "run", ...permissions, "--quiet", MAIN];
+    const child = new Deno.Command(command[0], {
+      args: [...command.slice(1), "serve", ...args],
       stdin: "null",
       stdout: "null",
       stderr: "piped",
