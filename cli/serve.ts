@@ -96,11 +96,16 @@ export function serveCommand(): Command {
         if (error instanceof MqttConfigError) throw new CliExit(EXIT.USAGE, error.message);
         throw error;
       }
-      log.info("bairelay serve ready: {listening}; config {config}; state in {stateDir}", {
-        listening: describeListening(service.listening).join(", "),
-        config: config.source ?? "(built-in defaults)",
-        stateDir: config.stateDir,
-      });
+      log.info(
+        "bairelay serve ready: {listening}; config {config}; state in {stateDir}; " +
+          "point the cameras' DNS at {addresses}",
+        {
+          listening: describeListening(service.listening).join(", "),
+          addresses: service.advertisedAddresses.join(" or ") || "this box's LAN address",
+          config: config.source ?? "(built-in defaults)",
+          stateDir: config.stateDir,
+        },
+      );
       if (service.wake) {
         log.info("{advice}", {
           advice: redirectAdvice(service.advertisedAddresses),

@@ -227,6 +227,7 @@ Deno.test("first run: the ready log names the addresses, every host name and a d
   try {
     await serve.ready();
     await serve.waitFor(/Send the cameras here/);
+    assert.match(serve.stderr, new RegExp(`serve ready: .*point the cameras' DNS at ${ip}\n`));
     const line = serve.stderr.split("\n").find((l) => /Send the cameras here/.test(l))!;
     for (const host of REOLINK_HOSTS) assert.ok(line.includes(host), `${host} in ${line}`);
     assert.ok(line.includes(`address=/p2p.reolink.com/p2p1.reolink.com/`), line);
