@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { CameraSim } from "./support/camera_sim.ts";
 import { runCli } from "./support/run_cli.ts";
 import { freeServePorts, randomLoopback, ServeProcess } from "./support/serve_process.ts";
-import { AS_NOBODY_SKIP_REASON, asNobody, readableDenoDir } from "./support/unprivileged.ts";
+import { AS_NOBODY_SKIP_REASON, asNobody, readableProgram } from "./support/unprivileged.ts";
 import { dnsmasqLine, P2P_HOSTS, redirectAdvice, REOLINK_HOSTS } from "../lib/reolink_hosts.ts";
 import { advertisedAddresses } from "../lib/local_address.ts";
 import { statusDocument } from "../lib/api/status.ts";
@@ -41,14 +41,18 @@ async function nobodySetup(toml: string | null) {
     await Deno.chmod(`${stateDir}/config.toml`, 0o644);
     args.push("--config", `${stateDir}/config.toml`);
   }
-  const env = { DENO_DIR: await readableDenoDir(), HOME: stateDir };
+  const program = await readableProgram();
   return {
     ip,
     ports,
     args,
-    env,
+    env: { DENO_DIR: program.denoDir, HOME: stateDir },
+    as: { wrapper: asNobody([]), main: program.main },
     api: `http://${ip}:${ports.api}`,
-    remove: () => Deno.remove(stateDir, { recursive: true }),
+    remove: async () => {
+      await Deno.remove(stateDir, { recursive: true });
+      await program.remove();
+    },
   };
 }
 
@@ -59,7 +63,7 @@ Deno.test({
   ignore: skipNobody !== undefined,
   fn: async () => {
     const setup = await nobodySetup(null);
-    const serve = ServeProcess.start(setup.args, setup.env, ["--allow-all"], asNobody([]));
+    const serve = ServeProcess.start(setup.args, setup.env, ["--allow-all"], setup.as);
     try {
       await serve.ready();
       const warnings = serve.stderr.split("\n").filter((line) =>
@@ -97,7 +101,7 @@ Deno.test({
     for (const how of ["flag", "file"] as const) {
       const setup = await nobodySetup(how === "file" ? "[push_listener]\nport = 443\n" : null);
       const args = how === "flag" ? [...setup.args, "--push-port", "443"] : setup.args;
-      const serve = ServeProcess.start(args, setup.env, ["--allow-all"], asNobody([]));
+      const serve = ServeProcess.start(args, setup.env, ["--allow-all"], setup.as);
       try {
         const status = await serve.exit();
         assert.equal(status.code, 1, `${how}: ${serve.stderr}`);

@@ -56,16 +56,18 @@ export class ServeProcess {
 
   /**
    * Starts `bairelay serve <args>` (stdout and stdin closed), with every permission unless
-   * `permissions` lists the flags to run it with; `wrapper` goes before the command (e.g.
-   * `setpriv ...` to run it as another user).
+   * `permissions` lists the flags to run it with. `as.wrapper` goes before the command (e.g.
+   * `setpriv ...` to run it as another user) and `as.main` replaces this checkout's main.ts
+   * (a copy that user can read).
    */
   static start(
     args: string[],
     env: Record<string, string> = {},
     permissions = ["--allow-all"],
-    wrapper: string[] = [],
+    as: { wrapper?: string[]; main?: string } = {},
   ): ServeProcess {
-    const command = [...wrapper, Deno.execPath(), "run", ...permissions, "--quiet", MAIN];
+    const main = as.main ?? MAIN;
+    const command = [...as.wrapper ?? [], Deno.execPath(), "run", ...permissions, "--quiet", main];
     const child = new Deno.Command(command[0], {
       args: [...command.slice(1), "serve", ...args],
       stdin: "null",
