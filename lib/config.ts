@@ -58,7 +58,7 @@ export interface Config {
   };
   cameras: CameraConfig[];
   /** The HTTP control API; `listen` null = off. */
-  api: { listen: ListenAddress | null; token: string | null };
+  api: { listen: ListenAddress | null; token: string | null; limits: ApiLimits };
   pushListener: {
     enable: boolean;
     /**
@@ -145,6 +145,9 @@ export const CONFIG_SCHEMA: Record<string, Record<string, KeySpec>> = {
   api: {
     listen: { type: "string", default: "127.0.0.1:9899" },
     token: { type: "string" },
+    header_timeout_ms: { type: "integer", default: 10_000, min: 100, max: 300_000 },
+    max_connections: { type: "integer", default: 128, min: 1, max: 65_536 },
+    max_event_streams: { type: "integer", default: 16, min: 1, max: 1024 },
   },
   push_listener: {
     enable: { type: "boolean", default: true },
@@ -170,6 +173,23 @@ export const CONFIG_SCHEMA: Record<string, Record<string, KeySpec>> = {
 
 /** Longest UID accepted (bytes), as in the wake server. */
 export const MAX_UID_BYTES = 64;
+
+/** The control API's bounds: `[api]` header_timeout_ms, max_connections, max_event_streams. */
+export interface ApiLimits {
+  /** A request header must be complete this long after it starts, or 408 and the close. */
+  headerTimeoutMs: number;
+  /** Open HTTP connections at most (event streams included). */
+  maxConnections: number;
+  /** `GET /api/events/stream` clients at most. */
+  maxEventStreams: number;
+}
+
+/** The `[api]` limits when the config file sets none. */
+export const DEFAULT_API_LIMITS: ApiLimits = {
+  headerTimeoutMs: CONFIG_SCHEMA.api.header_timeout_ms.default as number,
+  maxConnections: CONFIG_SCHEMA.api.max_connections.default as number,
+  maxEventStreams: CONFIG_SCHEMA.api.max_event_streams.default as number,
+};
 
 // ---------------------------------------------------------------------------------------------
 // Flags
@@ -388,7 +408,7 @@ class Reader {
         receiveBufferBytes: this.value(wake, "wake_server", "receive_buffer_bytes") as number,
       },
       cameras: this.cameras(root.cameras),
-      api: this.api(api),
+      api: { ...this.api(api), limits: this.apiLimits(api) },
       pushListener: {
         enable: this.value(push, "push_listener", "enable") as boolean,
         explicit: push.port !== undefined || push.enable !== undefined,
@@ -529,7 +549,15 @@ class Reader {
     return value;
   }
 
-  api(api: Table): Config["api"] {
+  apiLimits(api: Table): ApiLimits {
+    return {
+      headerTimeoutMs: this.value(api, "api", "header_timeout_ms") as number,
+      maxConnections: this.value(api, "api", "max_connections") as number,
+      maxEventStreams: this.value(api, "api", "max_event_streams") as number,
+    };
+  }
+
+  api(api: Table): Omit<Config["api"], "limits"> {
     const listenText = this.value(api, "api", "listen") as string;
     const token = this.nonEmpty(api, "api", "token");
     if (listenText === "off") return { listen: null, token };

@@ -4,6 +4,7 @@ import {
   CONFIG_SCHEMA,
   type ConfigEnv,
   ConfigError,
+  DEFAULT_API_LIMITS,
   defaultStateDir,
   loadConfig,
   type LoadConfigInput,
@@ -60,7 +61,16 @@ Deno.test("no file: the embedded defaults", () => {
     receiveBufferBytes: 4 * 1024 * 1024,
   });
   assert.deepEqual(config.cameras, []);
-  assert.deepEqual(config.api, { listen: { host: "127.0.0.1", port: 9899 }, token: null });
+  assert.deepEqual(config.api, {
+    listen: { host: "127.0.0.1", port: 9899 },
+    token: null,
+    limits: DEFAULT_API_LIMITS,
+  });
+  assert.deepEqual(DEFAULT_API_LIMITS, {
+    headerTimeoutMs: 10_000,
+    maxConnections: 128,
+    maxEventStreams: 16,
+  });
   assert.deepEqual(config.pushListener, {
     enable: true,
     explicit: false,
@@ -125,6 +135,9 @@ uid = "95270000ZZZZZZZZ"
 [api]
 listen = "0.0.0.0:8080"
 token = "s3cret"
+header_timeout_ms = 2000
+max_connections = 32
+max_event_streams = 4
 [push_listener]
 port = 8443
 motion_hold_secs = 10
@@ -142,7 +155,11 @@ topic = "ha"
   assert.equal(config.stateDir, "/etc/bairelay/state", "relative to the file's directory");
   assert.deepEqual(config.log, { level: "warning", format: "json" });
   assert.equal(config.pushListener.bind, "192.168.1.5", "push bind inherits the top-level bind");
-  assert.deepEqual(config.api, { listen: { host: "0.0.0.0", port: 8080 }, token: "s3cret" });
+  assert.deepEqual(config.api, {
+    listen: { host: "0.0.0.0", port: 8080 },
+    token: "s3cret",
+    limits: { headerTimeoutMs: 2000, maxConnections: 32, maxEventStreams: 4 },
+  });
   assert.deepEqual(config.mqtt.credentials, { username: "user", password: "pw" });
   assert.deepEqual(
     config.mqtt.clientAuth,
@@ -274,6 +291,9 @@ Deno.test("every validation rule names the file, the key and the rule", () => {
     [`[api]\nlisten = "127.0.0.1:0"`, "api.listen", /port 1-65535/],
     [`[api]\nlisten = "0.0.0.0:9899"`, "api.listen", /needs api.token/],
     [`[api]\ntoken = ""`, "api.token", /not be empty/],
+    [`[api]\nheader_timeout_ms = 50`, "api.header_timeout_ms", /from 100/],
+    [`[api]\nmax_connections = 0`, "api.max_connections", /from 1/],
+    [`[api]\nmax_event_streams = 0`, "api.max_event_streams", /from 1/],
     [`[push_listener]\nport = 9899`, "push_listener.port", /differ from the api.listen port/],
     [`[push_listener]\nbind = "x"`, "push_listener.bind", /IP address/],
     [`[push_listener]\nmotion_hold_secs = 0`, "push_listener.motion_hold_secs", /from 1/],
@@ -307,6 +327,7 @@ Deno.test("a loopback API with a token, IPv6 forms and 'off' are accepted", () =
   assert.deepEqual(load(`[api]\nlisten = "[::]:9000"\ntoken = "t"`).api, {
     listen: { host: "::", port: 9000 },
     token: "t",
+    limits: DEFAULT_API_LIMITS,
   });
   assert.equal(parseListen("localhost:80")?.host, "localhost");
   assert.equal(parseListen("[127.0.0.1]:80"), null);

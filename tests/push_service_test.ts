@@ -57,7 +57,7 @@ async function setup(options: {
       burstIntervalMs: 20,
     },
     cameras: options.configured ?? [],
-    api: { listen: { host: "127.0.0.1", port: 0 }, token: null },
+    api: { ...base.api, listen: { host: "127.0.0.1", port: 0 }, token: null },
     pushListener: {
       ...base.pushListener,
       bind: "127.0.0.1",

@@ -1,12 +1,14 @@
 /**
  * The control API's HTTP layer: a route table (method + URL pattern -> handler), bearer-token
- * checking, JSON replies, and the `Deno.serve` listener with bind errors a user can act on.
+ * checking, JSON replies, and the listener (header deadline, connection cap: see node_http.ts)
+ * with bind errors a user can act on.
  * Endpoints live in their own modules and are plain `Route` values added to the table.
  */
 
 import { getLogger } from "@logtape/logtape";
-import { formatListen, type ListenAddress } from "../config.ts";
+import { type ApiLimits, DEFAULT_API_LIMITS, formatListen, type ListenAddress } from "../config.ts";
 import { isLoopback } from "../local_address.ts";
+import { type HttpListener, listenHttp } from "./node_http.ts";
 
 const log = getLogger(["bairelay", "api"]);
 
@@ -122,13 +124,18 @@ export interface HttpApiOptions {
   /** Bearer token; required unless `listen` is loopback. */
   token: string | null;
   routes: readonly Route[];
+  /** Header deadline and connection cap (default DEFAULT_API_LIMITS). */
+  limits?: ApiLimits;
 }
 
 /** A running control API. */
 export interface HttpApi {
   /** The address actually bound (port filled in when 0 was asked). */
   readonly address: ListenAddress;
-  /** Stops accepting, finishes in-flight requests (bounded to about half a second). */
+  /**
+   * Stops accepting, ends streamed answers (event streams) cleanly, finishes in-flight
+   * requests (bounded to about half a second).
+   */
   close(): Promise<void>;
 }
 
@@ -136,42 +143,30 @@ export interface HttpApi {
  * Starts the control API. Refuses a non-loopback address without a token; a bind failure
  * rejects with `ListenError` naming the address, the cause and a remedy.
  */
-export function startHttpApi(options: HttpApiOptions): Promise<HttpApi> {
+export async function startHttpApi(options: HttpApiOptions): Promise<HttpApi> {
   const { listen, token } = options;
   if (!isLoopback(listen.host) && token === null) {
-    return Promise.reject(
-      new ListenError(
-        "api",
-        listen.host,
-        listen.port,
-        "NO_TOKEN",
-        `refusing to serve the control API on ${formatListen(listen)} without a token: set ` +
-          "[api] token, or listen on a loopback address (127.0.0.1)",
-      ),
+    throw new ListenError(
+      "api",
+      listen.host,
+      listen.port,
+      "NO_TOKEN",
+      `refusing to serve the control API on ${formatListen(listen)} without a token: set ` +
+        "[api] token, or listen on a loopback address (127.0.0.1)",
     );
   }
   const router = new Router(options.routes, token);
-  let server: Deno.HttpServer<Deno.NetAddr>;
+  let server: HttpListener;
   try {
-    server = Deno.serve({
-      hostname: listen.host,
-      port: listen.port,
-      onListen: () => {},
-      onError: (error) => {
-        log.error("API request failed: {error}", { error: String(error) });
-        return errorResponse(500, "internal error");
-      },
-    }, (request) => router.handle(request));
+    server = await listenHttp(
+      listen,
+      options.limits ?? DEFAULT_API_LIMITS,
+      (request) => router.handle(request),
+    );
   } catch (error) {
-    return Promise.reject(listenError("api (HTTP, TCP)", listen, error));
+    throw listenError("api (HTTP, TCP)", listen, error);
   }
-  const address = { host: listen.host, port: server.addr.port };
-  return Promise.resolve({
-    address,
-    async close() {
-      await Promise.race([server.shutdown(), new Promise((r) => setTimeout(r, 500))]);
-    },
-  });
+  return { address: { host: listen.host, port: server.port }, close: () => server.close() };
 }
 
 /** The errno-like code and the "cause; remedy" text for each bind failure we can explain. */
@@ -205,7 +200,11 @@ const BIND_FAILURES: {
 
 /** Turns a bind failure into a `ListenError` with the cause and the remedy spelled out. */
 export function listenError(listener: string, at: ListenAddress, error: unknown): ListenError {
-  const known = BIND_FAILURES.find((failure) => error instanceof failure.kind);
+  // Deno's own errors are classes; node:http's carry the errno name in `code`.
+  const code = (error as { code?: unknown } | null)?.code;
+  const known = BIND_FAILURES.find((failure) =>
+    error instanceof failure.kind || code === failure.code
+  );
   const detail = known?.explain(at) ?? (error instanceof Error ? error.message : String(error));
   return new ListenError(
     listener,

@@ -50,7 +50,7 @@ export async function startServiceFixture(
     stateDir: options.stateDir ?? tempDir!,
     wakeServer: { ...base.wakeServer, middlemanPort: 0, registerPort: 0, ...options.wakeServer },
     cameras: options.cameras ?? [],
-    api: { listen: { host: "127.0.0.1", port: 0 }, token: options.token ?? null },
+    api: { ...base.api, listen: { host: "127.0.0.1", port: 0 }, token: options.token ?? null },
     pushListener: { ...base.pushListener, enable: false },
   };
   const service = await startService(config, options.deps);

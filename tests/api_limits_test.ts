@@ -1,0 +1,134 @@
+/**
+ * The control API's HTTP limits with real sockets: a half-sent request header is answered 408
+ * and closed once the header deadline passes, connections beyond the cap are closed at once,
+ * oversized bodies are refused, and the server keeps answering normal requests throughout.
+ */
+
+import assert from "node:assert/strict";
+import { type HttpApi, jsonResponse, startHttpApi } from "../lib/api/http.ts";
+import { healthRoute } from "../lib/api/routes.ts";
+import { type ApiLimits, DEFAULT_API_LIMITS } from "../lib/config.ts";
+import { MAX_REQUEST_BODY_BYTES } from "../lib/api/node_http.ts";
+
+/** Generous bound on "the server closes it" waits (the deadlines tested are far shorter). */
+const CLOSE_WITHIN_MS = 10_000;
+
+async function withApi(limits: Partial<ApiLimits>, body: (api: HttpApi) => Promise<void>) {
+  const api = await startHttpApi({
+    listen: { host: "127.0.0.1", port: 0 },
+    token: null,
+    routes: [healthRoute(), {
+      method: "POST",
+      path: "/api/echo",
+      handle: async (request) => jsonResponse(200, { bytes: (await request.bytes()).length }),
+    }],
+    limits: { ...DEFAULT_API_LIMITS, ...limits },
+  });
+  try {
+    await body(api);
+  } finally {
+    await api.close();
+  }
+}
+
+/** Opens a connection and sends half a request header (no blank line ending it). */
+async function halfHeader(port: number): Promise<Deno.TcpConn> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  await conn.write(new TextEncoder().encode("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: "));
+  return conn;
+}
+
+/** Everything the server sends until it closes the connection (bounded wait). */
+async function readUntilClosed(conn: Deno.TcpConn): Promise<string> {
+  const decoder = new TextDecoder();
+  const buffer = new Uint8Array(4096);
+  let text = "";
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<"timeout">((resolve) => {
+    timer = setTimeout(() => resolve("timeout"), CLOSE_WITHIN_MS);
+  });
+  try {
+    while (true) {
+      const n = await Promise.race([conn.read(buffer).catch(() => null), timeout]);
+      if (n === "timeout") throw new Error(`still open after ${CLOSE_WITHIN_MS} ms: ${text}`);
+      if (n === null) return text;
+      text += decoder.decode(buffer.subarray(0, n));
+    }
+  } finally {
+    clearTimeout(timer);
+    conn.close();
+  }
+}
+
+async function healthy(port: number): Promise<number> {
+  const response = await fetch(`http://127.0.0.1:${port}/healthz`);
+  await response.body?.cancel();
+  return response.status;
+}
+
+Deno.test("a half-sent header is answered 408 and closed after header_timeout_ms", async () => {
+  await withApi({ headerTimeoutMs: 300 }, async (api) => {
+    const started = performance.now();
+    const slow = await Promise.all(Array.from({ length: 20 }, () => halfHeader(api.address.port)));
+    const answers = await Promise.all(slow.map(readUntilClosed));
+    for (const answer of answers) assert.match(answer, /^HTTP\/1\.1 408 /);
+    assert.ok(performance.now() - started >= 300, "not before the deadline");
+    assert.equal(await healthy(api.address.port), 200);
+  });
+});
+
+Deno.test("a header that completes in time is answered normally", async () => {
+  await withApi({ headerTimeoutMs: 2000 }, async (api) => {
+    const conn = await halfHeader(api.address.port);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await conn.write(new TextEncoder().encode("1\r\nConnection: close\r\n\r\n"));
+    assert.match(await readUntilClosed(conn), /^HTTP\/1\.1 200 [^]*"ok"/);
+  });
+});
+
+Deno.test("connections beyond max_connections are closed at once; freed slots are reused", async () => {
+  await withApi({ maxConnections: 8, headerTimeoutMs: 60_000 }, async (api) => {
+    const held = await Promise.all(Array.from({ length: 8 }, () => halfHeader(api.address.port)));
+    const extra = await Promise.all(Array.from({ length: 4 }, () => halfHeader(api.address.port)));
+    for (const answer of await Promise.all(extra.map(readUntilClosed))) {
+      assert.equal(answer, "", "closed without an answer");
+    }
+    for (const conn of held) conn.close();
+    // The server notices the closes asynchronously: retry (bounded) until a slot is free.
+    let status = 0;
+    for (let attempt = 0; attempt < 50 && status !== 200; attempt++) {
+      status = await healthy(api.address.port).catch(() => 0);
+      if (status !== 200) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.equal(status, 200);
+  });
+});
+
+Deno.test("800 half-header connections neither stay open nor block the API", async () => {
+  await withApi({ maxConnections: 64, headerTimeoutMs: 500 }, async (api) => {
+    const conns = await Promise.all(
+      Array.from({ length: 800 }, () => halfHeader(api.address.port).catch(() => null)),
+    );
+    const open = conns.filter((conn): conn is Deno.TcpConn => conn !== null);
+    const answers = await Promise.all(open.map(readUntilClosed));
+    // Every one is closed (readUntilClosed fails on one still open): those over the cap at
+    // once, the others with a 408 at the deadline (a slot freed lets a queued one in).
+    const timedOut = answers.filter((answer) => answer.startsWith("HTTP/1.1 408 ")).length;
+    assert.ok(timedOut >= 64 && timedOut < open.length, `${timedOut} of ${open.length} got 408`);
+    assert.equal(await healthy(api.address.port), 200);
+  });
+});
+
+Deno.test("a body over the cap is 413; one under it reaches the route", async () => {
+  await withApi({}, async (api) => {
+    const url = `http://127.0.0.1:${api.address.port}/api/echo`;
+    const small = await fetch(url, { method: "POST", body: "x".repeat(1000) });
+    assert.deepEqual(await small.json(), { bytes: 1000 });
+    const big = await fetch(url, {
+      method: "POST",
+      body: new Uint8Array(MAX_REQUEST_BODY_BYTES + 1),
+    });
+    assert.equal(big.status, 413);
+    assert.match((await big.json()).error, /request body over/);
+  });
+});
