@@ -16,6 +16,8 @@ const STOP_LIMIT_MS = 3000;
 
 interface ServeOptions extends ConfigFlags {
   config?: string;
+  /** `--dns`: run the DNS responder. */
+  dns?: boolean;
   /** commander's `--no-push`: false when given, true otherwise. */
   push?: boolean;
 }
@@ -41,6 +43,11 @@ export function serveCommand(): Command {
       "push listener TCP port (default 443, needs root or CAP_NET_BIND_SERVICE)",
     )
     .option("--no-push", "do not run the push listener (motion from pushx.reolink.com)")
+    .option(
+      "--dns",
+      "answer the cameras' DNS here: p2p*/pushx.reolink.com -> this box, the rest forwarded",
+    )
+    .option("--dns-port <port>", "DNS responder UDP+TCP port (default 53; implies --dns)")
     .addOption(
       new Option("--log-level <level>", "least severe level logged (default info)").choices([
         "trace",
@@ -70,9 +77,10 @@ export function serveCommand(): Command {
         "  bairelay serve --push-port 8443 --config config.toml   # redirect 443 -> 8443 with nft",
     )
     .action(async (options: ServeOptions) => {
-      const { config: path, push, ...flags } = options;
+      const { config: path, push, dns, ...flags } = options;
       // Absent, commander says push: true, which must not override the file's `enable`.
       if (push === false) flags.pushEnable = false;
+      if (dns || flags.dnsPort !== undefined) flags.dnsEnable = true;
       let config;
       try {
         config = loadConfig({ path, flags });

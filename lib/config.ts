@@ -10,6 +10,10 @@ import { parse as parseToml, TomlError } from "smol-toml";
 import { isLoopback } from "./local_address.ts";
 import { DEFAULT_RECEIVE_BUFFER_BYTES, MAX_RECEIVE_BUFFER_BYTES } from "./wake/receive_buffer.ts";
 import type { WakeServerOptions } from "./wake/server.ts";
+import { DEFAULT_ALLOW_FROM, rangeProblem } from "./dns/allow_list.ts";
+import { DEFAULT_NAMES, namePatternProblem } from "./dns/names.ts";
+import type { DnsServerOptions } from "./dns/options.ts";
+import { DNS_PORT } from "./dns/upstreams.ts";
 
 // ---------------------------------------------------------------------------------------------
 // The typed result
@@ -75,6 +79,24 @@ export interface Config {
     /** Push connections held open at once for the SNI read (a flood cannot exhaust fds). */
     maxConnections: number;
   };
+  /** The built-in DNS responder (`[dns]`); see lib/dns/server.ts. */
+  dns: {
+    enable: boolean;
+    bind: string;
+    port: number;
+    names: string[];
+    /** Fixed A answer; null = the address this box uses to reach the asking client. */
+    answer: string | null;
+    ttl: number;
+    forward: boolean;
+    /** null = the nameservers of /etc/resolv.conf. */
+    upstreams: ListenAddress[] | null;
+    upstreamTimeoutMs: number;
+    maxInflight: number;
+    allowFrom: string[];
+    tcpMaxConnections: number;
+    tcpIdleMs: number;
+  };
   /** The MQTT bridge; `brokerAddr` null = bridge off. */
   mqtt: {
     brokerAddr: string | null;
@@ -90,13 +112,16 @@ export interface Config {
 // ---------------------------------------------------------------------------------------------
 // The key table
 
-/** The TOML type a key must have. `pair` is an array of exactly two strings. */
-export type KeyType = "string" | "integer" | "boolean" | "pair";
+/**
+ * The TOML type a key must have. `pair` is an array of exactly two strings; `strings` an array
+ * of strings (at most `max` of them).
+ */
+export type KeyType = "string" | "integer" | "boolean" | "pair" | "strings";
 
 /** One key of the config file: its type, its default (absent = optional or computed), bounds. */
 export interface KeySpec {
   type: KeyType;
-  default?: string | number | boolean;
+  default?: string | number | boolean | readonly string[];
   min?: number;
   max?: number;
   /** Allowed string values. */
@@ -166,6 +191,21 @@ export const CONFIG_SCHEMA: Record<string, Record<string, KeySpec>> = {
     client_auth: { type: "pair" },
     topic_prefix: { type: "string", default: "bairelay" },
   },
+  dns: {
+    enable: { type: "boolean", default: false },
+    bind: { type: "string" },
+    port: { ...PORT, default: DNS_PORT },
+    names: { type: "strings", default: DEFAULT_NAMES, max: 256 },
+    answer: { type: "string" },
+    ttl: { type: "integer", default: 60, min: 0, max: 86_400 },
+    forward: { type: "boolean", default: true },
+    upstreams: { type: "strings", max: 16 },
+    upstream_timeout_ms: { type: "integer", default: 2000, min: 100, max: 30_000 },
+    max_inflight: { type: "integer", default: 512, min: 1, max: 65_536 },
+    allow_from: { type: "strings", default: DEFAULT_ALLOW_FROM, max: 256 },
+    tcp_max_connections: { type: "integer", default: 64, min: 1, max: 65_536 },
+    tcp_idle_ms: { type: "integer", default: 10_000, min: 100, max: 300_000 },
+  },
   "mqtt.discovery": {
     topic: { type: "string", default: "homeassistant" },
   },
@@ -208,6 +248,8 @@ export const FLAG_KEYS = {
   logFormat: { flag: "--log-format", key: "log.format" },
   pushPort: { flag: "--push-port", key: "push_listener.port" },
   pushEnable: { flag: "--no-push", key: "push_listener.enable" },
+  dnsEnable: { flag: "--dns", key: "dns.enable" },
+  dnsPort: { flag: "--dns-port", key: "dns.port" },
 } as const;
 
 // ---------------------------------------------------------------------------------------------
@@ -340,6 +382,26 @@ export function wakeServerOptions(config: Config): WakeServerOptions {
   };
 }
 
+/** The options for `startDnsServer` that a `Config` describes. */
+export function dnsServerOptions(config: Config): DnsServerOptions {
+  const d = config.dns;
+  return {
+    bind: d.bind,
+    port: d.port,
+    names: [...d.names],
+    answer: d.answer,
+    advertiseBind: config.bind,
+    ttl: d.ttl,
+    forward: d.forward,
+    upstreams: d.upstreams?.map(({ host, port }) => ({ host, port })) ?? null,
+    upstreamTimeoutMs: d.upstreamTimeoutMs,
+    maxInflight: d.maxInflight,
+    allowFrom: [...d.allowFrom],
+    tcpMaxConnections: d.tcpMaxConnections,
+    tcpIdleMs: d.tcpIdleMs,
+  };
+}
+
 /** Parses "host:port" / "[v6]:port" (the API listen syntax); null when malformed. */
 export function parseListen(text: string): ListenAddress | null {
   const match = /^(?:\[([^\]]+)\]|([^:\s]+)):(\d{1,5})$/.exec(text);
@@ -383,6 +445,7 @@ class Reader {
     const push = this.table(root.push_listener, "push_listener", "push_listener");
     const mqtt = this.table(root.mqtt, "mqtt", "mqtt");
     const discovery = this.table(mqtt.discovery, "mqtt.discovery", "mqtt.discovery");
+    const dns = this.table(root.dns, "dns", "dns");
 
     const bind = this.address(root, "", "bind");
     const config: Config = {
@@ -419,6 +482,7 @@ class Reader {
         sniTimeoutMs: this.value(push, "push_listener", "sni_timeout_ms") as number,
         maxConnections: this.value(push, "push_listener", "max_connections") as number,
       },
+      dns: this.dns(dns, bind),
       mqtt: {
         brokerAddr: this.nonEmpty(mqtt, "mqtt", "broker_addr"),
         port: this.value(mqtt, "mqtt", "port") as number,
@@ -627,6 +691,52 @@ class Reader {
     return cameras;
   }
 
+  dns(dns: Table, bind: string): Config["dns"] {
+    const list = (key: string, problem: (item: string) => string | null) => {
+      const items = [...this.value(dns, "dns", key) as readonly string[]];
+      for (const item of items) {
+        const rule = problem(item);
+        if (rule) this.fail(`dns.${key}`, `${JSON.stringify(item)}: ${rule}`);
+      }
+      return items;
+    };
+    const answer = this.nonEmpty(dns, "dns", "answer");
+    if (answer !== null && (isIP(answer) !== 4 || answer === "0.0.0.0")) {
+      this.fail(
+        "dns.answer",
+        `must be an IPv4 address of this box such as 192.168.1.10, not a wildcard (got ${
+          show(answer)
+        }); leave it out to answer with the address each client reaches this box on`,
+      );
+    }
+    const upstreamTexts = dns.upstreams === undefined ? null : list("upstreams", () => null);
+    const upstreams = upstreamTexts?.map((text) => {
+      const parsed = isIP(text) !== 0 ? { host: text, port: DNS_PORT } : parseListen(text);
+      if (parsed === null || parsed.host === "localhost") {
+        this.fail(
+          "dns.upstreams",
+          `${JSON.stringify(text)}: must be an IP address, "ip:port" or "[v6]:port"`,
+        );
+      }
+      return parsed;
+    }).filter((upstream) => upstream !== null) ?? null;
+    return {
+      enable: this.value(dns, "dns", "enable") as boolean,
+      bind: dns.bind === undefined ? bind : this.address(dns, "dns", "bind"),
+      port: this.value(dns, "dns", "port") as number,
+      names: list("names", namePatternProblem),
+      answer: answer !== null && isIP(answer) === 4 ? answer : null,
+      ttl: this.value(dns, "dns", "ttl") as number,
+      forward: this.value(dns, "dns", "forward") as boolean,
+      upstreams,
+      upstreamTimeoutMs: this.value(dns, "dns", "upstream_timeout_ms") as number,
+      maxInflight: this.value(dns, "dns", "max_inflight") as number,
+      allowFrom: list("allow_from", rangeProblem),
+      tcpMaxConnections: this.value(dns, "dns", "tcp_max_connections") as number,
+      tcpIdleMs: this.value(dns, "dns", "tcp_idle_ms") as number,
+    };
+  }
+
   crossChecks(config: Config): void {
     const w = config.wakeServer;
     if (w.middlemanPort === w.registerPort) {
@@ -648,6 +758,23 @@ class Reader {
         "push_listener.port",
         `must differ from the api.listen port (both are ${api.port}; both are TCP listeners)`,
       );
+    }
+    this.dnsPortCheck(config);
+  }
+
+  /** The DNS responder's port (UDP and TCP) must not be any other listener's. */
+  dnsPortCheck(config: Config): void {
+    if (!config.dns.enable) return;
+    const wake = config.wakeServer;
+    const others: [string, number | undefined][] = [
+      ["wake_server.middleman_port", wake.enable ? wake.middlemanPort : undefined],
+      ["wake_server.register_port", wake.enable ? wake.registerPort : undefined],
+      ["api.listen", config.api.listen?.port],
+      ["push_listener.port", config.pushListener.enable ? config.pushListener.port : undefined],
+    ];
+    for (const [key, port] of others) {
+      if (port !== config.dns.port) continue;
+      this.fail("dns.port", `must differ from ${key} (both are ${port})`);
     }
   }
 }
@@ -675,6 +802,11 @@ function violation(value: unknown, spec: KeySpec): string | null {
       return null;
     case "boolean":
       return typeof value === "boolean" ? null : "must be true or false";
+    case "strings":
+      if (!Array.isArray(value) || !value.every((item) => typeof item === "string")) {
+        return 'must be an array of strings, e.g. ["a", "b"]';
+      }
+      return value.length > spec.max! ? `must hold at most ${spec.max} entries` : null;
     case "pair":
       return Array.isArray(value) && value.length === 2 &&
           value.every((item) => typeof item === "string")

@@ -4,13 +4,14 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import { type Config, formatListen, wakeServerOptions } from "./config.ts";
+import { type Config, dnsServerOptions, formatListen, wakeServerOptions } from "./config.ts";
 import { type HttpApi, type Route, startHttpApi } from "./api/http.ts";
 import { camerasDocument, countCameras, healthRoute, wakeRoutes } from "./api/routes.ts";
 import { type ListenerStatus, type MqttStatus, statusRoute } from "./api/status.ts";
 import { advertisedAddresses, type LocalAddressSources } from "./local_address.ts";
 import { startWakeServer, type WakeServer, type WakeServerDeps } from "./wake/server.ts";
 import { type MotionServices, startMotionServices } from "./push/service.ts";
+import { type DnsServer, startDnsServer } from "./dns/server.ts";
 
 const log = getLogger(["bairelay", "serve"]);
 
@@ -23,7 +24,7 @@ export type ServiceDeps = WakeServerDeps & { addressSources?: LocalAddressSource
 export interface Listening {
   /** "middleman", "register", "api", ... */
   name: string;
-  protocol: "udp" | "tcp" | "http";
+  protocol: "udp" | "tcp" | "http" | "udp+tcp";
   host: string;
   port: number;
 }
@@ -36,6 +37,8 @@ export interface Service {
   readonly api: HttpApi | null;
   /** Push listener, MQTT bridge and events log; null when the wake server is off. */
   readonly motion: MotionServices | null;
+  /** The DNS responder; null unless `[dns] enable` (or --dns). */
+  readonly dns: DnsServer | null;
   /** Every address actually bound. */
   readonly listening: Listening[];
   /** Every listener, bound or not, with the reason when not (as `/api/status` shows them). */
@@ -120,6 +123,21 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
           ),
       );
     }
+    let dns: DnsServer | null = null;
+    if (config.dns.enable) {
+      dns = startDnsServer(dnsServerOptions(config), {
+        metrics: wake?.metrics,
+        routeSource: deps.routeSource,
+        lanAddresses: advertised,
+      });
+      closers.push(() => dns!.close());
+      const { ip: host, port } = dns.address;
+      const bound = { name: "dns", protocol: "udp+tcp" as const, host, port };
+      listening.push(bound);
+      listeners.push(up(bound));
+    } else {
+      listeners.push(off("dns", "udp+tcp", "[dns] enable = false (turn it on with --dns)"));
+    }
     const routes: Route[] = [healthRoute()];
     if (wake) routes.push(...wakeRoutes({ wake, now: deps.now }));
     if (motion) routes.push(...motion.routes);
@@ -151,6 +169,7 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
       wake,
       api,
       motion,
+      dns,
       listening,
       listeners,
       advertisedAddresses: advertised,
