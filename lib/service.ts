@@ -8,6 +8,7 @@ import { type Config, dnsServerOptions, formatListen, wakeServerOptions } from "
 import { type HttpApi, type Route, startHttpApi } from "./api/http.ts";
 import { camerasDocument, countCameras, healthRoute, wakeRoutes } from "./api/routes.ts";
 import { type ListenerStatus, type MqttStatus, statusRoute } from "./api/status.ts";
+import { pageRoutes } from "./api/page.ts";
 import { advertisedAddresses, type LocalAddressSources } from "./local_address.ts";
 import { startWakeServer, type WakeServer, type WakeServerDeps } from "./wake/server.ts";
 import { type MotionServices, startMotionServices } from "./push/service.ts";
@@ -138,7 +139,7 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
     } else {
       listeners.push(off("dns", "udp+tcp", "[dns] enable = false (turn it on with --dns)"));
     }
-    const routes: Route[] = [healthRoute()];
+    const routes: Route[] = [healthRoute(), ...pageRoutes()];
     if (wake) routes.push(...wakeRoutes({ wake, now: deps.now }));
     if (motion) routes.push(...motion.routes);
     routes.push(statusRoute(() => ({
@@ -156,7 +157,12 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
     })));
     let api: HttpApi | null = null;
     if (config.api.listen) {
-      api = await startHttpApi({ listen: config.api.listen, token: config.api.token, routes });
+      api = await startHttpApi({
+        listen: config.api.listen,
+        token: config.api.token,
+        routes,
+        limits: config.api.limits,
+      });
       closers.push(() => api!.close());
       const bound = { name: "api", protocol: "http" as const, ...api.address };
       listening.push(bound);

@@ -29,6 +29,10 @@ export interface CameraDocument {
   fresh: boolean;
   /** Wake bursts started for it. */
   wakes: number;
+  /** Wakes in the last hour, counted against `wake_budget`; null when there is no budget. */
+  wakes_last_hour: number | null;
+  /** max_wakes_per_hour; null when unlimited (0) or unknown. */
+  wake_budget: number | null;
   last_wake: string | null;
   last_motion: string | null;
 }
@@ -42,17 +46,21 @@ export interface CamerasDocument {
  * Every camera the server knows: registered ones (freshest first), then configured cameras
  * without a registered UID, as `stale` (seen before, swept since) or `never_seen`.
  */
-export function camerasDocument(registry: CameraRegistry, now: number): CamerasDocument {
+export function camerasDocument(
+  registry: CameraRegistry,
+  now: number,
+  budget?: WakeBudgetOf,
+): CamerasDocument {
   const listed = registry.list();
   const cameras = listed.map((entry) =>
-    cameraDocument(entry, registry.isFresh(entry, now) ? "fresh" : "stale", now)
+    cameraDocument(entry, registry.isFresh(entry, now) ? "fresh" : "stale", now, budget)
   );
   const named = new Set(listed.map((entry) => entry.name));
   for (const camera of registry.configured) {
     if (named.has(camera.name)) continue;
     const departed = registry.departedEntry(camera.name);
     cameras.push(
-      departed ? cameraDocument(departed, "stale", now) : neverSeenDocument(camera),
+      departed ? cameraDocument(departed, "stale", now, budget) : neverSeenDocument(camera, budget),
     );
   }
   return { cameras };
@@ -65,7 +73,22 @@ export function countCameras(document: CamerasDocument): Record<CameraState, num
   return counts;
 }
 
-function cameraDocument(entry: CameraEntry, state: CameraState, now: number): CameraDocument {
+/** A camera's wakes in the last hour and the hourly limit (0 = none), e.g. `wake.wakeBudget`. */
+export type WakeBudgetOf = (uid: string) => { used: number; limit: number };
+
+function budgetFields(uid: string, budget: WakeBudgetOf | undefined) {
+  const of = budget?.(uid);
+  return of && of.limit > 0
+    ? { wakes_last_hour: of.used, wake_budget: of.limit }
+    : { wakes_last_hour: null, wake_budget: null };
+}
+
+function cameraDocument(
+  entry: CameraEntry,
+  state: CameraState,
+  now: number,
+  budget: WakeBudgetOf | undefined,
+): CameraDocument {
   return {
     uid: entry.uid,
     name: entry.name ?? null,
@@ -76,12 +99,16 @@ function cameraDocument(entry: CameraEntry, state: CameraState, now: number): Ca
     age_ms: Math.max(0, now - entry.lastHeartbeat),
     fresh: state === "fresh",
     wakes: entry.wakes,
+    ...budgetFields(entry.uid, budget),
     last_wake: entry.lastWake === undefined ? null : iso(entry.lastWake),
     last_motion: entry.lastMotion === undefined ? null : iso(entry.lastMotion),
   };
 }
 
-function neverSeenDocument(camera: { name: string; uid: string }): CameraDocument {
+function neverSeenDocument(
+  camera: { name: string; uid: string },
+  budget: WakeBudgetOf | undefined,
+): CameraDocument {
   return {
     uid: camera.uid,
     name: camera.name,
@@ -92,6 +119,7 @@ function neverSeenDocument(camera: { name: string; uid: string }): CameraDocumen
     age_ms: null,
     fresh: false,
     wakes: 0,
+    ...budgetFields(camera.uid, budget),
     last_wake: null,
     last_motion: null,
   };
@@ -118,7 +146,8 @@ export function wakeRoutes(deps: WakeRoutesDeps): Route[] {
     {
       method: "GET",
       path: "/api/cameras",
-      handle: () => jsonResponse(200, camerasDocument(deps.wake.registry, now())),
+      handle: () =>
+        jsonResponse(200, camerasDocument(deps.wake.registry, now(), deps.wake.wakeBudget)),
     },
     {
       method: "POST",

@@ -1,6 +1,7 @@
 /**
- * The recent motion and wake events, newest first, for `GET /api/events`: a bounded ring so
- * a long-running server (or a flood of pushes) never grows it.
+ * The recent events (motion, wakes, registrations, cameras gone stale), newest first, for
+ * `GET /api/events`: a bounded ring so a long-running server (or a flood of pushes) never grows
+ * it. Subscribers (the live event stream) hear each event as it is added.
  */
 
 import { jsonResponse, type Route } from "../api/http.ts";
@@ -28,13 +29,32 @@ export interface WakeEventRecord {
   at: number;
 }
 
+/** A camera registered (first heartbeat, or back after going stale). */
+export interface RegisteredEvent {
+  type: "registered";
+  uid: string;
+  name: string | null;
+  /** "ip:port" of the heartbeat. */
+  address: string;
+  at: number;
+}
+
+/** A camera went stale: no heartbeat within stale_after_ms, so it left the registry. */
+export interface StaleEvent {
+  type: "stale";
+  uid: string;
+  name: string | null;
+  at: number;
+}
+
 /** One entry of the log. */
-export type RecentEvent = MotionEvent | WakeEventRecord;
+export type RecentEvent = MotionEvent | WakeEventRecord | RegisteredEvent | StaleEvent;
 
 /** A fixed-size ring of recent events. */
 export class RecentEvents {
   readonly #capacity: number;
   readonly #ring: RecentEvent[] = [];
+  readonly #subscribers = new Set<(event: RecentEvent) => void>();
   #next = 0;
 
   constructor(capacity = MAX_RECENT_EVENTS) {
@@ -44,11 +64,18 @@ export class RecentEvents {
     this.#capacity = capacity;
   }
 
-  /** Appends an event, dropping the oldest when full. */
+  /** Appends an event, dropping the oldest when full, and tells every subscriber. */
   add(event: RecentEvent): void {
     if (this.#ring.length < this.#capacity) this.#ring.push(event);
     else this.#ring[this.#next] = event;
     this.#next = (this.#next + 1) % this.#capacity;
+    for (const subscriber of this.#subscribers) subscriber({ ...event });
+  }
+
+  /** Calls `subscriber` with a copy of each event added from now on; returns the unsubscribe. */
+  subscribe(subscriber: (event: RecentEvent) => void): () => void {
+    this.#subscribers.add(subscriber);
+    return () => this.#subscribers.delete(subscriber);
   }
 
   /** The events, newest first (copies), at most `limit`. */
@@ -60,15 +87,18 @@ export class RecentEvents {
   }
 }
 
-/** An event as `GET /api/events` shows it (times as ISO 8601). */
-export type EventDocument =
-  | Omit<MotionEvent, "at">
-    & { at: string }
-  | Omit<WakeEventRecord, "at"> & { at: string };
+/** An event as `GET /api/events` and the event stream show it (times as ISO 8601). */
+export type EventDocument = Documented<RecentEvent>;
+type Documented<E> = E extends RecentEvent ? Omit<E, "at"> & { at: string } : never;
+
+/** The JSON document of one event. */
+export function eventDocument(event: RecentEvent): EventDocument {
+  return { ...event, at: new Date(event.at).toISOString() } as EventDocument;
+}
 
 /**
- * `GET /api/events[?limit=N]` -> `{"events":[...]}`, newest first: motion on/off and wakes,
- * at most MAX_RECENT_EVENTS.
+ * `GET /api/events[?limit=N]` -> `{"events":[...]}`, newest first: motion on/off, wakes,
+ * registrations and stale cameras, at most MAX_RECENT_EVENTS.
  */
 export function eventsRoute(events: RecentEvents): Route {
   return {
@@ -82,11 +112,7 @@ export function eventsRoute(events: RecentEvents): Route {
           error: `limit must be a non-negative integer (at most ${MAX_RECENT_EVENTS})`,
         });
       }
-      const documents = events.list(limit).map((event) => ({
-        ...event,
-        at: new Date(event.at).toISOString(),
-      }));
-      return jsonResponse(200, { events: documents });
+      return jsonResponse(200, { events: events.list(limit).map(eventDocument) });
     },
   };
 }

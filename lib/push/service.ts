@@ -7,10 +7,11 @@
 
 import { getLogger } from "@logtape/logtape";
 import type { Route } from "../api/http.ts";
-import type { Config } from "../config.ts";
+import { type Config, formatListen } from "../config.ts";
 import type { CameraRef, MqttBridge } from "../mqtt/bridge.ts";
 import type { WakeServer } from "../wake/server.ts";
 import { eventsRoute, RecentEvents } from "./events.ts";
+import { EventStreams } from "./event_stream.ts";
 import { PushBindError, type PushListener, startPushListener } from "./listener.ts";
 import { type Clock, systemClock } from "../clock.ts";
 import { MotionTracker } from "./motion.ts";
@@ -36,7 +37,7 @@ export interface MotionServices {
   /** null when `[mqtt] broker_addr` is not set. */
   readonly bridge: MqttBridge | null;
   readonly events: RecentEvents;
-  /** `GET /api/events`. */
+  /** `GET /api/events` and its live form `GET /api/events/stream`. */
   readonly routes: Route[];
   /** Stops the listener and the bridge (motion still on is published off first). */
   close(): Promise<void>;
@@ -54,6 +55,7 @@ export async function startMotionServices(
   const { wake } = deps;
   const timers = deps.timers ?? systemClock;
   const events = new RecentEvents();
+  const streams = new EventStreams(events, { maxClients: config.api.limits.maxEventStreams });
   const cameraRef = (uid: string): CameraRef => {
     const name = wake.registry.nameFor(uid);
     return name === undefined ? { uid } : { uid, name };
@@ -87,10 +89,25 @@ export async function startMotionServices(
   const unsubscribe = wake.onEvent((event) => {
     switch (event.type) {
       case "registered":
+        events.add({
+          type: "registered",
+          uid: event.uid,
+          name: wake.registry.nameFor(event.uid) ?? null,
+          address: formatListen({ host: event.address.ip, port: event.address.port }),
+          at: event.at,
+        });
+        bridge?.setHeartbeat(cameraRef(event.uid), event.at);
+        break;
       case "heartbeat":
         bridge?.setHeartbeat(cameraRef(event.uid), event.at);
         break;
       case "deregistered":
+        events.add({
+          type: "stale",
+          uid: event.uid,
+          name: wake.registry.nameFor(event.uid) ?? null,
+          at: event.at,
+        });
         bridge?.setRegistered(cameraRef(event.uid), false);
         break;
       case "wake":
@@ -181,11 +198,12 @@ export async function startMotionServices(
     pushDisabled,
     bridge,
     events,
-    routes: [eventsRoute(events)],
+    routes: [eventsRoute(events), streams.route()],
     close: () =>
       closing ??= (async () => {
         await push?.close();
         unsubscribe();
+        streams.close();
         // Nobody will send the `off` after we are gone: send it now rather than leave it on.
         for (const uid of tracker.moving()) bridge?.setMotion(cameraRef(uid), false);
         tracker.close();

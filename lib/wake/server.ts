@@ -41,6 +41,8 @@ export interface WakeServer {
   lastPacketAt(): number | null;
   /** Wakes a camera by configured name, short or long UID. */
   wake(target: string, source: WakeSource): WakeOutcome;
+  /** Wakes of `uid` in the last hour against max_wakes_per_hour (`limit` 0 = no budget). */
+  wakeBudget(uid: string): { used: number; limit: number };
   /** Subscribes to events; returns the unsubscribe function. */
   onEvent(listener: (event: WakeServerEvent) => void): () => void;
   /** Stops the listeners, cancels bursts, flushes the state; resolves within a second. */
@@ -196,6 +198,7 @@ export async function startWakeServer(
     receiveBuffers,
     lastPacketAt: () => lastPacketAt,
     wake: (target, source) => core.wake(target, source),
+    wakeBudget: (uid) => ({ used: core.budget.used(uid, now()), limit: core.budget.limitPerHour }),
     onEvent: (listener) => core.onEvent(listener),
     close() {
       closing ??= (async () => {

@@ -1,0 +1,487 @@
+// The status page's script: loads /api/status, /api/cameras and /api/events, follows
+// /api/events/stream (read with fetch, so the token travels in a header, never in the URL),
+// and keeps one table row per camera, keyed by UID and updated in place. Every piece of data
+// reaches the page through textContent, never as HTML.
+
+const TOKEN_KEY = "bairelay.token";
+/** Status and camera list refresh interval (ages tick every second in between). */
+const POLL_MS = 5000;
+const TICK_MS = 1000;
+/** Events shown in the list (the server keeps more). */
+const MAX_EVENTS_SHOWN = 100;
+/** Reconnect delays for the event stream: doubling from the first to the last. */
+const STREAM_RETRY_FIRST_MS = 1000;
+const STREAM_RETRY_MAX_MS = 15000;
+/** After a registration or a stale camera, refresh the camera list this soon. */
+const REFRESH_SOON_MS = 250;
+
+const WAKE_RESULTS = {
+  started: "Wake started",
+  in_flight: "Already waking",
+  over_budget: "Refused: wake budget used up",
+  not_registered: "Not registered",
+};
+
+const STATE_LABELS = { fresh: "fresh", stale: "stale", never_seen: "never seen" };
+
+const $ = (id) => document.getElementById(id);
+
+/** What the page knows; rows are keyed by UID. */
+const page = {
+  token: sessionStorage.getItem(TOKEN_KEY),
+  rows: new Map(),
+  /** uid -> {on, at}: motion on/off from the events. */
+  motion: new Map(),
+  /** Server clock minus browser clock, ms (from heartbeat ages). */
+  skewMs: 0,
+  status: null,
+  statusAt: 0,
+  seenEvents: new Set(),
+  stream: null,
+  timers: [],
+  refreshTimer: 0,
+  running: false,
+};
+
+class Unauthorized extends Error {}
+
+/** fetch() with the bearer token; a 401 asks for the token and throws. */
+async function api(path, init = {}) {
+  const headers = new Headers(init.headers);
+  if (page.token) headers.set("authorization", `Bearer ${page.token}`);
+  const response = await fetch(path, { ...init, headers, cache: "no-store" });
+  if (response.status === 401) {
+    await response.body?.cancel();
+    askForToken(page.token ? "That token was refused; check [api] token." : "");
+    throw new Unauthorized();
+  }
+  return response;
+}
+
+async function getJson(path) {
+  const response = await api(path);
+  if (!response.ok) throw new Error(`${path}: HTTP ${response.status}`);
+  return response.json();
+}
+
+// ------------------------------------------------------------------------------------------
+// Token
+
+function askForToken(message) {
+  stop();
+  $("token-panel").hidden = false;
+  $("token-error").textContent = message;
+  $("token-input").focus();
+}
+
+$("token-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const value = $("token-input").value.trim();
+  if (!value) return;
+  page.token = value;
+  sessionStorage.setItem(TOKEN_KEY, value);
+  $("token-input").value = "";
+  $("token-panel").hidden = true;
+  start();
+});
+
+// ------------------------------------------------------------------------------------------
+// Formatting
+
+function setText(element, text) {
+  if (element.textContent !== text) element.textContent = text;
+}
+
+function ago(ms) {
+  if (ms === null || !Number.isFinite(ms)) return "never";
+  const s = Math.max(0, Math.floor(ms / 1000));
+  if (s < 60) return `${s} s ago`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ago`;
+  if (s < 86400) return `${Math.floor(s / 3600)} h ago`;
+  return `${Math.floor(s / 86400)} d ago`;
+}
+
+function duration(totalSeconds) {
+  const s = Math.max(0, Math.floor(totalSeconds));
+  const d = Math.floor(s / 86400);
+  const h = Math.floor((s % 86400) / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  if (d > 0) return `${d} d ${h} h`;
+  if (h > 0) return `${h} h ${m} min`;
+  if (m > 0) return `${m} min ${s % 60} s`;
+  return `${s} s`;
+}
+
+/** ms since an ISO time of the server, or null. */
+function since(iso) {
+  if (!iso) return null;
+  return Date.now() + page.skewMs - Date.parse(iso);
+}
+
+function clock(iso) {
+  return new Date(iso).toLocaleTimeString([], { hour12: false });
+}
+
+function el(tag, className, text) {
+  const element = document.createElement(tag);
+  if (className) element.className = className;
+  if (text !== undefined) element.textContent = text;
+  return element;
+}
+
+// ------------------------------------------------------------------------------------------
+// Header: version, uptime, listeners
+
+function renderStatus(status) {
+  page.status = status;
+  page.statusAt = performance.now();
+  setText($("version"), `v${status.version}`);
+  const items = status.listeners.map((l) => ({
+    name: l.name,
+    kind: l.protocol,
+    state: l.state,
+    detail: l.state === "up" ? l.address : l.reason,
+  }));
+  items.push({
+    name: "mqtt",
+    kind: "broker",
+    state: status.mqtt.state,
+    detail: status.mqtt.error ?? status.mqtt.broker ?? "no broker configured",
+  });
+  const list = $("listeners");
+  const signature = JSON.stringify(items);
+  if (list.dataset.signature === signature) return;
+  list.dataset.signature = signature;
+  list.replaceChildren(...items.map((item) => {
+    const li = el("li");
+    li.append(
+      el("strong", "", item.name),
+      el("span", "muted", item.kind),
+      el("span", `badge ${item.state}`, item.state),
+    );
+    if (item.detail) li.append(el("span", "detail", item.detail));
+    return li;
+  }));
+}
+
+function tickUptime() {
+  if (!page.status) return;
+  const elapsed = (performance.now() - page.statusAt) / 1000;
+  setText($("uptime"), duration(page.status.uptime_s + elapsed));
+}
+
+// ------------------------------------------------------------------------------------------
+// Camera rows, keyed by UID, updated in place
+
+function createRow(uid) {
+  const tr = el("tr");
+  tr.dataset.uid = uid;
+  const cells = {
+    name: el("span", "name"),
+    uid: el("span", "uid"),
+    address: el("span", "address"),
+    state: el("span", "badge"),
+    heartbeat: el("span"),
+    motion: el("span", "badge idle"),
+    motionAgo: el("span", "sub"),
+    wakes: el("span"),
+    wakesTotal: el("span", "sub"),
+    button: el("button", "", "Wake"),
+    result: el("span", "result"),
+  };
+  cells.button.type = "button";
+  cells.result.setAttribute("role", "status");
+  const head = el("th");
+  head.scope = "row";
+  head.append(cells.name, cells.uid);
+  const cell = (label, className, ...children) => {
+    const td = el("td", className);
+    td.dataset.label = label;
+    td.append(...children);
+    return td;
+  };
+  tr.append(
+    head,
+    cell("Address", "", cells.address),
+    cell("State", "", cells.state),
+    cell("Last heartbeat", "", cells.heartbeat),
+    cell("Motion", "", cells.motion, cells.motionAgo),
+    cell("Wakes, last hour", "", cells.wakes, cells.wakesTotal),
+    cell("Wake", "action", cells.button, cells.result),
+  );
+  const row = { tr, cells, camera: null, fetchedAt: 0 };
+  cells.button.addEventListener("click", () => wake(row));
+  return row;
+}
+
+function renderCameras(document_) {
+  const fetchedAt = performance.now();
+  const body = $("cameras").tBodies[0];
+  const present = new Set();
+  const added = [];
+  for (const camera of document_.cameras) {
+    present.add(camera.uid);
+    if (camera.last_heartbeat && camera.age_ms !== null) {
+      page.skewMs = Date.parse(camera.last_heartbeat) + camera.age_ms - Date.now();
+    }
+    let row = page.rows.get(camera.uid);
+    if (!row) {
+      row = createRow(camera.uid);
+      page.rows.set(camera.uid, row);
+      added.push(row.tr);
+    }
+    row.camera = camera;
+    row.fetchedAt = fetchedAt;
+    updateRow(row);
+  }
+  // New cameras go to the end, so rows already on screen never move.
+  if (added.length > 0) body.append(...added);
+  for (const [uid, row] of page.rows) {
+    if (!present.has(uid)) {
+      row.tr.remove();
+      page.rows.delete(uid);
+    }
+  }
+  setText($("camera-count"), `(${page.rows.size})`);
+  $("no-cameras").hidden = page.rows.size > 0;
+}
+
+function updateRow(row) {
+  const { camera, cells } = row;
+  setText(cells.name, camera.name ?? "(unnamed)");
+  setText(cells.uid, camera.uid);
+  setText(cells.address, camera.address ? hostPort(camera.address) : "—");
+  setText(cells.state, STATE_LABELS[camera.state] ?? camera.state);
+  const badge = `badge ${camera.state}`;
+  if (cells.state.className !== badge) cells.state.className = badge;
+  setText(
+    cells.wakes,
+    camera.wake_budget === null
+      ? `${camera.wakes_last_hour ?? "–"} (no limit)`
+      : `${camera.wakes_last_hour} / ${camera.wake_budget}`,
+  );
+  setText(cells.wakesTotal, `${camera.wakes} in all`);
+  tickRow(row);
+}
+
+function hostPort(address) {
+  return address.ip.includes(":")
+    ? `[${address.ip}]:${address.port}`
+    : `${address.ip}:${address.port}`;
+}
+
+/** The parts of a row that change with time alone: ages and the motion badge. */
+function tickRow(row) {
+  const { camera, cells } = row;
+  const heartbeat = camera.age_ms === null
+    ? null
+    : camera.age_ms + (performance.now() - row.fetchedAt);
+  setText(cells.heartbeat, ago(heartbeat));
+  const motion = page.motion.get(camera.uid);
+  const on = motion?.on === true;
+  setText(cells.motion, on ? "motion" : "idle");
+  const badge = on ? "badge motion" : "badge idle";
+  if (cells.motion.className !== badge) cells.motion.className = badge;
+  const last = motion?.at && (!camera.last_motion || motion.at > camera.last_motion)
+    ? motion.at
+    : camera.last_motion;
+  setText(cells.motionAgo, last ? `last ${ago(since(last))}` : "never");
+}
+
+function tick() {
+  tickUptime();
+  for (const row of page.rows.values()) tickRow(row);
+}
+
+// ------------------------------------------------------------------------------------------
+// Wake button
+
+async function wake(row) {
+  const { button, result } = row.cells;
+  button.disabled = true;
+  result.classList.remove("bad");
+  setText(result, "Waking…");
+  try {
+    const response = await api(`/api/cameras/${encodeURIComponent(row.camera.uid)}/wake`, {
+      method: "POST",
+    });
+    const body = await response.json().catch(() => ({}));
+    let text;
+    if (response.status === 202) text = WAKE_RESULTS[body.result] ?? body.result;
+    else if (response.status === 429) {
+      text = `${WAKE_RESULTS.over_budget} (${body.wakes_in_last_hour}/${body.limit} this hour)`;
+    } else if (response.status === 404) text = WAKE_RESULTS.not_registered;
+    else text = body.error ?? `HTTP ${response.status}`;
+    setText(result, text);
+    result.classList.toggle("bad", response.status !== 202);
+    refreshSoon();
+  } catch (error) {
+    if (!(error instanceof Unauthorized)) {
+      setText(result, "The server did not answer");
+      result.classList.add("bad");
+    }
+  } finally {
+    button.disabled = false;
+  }
+}
+
+// ------------------------------------------------------------------------------------------
+// Events: the backlog, then the live stream
+
+function eventText(event) {
+  switch (event.type) {
+    case "motion":
+      return event.motion ? "Motion started" : "Motion ended";
+    case "wake":
+      return `Wake (${event.source}): ${(WAKE_RESULTS[event.result] ?? event.result)}`;
+    case "registered":
+      return `Registered from ${event.address}`;
+    case "stale":
+      return "Went stale: no heartbeat";
+    default:
+      return event.type;
+  }
+}
+
+/** Adds an event (newest at the top) unless already shown; returns whether it was new. */
+function showEvent(event, atTop) {
+  const key = JSON.stringify(event);
+  if (page.seenEvents.has(key)) return false;
+  page.seenEvents.add(key);
+  const li = el("li");
+  li.dataset.type = event.type;
+  li.dataset.key = key;
+  const time = el("time", "", clock(event.at));
+  time.dateTime = event.at;
+  li.append(time, el("span", "who", event.name ?? event.uid), el("span", "what", eventText(event)));
+  const list = $("events");
+  if (atTop) list.prepend(li);
+  else list.append(li);
+  while (list.children.length > MAX_EVENTS_SHOWN) {
+    const last = list.lastElementChild;
+    page.seenEvents.delete(last.dataset.key);
+    last.remove();
+  }
+  $("no-events").hidden = true;
+  return true;
+}
+
+function applyMotion(event) {
+  const known = page.motion.get(event.uid);
+  if (known && known.at > event.at) return;
+  page.motion.set(event.uid, { on: event.motion, at: event.at });
+  const row = page.rows.get(event.uid);
+  if (row) tickRow(row);
+}
+
+function onLiveEvent(event) {
+  if (!showEvent(event, true)) return;
+  if (event.type === "motion") applyMotion(event);
+  else refreshSoon();
+}
+
+async function loadEvents() {
+  const { events } = await getJson(`/api/events?limit=${MAX_EVENTS_SHOWN}`);
+  // Oldest first, so motion state ends at the newest and the list keeps newest on top.
+  for (const event of events.reverse()) {
+    if (event.type === "motion") applyMotion(event);
+    showEvent(event, true);
+  }
+}
+
+async function followStream(signal) {
+  const response = await api("/api/events/stream", {
+    signal,
+    headers: { accept: "text/event-stream" },
+  });
+  if (!response.ok || !response.body) throw new Error(`event stream: HTTP ${response.status}`);
+  setLive(true);
+  // Catch up with whatever happened while not connected.
+  void Promise.all([loadEvents(), refresh()]).catch(() => {});
+  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  while (true) {
+    const { done, value } = await reader.read();
+    if (done) return;
+    buffer += value;
+    let end;
+    while ((end = buffer.indexOf("\n\n")) >= 0) {
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      const data = block.split("\n")
+        .filter((line) => line.startsWith("data:"))
+        .map((line) => line.slice(5).trimStart())
+        .join("\n");
+      if (data) onLiveEvent(JSON.parse(data));
+    }
+  }
+}
+
+async function streamForever(controller) {
+  let delay = STREAM_RETRY_FIRST_MS;
+  while (!controller.signal.aborted) {
+    try {
+      await followStream(controller.signal);
+      delay = STREAM_RETRY_FIRST_MS;
+    } catch (error) {
+      if (error instanceof Unauthorized || controller.signal.aborted) return;
+    }
+    setLive(false);
+    await new Promise((resolve) => setTimeout(resolve, delay));
+    delay = Math.min(delay * 2, STREAM_RETRY_MAX_MS);
+  }
+}
+
+function setLive(on) {
+  const live = $("live");
+  live.dataset.live = on ? "on" : "off";
+  setText(live, on ? "connected" : "reconnecting…");
+}
+
+// ------------------------------------------------------------------------------------------
+// Start, poll, stop
+
+async function refresh() {
+  const [status, cameras] = await Promise.all([getJson("/api/status"), getJson("/api/cameras")]);
+  renderStatus(status);
+  renderCameras(cameras);
+}
+
+function refreshSoon() {
+  clearTimeout(page.refreshTimer);
+  page.refreshTimer = setTimeout(() => void refresh().catch(() => {}), REFRESH_SOON_MS);
+}
+
+async function start() {
+  if (page.running) return;
+  try {
+    await refresh();
+    await loadEvents();
+  } catch (error) {
+    if (error instanceof Unauthorized) return;
+    setText($("live"), "server unreachable, retrying…");
+    setTimeout(start, STREAM_RETRY_MAX_MS);
+    return;
+  }
+  page.running = true;
+  page.stream = new AbortController();
+  void streamForever(page.stream);
+  page.timers.push(
+    setInterval(() => {
+      if (!document.hidden) void refresh().catch(() => {});
+    }, POLL_MS),
+    setInterval(tick, TICK_MS),
+  );
+  tick();
+}
+
+function stop() {
+  page.running = false;
+  page.stream?.abort();
+  page.stream = null;
+  for (const timer of page.timers) clearInterval(timer);
+  page.timers = [];
+  setLive(false);
+}
+
+void start();
