@@ -3,7 +3,7 @@
 import { Command } from "commander";
 import { ApiClientError, DEFAULT_API_URL, fetchCameras } from "../lib/api/client.ts";
 import type { CameraDocument } from "../lib/api/routes.ts";
-import { ConfigError, formatListen, loadConfig } from "../lib/config.ts";
+import { apiTarget, loadConfigFile } from "./api_target.ts";
 import { CliExit, EXIT } from "./exit_codes.ts";
 
 interface RegistryOptions {
@@ -42,9 +42,9 @@ export function registryCommand(): Command {
           `--timeout must be a positive integer (got ${options.timeout})`,
         );
       }
-      const fromConfig = options.config ? apiFromConfig(options.config) : undefined;
-      const url = options.api ?? fromConfig?.url ?? DEFAULT_API_URL;
-      const token = options.token ?? Deno.env.get("BAIRELAY_API_TOKEN") ?? fromConfig?.token;
+      const target = apiTarget(options, options.config ? loadConfigFile(options.config) : null);
+      if (target.url === null) throw new CliExit(EXIT.UNAVAILABLE, target.offReason ?? "");
+      const { url, token } = target;
       let document;
       try {
         document = await fetchCameras({ url, token, timeoutMs });
@@ -63,28 +63,6 @@ export function registryCommand(): Command {
         options.json ? JSON.stringify(document, null, 2) : renderTable(document.cameras),
       );
     });
-}
-
-/** The API address (a wildcard listen is reached through loopback) and token in a config file. */
-function apiFromConfig(path: string): { url: string; token?: string } {
-  let config;
-  try {
-    config = loadConfig({ path });
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      throw new CliExit(EXIT.USAGE, `invalid configuration:\n${error.message}`);
-    }
-    throw error;
-  }
-  const listen = config.api.listen;
-  if (listen === null) {
-    throw new CliExit(EXIT.UNAVAILABLE, `the control API is off in ${path} ([api] listen = "off")`);
-  }
-  const host = listen.host === "0.0.0.0" ? "127.0.0.1" : listen.host === "::" ? "::1" : listen.host;
-  return {
-    url: `http://${formatListen({ host, port: listen.port })}`,
-    token: config.api.token ?? undefined,
-  };
 }
 
 /**

@@ -3,6 +3,7 @@
 import { Command, CommanderError } from "commander";
 import denoJson from "../deno.json" with { type: "json" };
 import { decodeCommand } from "./decode.ts";
+import { doctorCommand } from "./doctor.ts";
 import { encodeCommand } from "./encode.ts";
 import { CliExit, EXIT } from "./exit_codes.ts";
 import { pcapReplayCommand } from "./pcap_replay.ts";
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   program.addCommand(encodeCommand());
   program.addCommand(wakeCommand());
   program.addCommand(registryCommand());
+  program.addCommand(doctorCommand());
   program.addCommand(pcapReplayCommand());
   return program;
 }

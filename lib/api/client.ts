@@ -1,6 +1,7 @@
 /** A small client for the control API (`bairelay registry` and scripts built on the library). */
 
 import type { CamerasDocument } from "./routes.ts";
+import type { StatusDocument } from "./status.ts";
 
 /** The default API address, matching `[api] listen`'s default. */
 export const DEFAULT_API_URL = "http://127.0.0.1:9899";
@@ -37,6 +38,17 @@ export function apiBaseUrl(url: string): string {
 export async function fetchCameras(options: ApiClientOptions): Promise<CamerasDocument> {
   const response = await request(options, "/api/cameras");
   return await response.json() as CamerasDocument;
+}
+
+/** GET /api/status (what `serve` runs and how it is doing). Throws `ApiClientError`. */
+export async function fetchStatus(options: ApiClientOptions): Promise<StatusDocument> {
+  const response = await request(options, "/api/status");
+  return await response.json() as StatusDocument;
+}
+
+/** GET /healthz: resolves when `serve` answers 200. Throws `ApiClientError`. */
+export async function checkHealth(options: ApiClientOptions): Promise<void> {
+  await (await request(options, "/healthz")).body?.cancel();
 }
 
 async function request(options: ApiClientOptions, path: string): Promise<Response> {

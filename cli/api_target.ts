@@ -1,0 +1,53 @@
+/**
+ * Where a client subcommand (`registry`, `doctor`) finds `serve`'s control API: `--api`, else
+ * `[api] listen` of serve's config file (`--config`), else the default; the token from
+ * `--token`, else $BAIRELAY_API_TOKEN, else the config file.
+ */
+
+import { DEFAULT_API_URL } from "../lib/api/client.ts";
+import { type Config, ConfigError, formatListen, loadConfig } from "../lib/config.ts";
+import { CliExit, EXIT } from "./exit_codes.ts";
+
+/** The API flags shared by the client subcommands. */
+export interface ApiFlags {
+  api?: string;
+  token?: string;
+}
+
+/** The API to ask; `url` null when the config file turns it off (`offReason` says so). */
+export interface ApiTarget {
+  url: string | null;
+  token?: string;
+  offReason?: string;
+}
+
+/** Loads serve's config file; a file that does not load is a usage error (exit 2). */
+export function loadConfigFile(path: string): Config {
+  try {
+    return loadConfig({ path });
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      throw new CliExit(EXIT.USAGE, `invalid configuration:\n${error.message}`);
+    }
+    throw error;
+  }
+}
+
+/** The API address and token from the flags, the environment and `config` (a wildcard listen is reached through loopback). */
+export function apiTarget(flags: ApiFlags, config: Config | null): ApiTarget {
+  const token = flags.token ?? Deno.env.get("BAIRELAY_API_TOKEN") ?? config?.api.token ??
+    undefined;
+  if (flags.api !== undefined || config === null) {
+    return { url: flags.api ?? DEFAULT_API_URL, token };
+  }
+  const listen = config.api.listen;
+  if (listen === null) {
+    return {
+      url: null,
+      token,
+      offReason: `the control API is off in ${config.source} ([api] listen = "off")`,
+    };
+  }
+  const host = listen.host === "0.0.0.0" ? "127.0.0.1" : listen.host === "::" ? "::1" : listen.host;
+  return { url: `http://${formatListen({ host, port: listen.port })}`, token };
+}

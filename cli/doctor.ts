@@ -1,0 +1,230 @@
+/** `bairelay doctor`: checks the whole set-up and says, line by line, what is right and what to fix. */
+
+import { Command, Option } from "commander";
+import { DEFAULT_API_URL } from "../lib/api/client.ts";
+import { type Config, loadConfig } from "../lib/config.ts";
+import { CHECKS, doctorOutcome, runChecks } from "../lib/doctor/checks.ts";
+import { type DnsServer, parseDnsServer } from "../lib/doctor/dns_client.ts";
+import {
+  DEFAULT_API_TIMEOUT_MS,
+  DEFAULT_DNS_TIMEOUT_MS,
+  type DoctorPlan,
+  gatherFacts,
+  RESOLV_CONF,
+  type SetupFacts,
+} from "../lib/doctor/facts.ts";
+import type { CheckGroup, CheckResult } from "../lib/doctor/result.ts";
+import { isIP } from "node:net";
+import { REOLINK_HOSTS } from "../lib/reolink_hosts.ts";
+import { apiTarget, loadConfigFile } from "./api_target.ts";
+import { CliExit, EXIT } from "./exit_codes.ts";
+
+/** The longest time limit accepted for --timeout and --dns-timeout. */
+const MAX_TIMEOUT_MS = 30_000;
+
+interface DoctorOptions {
+  api?: string;
+  config?: string;
+  token?: string;
+  timeout: string;
+  dns: string[];
+  dnsTimeout: string;
+  systemDns: boolean;
+  resolvConf: string;
+  expect: string[];
+  json?: boolean;
+}
+
+const GROUP_TITLES: Record<CheckGroup, string> = {
+  dns: "DNS",
+  serve: "serve",
+  cameras: "cameras",
+  box: "this box",
+};
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+/** The `doctor` subcommand. */
+export function doctorCommand(): Command {
+  return new Command("doctor")
+    .description(
+      "check the set-up: DNS sends the Reolink names here, serve runs, cameras register, " +
+        "this box allows it",
+    )
+    .option(
+      "--dns <host[:port]>",
+      "also ask this DNS server (the one the cameras use); repeatable",
+      collect,
+      [],
+    )
+    .option("--no-system-dns", "do not ask the system resolver (/etc/resolv.conf)")
+    .option(
+      "--expect <address>",
+      "count this address as here too (serve on another box); repeatable",
+      collect,
+      [],
+    )
+    .option(
+      "--dns-timeout <ms>",
+      "time limit for each DNS query",
+      String(DEFAULT_DNS_TIMEOUT_MS),
+    )
+    .option("--api <url>", `serve's control API (default ${DEFAULT_API_URL})`)
+    .option("-c, --config <file>", "serve's config file: API address, token, ports, cameras")
+    .option("--token <token>", "bearer token, if the API has one (default $BAIRELAY_API_TOKEN)")
+    .option("--timeout <ms>", "time limit for each API request", String(DEFAULT_API_TIMEOUT_MS))
+    .option("--json", "print one JSON object per check, one per line")
+    .addOption(
+      new Option("--resolv-conf <file>", "take the system resolver from this file")
+        .default(RESOLV_CONF).hideHelp(),
+    )
+    .addHelpText("after", helpText())
+    .action(async (options: DoctorOptions) => {
+      const plan = makePlan(options);
+      const facts = await gatherFacts(plan);
+      const results = runChecks(facts);
+      console.log(
+        options.json ? results.map((r) => JSON.stringify(r)).join("\n") : render(results),
+      );
+      const outcome = doctorOutcome(facts, results);
+      if (outcome === "ok") return;
+      const code = outcome === "unreachable"
+        ? EXIT.UNAVAILABLE
+        : outcome === "refused"
+        ? EXIT.USAGE
+        : EXIT.FAILURE;
+      throw new CliExit(code, "");
+    });
+}
+
+function helpText(): string {
+  const checks = CHECKS.map((check) => `  ${GROUP_TITLES[check.group].padEnd(9)} ${check.title}`);
+  return [
+    "",
+    "Checks (each line ok, warning or problem; a problem comes with what to do):",
+    ...checks,
+    "",
+    `DNS: asks each resolver for ${REOLINK_HOSTS.length} names (p2p.reolink.com, p2p1..p2p11, ` +
+    "pushx.reolink.com)",
+    "and tells whether each answer is this box (any of its addresses, loopback included, or",
+    "--expect), Reolink's cloud (another public address), NXDOMAIN, blocked, or no answer.",
+    "Ask the resolver the cameras use (the router, Pi-hole, AdGuard Home) with --dns.",
+    "",
+    "Exit codes: 0 no problem (warnings allowed), 1 a problem, 2 bad usage or token refused,",
+    "3 serve unreachable (the DNS and box checks still run and print).",
+    "",
+    "Examples:",
+    "  bairelay doctor",
+    "  bairelay doctor --dns 192.168.1.2            # the Pi-hole the cameras use",
+    "  bairelay doctor --config /etc/bairelay/config.toml",
+    "  bairelay doctor --dns 192.168.1.1 --expect 192.168.1.10 --no-system-dns",
+    "  bairelay doctor --json | jq -c 'select(.verdict != \"ok\")'",
+  ].join("\n");
+}
+
+function milliseconds(flag: string, text: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value <= 0 || value > MAX_TIMEOUT_MS) {
+    throw new CliExit(
+      EXIT.USAGE,
+      `${flag} must be a whole number of milliseconds from 1 to ${MAX_TIMEOUT_MS} (got ${text})`,
+    );
+  }
+  return value;
+}
+
+/** Turns the flags into what to gather; bad flags and a bad config file are usage errors. */
+function makePlan(options: DoctorOptions): DoctorPlan {
+  const dns: DnsServer[] = options.dns.map((text) => {
+    const server = parseDnsServer(text);
+    if (server === null) {
+      throw new CliExit(
+        EXIT.USAGE,
+        `--dns must be an IP address with an optional port, e.g. 192.168.1.2 or ` +
+          `192.168.1.2:5353 or [fd00::2]:53 (got ${text})`,
+      );
+    }
+    return server;
+  });
+  for (const address of options.expect) {
+    if (isIP(address) === 0) {
+      throw new CliExit(EXIT.USAGE, `--expect must be an IP address (got ${address})`);
+    }
+  }
+  const apiTimeoutMs = milliseconds("--timeout", options.timeout);
+  const dnsTimeoutMs = milliseconds("--dns-timeout", options.dnsTimeout);
+  const config = options.config ? loadConfigFile(options.config) : null;
+  return {
+    api: { ...apiTarget(options, config), timeoutMs: apiTimeoutMs },
+    resolvConf: options.systemDns ? options.resolvConf : null,
+    dns,
+    dnsTimeoutMs,
+    expect: options.expect,
+    setup: setupOf(config),
+  };
+}
+
+/** The ports and sizes serve uses, from its config file or the defaults. */
+function setupOf(config: Config | null): SetupFacts {
+  const effective = config ?? loadConfig();
+  return {
+    configSource: effective.source,
+    middlemanPort: effective.wakeServer.middlemanPort,
+    registerPort: effective.wakeServer.registerPort,
+    pushEnabled: effective.pushListener.enable,
+    pushPort: effective.pushListener.port,
+    receiveBufferBytes: effective.wakeServer.receiveBufferBytes,
+  };
+}
+
+const LABELS = { ok: "ok", warning: "warning", problem: "problem" } as const;
+const LABEL_WIDTH = 8;
+
+/** Text width the details and remedies are wrapped to. */
+const WRAP_COLUMNS = 100;
+
+/** Breaks `text` at spaces into lines of at most WRAP_COLUMNS, each starting with `indent`. */
+function wrap(text: string, indent: string): string[] {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(" ")) {
+    if (line !== "" && indent.length + line.length + 1 + word.length > WRAP_COLUMNS) {
+      lines.push(indent + line);
+      line = word;
+    } else {
+      line = line === "" ? word : `${line} ${word}`;
+    }
+  }
+  lines.push(indent + line);
+  return lines;
+}
+
+/** The checklist: results under their group's title, then a one-line tally. */
+export function render(results: readonly CheckResult[]): string {
+  const lines: string[] = [];
+  let group: CheckGroup | null = null;
+  const indent = " ".repeat(2 + LABEL_WIDTH + 1);
+  for (const entry of results) {
+    if (entry.group !== group) {
+      if (group !== null) lines.push("");
+      group = entry.group;
+      lines.push(GROUP_TITLES[group]);
+    }
+    lines.push(`  ${LABELS[entry.verdict].padEnd(LABEL_WIDTH)} ${entry.summary}`);
+    for (const detail of entry.details) lines.push(...wrap(detail, indent));
+    if (entry.remedy !== null) lines.push(...wrap(`fix: ${entry.remedy}`, indent));
+  }
+  const count = (verdict: CheckResult["verdict"]) =>
+    results.filter((entry) => entry.verdict === verdict).length;
+  const problems = count("problem");
+  const warnings = count("warning");
+  lines.push("");
+  lines.push(
+    problems === 0 && warnings === 0
+      ? `all ${results.length} checks ok`
+      : `${problems} problem${problems === 1 ? "" : "s"}, ${warnings} warning${
+        warnings === 1 ? "" : "s"
+      }, ${count("ok")} ok`,
+  );
+  return lines.join("\n");
+}
