@@ -12,6 +12,7 @@ import { pageRoutes } from "./api/page.ts";
 import { advertisedAddresses, type LocalAddressSources } from "./local_address.ts";
 import { startWakeServer, type WakeServer, type WakeServerDeps } from "./wake/server.ts";
 import { type MotionServices, startMotionServices } from "./push/service.ts";
+import { statusUrl } from "./mqtt/discovery.ts";
 import { type DnsServer, startDnsServer } from "./dns/server.ts";
 
 const log = getLogger(["bairelay", "serve"]);
@@ -103,7 +104,10 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
       );
     }
     if (wake) {
-      motion = await startMotionServices(config, { wake });
+      motion = await startMotionServices(config, {
+        wake,
+        statusUrl: statusUrl(config.api.listen, advertised),
+      });
       closers.push(() => motion!.close());
       if (motion.push) {
         const { ip, port } = motion.push.address;

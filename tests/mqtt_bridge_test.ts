@@ -103,59 +103,6 @@ function brokerOf(bridge: MqttBridge): { host: string; port: number } {
   return { host: url.hostname, port: Number(url.port) };
 }
 
-Deno.test("discovery: one device per camera with motion, connectivity, button, timestamp", async () => {
-  const { sub, bridge, dispose } = await setup();
-  try {
-    bridge.declare(GARDEN);
-    const node = "bairelay_95270000ABCDEFGH";
-    const topics = {
-      motion: `homeassistant/binary_sensor/${node}/motion/config`,
-      registered: `homeassistant/binary_sensor/${node}/registered/config`,
-      wake: `homeassistant/button/${node}/wake/config`,
-      heartbeat: `homeassistant/sensor/${node}/last_heartbeat/config`,
-    };
-    await sub.waitFor((m) => m.topic === topics.heartbeat, "discovery published");
-    // Read them back as a late subscriber: they are retained.
-    const late = await Subscriber.connect(brokerOf(bridge), "homeassistant/#");
-    const configs: Record<string, Record<string, unknown>> = {};
-    try {
-      for (const [key, topic] of Object.entries(topics)) {
-        const message = await late.waitFor((m) => m.topic === topic, topic);
-        assert.ok(message.retain, `${topic} is retained`);
-        configs[key] = JSON.parse(message.payload);
-      }
-    } finally {
-      await late.close();
-    }
-    for (const config of Object.values(configs)) {
-      assert.deepEqual((config.device as Record<string, unknown>).identifiers, [node]);
-      assert.equal((config.device as Record<string, unknown>).manufacturer, "Reolink");
-      assert.equal((config.device as Record<string, unknown>).name, "garden");
-      assert.equal(config.availability_topic, "bairelay/status");
-      assert.equal(config.payload_available, "online");
-      assert.equal(config.payload_not_available, "offline");
-      assert.equal(typeof config.unique_id, "string");
-    }
-    assert.equal(new Set(Object.values(configs).map((c) => c.unique_id)).size, 4);
-    assert.equal(configs.motion.device_class, "motion");
-    assert.equal(configs.motion.state_topic, "bairelay/garden/status/motion");
-    assert.equal(configs.motion.payload_on, "on");
-    assert.equal(configs.motion.payload_off, "off");
-    assert.equal(configs.registered.device_class, "connectivity");
-    assert.equal(configs.registered.state_topic, "bairelay/garden/status/registered");
-    assert.equal(configs.wake.command_topic, "bairelay/garden/control/wakeup");
-    assert.equal(configs.heartbeat.device_class, "timestamp");
-    assert.equal(configs.heartbeat.state_topic, "bairelay/garden/status/last_heartbeat");
-
-    // Home Assistant announcing itself gets the discovery again.
-    const before = sub.messages.length;
-    await sub.publish("homeassistant/status", "online");
-    await sub.waitFor((m) => m.topic === topics.motion, "republished discovery", { from: before });
-  } finally {
-    await dispose();
-  }
-});
-
 Deno.test("control/wakeup wakes by name; unknown targets are refused, never fatal", async () => {
   const { sub, bridge, wakes, dispose } = await setup("not_registered");
   try {
@@ -262,7 +209,7 @@ Deno.test("broker restarted mid-run: state changed during the outage is publishe
     await sub2.waitForPayload("bairelay/garden/status/registered", "on");
     await sub2.waitForPayload("bairelay/status", "online");
     await sub2.waitFor(
-      (m) => m.topic.startsWith("homeassistant/binary_sensor/bairelay_95270000ABCDEFGH/"),
+      (m) => m.topic === "homeassistant/device/bairelay_95270000ABCDEFGH/config",
       "discovery again",
     );
   } finally {
@@ -378,15 +325,11 @@ Deno.test("beyond maxCameras the oldest idle unconfigured camera is forgotten an
   try {
     bridge.declare(GARDEN); // configured: never evicted
     bridge.setRegistered({ uid: "OLDSTRAY" }, false);
-    await sub.waitFor(
-      (m) => m.topic === "homeassistant/binary_sensor/bairelay_OLDSTRAY/motion/config",
-      "discovery of the first stray",
-    );
+    const oldStray = "homeassistant/device/bairelay_OLDSTRAY/config";
+    await sub.waitFor((m) => m.topic === oldStray, "discovery of the first stray");
     bridge.setRegistered({ uid: "NEWSTRAY" }, false);
     await sub.waitFor(
-      (m) =>
-        m.topic === "homeassistant/binary_sensor/bairelay_OLDSTRAY/motion/config" &&
-        m.payload === "",
+      (m) => m.topic === oldStray && m.payload === "",
       "the forgotten camera's discovery removed",
     );
     assert.deepEqual(bridge.cameras().map((c) => c.segment).sort(), ["NEWSTRAY", "garden"]);
@@ -414,19 +357,12 @@ Deno.test("a camera published under its UID, then named: its UID device and topi
     try {
       after.declare(GARDEN);
       after.setHeartbeat({ uid: longUid, name: "garden" }, Date.now());
-      for (
-        const component of [
-          "binary_sensor/bairelay_" + longUid + "/motion",
-          "button/bairelay_" + longUid + "/wake",
-        ]
-      ) {
-        await sub.waitFor(
-          (m) =>
-            m.topic === `homeassistant/${component}/config` && m.payload === "" &&
-            m.retain === false,
-          `${component} removed`,
-        );
-      }
+      await sub.waitFor(
+        (m) =>
+          m.topic === `homeassistant/device/bairelay_${longUid}/config` && m.payload === "" &&
+          m.retain === false,
+        "the UID-named device removed",
+      );
       await sub.waitFor(
         (m) => m.topic === `bairelay/${longUid}/status/last_heartbeat` && m.payload === "",
         "the UID-named state topic cleared",

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { deviceId, discoveryMessages } from "../lib/mqtt/discovery.ts";
+import { cameraDiscovery, deviceId, legacyTopic } from "../lib/mqtt/discovery.ts";
 import { Topics, topicSegment } from "../lib/mqtt/topics.ts";
 
 Deno.test("topic layout under the prefix", () => {
@@ -9,6 +9,8 @@ Deno.test("topic layout under the prefix", () => {
   assert.equal(topics.state("garden", "last_heartbeat"), "bairelay/garden/status/last_heartbeat");
   assert.equal(topics.wakeup("garden"), "bairelay/garden/control/wakeup");
   assert.equal(topics.wakeupFilter, "bairelay/+/control/wakeup");
+  assert.equal(topics.camerasRegistered, "bairelay/cameras_registered");
+  assert.equal(topics.state("garden", "wakes"), "bairelay/garden/status/wakes");
 });
 
 Deno.test("wakeup targets are parsed back; other topics are not targets", () => {
@@ -24,16 +26,29 @@ Deno.test("hostile UIDs cannot inject topic levels or wildcards", () => {
   assert.equal(topicSegment("9527/+/#"), "9527____");
   assert.equal(topicSegment("garden-1.cam_2"), "garden-1.cam_2");
   assert.equal(deviceId("a b"), "bairelay_a_b");
-  const messages = discoveryMessages(
+  // Home Assistant's node ids allow [A-Za-z0-9_-] only: a dot would make the topic illegal.
+  assert.equal(deviceId("x.y"), "bairelay_x_y");
+  const { topic, payload } = cameraDiscovery(
     { segment: topicSegment("x/#"), uid: "x/#" },
-    new Topics("bairelay"),
-    "homeassistant",
+    { topics: new Topics("bairelay"), discoveryPrefix: "homeassistant", statusUrl: null },
   );
-  for (const { topic, payload } of messages) {
-    assert.match(
-      topic,
-      /^homeassistant\/(binary_sensor|button|sensor)\/bairelay_x__\/\w+\/config$/,
-    );
-    assert.doesNotThrow(() => JSON.parse(payload));
+  assert.equal(topic, "homeassistant/device/bairelay_x__/config");
+  const config = JSON.parse(payload);
+  assert.equal(config.cmps.motion.state_topic, "bairelay/x__/status/motion");
+  for (const entity of Object.values(config.cmps) as { default_entity_id: string }[]) {
+    assert.match(entity.default_entity_id, /^(binary_sensor|button|sensor)\.bairelay_x___\w+$/);
   }
+});
+
+Deno.test("the per-entity topics of 0.1.0 are recognised, nothing else", () => {
+  const hit = (topic: string) => legacyTopic(topic, "homeassistant");
+  assert.equal(hit("homeassistant/binary_sensor/bairelay_U1/motion/config"), "bairelay_U1");
+  assert.equal(hit("homeassistant/button/bairelay_U1/wake/config"), "bairelay_U1");
+  assert.equal(hit("homeassistant/sensor/bairelay_U1/last_heartbeat/config"), "bairelay_U1");
+  assert.equal(hit("homeassistant/binary_sensor/bairelay_U1/registered/config"), "bairelay_U1");
+  assert.equal(hit("homeassistant/binary_sensor/zigbee_U1/motion/config"), undefined);
+  assert.equal(hit("homeassistant/sensor/bairelay_U1/motion/config"), undefined);
+  assert.equal(hit("homeassistant/sensor/bairelay_U1/last_motion/config"), undefined);
+  assert.equal(hit("homeassistant/device/bairelay_U1/config"), undefined);
+  assert.equal(hit("other/binary_sensor/bairelay_U1/motion/config"), undefined);
 });

@@ -290,24 +290,33 @@ Deno.test("control/wakeup over MQTT sends the wake burst", async () => {
   }
 });
 
-Deno.test("discovery for a registered camera is valid JSON on the device's topics", async () => {
+Deno.test("a registered camera's device message; motion and wakes reach its MQTT topics", async () => {
   const s = await setup({ mqtt: "start", cameras: [{ uid: DRIVEWAY_UID, ip: "127.0.0.6" }] });
   const sub = s.sub!;
   try {
     const node = `bairelay_${DRIVEWAY_UID}`;
-    for (
-      const [component, object] of [
-        ["binary_sensor", "motion"],
-        ["binary_sensor", "registered"],
-        ["button", "wake"],
-        ["sensor", "last_heartbeat"],
-      ]
-    ) {
-      const topic = `homeassistant/${component}/${node}/${object}/config`;
-      const config = JSON.parse((await sub.waitFor((m) => m.topic === topic, topic)).payload);
-      assert.deepEqual(config.device.identifiers, [node]);
-      assert.equal(config.device.manufacturer, "Reolink");
-      assert.equal(config.availability_topic, "bairelay/status");
+    const topic = `homeassistant/device/${node}/config`;
+    const config = JSON.parse((await sub.waitFor((m) => m.topic === topic, topic)).payload);
+    assert.deepEqual(config.dev.identifiers, [node]);
+    assert.equal(config.dev.manufacturer, "Reolink");
+    assert.deepEqual(Object.keys(config.cmps).sort(), [
+      "last_heartbeat",
+      "last_motion",
+      "last_wake",
+      "motion",
+      "registered",
+      "wake",
+      "wakes",
+    ]);
+    // A push is motion, and motion wakes the camera (wake_on_motion): both reach MQTT.
+    await sendPush({ from: "127.0.0.6", port: s.push.port });
+    const state = (what: string) => `bairelay/${DRIVEWAY_UID}/status/${what}`;
+    await sub.waitForPayload(state("motion"), "on");
+    await sub.waitForPayload(state("wakes"), "1");
+    const lastMotion = await sub.waitFor((m) => m.topic === state("last_motion"), "last motion");
+    const lastWake = await sub.waitFor((m) => m.topic === state("last_wake"), "last wake");
+    for (const { payload } of [lastMotion, lastWake]) {
+      assert.ok(Math.abs(Date.parse(payload) - Date.now()) < 10_000, payload);
     }
   } finally {
     await s.close();

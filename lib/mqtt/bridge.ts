@@ -1,7 +1,8 @@
 /**
- * The MQTT bridge: publishes each camera's motion, registration and last heartbeat as retained
- * QoS 1 topics, announces the cameras to Home Assistant (MQTT discovery), and turns
- * `{prefix}/{camera}/control/wakeup` into wakes. It is optional and never in the way: while the
+ * The MQTT bridge: publishes each camera's motion, registration, last heartbeat, last motion,
+ * recent wakes and last wake as retained QoS 1 topics, announces the bridge and the cameras to
+ * Home Assistant (device-based MQTT discovery, migrating what earlier versions published per
+ * entity), and turns `{prefix}/{camera}/control/wakeup` into wakes. It is optional and never in the way: while the
  * broker is unreachable the rest of `serve` keeps working, the bridge reconnects with backoff,
  * and on every (re)connect it publishes the current state, so nothing that happened during an
  * outage is lost.
@@ -9,7 +10,17 @@
 
 import { getLogger } from "@logtape/logtape";
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
-import { deviceId, discoveryMessages } from "./discovery.ts";
+import {
+  bridgeDiscovery,
+  cameraDiscovery,
+  deviceDiscoveryTopic,
+  deviceId,
+  type DiscoveryContext,
+  isOwnLegacyPayload,
+  legacyFilters,
+  legacyTopic,
+  MIGRATE_PAYLOAD,
+} from "./discovery.ts";
 import { MqttConfigError } from "./errors.ts";
 import {
   AVAILABILITY,
@@ -39,6 +50,10 @@ const CLOSE_TIMEOUT_MS = 300;
 export const DEFAULT_MAX_MQTT_CAMERAS = 2048;
 /** UIDs remembered per named camera whose earlier, UID-named topics are cleared. */
 export const MAX_UIDS_PER_NAMED_CAMERA = 4;
+/** Default window of the "Wakes" count: bursts started in the last hour. */
+export const DEFAULT_WAKE_WINDOW_MS = 3_600_000;
+/** Default most wakes counted per camera and window (the count shows at most this). */
+export const DEFAULT_MAX_COUNTED_WAKES = 1000;
 /** MQTT CONNACK return codes (3.1.1) that mean the credentials were refused. */
 const AUTH_REFUSED_CODES = new Set([4, 5]);
 
@@ -54,15 +69,26 @@ export interface MqttBridgeOptions {
   topicPrefix: string;
   /** Home Assistant discovery prefix ("homeassistant"). */
   discoveryTopic: string;
+  /**
+   * Where bairelay's status page can be reached (`http://host:port/`), or null: the bridge
+   * device's configuration URL in Home Assistant.
+   */
+  statusUrl?: string | null;
   reconnectInitialMs?: number;
   reconnectMaxMs?: number;
   maxCameras?: number;
+  /** Window of the per-camera wake count (default one hour). */
+  wakeWindowMs?: number;
+  /** Most wakes counted per camera within the window. */
+  maxCountedWakes?: number;
 }
 
 /** What the bridge calls back into. */
 export interface MqttBridgeDeps {
   /** Wakes a camera by UID or configured name (the wake server's wake(target, "mqtt")). */
   wake(target: string): { result: string };
+  /** The clock of the wake count and the last-motion time (default Date.now). */
+  now?: () => number;
 }
 
 /** A camera as the bridge knows it. */
@@ -79,6 +105,16 @@ export interface CameraMqttState extends CameraRef {
   motion: boolean;
   registered: boolean;
   lastHeartbeat?: number;
+  lastMotion?: number;
+  lastWake?: number;
+  /** Wakes started within the wake window (an hour unless configured). */
+  wakes: number;
+}
+
+/** Times a camera keeps across restarts (the registry's), for `setHistory`. */
+export interface CameraHistory {
+  lastMotion?: number;
+  lastWake?: number;
 }
 
 /** Connection state of the bridge. */
@@ -92,8 +128,10 @@ export interface BridgeStatus {
   lastError?: string;
 }
 
-interface CameraRecord extends CameraMqttState {
+interface CameraRecord extends Omit<CameraMqttState, "wakes"> {
   configured: boolean;
+  /** Start times of the wakes within the window, oldest first. */
+  wakeTimes: number[];
   touched: number;
   /** Motion came on while the broker was away (published on reconnect even if over by then). */
   missedMotion: boolean;
@@ -103,6 +141,8 @@ interface CameraRecord extends CameraMqttState {
    * would keep a second, dead device.
    */
   uids: string[];
+  /** Those of `uids` whose leftovers were cleared on the broker in this connection. */
+  clearedUids: Set<string>;
 }
 
 function readPem(path: string, key: string): string {
@@ -126,12 +166,14 @@ function describeError(error: unknown): string {
 
 /**
  * A running bridge. Create it with `MqttBridge.start`; feed it with `declare`, `setMotion`,
- * `setRegistered` and `setHeartbeat`; stop it with `close`.
+ * `setRegistered`, `setHeartbeat`, `recordWake` and `setHistory`; stop it with `close`.
  */
 export class MqttBridge {
   readonly #options: MqttBridgeOptions;
   readonly #deps: MqttBridgeDeps;
   readonly #topics: Topics;
+  readonly #context: DiscoveryContext;
+  readonly #now: () => number;
   readonly #broker: string;
   readonly #client: MqttClient;
   readonly #cameras = new Map<string, CameraRecord>();
@@ -141,6 +183,8 @@ export class MqttBridge {
   #failuresLogged = false;
   #delayMs: number;
   #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Fires when the oldest counted wake of some camera leaves the window. */
+  #wakeWindowTimer: ReturnType<typeof setTimeout> | undefined;
   #closing = false;
   #touch = 0;
 
@@ -148,6 +192,12 @@ export class MqttBridge {
     this.#options = options;
     this.#deps = deps;
     this.#topics = new Topics(options.topicPrefix);
+    this.#context = {
+      topics: this.#topics,
+      discoveryPrefix: options.discoveryTopic,
+      statusUrl: options.statusUrl ?? null,
+    };
+    this.#now = deps.now ?? Date.now;
     this.#delayMs = options.reconnectInitialMs ?? DEFAULT_RECONNECT_INITIAL_MS;
     const secure = Boolean(options.ca || options.clientAuth);
     const host = options.brokerAddr.includes(":") ? `[${options.brokerAddr}]` : options.brokerAddr;
@@ -222,6 +272,9 @@ export class MqttBridge {
       motion: record.motion,
       registered: record.registered,
       ...(record.lastHeartbeat === undefined ? {} : { lastHeartbeat: record.lastHeartbeat }),
+      ...(record.lastMotion === undefined ? {} : { lastMotion: record.lastMotion }),
+      ...(record.lastWake === undefined ? {} : { lastWake: record.lastWake }),
+      wakes: this.#countWakes(record),
     }));
   }
 
@@ -230,18 +283,25 @@ export class MqttBridge {
     this.#record(camera, true);
   }
 
-  /** Publishes the camera's motion state. */
-  setMotion(camera: CameraRef, motion: boolean): void {
+  /** Publishes the camera's motion state; motion starting at `at` is its last motion. */
+  setMotion(camera: CameraRef, motion: boolean, at = this.#now()): void {
     const record = this.#record(camera, false);
     record.motion = motion;
     if (motion && !this.#client.connected) record.missedMotion = true;
     this.#publishState(record, "motion");
+    if (motion) {
+      record.lastMotion = at;
+      this.#publishState(record, "last_motion");
+    }
   }
 
   /** Publishes whether the camera is registered (fresh heartbeat) or not. */
   setRegistered(camera: CameraRef, registered: boolean): void {
     const record = this.#record(camera, false);
-    record.registered = registered;
+    if (record.registered !== registered) {
+      record.registered = registered;
+      this.#publishRegisteredCount();
+    }
     this.#publishState(record, "registered");
   }
 
@@ -250,9 +310,34 @@ export class MqttBridge {
     const record = this.#record(camera, false);
     record.lastHeartbeat = at;
     this.#publishState(record, "last_heartbeat");
-    if (!record.registered) {
-      record.registered = true;
-      this.#publishState(record, "registered");
+    if (!record.registered) this.setRegistered(camera, true);
+  }
+
+  /** Counts a wake burst started for the camera at `at`: its wake count and last wake. */
+  recordWake(camera: CameraRef, at = this.#now()): void {
+    const record = this.#record(camera, false);
+    record.wakeTimes.push(at);
+    const max = this.#options.maxCountedWakes ?? DEFAULT_MAX_COUNTED_WAKES;
+    if (record.wakeTimes.length > max) record.wakeTimes.shift();
+    record.lastWake = at;
+    this.#publishState(record, "wakes");
+    this.#publishState(record, "last_wake");
+    this.#scheduleWakeWindow();
+  }
+
+  /**
+   * Restores the last motion and last wake a camera had before this run (from the registry),
+   * keeping whichever is newer.
+   */
+  setHistory(camera: CameraRef, history: CameraHistory): void {
+    const record = this.#record(camera, false);
+    if (history.lastMotion !== undefined && (record.lastMotion ?? -Infinity) < history.lastMotion) {
+      record.lastMotion = history.lastMotion;
+      this.#publishState(record, "last_motion");
+    }
+    if (history.lastWake !== undefined && (record.lastWake ?? -Infinity) < history.lastWake) {
+      record.lastWake = history.lastWake;
+      this.#publishState(record, "last_wake");
     }
   }
 
@@ -261,6 +346,7 @@ export class MqttBridge {
     if (this.#closing) return;
     this.#closing = true;
     if (this.#reconnectTimer !== undefined) clearTimeout(this.#reconnectTimer);
+    if (this.#wakeWindowTimer !== undefined) clearTimeout(this.#wakeWindowTimer);
     if (this.#client.connected) {
       await this.#withTimeout(
         this.#client.publishAsync(this.#topics.availability, AVAILABILITY.offline, {
@@ -305,10 +391,12 @@ export class MqttBridge {
       segment,
       motion: false,
       registered: false,
+      wakeTimes: [],
       missedMotion: false,
       configured,
       touched: ++this.#touch,
       uids: camera.name === undefined ? [] : [camera.uid],
+      clearedUids: new Set(),
     };
     this.#cameras.set(segment, record);
     this.#publishCamera(record);
@@ -329,51 +417,130 @@ export class MqttBridge {
       uid: oldest.uid,
       max,
     });
-    if (this.#client.connected) {
-      const topics = discoveryMessages(oldest, this.#topics, this.#options.discoveryTopic);
-      for (const { topic } of topics) this.#publish(topic, "");
-    }
+    this.#publish(deviceDiscoveryTopic(this.#options.discoveryTopic, deviceId(oldest.uid)), "");
   }
 
-  #publish(topic: string, payload: string): void {
+  #publish(topic: string, payload: string, retain = true): void {
     if (!this.#client.connected) return; // published again from the state table on reconnect
-    this.#client.publish(topic, payload, { qos: 1, retain: true }, (error) => {
+    this.#client.publish(topic, payload, { qos: 1, retain }, (error) => {
       if (error) log.debug("MQTT publish to {topic} failed: {error}", { topic, error });
     });
   }
 
+  /** ISO 8601 text of a time, or undefined (nothing published) when there is none yet. */
+  #time(at: number | undefined): string | undefined {
+    return at === undefined ? undefined : new Date(at).toISOString();
+  }
+
   #publishState(record: CameraRecord, what: CameraStateTopic): void {
-    let payload: string;
-    if (what === "motion") payload = record.motion ? ON : OFF;
-    else if (what === "registered") payload = record.registered ? ON : OFF;
-    else if (record.lastHeartbeat === undefined) return;
-    else payload = new Date(record.lastHeartbeat).toISOString();
-    this.#publish(this.#topics.state(record.segment, what), payload);
+    const payloads: Record<CameraStateTopic, () => string | undefined> = {
+      motion: () => record.motion ? ON : OFF,
+      registered: () => record.registered ? ON : OFF,
+      last_heartbeat: () => this.#time(record.lastHeartbeat),
+      last_motion: () => this.#time(record.lastMotion),
+      wakes: () => String(this.#countWakes(record)),
+      last_wake: () => this.#time(record.lastWake),
+    };
+    const payload = payloads[what]();
+    if (payload !== undefined) this.#publish(this.#topics.state(record.segment, what), payload);
+  }
+
+  #publishRegisteredCount(): void {
+    let count = 0;
+    for (const record of this.#cameras.values()) if (record.registered) count++;
+    this.#publish(this.#topics.camerasRegistered, String(count));
+  }
+
+  /** Wakes of `record` within the window (dropping the older ones). */
+  #countWakes(record: CameraRecord): number {
+    const window = this.#options.wakeWindowMs ?? DEFAULT_WAKE_WINDOW_MS;
+    const now = this.#now();
+    while (record.wakeTimes.length > 0 && now - record.wakeTimes[0] >= window) {
+      record.wakeTimes.shift();
+    }
+    return record.wakeTimes.length;
+  }
+
+  /**
+   * Arms one timer for the moment the oldest counted wake of any camera leaves the window;
+   * it publishes the lower counts and arms itself again.
+   */
+  #scheduleWakeWindow(): void {
+    if (this.#wakeWindowTimer !== undefined) clearTimeout(this.#wakeWindowTimer);
+    this.#wakeWindowTimer = undefined;
+    if (this.#closing) return;
+    let oldest = Infinity;
+    for (const record of this.#cameras.values()) {
+      if (record.wakeTimes.length > 0) oldest = Math.min(oldest, record.wakeTimes[0]);
+    }
+    if (oldest === Infinity) return;
+    const window = this.#options.wakeWindowMs ?? DEFAULT_WAKE_WINDOW_MS;
+    const delay = Math.max(0, oldest + window - this.#now());
+    this.#wakeWindowTimer = setTimeout(() => {
+      this.#wakeWindowTimer = undefined;
+      for (const record of this.#cameras.values()) {
+        const before = record.wakeTimes.length;
+        if (before > 0 && this.#countWakes(record) !== before) {
+          this.#publishState(record, "wakes");
+        }
+      }
+      this.#scheduleWakeWindow();
+    }, delay);
+  }
+
+  /** The bridge's own device (before the cameras, which name it as their `via_device`). */
+  #publishBridge(): void {
+    const { topic, payload } = bridgeDiscovery(this.#context);
+    this.#publish(topic, payload);
+    this.#publishRegisteredCount();
   }
 
   #publishDiscovery(record: CameraRecord): void {
-    for (const message of discoveryMessages(record, this.#topics, this.#options.discoveryTopic)) {
-      this.#publish(message.topic, message.payload);
+    const { topic, payload } = cameraDiscovery(record, this.#context);
+    this.#publish(topic, payload);
+  }
+
+  /**
+   * Clears, once per connection, what a named camera left behind when it was published under
+   * `uid`: that identity's device (unless it is this camera's own) and its state topics.
+   */
+  #clearUidTopics(record: CameraRecord, uid: string): void {
+    const segment = topicSegment(uid);
+    if (segment === record.segment || record.clearedUids.has(uid)) return;
+    if (!this.#client.connected) return;
+    record.clearedUids.add(uid);
+    if (deviceId(uid) !== deviceId(record.uid)) {
+      this.#publish(deviceDiscoveryTopic(this.#options.discoveryTopic, deviceId(uid)), "");
+    }
+    for (const what of CAMERA_STATE_TOPICS) {
+      this.#publish(this.#topics.state(segment, what), "");
     }
   }
 
   /**
-   * Clears what a named camera left behind when it was published under `uid`: that
-   * identity's discovery (unless it is this camera's own device) and its state topics.
+   * Home Assistant's documented migration of one per-entity discovery message that an
+   * earlier bairelay left retained (`node` names its camera): `{"migrate_discovery": true}`
+   * on the old topic (Home Assistant unloads the entity but keeps its settings), then the
+   * camera's device message, which holds the same entity (Home Assistant takes it over),
+   * then an empty retained payload on the old topic, which removes it from the broker. A
+   * camera this run does not know (neither configured nor registered) is not carried over:
+   * its old message is removed, so Home Assistant keeps no orphan.
    */
-  #clearUidTopics(record: CameraRecord, uid: string): void {
-    const identity = { uid, segment: topicSegment(uid) };
-    if (identity.segment === record.segment) return;
-    if (deviceId(uid) !== deviceId(record.uid)) {
-      for (
-        const { topic } of discoveryMessages(identity, this.#topics, this.#options.discoveryTopic)
-      ) {
-        this.#publish(topic, "");
-      }
+  #migrateLegacy(topic: string, node: string): void {
+    const record = [...this.#cameras.values()].find((r) => deviceId(r.uid) === node);
+    if (record) {
+      log.info("Moving Home Assistant discovery of {camera} from {topic} to its device message", {
+        camera: record.name ?? record.uid,
+        topic,
+      });
+      this.#publish(topic, MIGRATE_PAYLOAD, false);
+      this.#publishDiscovery(record);
+    } else {
+      log.info("Removing Home Assistant discovery {topic} of a camera not known to this run", {
+        topic,
+      });
     }
-    for (const what of CAMERA_STATE_TOPICS) {
-      this.#publish(this.#topics.state(identity.segment, what), "");
-    }
+    this.#publish(topic, "");
   }
 
   #publishCamera(record: CameraRecord): void {
@@ -386,8 +553,7 @@ export class MqttBridge {
     }
     record.missedMotion = false;
     this.#publishState(record, "motion");
-    this.#publishState(record, "registered");
-    this.#publishState(record, "last_heartbeat");
+    for (const what of CAMERA_STATE_TOPICS) if (what !== "motion") this.#publishState(record, what);
   }
 
   #onConnect(): void {
@@ -405,14 +571,22 @@ export class MqttBridge {
     );
     this.#everConnected = true;
     this.#client.subscribe(
-      [this.#topics.wakeupFilter, `${this.#options.discoveryTopic}/status`],
+      [
+        this.#topics.wakeupFilter,
+        `${this.#options.discoveryTopic}/status`,
+        ...legacyFilters(this.#options.discoveryTopic),
+      ],
       { qos: 1 },
       (error) => {
         if (error) log.warn("MQTT subscribe failed: {error}", { error: describeError(error) });
       },
     );
     this.#publish(this.#topics.availability, AVAILABILITY.online);
-    for (const record of this.#cameras.values()) this.#publishCamera(record);
+    this.#publishBridge();
+    for (const record of this.#cameras.values()) {
+      record.clearedUids.clear();
+      this.#publishCamera(record);
+    }
     this.#connection = "connected";
   }
 
@@ -469,7 +643,17 @@ export class MqttBridge {
         log.info("Home Assistant is online: publishing discovery for {count} cameras", {
           count: this.#cameras.size,
         });
+        this.#publishBridge();
         for (const record of this.#cameras.values()) this.#publishDiscovery(record);
+      }
+      return;
+    }
+    const legacyNode = legacyTopic(topic, this.#options.discoveryTopic);
+    if (legacyNode !== undefined) {
+      // Only what the broker kept from an earlier run; the empty payloads we send come back live.
+      const text = new TextDecoder().decode(payload);
+      if (retained && isOwnLegacyPayload(text, this.#topics)) {
+        this.#migrateLegacy(topic, legacyNode);
       }
       return;
     }

@@ -1,7 +1,9 @@
 /**
- * The MQTT topic layout of the bridge, in one place:
- * `{prefix}/status`, `{prefix}/{camera}/status/{motion,registered,last_heartbeat}` and
- * `{prefix}/{camera}/control/wakeup`, where `{camera}` is the configured name or the UID.
+ * The MQTT topic layout of the bridge, in one place: `{prefix}/status`,
+ * `{prefix}/cameras_registered`, `{prefix}/{camera}/status/{what}` (see CAMERA_STATE_TOPICS)
+ * and `{prefix}/{camera}/control/wakeup`, where `{camera}` is the configured name or the UID.
+ * Camera topics always have two levels below `{camera}`, so no camera name collides with the
+ * bridge's own one-level topics.
  */
 
 /** Payloads of `{prefix}/status` (the last will publishes the second). */
@@ -10,8 +12,18 @@ export const AVAILABILITY = { online: "online", offline: "offline" } as const;
 export const ON = "on";
 export const OFF = "off";
 
-/** The state topics published for every camera (retained, QoS 1). */
-export const CAMERA_STATE_TOPICS = ["motion", "registered", "last_heartbeat"] as const;
+/**
+ * The state topics published for every camera (retained, QoS 1): motion and registered are
+ * on/off, `wakes` a count, the others ISO 8601 times.
+ */
+export const CAMERA_STATE_TOPICS = [
+  "motion",
+  "registered",
+  "last_heartbeat",
+  "last_motion",
+  "wakes",
+  "last_wake",
+] as const;
 export type CameraStateTopic = typeof CAMERA_STATE_TOPICS[number];
 
 /**
@@ -30,6 +42,11 @@ export class Topics {
   /** `{prefix}/status`: online / offline (the last will). */
   get availability(): string {
     return `${this.prefix}/status`;
+  }
+
+  /** `{prefix}/cameras_registered`: how many cameras are registered (fresh) right now. */
+  get camerasRegistered(): string {
+    return `${this.prefix}/cameras_registered`;
   }
 
   /** `{prefix}/{camera}/status/{what}`. */

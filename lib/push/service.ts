@@ -23,6 +23,8 @@ export interface MotionServicesDeps {
   wake: WakeServer;
   /** Clock and timers of the motion hold (tests may drive them). */
   timers?: Clock;
+  /** Where the status page can be reached (`statusUrl` of lib/mqtt/discovery.ts), or null. */
+  statusUrl?: string | null;
 }
 
 /** The running motion services. */
@@ -74,15 +76,18 @@ export async function startMotionServices(
         clientAuth: config.mqtt.clientAuth,
         topicPrefix: config.mqtt.topicPrefix,
         discoveryTopic: config.mqtt.discoveryTopic,
+        statusUrl: deps.statusUrl ?? null,
       },
-      { wake: (target) => wake.wake(target, "mqtt") },
+      { wake: (target) => wake.wake(target, "mqtt"), now: () => timers.now() },
     );
   if (bridge) {
     for (const camera of config.cameras) bridge.declare(camera);
     for (const entry of wake.registry.list()) {
-      if (wake.registry.isFresh(entry)) {
-        bridge.setHeartbeat(cameraRef(entry.uid), entry.lastHeartbeat);
-      }
+      const fresh = wake.registry.isFresh(entry);
+      if (!fresh && wake.registry.nameFor(entry.uid) === undefined) continue;
+      const { lastMotion, lastWake } = entry;
+      bridge.setHistory(cameraRef(entry.uid), { lastMotion, lastWake });
+      if (fresh) bridge.setHeartbeat(cameraRef(entry.uid), entry.lastHeartbeat);
     }
   }
 
@@ -111,6 +116,7 @@ export async function startMotionServices(
         bridge?.setRegistered(cameraRef(event.uid), false);
         break;
       case "wake":
+        if (event.result === "started") bridge?.recordWake(cameraRef(event.uid), event.at);
         events.add({
           type: "wake",
           uid: event.uid,
@@ -142,7 +148,7 @@ export async function startMotionServices(
           uid: change.uid,
         },
       );
-      bridge?.setMotion(camera, change.motion);
+      bridge?.setMotion(camera, change.motion, change.at);
     },
     timers,
   );

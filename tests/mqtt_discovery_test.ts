@@ -1,0 +1,471 @@
+/**
+ * Home Assistant discovery, device-based, against a real Mosquitto: what the broker keeps
+ * (retained topics) after start, after a camera registers, after it goes stale, after a
+ * configured name is added and after the migration from the per-entity format of 0.1.0;
+ * what each entity's availability depends on; the wake count's window.
+ */
+
+import assert from "node:assert/strict";
+import { MqttBridge, type MqttBridgeOptions } from "../lib/mqtt/bridge.ts";
+import {
+  bridgeDiscovery,
+  cameraDiscovery,
+  MIGRATE_PAYLOAD,
+  statusUrl,
+} from "../lib/mqtt/discovery.ts";
+import { Topics } from "../lib/mqtt/topics.ts";
+import { VERSION } from "../lib/version.ts";
+import { type Mosquitto, type Received, startMosquitto, Subscriber } from "./support/mosquitto.ts";
+
+const GARDEN = { uid: "95270000ABCDEFGH", name: "garden" };
+const NODE = "bairelay_95270000ABCDEFGH";
+const BRIDGE_NODE = "bairelay_bridge_bairelay";
+const STATUS_URL = "http://192.0.2.10:9899/";
+const wake = () => ({ result: "started" });
+
+function options(broker: Mosquitto, extra: Partial<MqttBridgeOptions> = {}): MqttBridgeOptions {
+  return {
+    brokerAddr: broker.host,
+    port: broker.port,
+    topicPrefix: "bairelay",
+    discoveryTopic: "homeassistant",
+    statusUrl: STATUS_URL,
+    reconnectInitialMs: 100,
+    ...extra,
+  };
+}
+
+/**
+ * Every retained message on the broker, topic to payload: a fresh subscriber on `#`, then a
+ * live message of its own, which the broker delivers after every retained one it queued for
+ * the subscription.
+ */
+async function retained(broker: Mosquitto): Promise<Record<string, string>> {
+  const sub = await Subscriber.connect(broker);
+  try {
+    const barrier = `test/barrier/${crypto.randomUUID()}`;
+    await sub.publish(barrier, "");
+    await sub.waitFor((m) => m.topic === barrier, "the barrier");
+    return Object.fromEntries(
+      sub.messages.filter((m) => m.retain).map((m) => [m.topic, m.payload]),
+    );
+  } finally {
+    await sub.close();
+  }
+}
+
+/** Waits until `topic` is retained with `payload` (or just retained, when payload is null). */
+async function retainedUntil(
+  broker: Mosquitto,
+  expected: Record<string, string | null>,
+): Promise<Record<string, string>> {
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const now = await retained(broker);
+    const ok = Object.entries(expected).every(([topic, payload]) =>
+      payload === null ? topic in now : now[topic] === payload
+    );
+    if (ok) return now;
+    if (Date.now() > deadline) {
+      throw new Error(
+        `retained topics never matched ${JSON.stringify(expected)}: ${
+          JSON.stringify(now, null, 1)
+        }`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+const DEVICE_TOPIC = `homeassistant/device/${NODE}/config`;
+const BRIDGE_TOPIC = `homeassistant/device/${BRIDGE_NODE}/config`;
+
+Deno.test("retained topics: at start, registered, with motion and a wake, stale", async () => {
+  const broker = await startMosquitto();
+  const bridge = MqttBridge.start(options(broker), { wake });
+  bridge.declare(GARDEN);
+  try {
+    // A configured camera that never registered: its device, registered off, no times yet.
+    let now = await retainedUntil(broker, {
+      "bairelay/status": "online",
+      [DEVICE_TOPIC]: null,
+      "bairelay/garden/status/wakes": "0",
+    });
+    assert.deepEqual(
+      Object.keys(now).sort(),
+      [
+        "bairelay/cameras_registered",
+        "bairelay/garden/status/motion",
+        "bairelay/garden/status/registered",
+        "bairelay/garden/status/wakes",
+        "bairelay/status",
+        BRIDGE_TOPIC,
+        DEVICE_TOPIC,
+      ].sort(),
+    );
+    assert.equal(now["bairelay/cameras_registered"], "0");
+    assert.equal(now["bairelay/garden/status/registered"], "off");
+    assert.equal(now["bairelay/garden/status/motion"], "off");
+    assert.equal(now[BRIDGE_TOPIC], bridgeDiscovery(context()).payload);
+    assert.equal(
+      now[DEVICE_TOPIC],
+      cameraDiscovery({ ...GARDEN, segment: "garden" }, context()).payload,
+    );
+
+    // It registers.
+    const at = Date.UTC(2026, 10, 29, 4, 0, 0);
+    bridge.setHeartbeat(GARDEN, at);
+    now = await retainedUntil(broker, {
+      "bairelay/garden/status/registered": "on",
+      "bairelay/cameras_registered": "1",
+      "bairelay/garden/status/last_heartbeat": "2026-11-29T04:00:00.000Z",
+    });
+
+    // Motion, and a wake.
+    bridge.setMotion(GARDEN, true, at + 1000);
+    bridge.recordWake(GARDEN, Date.now());
+    now = await retainedUntil(broker, {
+      "bairelay/garden/status/motion": "on",
+      "bairelay/garden/status/last_motion": "2026-11-29T04:00:01.000Z",
+      "bairelay/garden/status/wakes": "1",
+      "bairelay/garden/status/last_wake": null,
+    });
+
+    // It goes stale: registered off, the count drops, the times stay.
+    bridge.setMotion(GARDEN, false);
+    bridge.setRegistered(GARDEN, false);
+    now = await retainedUntil(broker, {
+      "bairelay/garden/status/registered": "off",
+      "bairelay/cameras_registered": "0",
+      "bairelay/garden/status/motion": "off",
+    });
+    assert.deepEqual(
+      Object.keys(now).sort(),
+      [
+        "bairelay/cameras_registered",
+        "bairelay/garden/status/last_heartbeat",
+        "bairelay/garden/status/last_motion",
+        "bairelay/garden/status/last_wake",
+        "bairelay/garden/status/motion",
+        "bairelay/garden/status/registered",
+        "bairelay/garden/status/wakes",
+        "bairelay/status",
+        BRIDGE_TOPIC,
+        DEVICE_TOPIC,
+      ].sort(),
+    );
+    assert.equal(now["bairelay/garden/status/last_motion"], "2026-11-29T04:00:01.000Z");
+  } finally {
+    await bridge.close();
+    await broker.dispose();
+  }
+});
+
+function context() {
+  return {
+    topics: new Topics("bairelay"),
+    discoveryPrefix: "homeassistant",
+    statusUrl: STATUS_URL,
+  };
+}
+
+Deno.test("the device message: dev, o, cmps, qos, ids, availability per entity", () => {
+  const { topic, payload } = cameraDiscovery({ ...GARDEN, segment: "garden" }, context());
+  assert.equal(topic, DEVICE_TOPIC);
+  const config = JSON.parse(payload);
+  assert.deepEqual(config.dev, {
+    identifiers: [NODE],
+    name: "garden",
+    manufacturer: "Reolink",
+    model: "Battery camera",
+    serial_number: GARDEN.uid,
+    via_device: BRIDGE_NODE,
+  });
+  assert.deepEqual(config.o, { name: "bairelay", sw_version: VERSION, support_url: STATUS_URL });
+  assert.equal(config.qos, 1);
+  const bridgeOnline = {
+    topic: "bairelay/status",
+    payload_available: "online",
+    payload_not_available: "offline",
+  };
+  assert.deepEqual(config.availability, [bridgeOnline]);
+  const platforms: Record<string, string> = {
+    motion: "binary_sensor",
+    registered: "binary_sensor",
+    wake: "button",
+    last_heartbeat: "sensor",
+    last_motion: "sensor",
+    wakes: "sensor",
+    last_wake: "sensor",
+  };
+  assert.deepEqual(Object.keys(config.cmps).sort(), Object.keys(platforms).sort());
+  for (const [key, entity] of Object.entries(config.cmps) as [string, Record<string, unknown>][]) {
+    assert.equal(entity.p, platforms[key]);
+    // The unique_id of 0.1.0's per-entity message: Home Assistant keeps the entity.
+    assert.equal(entity.unique_id, `${NODE}_${key}`);
+    assert.equal(entity.default_entity_id, `${platforms[key]}.${NODE.toLowerCase()}_${key}`);
+    assert.equal(entity.object_id, undefined, "object_id is deprecated in Home Assistant");
+  }
+  // Motion and Wake need the camera registered too; the rest only the bridge (root level).
+  const registered = {
+    topic: "bairelay/garden/status/registered",
+    payload_available: "on",
+    payload_not_available: "off",
+  };
+  for (const key of ["motion", "wake"]) {
+    assert.deepEqual(config.cmps[key].availability, [bridgeOnline, registered]);
+    assert.equal(config.cmps[key].availability_mode, "all");
+  }
+  for (const key of ["registered", "last_heartbeat", "last_motion", "wakes", "last_wake"]) {
+    assert.equal(config.cmps[key].availability, undefined, key);
+  }
+  assert.equal(config.cmps.motion.device_class, "motion");
+  assert.equal(config.cmps.registered.device_class, "connectivity");
+  assert.equal(config.cmps.wake.command_topic, "bairelay/garden/control/wakeup");
+  for (const key of ["last_heartbeat", "last_motion", "last_wake"]) {
+    assert.equal(config.cmps[key].device_class, "timestamp");
+    assert.equal(config.cmps[key].state_topic, `bairelay/garden/status/${key}`);
+  }
+  assert.equal(config.cmps.wakes.name, "Wakes in the last hour");
+  assert.equal(config.cmps.wakes.state_class, "measurement");
+
+  const bridge = JSON.parse(bridgeDiscovery(context()).payload);
+  assert.deepEqual(bridge.dev.identifiers, [BRIDGE_NODE]);
+  assert.equal(bridge.dev.sw_version, VERSION);
+  assert.equal(bridge.dev.configuration_url, STATUS_URL);
+  assert.equal(bridge.cmps.cameras_registered.state_topic, "bairelay/cameras_registered");
+  // Without a reachable API there is no link at all.
+  const offline = JSON.parse(bridgeDiscovery({ ...context(), statusUrl: null }).payload);
+  assert.equal(offline.dev.configuration_url, undefined);
+  assert.equal(offline.o.support_url, undefined);
+});
+
+Deno.test("statusUrl: the status page at the API's address, an advertised one for a wildcard, loopback last", () => {
+  assert.equal(statusUrl(null, ["192.0.2.10"]), null);
+  assert.equal(statusUrl({ host: "0.0.0.0", port: 0 }, ["192.0.2.10"]), null);
+  assert.equal(
+    statusUrl({ host: "0.0.0.0", port: 9899 }, ["192.0.2.10", "198.51.100.1"]),
+    "http://192.0.2.10:9899/",
+  );
+  assert.equal(statusUrl({ host: "::", port: 9899 }, []), "http://127.0.0.1:9899/");
+  assert.equal(
+    statusUrl({ host: "127.0.0.1", port: 9899 }, ["192.0.2.10"]),
+    "http://127.0.0.1:9899/",
+  );
+  assert.equal(statusUrl({ host: "fd00::2", port: 80 }, []), "http://[fd00::2]:80/");
+});
+
+/** The per-entity discovery messages bairelay 0.1.0 published for a camera, as it did. */
+function legacyMessages(uid: string, segment: string, name: string, prefix = "bairelay") {
+  const node = `bairelay_${uid}`;
+  const common = {
+    availability_topic: `${prefix}/status`,
+    payload_available: "online",
+    payload_not_available: "offline",
+    device: {
+      identifiers: [node],
+      name,
+      manufacturer: "Reolink",
+      model: "Battery camera",
+      serial_number: uid,
+    },
+    origin: { name: "bairelay", sw_version: "0.1.0" },
+  };
+  const state = (what: string) => `${prefix}/${segment}/status/${what}`;
+  const entities: [string, string, Record<string, unknown>][] = [
+    ["binary_sensor", "motion", {
+      name: "Motion",
+      device_class: "motion",
+      state_topic: state("motion"),
+    }],
+    ["binary_sensor", "registered", { name: "Registered", state_topic: state("registered") }],
+    ["button", "wake", { name: "Wake", command_topic: `${prefix}/${segment}/control/wakeup` }],
+    ["sensor", "last_heartbeat", { name: "Last heartbeat", state_topic: state("last_heartbeat") }],
+  ];
+  return entities.map(([component, object, config]) => ({
+    topic: `homeassistant/${component}/${node}/${object}/config`,
+    payload: JSON.stringify({ ...config, unique_id: `${node}_${object}`, ...common }),
+  }));
+}
+
+Deno.test("migration from 0.1.0's per-entity messages follows Home Assistant's procedure", async () => {
+  const broker = await startMosquitto();
+  const seed = await Subscriber.connect(broker, "nothing/#");
+  const watcher = await Subscriber.connect(broker, "homeassistant/#");
+  const known = legacyMessages(GARDEN.uid, "garden", "garden");
+  const unknown = legacyMessages("95270000GONEAWAY", "95270000GONEAWAY", "95270000GONEAWAY");
+  const otherBridge = legacyMessages("95270000OTHERINS", "cam", "cam", "elsewhere");
+  const foreign = { topic: "homeassistant/binary_sensor/zigbee_1/motion/config", payload: "{}" };
+  try {
+    for (const { topic, payload } of [...known, ...unknown, ...otherBridge, foreign]) {
+      await seed.publish(topic, payload, true);
+    }
+    await retainedUntil(broker, { [known[3].topic]: null, [foreign.topic]: "{}" });
+
+    const bridge = MqttBridge.start(options(broker), { wake });
+    bridge.declare(GARDEN);
+    try {
+      const after = await retainedUntil(broker, { [DEVICE_TOPIC]: null });
+      await waitUntilGone(broker, [...known, ...unknown].map((m) => m.topic));
+      const now = await retained(broker);
+      // What is left under homeassistant/: the two devices, and what is not this bridge's.
+      assert.deepEqual(
+        Object.keys(now).filter((t) => t.startsWith("homeassistant/")).sort(),
+        [BRIDGE_TOPIC, DEVICE_TOPIC, ...otherBridge.map((m) => m.topic), foreign.topic].sort(),
+      );
+      assert.ok(after[DEVICE_TOPIC]);
+
+      // The order Home Assistant needs, per old topic: migrate_discovery (not retained), then
+      // the device message holding the entity, then the empty retained payload.
+      const log = watcher.messages;
+      for (const { topic } of known) {
+        const migrate = log.findIndex((m) => m.topic === topic && m.payload === MIGRATE_PAYLOAD);
+        assert.ok(migrate >= 0, `migrate_discovery sent to ${topic}`);
+        const device = log.findIndex((m, i) => i > migrate && m.topic === DEVICE_TOPIC);
+        assert.ok(device > migrate, `device message after migrate_discovery on ${topic}`);
+        const cleared = log.findIndex((m, i) =>
+          i > device && m.topic === topic && m.payload === ""
+        );
+        assert.ok(cleared > device, `${topic} cleared after the device message`);
+      }
+      // A camera this run does not know is removed, not migrated (no orphan, no device).
+      for (const { topic } of unknown) {
+        assert.ok(!log.some((m: Received) => m.topic === topic && m.payload === MIGRATE_PAYLOAD));
+      }
+      assert.ok(!log.some((m) => m.topic.startsWith("homeassistant/device/bairelay_95270000GONE")));
+      // Nothing touched the other bridge's or another integration's messages.
+      for (const { topic } of [...otherBridge, foreign]) {
+        assert.equal(log.filter((m) => m.topic === topic).length, 1, topic);
+      }
+
+      // A restart finds nothing left to migrate.
+      await bridge.close();
+      const before = watcher.messages.length;
+      const again = MqttBridge.start(options(broker), { wake });
+      again.declare(GARDEN);
+      try {
+        await watcher.waitFor((m) => m.topic === DEVICE_TOPIC, "republished", { from: before });
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        assert.ok(!watcher.messages.slice(before).some((m) => m.payload === MIGRATE_PAYLOAD));
+      } finally {
+        await again.close();
+      }
+    } finally {
+      await bridge.close();
+    }
+  } finally {
+    await seed.close();
+    await watcher.close();
+    await broker.dispose();
+  }
+});
+
+/** Waits until none of `topics` is retained any more. */
+async function waitUntilGone(broker: Mosquitto, topics: string[]): Promise<void> {
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const now = await retained(broker);
+    const left = topics.filter((t) => t in now);
+    if (left.length === 0) return;
+    if (Date.now() > deadline) throw new Error(`still retained: ${left.join(", ")}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+Deno.test("retained topics after a configured name is added: one device, nothing under the UID", async () => {
+  const longUid = "95270000ABCDEFGH0123";
+  const broker = await startMosquitto();
+  try {
+    // First run: not configured, so published under its long UID.
+    const first = MqttBridge.start(options(broker), { wake });
+    first.setHeartbeat({ uid: longUid }, Date.now());
+    first.recordWake({ uid: longUid });
+    await retainedUntil(broker, {
+      [`homeassistant/device/bairelay_${longUid}/config`]: null,
+      [`bairelay/${longUid}/status/last_wake`]: null,
+    });
+    await first.close();
+    // Second run: [[cameras]] names it garden (with the short UID).
+    const second = MqttBridge.start(options(broker), { wake });
+    second.declare(GARDEN);
+    second.setHeartbeat({ uid: longUid, name: "garden" }, Date.now());
+    try {
+      const now = await retainedUntil(broker, {
+        [DEVICE_TOPIC]: null,
+        "bairelay/garden/status/registered": "on",
+      });
+      await waitUntilGone(broker, Object.keys(now).filter((t) => t.includes(longUid)));
+      const after = await retained(broker);
+      assert.deepEqual(Object.keys(after).filter((t) => t.includes(longUid)), []);
+      assert.deepEqual(
+        Object.keys(after).filter((t) => t.startsWith("homeassistant/")).sort(),
+        [BRIDGE_TOPIC, DEVICE_TOPIC].sort(),
+      );
+    } finally {
+      await second.close();
+    }
+  } finally {
+    await broker.dispose();
+  }
+});
+
+Deno.test("wakes count within the window, at most maxCountedWakes, and fall back to 0", async () => {
+  const broker = await startMosquitto();
+  const sub = await Subscriber.connect(broker, "bairelay/garden/status/wakes");
+  const bridge = MqttBridge.start(options(broker, { wakeWindowMs: 400, maxCountedWakes: 3 }), {
+    wake,
+  });
+  try {
+    bridge.declare(GARDEN);
+    await sub.waitForPayload("bairelay/garden/status/wakes", "0");
+    for (let i = 0; i < 4; i++) bridge.recordWake(GARDEN);
+    await sub.waitForPayload("bairelay/garden/status/wakes", "3");
+    assert.ok(!sub.payloads("bairelay/garden/status/wakes").includes("4"), "capped at 3");
+    assert.equal(bridge.cameras()[0].wakes, 3);
+    const from = sub.messages.length;
+    await sub.waitForPayload("bairelay/garden/status/wakes", "0", { from, timeoutMs: 3000 });
+    assert.equal(bridge.cameras()[0].wakes, 0);
+  } finally {
+    await bridge.close();
+    await sub.close();
+    await broker.dispose();
+  }
+});
+
+Deno.test("history from the registry: the newer of restored and live times wins", async () => {
+  const broker = await startMosquitto();
+  const bridge = MqttBridge.start(options(broker), { wake });
+  try {
+    bridge.declare(GARDEN);
+    bridge.setMotion(GARDEN, true, Date.UTC(2026, 10, 29, 5));
+    bridge.setHistory(GARDEN, {
+      lastMotion: Date.UTC(2026, 10, 28),
+      lastWake: Date.UTC(2026, 10, 28, 12),
+    });
+    await retainedUntil(broker, {
+      "bairelay/garden/status/last_motion": "2026-11-29T05:00:00.000Z",
+      "bairelay/garden/status/last_wake": "2026-11-28T12:00:00.000Z",
+    });
+  } finally {
+    await bridge.close();
+    await broker.dispose();
+  }
+});
+
+Deno.test("Home Assistant coming online gets the bridge and the camera devices again", async () => {
+  const broker = await startMosquitto();
+  const sub = await Subscriber.connect(broker, "homeassistant/#");
+  const bridge = MqttBridge.start(options(broker), { wake });
+  try {
+    bridge.declare(GARDEN);
+    await sub.waitFor((m) => m.topic === DEVICE_TOPIC, "first discovery");
+    const before = sub.messages.length;
+    await sub.publish("homeassistant/status", "online");
+    await sub.waitFor((m) => m.topic === BRIDGE_TOPIC, "bridge again", { from: before });
+    await sub.waitFor((m) => m.topic === DEVICE_TOPIC, "camera again", { from: before });
+  } finally {
+    await bridge.close();
+    await sub.close();
+    await broker.dispose();
+  }
+});
