@@ -286,7 +286,7 @@ export function queryBytes(name: string, type: "A" | "AAAA" = "A", id = 0x1234):
   });
 }
 
-/** Decodes a reply (dns-packet). */
-export function decodeReply(bytes: Uint8Array): dnsPacket.Packet {
-  return dnsPacket.decode(Buffer.from(bytes));
+/** Decodes a reply (dns-packet), with its response code by name. */
+export function decodeReply(bytes: Uint8Array): dnsPacket.Packet & { rcode: string } {
+  return dnsPacket.decode(Buffer.from(bytes)) as unknown as dnsPacket.Packet & { rcode: string };
 }
