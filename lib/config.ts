@@ -693,7 +693,7 @@ class Reader {
 
   dns(dns: Table, bind: string): Config["dns"] {
     const list = (key: string, problem: (item: string) => string | null) => {
-      const items = [...this.value(dns, "dns", key) as readonly string[]];
+      const items = [...(this.value(dns, "dns", key) as readonly string[] | undefined) ?? []];
       for (const item of items) {
         const rule = problem(item);
         if (rule) this.fail(`dns.${key}`, `${JSON.stringify(item)}: ${rule}`);
