@@ -318,7 +318,8 @@ function bindError(
       base.address,
       base.port,
       base.code,
-      `${base.message}: [dns] port or --dns-port (and point the cameras at that port)`,
+      `${base.message} with [dns] port or --dns-port, and redirect UDP and TCP port ` +
+        `${at.port} to it (nft/iptables): cameras always ask port 53`,
     );
   }
   return base;

@@ -77,15 +77,16 @@ export interface Dnsmasq {
 }
 
 /**
- * Starts dnsmasq on `ip` and a free port, answering `addresses` (name -> IPv4) and nothing
+ * Starts dnsmasq on `ip` and a free port (or `fixedPort`), answering `addresses` (name -> IPv4) and nothing
  * else (no resolv.conf, no hosts file, no upstream): a real upstream that never leaves the box.
  */
 export async function startDnsmasq(
   ip: string,
   addresses: Record<string, string>,
+  fixedPort?: number,
 ): Promise<Dnsmasq> {
-  let port = await freeUdpPort(ip);
-  while (!tcpFree(ip, port)) port = await freeUdpPort(ip);
+  let port = fixedPort ?? await freeUdpPort(ip);
+  while (fixedPort === undefined && !tcpFree(ip, port)) port = await freeUdpPort(ip);
   const child = new Deno.Command("dnsmasq", {
     args: [
       "--no-daemon",
