@@ -10,11 +10,11 @@ import {
   DEFAULT_DNS_TIMEOUT_MS,
   type DoctorPlan,
   gatherFacts,
-  RESOLV_CONF,
   type SetupFacts,
 } from "../lib/doctor/facts.ts";
 import type { CheckGroup, CheckResult } from "../lib/doctor/result.ts";
 import { isIP } from "node:net";
+import { RESOLV_CONF } from "../lib/dns/upstreams.ts";
 import { REOLINK_HOSTS } from "../lib/reolink_hosts.ts";
 import { apiTarget, loadConfigFile } from "./api_target.ts";
 import { CliExit, EXIT } from "./exit_codes.ts";
@@ -27,11 +27,11 @@ interface DoctorOptions {
   config?: string;
   token?: string;
   timeout: string;
-  dns: string[];
+  dns?: string[];
   dnsTimeout: string;
   systemDns: boolean;
   resolvConf: string;
-  expect: string[];
+  expect?: string[];
   json?: boolean;
 }
 
@@ -42,7 +42,7 @@ const GROUP_TITLES: Record<CheckGroup, string> = {
   box: "this box",
 };
 
-const collect = (value: string, previous: string[]) => [...previous, value];
+const collect = (value: string, previous: string[] | undefined) => [...previous ?? [], value];
 
 /** The `doctor` subcommand. */
 export function doctorCommand(): Command {
@@ -55,14 +55,12 @@ export function doctorCommand(): Command {
       "--dns <host[:port]>",
       "also ask this DNS server (the one the cameras use); repeatable",
       collect,
-      [],
     )
     .option("--no-system-dns", "do not ask the system resolver (/etc/resolv.conf)")
     .option(
       "--expect <address>",
       "count this address as here too (serve on another box); repeatable",
       collect,
-      [],
     )
     .option(
       "--dns-timeout <ms>",
@@ -135,7 +133,7 @@ function milliseconds(flag: string, text: string): number {
 
 /** Turns the flags into what to gather; bad flags and a bad config file are usage errors. */
 function makePlan(options: DoctorOptions): DoctorPlan {
-  const dns: DnsServer[] = options.dns.map((text) => {
+  const dns: DnsServer[] = (options.dns ?? []).map((text) => {
     const server = parseDnsServer(text);
     if (server === null) {
       throw new CliExit(
@@ -146,7 +144,8 @@ function makePlan(options: DoctorOptions): DoctorPlan {
     }
     return server;
   });
-  for (const address of options.expect) {
+  const expect = options.expect ?? [];
+  for (const address of expect) {
     if (isIP(address) === 0) {
       throw new CliExit(EXIT.USAGE, `--expect must be an IP address (got ${address})`);
     }
@@ -159,7 +158,7 @@ function makePlan(options: DoctorOptions): DoctorPlan {
     resolvConf: options.systemDns ? options.resolvConf : null,
     dns,
     dnsTimeoutMs,
-    expect: options.expect,
+    expect,
     setup: setupOf(config),
   };
 }
@@ -183,19 +182,22 @@ const LABEL_WIDTH = 8;
 /** Text width the details and remedies are wrapped to. */
 const WRAP_COLUMNS = 100;
 
-/** Breaks `text` at spaces into lines of at most WRAP_COLUMNS, each starting with `indent`. */
-function wrap(text: string, indent: string): string[] {
+/**
+ * Breaks `text` at spaces into lines of at most WRAP_COLUMNS: the first starts with `first`,
+ * the others with `indent` (both the same width).
+ */
+function wrap(text: string, indent: string, first = indent): string[] {
   const lines: string[] = [];
   let line = "";
   for (const word of text.split(" ")) {
     if (line !== "" && indent.length + line.length + 1 + word.length > WRAP_COLUMNS) {
-      lines.push(indent + line);
+      lines.push((lines.length === 0 ? first : indent) + line);
       line = word;
     } else {
       line = line === "" ? word : `${line} ${word}`;
     }
   }
-  lines.push(indent + line);
+  lines.push((lines.length === 0 ? first : indent) + line);
   return lines;
 }
 
@@ -210,7 +212,7 @@ export function render(results: readonly CheckResult[]): string {
       group = entry.group;
       lines.push(GROUP_TITLES[group]);
     }
-    lines.push(`  ${LABELS[entry.verdict].padEnd(LABEL_WIDTH)} ${entry.summary}`);
+    lines.push(...wrap(entry.summary, indent, `  ${LABELS[entry.verdict].padEnd(LABEL_WIDTH)} `));
     for (const detail of entry.details) lines.push(...wrap(detail, indent));
     if (entry.remedy !== null) lines.push(...wrap(`fix: ${entry.remedy}`, indent));
   }

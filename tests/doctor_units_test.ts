@@ -12,12 +12,7 @@ import {
 } from "../lib/doctor/box.ts";
 import { doctorOutcome, runChecks } from "../lib/doctor/checks.ts";
 import { classifyAnswer, isPrivateIpv4, nameList } from "../lib/doctor/dns_check.ts";
-import {
-  type DnsOutcome,
-  interpretAnswer,
-  parseDnsServer,
-  parseResolvConf,
-} from "../lib/doctor/dns_client.ts";
+import { type DnsOutcome, interpretAnswer, parseDnsServer } from "../lib/doctor/dns_client.ts";
 import type { DoctorFacts } from "../lib/doctor/facts.ts";
 import { P2P_HOSTS, PUSH_HOST, REOLINK_HOSTS } from "../lib/reolink_hosts.ts";
 import type { CameraDocument } from "../lib/api/routes.ts";
@@ -76,7 +71,7 @@ Deno.test("doctor box: /proc/net tables, uid and CAP_NET_BIND_SERVICE", async ()
   });
 });
 
-Deno.test("doctor DNS client: --dns values, resolv.conf and answers that are not answers", () => {
+Deno.test("doctor DNS client: --dns values and answers that are not answers", () => {
   assert.deepEqual(parseDnsServer("192.168.1.2"), { host: "192.168.1.2", port: 53 });
   assert.deepEqual(parseDnsServer("192.168.1.2:5353"), { host: "192.168.1.2", port: 5353 });
   assert.deepEqual(parseDnsServer("::1"), { host: "::1", port: 53 });
@@ -84,14 +79,6 @@ Deno.test("doctor DNS client: --dns values, resolv.conf and answers that are not
   for (const bad of ["pihole.lan", "localhost:53", "1.2.3.4:0", "1.2.3.4:70000", "", "1.2.3"]) {
     assert.equal(parseDnsServer(bad), null, bad);
   }
-  assert.deepEqual(
-    parseResolvConf(
-      "# generated\nnameserver 127.0.0.53\nsearch lan\n; x\nnameserver fe80::1%eth0\n" +
-        "nameserver not-an-ip\n",
-    ),
-    [{ host: "127.0.0.53", port: 53 }, { host: "fe80::1%eth0", port: 53 }],
-  );
-
   const answer = (id: number, flags: number, name = "p2p.reolink.com") =>
     dnsPacket.encode({
       type: "response",

@@ -11,15 +11,10 @@ import { isIP } from "node:net";
 // @ts-types="@types/dns-packet"
 import dnsPacket from "dns-packet";
 import { formatListen, parseListen } from "../config.ts";
-
-/** The DNS port. */
-export const DNS_PORT = 53;
+import { DNS_PORT, type Upstream } from "../dns/upstreams.ts";
 
 /** A DNS server to ask: an IP address and a UDP port. */
-export interface DnsServer {
-  host: string;
-  port: number;
-}
+export type DnsServer = Upstream;
 
 /** How one query ended. */
 export type DnsOutcome =
@@ -155,19 +150,4 @@ export function parseDnsServer(text: string): DnsServer | null {
 /** "192.168.1.1:53", "[::1]:53". */
 export function formatDnsServer(server: DnsServer): string {
   return formatListen(server);
-}
-
-/**
- * The nameservers of a resolv.conf text (`nameserver ADDR` lines, comments skipped), each
- * on port 53, in file order.
- */
-export function parseResolvConf(text: string): DnsServer[] {
-  const servers: DnsServer[] = [];
-  for (const line of text.split("\n")) {
-    const [keyword, address] = line.replace(/[#;].*$/, "").trim().split(/\s+/);
-    if (keyword !== "nameserver" || address === undefined) continue;
-    if (isIP(address.replace(/%.*$/, "")) === 0) continue;
-    servers.push({ host: address, port: DNS_PORT });
-  }
-  return servers;
 }

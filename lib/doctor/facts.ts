@@ -24,13 +24,8 @@ import {
 } from "../local_address.ts";
 import { REOLINK_HOSTS } from "../reolink_hosts.ts";
 import { type BoxFacts, readBoxFacts, type ReadText, readTextFile } from "./box.ts";
-import {
-  type DnsOutcome,
-  type DnsServer,
-  formatDnsServer,
-  parseResolvConf,
-  queryA,
-} from "./dns_client.ts";
+import { DNS_PORT, resolvConfNameservers } from "../dns/upstreams.ts";
+import { type DnsOutcome, type DnsServer, formatDnsServer, queryA } from "./dns_client.ts";
 
 /** Default time limit for one DNS query (`--dns-timeout`). */
 export const DEFAULT_DNS_TIMEOUT_MS = 1500;
@@ -40,8 +35,6 @@ export const DEFAULT_API_TIMEOUT_MS = 2000;
 export const BOX_TIMEOUT_MS = 1000;
 /** Time limit for asking the routing table which address cameras should be sent to. */
 export const ADDRESS_TIMEOUT_MS = 1000;
-/** Where the system resolver's nameservers are listed. */
-export const RESOLV_CONF = "/etc/resolv.conf";
 
 /** What the configuration (or the defaults) says `serve` uses. */
 export interface SetupFacts {
@@ -158,7 +151,9 @@ export async function gatherFacts(plan: DoctorPlan, deps: DoctorDeps = {}): Prom
   const read = deps.readText ?? readTextFile;
   const serveP = askServe(plan.api);
   const resolvConfP = plan.resolvConf === null ? Promise.resolve(null) : read(plan.resolvConf);
-  const systemServersP = resolvConfP.then((text) => text === null ? [] : parseResolvConf(text));
+  const systemServersP = resolvConfP.then((text) =>
+    resolvConfNameservers(text ?? "").map((host): DnsServer => ({ host, port: DNS_PORT }))
+  );
   const systemP = systemServersP.then((servers) =>
     Promise.all(servers.map((server) => askResolver(server, "system", plan.dnsTimeoutMs)))
   );
