@@ -40,6 +40,8 @@ const everyName = (address: string) =>
 Deno.test("doctor: a running serve with a fresh, a stale and a never-seen camera", async () => {
   const ip = randomLoopback();
   const ports = await freeServePorts(ip);
+  let dnsPort = await freeUdpPort(ip);
+  while (Object.values(ports).includes(dnsPort)) dnsPort = await freeUdpPort(ip);
   const stateDir = await Deno.makeTempDir({ prefix: "bairelay-doctor-" });
   const config = `${stateDir}/config.toml`;
   await Deno.writeTextFile(
@@ -54,6 +56,10 @@ Deno.test("doctor: a running serve with a fresh, a stale and a never-seen camera
       `stale_after_ms = ${STALE_AFTER_MS}`,
       "[push_listener]",
       "enable = false",
+      "[dns]", // serve's own DNS responder: doctor asks it too
+      "enable = true",
+      `port = ${dnsPort}`,
+      "forward = false",
       "[api]",
       `listen = "${ip}:${ports.api}"`,
       `token = "${TOKEN}"`,
@@ -100,6 +106,9 @@ Deno.test("doctor: a running serve with a fresh, a stale and a never-seen camera
     assert.equal(json.code, 1, json.stderr + json.stdout); // shed never registered: a problem
     const results = jsonLines(json.stdout);
     assert.equal(byId(results, `dns.flag.${here.ip}:${here.port}`).verdict, "ok");
+    const builtin = byId(results, `dns.serve.${ip}:${dnsPort}`);
+    assert.equal(builtin.verdict, "ok");
+    assert.match(builtin.summary, /^serve's DNS responder .*: all 13 names resolve here$/);
     const api = byId(results, "serve.api");
     assert.equal(api.verdict, "ok");
     assert.match(
@@ -153,7 +162,8 @@ Deno.test("doctor: a running serve with a fresh, a stale and a never-seen camera
     );
     assert.match(text.stdout, /\n1 problem, \d+ warnings?, \d+ ok\n$/);
 
-    // The cameras' resolver still sends the names to the cloud, yet heartbeats arrive.
+    // The cameras' resolver still sends the names to the cloud: a never-seen camera blames
+    // DNS; the heartbeats that arrive are explained by serve's own responder (asked too).
     const odd = await runCli([
       "doctor",
       "--config",
@@ -165,14 +175,8 @@ Deno.test("doctor: a running serve with a fresh, a stale and a never-seen camera
     ]);
     const oddResults = jsonLines(odd.stdout);
     assert.equal(byId(oddResults, `dns.flag.${cloud.ip}:${cloud.port}`).verdict, "problem");
-    assert.match(
-      byId(oddResults, "cameras.unexplained").summary,
-      new RegExp(
-        `heartbeats arrive \\(${
-          garden.address.ip.replaceAll(".", "\\.")
-        }\\) though no DNS server asked`,
-      ),
-    );
+    assert.equal(byId(oddResults, `dns.serve.${ip}:${dnsPort}`).verdict, "ok");
+    assert.equal(oddResults.some((entry) => entry.id === "cameras.unexplained"), false);
     assert.match(byId(oddResults, "camera.shed").remedy!, /^Likely cause: DNS not redirected/);
 
     // Without the token the API answers 401: one clear line, exit 2 like `registry`.

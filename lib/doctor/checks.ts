@@ -241,11 +241,11 @@ function cameraChecks(facts: DoctorFacts): CheckResult[] {
         });
     }
   });
-  const asked = facts.resolvers.filter((resolver) => resolver.source !== "serve");
+  // Any resolver counts here, serve's own responder too: the cameras may use it.
   const fresh = cameras.filter((camera) => camera.state === "fresh" && camera.address !== null);
   if (
-    fresh.length > 0 && asked.length > 0 &&
-    !asked.some((resolver) => sendsP2pHere(resolver, facts))
+    fresh.length > 0 && facts.resolvers.length > 0 &&
+    !facts.resolvers.some((resolver) => sendsP2pHere(resolver, facts))
   ) {
     results.push(result(
       "cameras",
