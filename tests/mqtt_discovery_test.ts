@@ -328,6 +328,12 @@ Deno.test("migration from 0.1.0's per-entity messages follows Home Assistant's p
         );
         assert.ok(cleared > device, `${topic} cleared after the device message`);
       }
+      // The device message never comes before a migrate_discovery (Home Assistant would call
+      // it a conflict), and the bridge device comes before the camera that names it.
+      const firstDevice = log.findIndex((m) => m.topic === DEVICE_TOPIC);
+      const lastMigrate = log.findLastIndex((m) => m.payload === MIGRATE_PAYLOAD);
+      assert.ok(firstDevice > lastMigrate, "no device message before the migration began");
+      assert.ok(log.findIndex((m) => m.topic === BRIDGE_TOPIC) < firstDevice);
       // A camera this run does not know is removed, not migrated (no orphan, no device).
       for (const { topic } of unknown) {
         assert.ok(!log.some((m: Received) => m.topic === topic && m.payload === MIGRATE_PAYLOAD));

@@ -145,6 +145,12 @@ interface CameraRecord extends Omit<CameraMqttState, "wakes"> {
   clearedUids: Set<string>;
 }
 
+/** A retained per-entity discovery message of an earlier version: its topic and camera node. */
+interface LegacyMessage {
+  topic: string;
+  node: string;
+}
+
 function readPem(path: string, key: string): string {
   try {
     return Deno.readTextFileSync(path);
@@ -183,6 +189,11 @@ export class MqttBridge {
   #failuresLogged = false;
   #delayMs: number;
   #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  /**
+   * Per-entity messages of earlier versions found since the last connect, until the broker
+   * acknowledged the "online" that follows them (then undefined: found ones migrate at once).
+   */
+  #legacyFound: LegacyMessage[] | undefined;
   /** Fires when the oldest counted wake of some camera leaves the window. */
   #wakeWindowTimer: ReturnType<typeof setTimeout> | undefined;
   #closing = false;
@@ -287,7 +298,7 @@ export class MqttBridge {
   setMotion(camera: CameraRef, motion: boolean, at = this.#now()): void {
     const record = this.#record(camera, false);
     record.motion = motion;
-    if (motion && !this.#client.connected) record.missedMotion = true;
+    if (motion && !this.#ready) record.missedMotion = true;
     this.#publishState(record, "motion");
     if (motion) {
       record.lastMotion = at;
@@ -420,8 +431,16 @@ export class MqttBridge {
     this.#publish(deviceDiscoveryTopic(this.#options.discoveryTopic, deviceId(oldest.uid)), "");
   }
 
+  /**
+   * Connected, and past the first moments of the connection (see #onConnect): what happens
+   * before is published from the state table once ready.
+   */
+  get #ready(): boolean {
+    return this.#client.connected && this.#legacyFound === undefined;
+  }
+
   #publish(topic: string, payload: string, retain = true): void {
-    if (!this.#client.connected) return; // published again from the state table on reconnect
+    if (!this.#ready) return; // published again from the state table once ready
     this.#client.publish(topic, payload, { qos: 1, retain }, (error) => {
       if (error) log.debug("MQTT publish to {topic} failed: {error}", { topic, error });
     });
@@ -506,8 +525,7 @@ export class MqttBridge {
    */
   #clearUidTopics(record: CameraRecord, uid: string): void {
     const segment = topicSegment(uid);
-    if (segment === record.segment || record.clearedUids.has(uid)) return;
-    if (!this.#client.connected) return;
+    if (segment === record.segment || record.clearedUids.has(uid) || !this.#ready) return;
     record.clearedUids.add(uid);
     if (deviceId(uid) !== deviceId(record.uid)) {
       this.#publish(deviceDiscoveryTopic(this.#options.discoveryTopic, deviceId(uid)), "");
@@ -518,29 +536,39 @@ export class MqttBridge {
   }
 
   /**
-   * Home Assistant's documented migration of one per-entity discovery message that an
-   * earlier bairelay left retained (`node` names its camera): `{"migrate_discovery": true}`
-   * on the old topic (Home Assistant unloads the entity but keeps its settings), then the
-   * camera's device message, which holds the same entity (Home Assistant takes it over),
-   * then an empty retained payload on the old topic, which removes it from the broker. A
-   * camera this run does not know (neither configured nor registered) is not carried over:
-   * its old message is removed, so Home Assistant keeps no orphan.
+   * Home Assistant's documented migration of per-entity discovery messages that an earlier
+   * bairelay left retained (`found`: each topic and the camera node it names):
+   * `{"migrate_discovery": true}` on every old topic (Home Assistant unloads the entity but
+   * keeps its settings), then `publishDevices` (the device messages hold the same entities,
+   * which Home Assistant takes over), then an empty retained payload on every old topic,
+   * which removes it from the broker. A camera this run does not know (neither configured
+   * nor registered) is not carried over: its old messages are removed, so Home Assistant
+   * keeps no orphan.
    */
-  #migrateLegacy(topic: string, node: string): void {
-    const record = [...this.#cameras.values()].find((r) => deviceId(r.uid) === node);
-    if (record) {
-      log.info("Moving Home Assistant discovery of {camera} from {topic} to its device message", {
-        camera: record.name ?? record.uid,
-        topic,
-      });
-      this.#publish(topic, MIGRATE_PAYLOAD, false);
-      this.#publishDiscovery(record);
-    } else {
-      log.info("Removing Home Assistant discovery {topic} of a camera not known to this run", {
-        topic,
-      });
+  #migrateLegacy(
+    found: readonly LegacyMessage[],
+    publishDevices: (cameras: Set<CameraRecord>) => void,
+  ): void {
+    const migrating = new Set<CameraRecord>();
+    const old: string[] = [];
+    for (const { topic, node } of found) {
+      const record = [...this.#cameras.values()].find((r) => deviceId(r.uid) === node);
+      if (record) {
+        log.info("Moving Home Assistant discovery of {camera} from {topic} to its device", {
+          camera: record.name ?? record.uid,
+          topic,
+        });
+        this.#publish(topic, MIGRATE_PAYLOAD, false);
+        migrating.add(record);
+      } else {
+        log.info("Removing Home Assistant discovery {topic} of a camera not known to this run", {
+          topic,
+        });
+      }
+      old.push(topic);
     }
-    this.#publish(topic, "");
+    publishDevices(migrating);
+    for (const topic of old) this.#publish(topic, "");
   }
 
   #publishCamera(record: CameraRecord): void {
@@ -570,23 +598,38 @@ export class MqttBridge {
       { broker: this.#broker, count: this.#cameras.size },
     );
     this.#everConnected = true;
+    const subscribed = (error?: Error | null) => {
+      if (error) log.warn("MQTT subscribe failed: {error}", { error: describeError(error) });
+    };
     this.#client.subscribe(
-      [
-        this.#topics.wakeupFilter,
-        `${this.#options.discoveryTopic}/status`,
-        ...legacyFilters(this.#options.discoveryTopic),
-      ],
+      [this.#topics.wakeupFilter, `${this.#options.discoveryTopic}/status`],
       { qos: 1 },
-      (error) => {
-        if (error) log.warn("MQTT subscribe failed: {error}", { error: describeError(error) });
-      },
+      subscribed,
     );
-    this.#publish(this.#topics.availability, AVAILABILITY.online);
-    this.#publishBridge();
-    for (const record of this.#cameras.values()) {
-      record.clearedUids.clear();
-      this.#publishCamera(record);
-    }
+    // The per-entity messages an earlier version left retained come right after this SUBACK
+    // (QoS 0: not held back by the in-flight window), and the broker acknowledges the
+    // "online" published next only after them: so the devices go out after any migration
+    // has begun, in the order Home Assistant documents. (Any that come later still migrate.)
+    const found: LegacyMessage[] = this.#legacyFound = [];
+    this.#client.subscribe(legacyFilters(this.#options.discoveryTopic), { qos: 0 }, (error) => {
+      subscribed(error);
+      this.#client.publish(
+        this.#topics.availability,
+        AVAILABILITY.online,
+        { qos: 1, retain: true },
+        () => {
+          if (this.#legacyFound !== found) return; // a newer connection took over
+          this.#legacyFound = undefined;
+          this.#migrateLegacy(found, () => {
+            this.#publishBridge();
+            for (const record of this.#cameras.values()) {
+              record.clearedUids.clear();
+              this.#publishCamera(record);
+            }
+          });
+        },
+      );
+    });
     this.#connection = "connected";
   }
 
@@ -648,12 +691,16 @@ export class MqttBridge {
       }
       return;
     }
-    const legacyNode = legacyTopic(topic, this.#options.discoveryTopic);
-    if (legacyNode !== undefined) {
+    const node = legacyTopic(topic, this.#options.discoveryTopic);
+    if (node !== undefined) {
       // Only what the broker kept from an earlier run; the empty payloads we send come back live.
       const text = new TextDecoder().decode(payload);
-      if (retained && isOwnLegacyPayload(text, this.#topics)) {
-        this.#migrateLegacy(topic, legacyNode);
+      if (!retained || !isOwnLegacyPayload(text, this.#topics)) return;
+      if (this.#legacyFound) this.#legacyFound.push({ topic, node });
+      else {
+        this.#migrateLegacy([{ topic, node }], (cameras) => {
+          for (const record of cameras) this.#publishDiscovery(record);
+        });
       }
       return;
     }
