@@ -21,6 +21,8 @@ import { CliExit, EXIT } from "./exit_codes.ts";
 
 /** The longest time limit accepted for --timeout and --dns-timeout. */
 const MAX_TIMEOUT_MS = 30_000;
+/** The most --dns servers asked in one run (each gets a query per Reolink name at once). */
+const MAX_DNS_SERVERS = 8;
 
 interface DoctorOptions {
   api?: string;
@@ -133,6 +135,9 @@ function milliseconds(flag: string, text: string): number {
 
 /** Turns the flags into what to gather; bad flags and a bad config file are usage errors. */
 function makePlan(options: DoctorOptions): DoctorPlan {
+  if ((options.dns ?? []).length > MAX_DNS_SERVERS) {
+    throw new CliExit(EXIT.USAGE, `at most ${MAX_DNS_SERVERS} --dns servers at once`);
+  }
   const dns: DnsServer[] = (options.dns ?? []).map((text) => {
     const server = parseDnsServer(text);
     if (server === null) {

@@ -213,6 +213,7 @@ Deno.test("doctor: bad --dns, --expect and timeouts are usage errors (exit 2)", 
     [["--expect", "my-box"], /--expect must be an IP address \(got my-box\)/],
     [["--dns-timeout", "0"], /--dns-timeout must be a whole number of milliseconds/],
     [["--timeout", "forever"], /--timeout must be a whole number/],
+    [Array.from({ length: 9 }, (_, i) => ["--dns", `127.0.0.${i + 1}`]).flat(), /at most 8 --dns/],
   ];
   for (const [args, message] of cases) {
     const run = await runCli(["doctor", "--no-system-dns", ...args]);

@@ -9,6 +9,7 @@ import {
   parseProcNet,
   readBoxFacts,
   type ReadText,
+  UNKNOWN_BOX,
 } from "../lib/doctor/box.ts";
 import { doctorOutcome, runChecks } from "../lib/doctor/checks.ts";
 import { classifyAnswer, isPrivateIpv4, nameList } from "../lib/doctor/dns_check.ts";
@@ -61,14 +62,7 @@ Deno.test("doctor box: /proc/net tables, uid and CAP_NET_BIND_SERVICE", async ()
   assert.equal(facts.rmemMax, 212992);
   assert.equal(facts.sockets?.length, 2);
   const nothing = await readBoxFacts(() => Promise.resolve(null));
-  assert.deepEqual(nothing, {
-    uid: null,
-    netBindService: null,
-    ambientNetBindService: null,
-    unprivilegedPortStart: null,
-    rmemMax: null,
-    sockets: null,
-  });
+  assert.deepEqual(nothing, UNKNOWN_BOX);
 });
 
 Deno.test("doctor DNS client: --dns values and answers that are not answers", () => {

@@ -48,6 +48,16 @@ export interface BoxFacts {
   sockets: HeldSocket[] | null;
 }
 
+/** Nothing known (every file unreadable, or the time limit passed). */
+export const UNKNOWN_BOX: Readonly<BoxFacts> = {
+  uid: null,
+  netBindService: null,
+  ambientNetBindService: null,
+  unprivilegedPortStart: null,
+  rmemMax: null,
+  sockets: null,
+};
+
 /** Reads a file with Deno; null on any failure. */
 export const readTextFile: ReadText = async (path) => {
   try {

@@ -10,7 +10,7 @@ import dgram from "node:dgram";
 import { isIP } from "node:net";
 // @ts-types="@types/dns-packet"
 import dnsPacket from "dns-packet";
-import { formatListen, parseListen } from "../config.ts";
+import { parseListen } from "../config.ts";
 import { DNS_PORT, type Upstream } from "../dns/upstreams.ts";
 
 /** A DNS server to ask: an IP address and a UDP port. */
@@ -145,9 +145,4 @@ export function parseDnsServer(text: string): DnsServer | null {
   if (isIP(bare) !== 0) return { host: bare, port: DNS_PORT };
   const listen = parseListen(text);
   return listen === null || isIP(listen.host) === 0 ? null : listen;
-}
-
-/** "192.168.1.1:53", "[::1]:53". */
-export function formatDnsServer(server: DnsServer): string {
-  return formatListen(server);
 }

@@ -14,7 +14,7 @@ import {
 } from "../api/client.ts";
 import type { CameraDocument } from "../api/routes.ts";
 import type { StatusDocument } from "../api/status.ts";
-import { parseListen } from "../config.ts";
+import { formatListen, parseListen } from "../config.ts";
 import {
   advertisedAddresses,
   type InterfaceAddress,
@@ -23,9 +23,9 @@ import {
   systemInterfaces,
 } from "../local_address.ts";
 import { REOLINK_HOSTS } from "../reolink_hosts.ts";
-import { type BoxFacts, readBoxFacts, type ReadText, readTextFile } from "./box.ts";
+import { type BoxFacts, readBoxFacts, type ReadText, readTextFile, UNKNOWN_BOX } from "./box.ts";
 import { DNS_PORT, resolvConfNameservers } from "../dns/upstreams.ts";
-import { type DnsOutcome, type DnsServer, formatDnsServer, queryA } from "./dns_client.ts";
+import { type DnsOutcome, type DnsServer, queryA } from "./dns_client.ts";
 
 /** Default time limit for one DNS query (`--dns-timeout`). */
 export const DEFAULT_DNS_TIMEOUT_MS = 1500;
@@ -139,7 +139,7 @@ export async function askResolver(
     name,
     outcome: await queryA(server, name, { timeoutMs }),
   })));
-  return { source, server: formatDnsServer(server), answers };
+  return { source, server: formatListen(server), answers };
 }
 
 /**
@@ -163,18 +163,11 @@ export async function gatherFacts(plan: DoctorPlan, deps: DoctorDeps = {}): Prom
   const builtinP = serveP.then(async (serve) => {
     const server = builtinResponder(serve.status);
     if (server === null) return [];
-    const asked = [...plan.dns, ...await systemServersP].map(formatDnsServer);
-    if (asked.includes(formatDnsServer(server))) return [];
+    const asked = [...plan.dns, ...await systemServersP].map(formatListen);
+    if (asked.includes(formatListen(server))) return [];
     return [await askResolver(server, "serve", plan.dnsTimeoutMs)];
   });
-  const boxP = withTimeout(readBoxFacts(read), BOX_TIMEOUT_MS, () => ({
-    uid: null,
-    netBindService: null,
-    ambientNetBindService: null,
-    unprivilegedPortStart: null,
-    rmemMax: null,
-    sockets: null,
-  }));
+  const boxP = withTimeout(readBoxFacts(read), BOX_TIMEOUT_MS, () => ({ ...UNKNOWN_BOX }));
   const localAdviceP = withTimeout(
     advertisedAddresses("0.0.0.0", deps.addressSources),
     ADDRESS_TIMEOUT_MS,
