@@ -196,7 +196,7 @@ function createRow(uid) {
   head.append(cells.name, cells.uid);
   const cell = (label, className, ...children) => {
     const td = el("td", className);
-    td.dataset.label = label;
+    if (label) td.dataset.label = label;
     td.append(...children);
     return td;
   };
@@ -207,7 +207,7 @@ function createRow(uid) {
     cell("Last heartbeat", "", cells.heartbeat),
     cell("Motion", "", cells.motion, cells.motionAgo),
     cell("Wakes, last hour", "", cells.wakes, cells.wakesTotal),
-    cell("Wake", "action", cells.button, cells.result),
+    cell("", "action", cells.button, cells.result),
   );
   const row = { tr, cells, camera: null, fetchedAt: 0 };
   cells.button.addEventListener("click", () => wake(row));
@@ -250,7 +250,9 @@ function updateRow(row) {
   const { camera, cells } = row;
   setText(cells.name, camera.name ?? "(unnamed)");
   setText(cells.uid, camera.uid);
-  setText(cells.address, camera.address ? hostPort(camera.address) : "—");
+  const address = camera.address ? hostPort(camera.address) : "—";
+  setText(cells.address, address);
+  if (cells.address.title !== address) cells.address.title = address;
   setText(cells.state, STATE_LABELS[camera.state] ?? camera.state);
   const badge = `badge ${camera.state}`;
   if (cells.state.className !== badge) cells.state.className = badge;
