@@ -21,6 +21,7 @@ import {
   legacyTopic,
   MIGRATE_PAYLOAD,
 } from "./discovery.ts";
+import { type Clock, systemClock } from "../clock.ts";
 import { MqttConfigError } from "./errors.ts";
 import {
   AVAILABILITY,
@@ -87,8 +88,8 @@ export interface MqttBridgeOptions {
 export interface MqttBridgeDeps {
   /** Wakes a camera by UID or configured name (the wake server's wake(target, "mqtt")). */
   wake(target: string): { result: string };
-  /** The clock of the wake count and the last-motion time (default Date.now). */
-  now?: () => number;
+  /** Time and timers of the wake count and the last-motion time (default: the real ones). */
+  clock?: Clock;
 }
 
 /** A camera as the bridge knows it. */
@@ -179,7 +180,7 @@ export class MqttBridge {
   readonly #deps: MqttBridgeDeps;
   readonly #topics: Topics;
   readonly #context: DiscoveryContext;
-  readonly #now: () => number;
+  readonly #clock: Clock;
   readonly #broker: string;
   readonly #client: MqttClient;
   readonly #cameras = new Map<string, CameraRecord>();
@@ -195,7 +196,7 @@ export class MqttBridge {
    */
   #legacyFound: LegacyMessage[] | undefined;
   /** Fires when the oldest counted wake of some camera leaves the window. */
-  #wakeWindowTimer: ReturnType<typeof setTimeout> | undefined;
+  #wakeWindowTimer: unknown;
   #closing = false;
   #touch = 0;
 
@@ -208,7 +209,7 @@ export class MqttBridge {
       discoveryPrefix: options.discoveryTopic,
       statusUrl: options.statusUrl ?? null,
     };
-    this.#now = deps.now ?? Date.now;
+    this.#clock = deps.clock ?? systemClock;
     this.#delayMs = options.reconnectInitialMs ?? DEFAULT_RECONNECT_INITIAL_MS;
     const secure = Boolean(options.ca || options.clientAuth);
     const host = options.brokerAddr.includes(":") ? `[${options.brokerAddr}]` : options.brokerAddr;
@@ -295,7 +296,7 @@ export class MqttBridge {
   }
 
   /** Publishes the camera's motion state; motion starting at `at` is its last motion. */
-  setMotion(camera: CameraRef, motion: boolean, at = this.#now()): void {
+  setMotion(camera: CameraRef, motion: boolean, at = this.#clock.now()): void {
     const record = this.#record(camera, false);
     record.motion = motion;
     if (motion && !this.#ready) record.missedMotion = true;
@@ -325,7 +326,7 @@ export class MqttBridge {
   }
 
   /** Counts a wake burst started for the camera at `at`: its wake count and last wake. */
-  recordWake(camera: CameraRef, at = this.#now()): void {
+  recordWake(camera: CameraRef, at = this.#clock.now()): void {
     const record = this.#record(camera, false);
     record.wakeTimes.push(at);
     const max = this.#options.maxCountedWakes ?? DEFAULT_MAX_COUNTED_WAKES;
@@ -357,7 +358,7 @@ export class MqttBridge {
     if (this.#closing) return;
     this.#closing = true;
     if (this.#reconnectTimer !== undefined) clearTimeout(this.#reconnectTimer);
-    if (this.#wakeWindowTimer !== undefined) clearTimeout(this.#wakeWindowTimer);
+    if (this.#wakeWindowTimer !== undefined) this.#clock.clearTimeout(this.#wakeWindowTimer);
     if (this.#client.connected) {
       await this.#withTimeout(
         this.#client.publishAsync(this.#topics.availability, AVAILABILITY.offline, {
@@ -473,7 +474,7 @@ export class MqttBridge {
   /** Wakes of `record` within the window (dropping the older ones). */
   #countWakes(record: CameraRecord): number {
     const window = this.#options.wakeWindowMs ?? DEFAULT_WAKE_WINDOW_MS;
-    const now = this.#now();
+    const now = this.#clock.now();
     while (record.wakeTimes.length > 0 && now - record.wakeTimes[0] >= window) {
       record.wakeTimes.shift();
     }
@@ -485,7 +486,7 @@ export class MqttBridge {
    * it publishes the lower counts and arms itself again.
    */
   #scheduleWakeWindow(): void {
-    if (this.#wakeWindowTimer !== undefined) clearTimeout(this.#wakeWindowTimer);
+    if (this.#wakeWindowTimer !== undefined) this.#clock.clearTimeout(this.#wakeWindowTimer);
     this.#wakeWindowTimer = undefined;
     if (this.#closing) return;
     let oldest = Infinity;
@@ -494,8 +495,8 @@ export class MqttBridge {
     }
     if (oldest === Infinity) return;
     const window = this.#options.wakeWindowMs ?? DEFAULT_WAKE_WINDOW_MS;
-    const delay = Math.max(0, oldest + window - this.#now());
-    this.#wakeWindowTimer = setTimeout(() => {
+    const delay = Math.max(0, oldest + window - this.#clock.now());
+    this.#wakeWindowTimer = this.#clock.setTimeout(() => {
       this.#wakeWindowTimer = undefined;
       for (const record of this.#cameras.values()) {
         const before = record.wakeTimes.length;

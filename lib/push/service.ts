@@ -78,7 +78,7 @@ export async function startMotionServices(
         discoveryTopic: config.mqtt.discoveryTopic,
         statusUrl: deps.statusUrl ?? null,
       },
-      { wake: (target) => wake.wake(target, "mqtt"), now: () => timers.now() },
+      { wake: (target) => wake.wake(target, "mqtt"), clock: timers },
     );
   if (bridge) {
     for (const camera of config.cameras) bridge.declare(camera);
