@@ -44,6 +44,8 @@ const page = {
 };
 
 class Unauthorized extends Error {}
+/** The server has no event stream (the wake server, and so the events, are off). */
+class NoStream extends Error {}
 
 /** fetch() with the bearer token; a 401 asks for the token and throws. */
 async function api(path, init = {}) {
@@ -58,8 +60,13 @@ async function api(path, init = {}) {
   return response;
 }
 
-async function getJson(path) {
+/** The JSON of a GET; `absent` when the endpoint does not exist (e.g. the wake server is off). */
+async function getJson(path, absent) {
   const response = await api(path);
+  if (response.status === 404 && absent !== undefined) {
+    await response.body?.cancel();
+    return absent;
+  }
   if (!response.ok) throw new Error(`${path}: HTTP ${response.status}`);
   return response.json();
 }
@@ -383,7 +390,7 @@ function onLiveEvent(event) {
 }
 
 async function loadEvents() {
-  const { events } = await getJson(`/api/events?limit=${MAX_EVENTS_SHOWN}`);
+  const { events } = await getJson(`/api/events?limit=${MAX_EVENTS_SHOWN}`, { events: [] });
   // Oldest first, so motion state ends at the newest and the list keeps newest on top.
   for (const event of events.reverse()) {
     if (event.type === "motion") applyMotion(event);
@@ -396,6 +403,7 @@ async function followStream(signal) {
     signal,
     headers: { accept: "text/event-stream" },
   });
+  if (response.status === 404) throw new NoStream();
   if (!response.ok || !response.body) throw new Error(`event stream: HTTP ${response.status}`);
   setLive(true);
   // Catch up with whatever happened while not connected.
@@ -426,6 +434,10 @@ async function streamForever(controller) {
       await followStream(controller.signal);
       delay = STREAM_RETRY_FIRST_MS;
     } catch (error) {
+      if (error instanceof NoStream) {
+        setText($("live"), "off on this server");
+        return;
+      }
       if (error instanceof Unauthorized || controller.signal.aborted) return;
     }
     setLive(false);
@@ -444,7 +456,10 @@ function setLive(on) {
 // Start, poll, stop
 
 async function refresh() {
-  const [status, cameras] = await Promise.all([getJson("/api/status"), getJson("/api/cameras")]);
+  const [status, cameras] = await Promise.all([
+    getJson("/api/status"),
+    getJson("/api/cameras", { cameras: [] }),
+  ]);
   renderStatus(status);
   renderCameras(cameras);
 }
