@@ -1,7 +1,7 @@
 /**
  * Home Assistant discovery, device-based, against a real Mosquitto: what the broker keeps
  * (retained topics) after start, after a camera registers, after it goes stale, after a
- * configured name is added and after the migration from the per-entity format of 0.1.0;
+ * configured name is added and after the migration from the per-entity format of earlier builds;
  * what each entity's availability depends on; the wake count's window.
  */
 
@@ -188,7 +188,7 @@ Deno.test("the device message: dev, o, cmps, qos, ids, availability per entity",
   assert.deepEqual(Object.keys(config.cmps).sort(), Object.keys(platforms).sort());
   for (const [key, entity] of Object.entries(config.cmps) as [string, Record<string, unknown>][]) {
     assert.equal(entity.p, platforms[key]);
-    // The unique_id of 0.1.0's per-entity message: Home Assistant keeps the entity.
+    // The unique_id of the old per-entity message: Home Assistant keeps the entity.
     assert.equal(entity.unique_id, `${NODE}_${key}`);
     assert.equal(entity.default_entity_id, `${platforms[key]}.${NODE.toLowerCase()}_${key}`);
     assert.equal(entity.object_id, undefined, "object_id is deprecated in Home Assistant");
@@ -242,7 +242,7 @@ Deno.test("statusUrl: the status page at the API's address, an advertised one fo
   assert.equal(statusUrl({ host: "fd00::2", port: 80 }, []), "http://[fd00::2]:80/");
 });
 
-/** The per-entity discovery messages bairelay 0.1.0 published for a camera, as it did. */
+/** The per-entity discovery messages earlier builds published for a camera, as it did. */
 function legacyMessages(uid: string, segment: string, name: string, prefix = "bairelay") {
   const node = `bairelay_${uid}`;
   const common = {
@@ -275,7 +275,7 @@ function legacyMessages(uid: string, segment: string, name: string, prefix = "ba
   }));
 }
 
-Deno.test("migration from 0.1.0's per-entity messages follows Home Assistant's procedure", async () => {
+Deno.test("migration from earlier per-entity messages follows Home Assistant's procedure", async () => {
   const broker = await startMosquitto();
   const seed = await Subscriber.connect(broker, "nothing/#");
   const watcher = await Subscriber.connect(broker, "homeassistant/#");

@@ -40,7 +40,7 @@ Deno.test("hostile UIDs cannot inject topic levels or wildcards", () => {
   }
 });
 
-Deno.test("the per-entity topics of 0.1.0 are recognised, nothing else", () => {
+Deno.test("the per-entity topics of earlier builds are recognised, nothing else", () => {
   const hit = (topic: string) => legacyTopic(topic, "homeassistant");
   assert.equal(hit("homeassistant/binary_sensor/bairelay_U1/motion/config"), "bairelay_U1");
   assert.equal(hit("homeassistant/button/bairelay_U1/wake/config"), "bairelay_U1");

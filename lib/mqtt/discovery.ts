@@ -12,7 +12,7 @@
  * also need the camera's `registered` topic to be "on" (`availability_mode: all`), so a camera
  * that never registered shows "unavailable", not a false "Clear".
  *
- * Until 0.1.0 each entity had a message of its own (`{discovery}/{platform}/{node}/{key}/config`,
+ * Earlier builds gave each entity a message of its own (`{discovery}/{platform}/{node}/{key}/config`,
  * the LEGACY topics). The device message keeps each such entity's `unique_id`, uses the old
  * node as its node and the old object id as the entity's key under `cmps`, so Home Assistant
  * sees the same discovery id and takes the entity over with its history and settings.
@@ -80,10 +80,10 @@ export function deviceDiscoveryTopic(discoveryPrefix: string, node: string): str
 
 /** One entity of a camera device, as a row of the table below. */
 interface CameraEntity {
-  /** Its key under `cmps` (for the first four: the object id of its pre-0.2 topic). */
+  /** Its key under `cmps` (for the legacy four: the object id of its old topic). */
   key: string;
   platform: "binary_sensor" | "button" | "sensor";
-  /** Published by bairelay up to 0.1.0 as a per-entity discovery message. */
+  /** Published by earlier builds as a per-entity discovery message. */
   legacy: boolean;
   /** Also needs the camera registered to be available. */
   needsRegistered: boolean;
@@ -174,7 +174,7 @@ function origin(context: DiscoveryContext): Record<string, unknown> {
   };
 }
 
-/** An entity's ids: `unique_id` as before 0.2, and the entity id Home Assistant starts with. */
+/** An entity's ids: `unique_id` as earlier builds had it, and the entity id to start with. */
 function ids(platform: string, uniqueId: string): Record<string, string> {
   return {
     unique_id: uniqueId,
@@ -260,7 +260,7 @@ export function bridgeDiscovery(context: DiscoveryContext): DiscoveryMessage {
   };
 }
 
-/** The entities bairelay up to 0.1.0 announced with a discovery message each. */
+/** The entities earlier builds announced with a discovery message each. */
 const LEGACY_ENTITIES = CAMERA_ENTITIES.filter((entity) => entity.legacy);
 
 /**
@@ -272,7 +272,7 @@ export function legacyFilters(discoveryPrefix: string): string[] {
 }
 
 /**
- * The camera node of a per-entity discovery topic bairelay up to 0.1.0 published
+ * The camera node of a per-entity discovery topic earlier builds published
  * (`{discovery}/{platform}/bairelay_{UID}/{key}/config`), or undefined for any other topic.
  */
 export function legacyTopic(topic: string, discoveryPrefix: string): string | undefined {
