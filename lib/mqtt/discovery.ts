@@ -12,10 +12,11 @@
  * also need the camera's `registered` topic to be "on" (`availability_mode: all`), so a camera
  * that never registered shows "unavailable", not a false "Clear".
  *
- * Earlier builds gave each entity a message of its own (`{discovery}/{platform}/{node}/{key}/config`,
- * the LEGACY topics). The device message keeps each such entity's `unique_id`, uses the old
- * node as its node and the old object id as the entity's key under `cmps`, so Home Assistant
- * sees the same discovery id and takes the entity over with its history and settings.
+ * Earlier builds gave each entity a message of its own
+ * (`{discovery}/{platform}/{node}/{key}/config`, the legacy topics). The device message keeps
+ * each such entity's `unique_id`, uses the old node as its node and the old object id as the
+ * entity's key under `cmps`, so Home Assistant sees the same discovery id and takes the entity
+ * over with its history and settings.
  */
 
 import { isWildcard } from "../local_address.ts";
