@@ -2,10 +2,10 @@
  * The MQTT bridge: publishes each camera's motion, registration, last heartbeat, last motion,
  * recent wakes and last wake as retained QoS 1 topics, announces the bridge and the cameras to
  * Home Assistant (device-based MQTT discovery, migrating what earlier versions published per
- * entity), and turns `{prefix}/{camera}/control/wakeup` into wakes. It is optional and never in the way: while the
- * broker is unreachable the rest of `serve` keeps working, the bridge reconnects with backoff,
- * and on every (re)connect it publishes the current state, so nothing that happened during an
- * outage is lost.
+ * entity), and turns `{prefix}/{camera}/control/wakeup` into wakes. It is optional and never
+ * in the way: while the broker is unreachable the rest of `serve` keeps working, the bridge
+ * reconnects with backoff, and on every (re)connect it publishes the current state, so nothing
+ * that happened during an outage is lost.
  */
 
 import { getLogger } from "@logtape/logtape";
