@@ -2,7 +2,7 @@
 export const EXIT = {
   /** Everything worked. */
   OK: 0,
-  /** The input could not be decoded/encoded, or a reply was unusable. */
+  /** The input could not be decoded/encoded, a reply was unusable, or `doctor` found a problem. */
   FAILURE: 1,
   /** Bad command line, bad configuration, or a subcommand that is not available. */
   USAGE: 2,
