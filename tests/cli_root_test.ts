@@ -4,7 +4,7 @@ import { runCli } from "./support/run_cli.ts";
 Deno.test("--help lists every subcommand of the tool", async () => {
   const result = await runCli(["--help"]);
   assert.equal(result.code, 0);
-  for (const name of ["serve", "decode", "encode", "wake", "registry", "pcap-replay"]) {
+  for (const name of ["serve", "decode", "encode", "wake", "registry", "doctor", "pcap-replay"]) {
     assert.match(result.stdout, new RegExp(`^\\s+${name}\\b`, "m"), `missing ${name}`);
   }
 });

@@ -222,3 +222,14 @@ Deno.test("doctor: bad --dns, --expect and timeouts are usage errors (exit 2)", 
     assert.match(run.stderr, message);
   }
 });
+
+Deno.test("doctor --help lists the checks, the exit codes and examples", async () => {
+  const run = await runCli(["doctor", "--help"]);
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(run.stdout, /--dns <host\[:port\]>/);
+  assert.doesNotMatch(run.stdout, /--resolv-conf/); // a test hook, not for users
+  assert.match(run.stdout, /Checks \(each line ok, warning or problem/);
+  assert.match(run.stdout, /this box {2}net\.core\.rmem_max/);
+  assert.match(run.stdout, /Exit codes: 0 no problem .* 1 a problem, 2 bad usage/s);
+  assert.match(run.stdout, /Examples:\n {2}bairelay doctor\n/);
+});
