@@ -7,6 +7,7 @@ import { configureLogging } from "../lib/log.ts";
 import { describeListening, type Service, startService, StateDirError } from "../lib/service.ts";
 import { MqttConfigError } from "../lib/mqtt/errors.ts";
 import { redirectAdvice, REOLINK_HOSTS } from "../lib/reolink_hosts.ts";
+import { responderAdvice } from "../lib/dns/advice.ts";
 import { CliExit, EXIT } from "./exit_codes.ts";
 
 const log = getLogger(["bairelay", "serve"]);
@@ -116,7 +117,9 @@ export function serveCommand(): Command {
       );
       if (service.wake) {
         log.info("{advice}", {
-          advice: redirectAdvice(service.advertisedAddresses),
+          advice: service.dns
+            ? responderAdvice(service.dns.address, service.advertisedAddresses)
+            : redirectAdvice(service.advertisedAddresses),
           addresses: service.advertisedAddresses,
           hosts: REOLINK_HOSTS,
         });

@@ -36,6 +36,12 @@ Deno.test("dns e2e: a camera resolves p2p.reolink.com here, registers and is wok
   try {
     await serve.ready();
     assert.match(serve.stderr, new RegExp(`dns udp\\+tcp ${ip.replaceAll(".", "\\.")}:${dnsPort}`));
+    await serve.waitFor(/The DNS responder is on/);
+    assert.ok(
+      serve.stderr.includes(`The DNS responder is on: make ${ip} the cameras' DNS server`) &&
+        serve.stderr.includes(`dig @${ip} -p ${dnsPort} p2p.reolink.com`),
+      serve.stderr,
+    );
 
     const answered = await Deno.resolveDns("p2p.reolink.com", "A", {
       nameServer: { ipAddr: ip, port: dnsPort },

@@ -5,6 +5,7 @@
 
 import assert from "node:assert/strict";
 import { type ConfigEnv, ConfigError, dnsServerOptions, loadConfig } from "../lib/config.ts";
+import { responderAdvice } from "../lib/dns/advice.ts";
 import { AllowList, DEFAULT_ALLOW_FROM, rangeProblem } from "../lib/dns/allow_list.ts";
 import { DEFAULT_NAMES, NameMatcher, namePatternProblem } from "../lib/dns/names.ts";
 import { isSelf, resolvConfNameservers } from "../lib/dns/upstreams.ts";
@@ -216,4 +217,16 @@ Deno.test("dns config: every rule names the key and what is wrong", () => {
   }
   // The same port is fine while the responder is off.
   assert.equal(load("[dns]\nport = 9999").dns.port, 9999);
+});
+
+Deno.test("dns advice: the address to give the cameras, the dig check, the port-53 warning", () => {
+  const specific = responderAdvice({ ip: "192.168.1.10", port: 53 }, ["192.168.1.99"]);
+  assert.match(specific, /make 192\.168\.1\.10 the cameras' DNS server/);
+  assert.match(specific, /`dig @192\.168\.1\.10 p2p\.reolink\.com`/);
+  assert.doesNotMatch(specific, /redirect/);
+  const wildcard = responderAdvice({ ip: "0.0.0.0", port: 5353 }, ["192.168.1.99"]);
+  assert.match(wildcard, /make 192\.168\.1\.99 the cameras' DNS server/);
+  assert.match(wildcard, /dig @192\.168\.1\.99 -p 5353/);
+  assert.match(wildcard, /Cameras always ask port 53: redirect UDP and TCP 53 to 5353/);
+  assert.match(responderAdvice({ ip: "::", port: 53 }, []), /make this box's LAN address the/);
 });
