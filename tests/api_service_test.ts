@@ -39,7 +39,9 @@ Deno.test("GET /api/cameras lists a registered camera with every documented fiel
       "name",
       "state",
       "uid",
+      "wake_budget",
       "wakes",
+      "wakes_last_hour",
     ]);
     assert.equal(doc.uid, LONG_UID);
     assert.equal(doc.name, "garden");

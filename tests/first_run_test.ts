@@ -161,6 +161,8 @@ Deno.test("first run: configured cameras are listed before they register; /api/s
       age_ms: null,
       fresh: false,
       wakes: 0,
+      wakes_last_hour: 0,
+      wake_budget: 60,
       last_wake: null,
       last_motion: null,
     });

@@ -150,6 +150,8 @@ Deno.test("registry table helpers: ages and an IPv6 address", () => {
     age_ms: 61_000,
     fresh: false,
     wakes: 2,
+    wakes_last_hour: null,
+    wake_budget: null,
     last_wake: null,
     last_motion: "2026-01-01T00:00:00.000Z",
   }], Date.parse("2026-01-01T00:00:12.400Z"));
