@@ -232,3 +232,32 @@ Deno.test("doctor: no serve is exit 3, and a program holding the middleman port 
     await Deno.remove(config);
   }
 });
+
+Deno.test("doctor: the serve task's permissions (no --allow-all) are enough to read this box", async () => {
+  const denoJson = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url)));
+  const permissions = (denoJson.tasks.serve as string).split(" ").filter((word) =>
+    word.startsWith("--allow-")
+  );
+  assert.ok(!permissions.includes("--allow-all"), denoJson.tasks.serve);
+  const main = new URL("../main.ts", import.meta.url).pathname;
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: [
+      ...["run", ...permissions, "--quiet", main, "doctor", "--no-system-dns"],
+      ...["--api", `http://127.0.0.1:${freeTcpPort("127.0.0.1")}`],
+    ],
+    env: { NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(30_000),
+  }).output();
+  const stdout = new TextDecoder().decode(output.stdout);
+  assert.equal(output.code, 3, new TextDecoder().decode(output.stderr) + stdout);
+  assert.doesNotMatch(stdout, /cannot tell|cannot read/);
+  assert.match(
+    stdout,
+    /\n {2}\w+ +port 443: (running as root|uid \d+ may not bind it|CAP_NET|any user)/,
+  );
+  assert.match(stdout, /net\.core\.rmem_max = \d+/);
+  assert.match(stdout, /UDP 9999 \(middleman\): (free|in use)/);
+});

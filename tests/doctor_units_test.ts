@@ -49,13 +49,13 @@ Deno.test("doctor box: /proc/net tables, uid and CAP_NET_BIND_SERVICE", async ()
   assert.equal(hasCapability("Uid: 0 0 0 0\n", "CapEff"), null);
 
   const files: Record<string, string> = {
-    "/proc/self/status": STATUS,
+    "/proc/4242/status": STATUS,
     "/proc/sys/net/ipv4/ip_unprivileged_port_start": "1024\n",
     "/proc/sys/net/core/rmem_max": "212992\n",
     "/proc/net/udp": PROC_UDP,
   };
   const read: ReadText = (path) => Promise.resolve(files[path] ?? null);
-  const facts = await readBoxFacts(read);
+  const facts = await readBoxFacts(read, 4242);
   assert.equal(facts.uid, 1000);
   assert.equal(facts.netBindService, true);
   assert.equal(facts.unprivilegedPortStart, 1024);

@@ -11,9 +11,9 @@ export type ReadText = (path: string) => Promise<string | null>;
 /** CAP_NET_BIND_SERVICE's bit in the capability sets (linux/capability.h). */
 export const CAP_NET_BIND_SERVICE_BIT = 10;
 
-/** Where each fact comes from. */
+/** Where each fact comes from (`status` for this process: /proc/PID/status). */
 export const BOX_FILES = {
-  status: "/proc/self/status",
+  status: (pid: number) => `/proc/${pid}/status`,
   unprivilegedPortStart: "/proc/sys/net/ipv4/ip_unprivileged_port_start",
   rmemMax: "/proc/sys/net/core/rmem_max",
   udp: "/proc/net/udp",
@@ -58,19 +58,40 @@ export const UNKNOWN_BOX: Readonly<BoxFacts> = {
   sockets: null,
 };
 
-/** Reads a file with Deno; null on any failure. */
+/**
+ * Reads a file with Deno, or, when Deno refuses (it demands --allow-all for /proc, which the
+ * `serve` task and the compiled binary do not grant), with `cat` as a child process (needs
+ * --allow-run). Null on any failure.
+ */
 export const readTextFile: ReadText = async (path) => {
   try {
     return await Deno.readTextFile(path);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotCapable)) return null;
+  }
+  try {
+    const output = await new Deno.Command("cat", {
+      args: [path],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    return output.success ? new TextDecoder().decode(output.stdout) : null;
   } catch {
     return null;
   }
 };
 
-/** Gathers the box facts through `read` (every file at once). */
-export async function readBoxFacts(read: ReadText = readTextFile): Promise<BoxFacts> {
+/**
+ * Gathers the box facts through `read` (every file at once); `pid` names this process (its
+ * own status file, not that of a `cat` reading it for us).
+ */
+export async function readBoxFacts(
+  read: ReadText = readTextFile,
+  pid = Deno.pid,
+): Promise<BoxFacts> {
   const [status, portStart, rmemMax, udp, udp6, tcp, tcp6] = await Promise.all([
-    read(BOX_FILES.status),
+    read(BOX_FILES.status(pid)),
     read(BOX_FILES.unprivilegedPortStart),
     read(BOX_FILES.rmemMax),
     read(BOX_FILES.udp),
