@@ -6,36 +6,19 @@
  */
 
 import assert from "node:assert/strict";
-import { DEFAULT_ALLOW_FROM } from "../lib/dns/allow_list.ts";
-import { DEFAULT_NAMES } from "../lib/dns/names.ts";
-import { type DnsServerOptions, startDnsServer } from "../lib/dns/server.ts";
-import { Metrics } from "../lib/metrics.ts";
-import { decodeReply, dig, queryBytes, udpExchange } from "./support/dns.ts";
-import { randomLoopback } from "./support/serve_process.ts";
+import type { DnsServerOptions } from "../lib/dns/server.ts";
+import { decodeReply, dig, queryBytes, startTestResponder, udpExchange } from "./support/dns.ts";
 
+/** The responder with short TCP bounds, forwarding off. */
 function startResponder(overrides: Partial<DnsServerOptions> = {}) {
-  const ip = randomLoopback();
-  const metrics = new Metrics();
-  const server = startDnsServer({
-    bind: ip,
-    port: 0,
-    names: DEFAULT_NAMES,
-    answer: null,
-    advertiseBind: ip,
-    ttl: 60,
+  return startTestResponder({
     forward: false,
-    upstreams: [],
     upstreamTimeoutMs: 500,
     maxInflight: 16,
-    allowFrom: DEFAULT_ALLOW_FROM,
     tcpMaxConnections: 4,
     tcpIdleMs: 300,
     ...overrides,
-  }, { metrics });
-  const count = (result: string) =>
-    metrics.counter("bairelay_dns_queries_total", "").get({ result });
-  const target = { ip, port: server.address.port };
-  return { ip, server, count, target };
+  });
 }
 
 /** A header: id 0xbeef, RD, then the four counts. */

@@ -5,38 +5,18 @@
  */
 
 import assert from "node:assert/strict";
-import { DEFAULT_ALLOW_FROM } from "../lib/dns/allow_list.ts";
-import { DEFAULT_NAMES } from "../lib/dns/names.ts";
-import { type DnsServer, type DnsServerOptions, startDnsServer } from "../lib/dns/server.ts";
-import { Metrics } from "../lib/metrics.ts";
-import { dig, type Dnsmasq, startDnsmasq, startTestUpstream } from "./support/dns.ts";
+import type { DnsServer } from "../lib/dns/server.ts";
+import {
+  dig,
+  type Dnsmasq,
+  startDnsmasq,
+  startTestResponder,
+  startTestUpstream,
+} from "./support/dns.ts";
 import { randomLoopback } from "./support/serve_process.ts";
 
 const UPSTREAM_NAME = "example.test";
 const UPSTREAM_ADDRESS = "10.1.2.3";
-
-/** A responder on a random loopback address and port, its answer that address. */
-function startResponder(overrides: Partial<DnsServerOptions> = {}) {
-  const ip = randomLoopback();
-  const metrics = new Metrics();
-  const server = startDnsServer({
-    bind: ip,
-    port: 0,
-    names: DEFAULT_NAMES,
-    answer: null,
-    advertiseBind: ip,
-    ttl: 60,
-    forward: true,
-    upstreams: [],
-    upstreamTimeoutMs: 2000,
-    maxInflight: 512,
-    allowFrom: DEFAULT_ALLOW_FROM,
-    ...overrides,
-  }, { metrics });
-  const count = (result: string) =>
-    metrics.counter("bairelay_dns_queries_total", "").get({ result });
-  return { ip, server, metrics, count };
-}
 
 async function withDnsmasq(test: (upstream: Dnsmasq) => Promise<void>): Promise<void> {
   const upstream = await startDnsmasq(randomLoopback(), { [UPSTREAM_NAME]: UPSTREAM_ADDRESS });
@@ -52,7 +32,7 @@ function port(server: DnsServer): number {
 }
 
 Deno.test("dns: the Reolink names get this box's address over UDP and TCP", async () => {
-  const { ip, server, count, metrics } = startResponder();
+  const { ip, server, count, metrics } = startTestResponder();
   try {
     for (const name of ["p2p.reolink.com", "p2p7.reolink.com", "pushx.reolink.com"]) {
       for (const tcp of [false, true]) {
@@ -72,7 +52,7 @@ Deno.test("dns: the Reolink names get this box's address over UDP and TCP", asyn
 });
 
 Deno.test("dns: AAAA and other types of the Reolink names are NOERROR without an answer", async () => {
-  const { ip, server, count } = startResponder();
+  const { ip, server, count } = startTestResponder();
   try {
     for (const type of ["AAAA", "TXT", "MX"]) {
       const result = await dig(ip, port(server), "p2p.reolink.com", { type });
@@ -86,7 +66,7 @@ Deno.test("dns: AAAA and other types of the Reolink names are NOERROR without an
 });
 
 Deno.test("dns: a fixed answer and a TTL from the options", async () => {
-  const { ip, server } = startResponder({ answer: "192.168.77.5", ttl: 5 });
+  const { ip, server } = startTestResponder({ answer: "192.168.77.5", ttl: 5 });
   try {
     const result = await dig(ip, port(server), "p2p.reolink.com", { extra: ["+ttlunits"] });
     assert.deepEqual(result.answers, ["p2p.reolink.com. A 192.168.77.5"]);
@@ -98,7 +78,7 @@ Deno.test("dns: a fixed answer and a TTL from the options", async () => {
 
 Deno.test("dns: other names are forwarded to dnsmasq over UDP and TCP", async () => {
   await withDnsmasq(async (upstream) => {
-    const { ip, server, count } = startResponder({
+    const { ip, server, count } = startTestResponder({
       upstreams: [{ host: upstream.ip, port: upstream.port }],
     });
     try {
@@ -120,7 +100,7 @@ Deno.test("dns: other names are forwarded to dnsmasq over UDP and TCP", async ()
 
 Deno.test("dns: a forwarded answer is the upstream's, EDNS included, with the client's id", async () => {
   await withDnsmasq(async (upstream) => {
-    const { ip, server } = startResponder({
+    const { ip, server } = startTestResponder({
       upstreams: [{ host: upstream.ip, port: upstream.port }],
     });
     try {
@@ -140,7 +120,7 @@ Deno.test("dns: a forwarded answer is the upstream's, EDNS included, with the cl
 
 Deno.test("dns: a truncated upstream answer is asked again over TCP", async () => {
   const upstream = await startTestUpstream(randomLoopback(), { records: 40 });
-  const { ip, server } = startResponder({
+  const { ip, server } = startTestResponder({
     upstreams: [{ host: upstream.ip, port: upstream.port }],
   });
   try {
@@ -168,7 +148,7 @@ Deno.test("dns: a truncated upstream answer is asked again over TCP", async () =
 });
 
 Deno.test("dns: forward = false answers other names REFUSED", async () => {
-  const { ip, server, count } = startResponder({ forward: false, upstreams: null });
+  const { ip, server, count } = startTestResponder({ forward: false, upstreams: null });
   try {
     const result = await dig(ip, port(server), UPSTREAM_NAME);
     assert.equal(result.status, "REFUSED", result.output);
@@ -183,7 +163,7 @@ Deno.test("dns: forward = false answers other names REFUSED", async () => {
 
 Deno.test("dns: a source outside allow_from is REFUSED, even for the Reolink names", async () => {
   await withDnsmasq(async (upstream) => {
-    const { ip, server, count } = startResponder({
+    const { ip, server, count } = startTestResponder({
       allowFrom: ["10.0.0.0/8", "fd00::/8"],
       upstreams: [{ host: upstream.ip, port: upstream.port }],
     });
@@ -205,7 +185,7 @@ Deno.test("dns: a source outside allow_from is REFUSED, even for the Reolink nam
 
 Deno.test("dns: an upstream that never answers gives SERVFAIL within the timeout", async () => {
   const upstream = await startTestUpstream(randomLoopback(), { silent: true });
-  const { ip, server, count } = startResponder({
+  const { ip, server, count } = startTestResponder({
     upstreams: [{ host: upstream.ip, port: upstream.port }],
     upstreamTimeoutMs: 300,
   });
@@ -225,7 +205,7 @@ Deno.test("dns: an upstream that never answers gives SERVFAIL within the timeout
 
 Deno.test("dns: more forwards than max_inflight get SERVFAIL at once, counted", async () => {
   const upstream = await startTestUpstream(randomLoopback(), { silent: true });
-  const { ip, server, count } = startResponder({
+  const { ip, server, count } = startTestResponder({
     upstreams: [{ host: upstream.ip, port: upstream.port }],
     upstreamTimeoutMs: 1500,
     maxInflight: 1,
@@ -250,7 +230,7 @@ Deno.test("dns: more forwards than max_inflight get SERVFAIL at once, counted", 
 Deno.test("dns: the first upstream to answer wins when another is silent", async () => {
   await withDnsmasq(async (good) => {
     const silent = await startTestUpstream(randomLoopback(), { silent: true });
-    const { ip, server } = startResponder({
+    const { ip, server } = startTestResponder({
       upstreams: [{ host: silent.ip, port: silent.port }, { host: good.ip, port: good.port }],
       upstreamTimeoutMs: 1500,
     });

@@ -88,48 +88,37 @@ export class Responder {
         ? headerOnlyMessage(query.id, query.reply)
         : null;
     }
-    const { name, type } = query.question;
     if (!allowed) {
-      this.options.count("refused");
-      log.debug("DNS {type} {name} from {client}: refused (not in allow_from)", {
-        type,
-        name,
-        client,
-      });
+      this.settle("refused", query, client, "refused (not in allow_from)");
       return refusal(query, message.length);
     }
-    if (this.names.matches(name)) return await this.intercept(query, client);
+    if (this.names.matches(query.question.name)) return await this.intercept(query, client);
     if (this.options.forwarder === null) {
-      this.options.count("refused");
-      log.debug("DNS {type} {name} from {client}: refused (forward = false)", {
-        type,
-        name,
-        client,
-      });
+      this.settle("refused", query, client, "refused (forward = false)");
       return safeError(query, RCODE.REFUSED);
     }
     return await this.forward(query, message, client, transport);
   }
 
+  /** Counts a query's result and logs it at debug level. */
+  private settle(result: DnsResult, query: Query, client: string, outcome: string): void {
+    this.options.count(result);
+    const { type, name } = query.question;
+    log.debug("DNS {type} {name} from {client}: {outcome}", { type, name, client, outcome });
+  }
+
   private async intercept(query: Query, client: string): Promise<Uint8Array> {
-    const { name, type } = query.question;
-    if (type !== "A" || query.question.class !== "IN") {
-      this.options.count("intercepted");
-      log.debug("DNS {type} {name} from {client}: no data (only A is answered)", {
-        type,
-        name,
-        client,
-      });
+    if (query.question.type !== "A" || query.question.class !== "IN") {
+      this.settle("intercepted", query, client, "no data (only A is answered)");
       return answerMessage(query, null, this.options.ttl);
     }
     const address = await this.answerAddress(client);
     if (address === null) {
-      this.options.count("servfail");
+      this.settle("servfail", query, client, "SERVFAIL (no address to answer with)");
       return safeError(query, RCODE.SERVFAIL);
     }
-    this.options.count("intercepted");
-    log.debug("DNS A {name} from {client}: answered {address}", { name, client, address });
-    this.announce(client, name, address);
+    this.settle("intercepted", query, client, `answered ${address}`);
+    this.announce(client, query.question.name, address);
     return answerMessage(query, address, this.options.ttl);
   }
 
@@ -171,26 +160,13 @@ export class Responder {
     client: string,
     transport: "udp" | "tcp",
   ): Promise<Uint8Array> {
-    const { name, type } = query.question;
     const udpLimit = Math.max(CLASSIC_UDP_BYTES, query.ednsUdpBytes ?? CLASSIC_UDP_BYTES);
     const outcome = await this.options.forwarder!.forward(message, query.question, udpLimit);
     if (outcome.kind !== "answer") {
-      this.options.count("servfail");
-      log.debug("DNS {type} {name} from {client}: SERVFAIL ({why})", {
-        type,
-        name,
-        client,
-        why: outcome.kind,
-      });
+      this.settle("servfail", query, client, `SERVFAIL (${outcome.kind})`);
       return safeError(query, RCODE.SERVFAIL);
     }
-    this.options.count("forwarded");
-    log.debug("DNS {type} {name} from {client}: forwarded ({bytes} bytes)", {
-      type,
-      name,
-      client,
-      bytes: outcome.bytes.length,
-    });
+    this.settle("forwarded", query, client, `forwarded (${outcome.bytes.length} bytes)`);
     // A UDP client gets the full (TCP) answer only when it fits what the client accepts;
     // otherwise the upstream's truncated answer, and the client asks us again over TCP.
     if (transport === "udp" && outcome.truncated && outcome.bytes.length > udpLimit) {

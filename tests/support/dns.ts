@@ -7,7 +7,11 @@
 // @deno-types="@types/dns-packet"
 import * as dnsPacket from "dns-packet";
 import { Buffer } from "node:buffer";
-import { freeUdpPort } from "./serve_process.ts";
+import { DEFAULT_ALLOW_FROM } from "../../lib/dns/allow_list.ts";
+import { DEFAULT_NAMES } from "../../lib/dns/names.ts";
+import { type DnsServerOptions, startDnsServer } from "../../lib/dns/server.ts";
+import { Metrics } from "../../lib/metrics.ts";
+import { freeUdpPort, randomLoopback } from "./serve_process.ts";
 
 /** What dig saw. */
 export interface DigResult {
@@ -290,4 +294,31 @@ export function queryBytes(name: string, type: "A" | "AAAA" = "A", id = 0x1234):
 /** Decodes a reply (dns-packet), with its response code by name. */
 export function decodeReply(bytes: Uint8Array): dnsPacket.Packet & { rcode: string } {
   return dnsPacket.decode(Buffer.from(bytes)) as unknown as dnsPacket.Packet & { rcode: string };
+}
+
+/**
+ * The responder in-process on a random loopback address and a free port, answering with that
+ * address, forwarding to nothing unless `overrides` say otherwise; `count(result)` reads
+ * `bairelay_dns_queries_total`.
+ */
+export function startTestResponder(overrides: Partial<DnsServerOptions> = {}) {
+  const ip = randomLoopback();
+  const metrics = new Metrics();
+  const server = startDnsServer({
+    bind: ip,
+    port: 0,
+    names: DEFAULT_NAMES,
+    answer: null,
+    advertiseBind: ip,
+    ttl: 60,
+    forward: true,
+    upstreams: [],
+    upstreamTimeoutMs: 2000,
+    maxInflight: 512,
+    allowFrom: DEFAULT_ALLOW_FROM,
+    ...overrides,
+  }, { metrics });
+  const count = (result: string) =>
+    metrics.counter("bairelay_dns_queries_total", "").get({ result });
+  return { ip, server, metrics, count, target: { ip, port: server.address.port } };
 }
