@@ -183,7 +183,7 @@ Deno.test("first run: configured cameras are listed before they register; /api/s
     assert.deepEqual(status.mqtt, { state: "off", broker: null, error: null });
     assert.deepEqual(
       status.listeners.map((l: { name: string; state: string }) => `${l.name}:${l.state}`),
-      ["middleman:up", "register:up", "push:off", "api:up"],
+      ["middleman:up", "register:up", "push:off", "dns:off", "api:up"],
     );
     assert.deepEqual(status.advertised_addresses, [ip]);
     assert.ok(status.receive_buffers.length === 2, JSON.stringify(status.receive_buffers));
