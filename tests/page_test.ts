@@ -128,7 +128,7 @@ Deno.test({
     const setup = await startServe(
       `[[cameras]]\nname = "garden"\nuid = "${GARDEN_UID.slice(0, 16)}"\n` +
         `[[cameras]]\nname = "door"\nuid = "${DOOR_UID}"\n` +
-        `[wake_server]\nburst_count = 2\nburst_interval_ms = 10\n` +
+        `[wake_server]\nburst_count = 2\nburst_interval_ms = 10\nmax_wakes_per_hour = 1\n` +
         `[push_listener]\nmotion_hold_secs = 60\nwake_on_motion = false\n`,
     );
     const cameraIp = randomLoopback();
@@ -159,7 +159,7 @@ Deno.test({
         assert.equal(garden.name, "garden");
         assert.match(garden.cells[1], new RegExp(`^${cameraIp.replaceAll(".", "\\.")}:\\d+$`));
         assert.match(garden.cells[3], /^\d+ s ago$/);
-        assert.match(garden.cells[5], /^0 \/ 60/);
+        assert.match(garden.cells[5], /^0 \/ 1/);
         assert.equal((await row(page, DOOR_UID))!.cells[1], "—");
         const header = await page.$eval("header", (h) => h.textContent ?? "");
         assert.match(header, /v\d+\.\d+\.\d+/);
@@ -176,7 +176,12 @@ Deno.test({
           GARDEN_UID,
           { selector: ".result", equals: "Wake started" },
         );
-        await waitForRow(page, GARDEN_UID, { selector: "td:nth-child(6)", includes: "1 / 60" });
+        await waitForRow(page, GARDEN_UID, { selector: "td:nth-child(6)", includes: "1 / 1" });
+        await clickWake(page, GARDEN_UID);
+        await waitForRow(page, GARDEN_UID, {
+          selector: ".result",
+          equals: "Refused: wake budget used up (1/1 this hour)",
+        });
         await clickWake(page, DOOR_UID);
         await waitForRow(
           page,
@@ -218,6 +223,7 @@ Deno.test({
         assert.match(events, /Motion started/);
         assert.match(events, /Registered from/);
         assert.match(events, /Wake \(api\): Wake started/);
+        assert.match(events, /Wake \(api\): Refused: wake budget used up/);
 
         // A hostile UID from the wire is shown as text, and its Wake button still works.
         hostile = await CameraSim.start({

@@ -322,6 +322,7 @@ async function wake(row) {
     } else if (response.status === 404) text = WAKE_RESULTS.not_registered;
     else text = body.error ?? `HTTP ${response.status}`;
     setText(result, text);
+    result.title = text;
     result.classList.toggle("bad", response.status !== 202);
     refreshSoon();
   } catch (error) {
