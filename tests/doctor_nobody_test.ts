@@ -63,6 +63,10 @@ Deno.test({
         stdout,
         /\n {2}warning {2}port 443: uid \d+ may not bind it \(not root, no CAP_NET_BIND_SERVICE/,
       );
+      assert.match(
+        stdout,
+        /may not bind it[^]*?\n {11}fix: As for serve's push listener above\.\n/,
+      );
       assert.match(stdout, /\n {2}ok {7}UDP \d+ \(middleman\): held by serve/);
       assert.match(stdout, /\n0 problems, \d+ warnings, \d+ ok\n$/);
     } finally {

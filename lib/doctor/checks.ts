@@ -296,7 +296,11 @@ function pushPortPrivilege(facts: DoctorFacts): CheckResult[] {
     `port ${pushPort}: uid ${box.uid} may not bind it (not root, no CAP_NET_BIND_SERVICE, ` +
       `ports below ${box.unprivilegedPortStart ?? 1024} need privilege); serve started like ` +
       "this runs without the push listener",
-    { remedy: PUSH_DISABLED_REMEDY },
+    {
+      remedy: facts.serve.status?.listeners.some((l) => l.name === "push" && l.state === "disabled")
+        ? "As for serve's push listener above."
+        : PUSH_DISABLED_REMEDY,
+    },
   )];
 }
 
