@@ -124,14 +124,7 @@ async function toRequest(incoming: IncomingMessage, origin: string): Promise<Req
   const method = incoming.method ?? "GET";
   const body = method === "GET" || method === "HEAD" ? null : await readBody(incoming);
   if (body instanceof Response) return body;
-  const aborted = new AbortController();
-  incoming.once("close", () => aborted.abort());
-  return new Request(url, {
-    method,
-    headers,
-    body: body?.length ? body : null,
-    signal: aborted.signal,
-  });
+  return new Request(url, { method, headers, body: body?.length ? body : null });
 }
 
 /** The request body, or a 413 Response past MAX_REQUEST_BODY_BYTES. */

@@ -113,7 +113,11 @@ export class EventStreams {
         client.error(new Error("event stream client stopped reading"));
         continue;
       }
-      client.enqueue(chunk);
+      try {
+        client.enqueue(chunk);
+      } catch {
+        this.#remove(client); // closed or errored meanwhile
+      }
     }
   }
 

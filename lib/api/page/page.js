@@ -353,8 +353,8 @@ function eventText(event) {
   }
 }
 
-/** Adds an event (newest at the top) unless already shown; returns whether it was new. */
-function showEvent(event, atTop) {
+/** Adds an event in time order (newest at the top) unless already shown; true when new. */
+function showEvent(event) {
   const key = JSON.stringify(event);
   if (page.seenEvents.has(key)) return false;
   page.seenEvents.add(key);
@@ -365,8 +365,9 @@ function showEvent(event, atTop) {
   time.dateTime = event.at;
   li.append(time, el("span", "who", event.name ?? event.uid), el("span", "what", eventText(event)));
   const list = $("events");
-  if (atTop) list.prepend(li);
-  else list.append(li);
+  const older = [...list.children].find((item) => item.dataset.at <= event.at);
+  li.dataset.at = event.at;
+  list.insertBefore(li, older ?? null);
   while (list.children.length > MAX_EVENTS_SHOWN) {
     const last = list.lastElementChild;
     page.seenEvents.delete(last.dataset.key);
@@ -385,7 +386,7 @@ function applyMotion(event) {
 }
 
 function onLiveEvent(event) {
-  if (!showEvent(event, true)) return;
+  if (!showEvent(event)) return;
   if (event.type === "motion") applyMotion(event);
   else refreshSoon();
 }
@@ -395,7 +396,7 @@ async function loadEvents() {
   // Oldest first, so motion state ends at the newest and the list keeps newest on top.
   for (const event of events.reverse()) {
     if (event.type === "motion") applyMotion(event);
-    showEvent(event, true);
+    showEvent(event);
   }
 }
 
