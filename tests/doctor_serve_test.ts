@@ -261,3 +261,34 @@ Deno.test("doctor: the serve task's permissions (no --allow-all) are enough to r
   assert.match(stdout, /net\.core\.rmem_max = \d+/);
   assert.match(stdout, /UDP 9999 \(middleman\): (free|in use)/);
 });
+
+Deno.test("doctor: an API that is not serve's (HTML, or JSON of another shape) is a clear line", async () => {
+  const ip = randomLoopback();
+  let body = "<html>hello</html>";
+  const server = Deno.serve(
+    { hostname: ip, port: 0, onListen: () => {} },
+    () => new Response(body, { headers: { "content-type": "text/html" } }),
+  );
+  try {
+    const api = `http://${ip}:${server.addr.port}`;
+    for (
+      const [answer, message] of [
+        ["<html>hello</html>", /serve answered badly: .*JSON/],
+        [
+          '{"status":"ok"}',
+          /serve answered badly: its \/api\/status or \/api\/cameras is not what/,
+        ],
+      ] as const
+    ) {
+      body = answer;
+      const run = await runCli(["doctor", "--no-system-dns", "--api", api]);
+      assert.equal(run.code, 1, run.stderr + run.stdout);
+      assert.equal(run.stderr, "");
+      assert.match(run.stdout, message);
+      assert.match(run.stdout, /fix: Is it `bairelay serve` that listens at --api/);
+      assert.doesNotMatch(run.stdout, /\ncameras\n/);
+    }
+  } finally {
+    await server.shutdown();
+  }
+});

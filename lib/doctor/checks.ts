@@ -84,7 +84,8 @@ function serveReachable(facts: DoctorFacts): CheckResult[] {
       })];
     case "error":
       return [result("serve", "serve.api", "problem", `serve answered badly: ${serve.error}`, {
-        remedy: "Is it `bairelay serve` that listens at --api? Check its log.",
+        remedy: "Is it `bairelay serve` that listens at --api (an older serve without " +
+          "/api/status: upgrade it)? Check its log.",
       })];
     default:
       return [result("serve", "serve.api", "problem", `serve not reachable: ${serve.error}`, {

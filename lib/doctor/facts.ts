@@ -241,13 +241,34 @@ async function askServe(api: DoctorPlan["api"]): Promise<ServeFacts> {
       cameras: null,
     };
   }
+  const statusDocument = status.status === "fulfilled" ? status.value : null;
+  const camerasDocument = cameras.status === "fulfilled" ? cameras.value : null;
+  if (!isStatusDocument(statusDocument) || !Array.isArray(camerasDocument?.cameras)) {
+    return {
+      url: api.url,
+      reach: "error",
+      error: "its /api/status or /api/cameras is not what bairelay serve answers",
+      status: null,
+      cameras: null,
+    };
+  }
   return {
     url: api.url,
     reach: "ok",
     error: null,
-    status: status.status === "fulfilled" ? status.value : null,
-    cameras: cameras.status === "fulfilled" ? cameras.value.cameras : null,
+    status: statusDocument,
+    cameras: camerasDocument.cameras,
   };
+}
+
+/** Whether `value` has the parts of a status document the checks read (an API is outside input). */
+function isStatusDocument(value: unknown): value is StatusDocument {
+  if (typeof value !== "object" || value === null) return false;
+  const document = value as Record<string, unknown>;
+  return typeof document.version === "string" && typeof document.uptime_s === "number" &&
+    Array.isArray(document.listeners) && Array.isArray(document.receive_buffers) &&
+    typeof document.mqtt === "object" && document.mqtt !== null &&
+    Array.isArray(document.advertised_addresses);
 }
 
 function reachOf(error: unknown): ServeReach {
