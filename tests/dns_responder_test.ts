@@ -245,3 +245,21 @@ Deno.test("dns: the first upstream to answer wins when another is silent", async
     }
   });
 });
+
+Deno.test("dns: over IPv6 loopback, A gets the fixed answer; with no IPv4 to answer, SERVFAIL", async () => {
+  const fixed = startTestResponder({ bind: "::1", advertiseBind: "::1", answer: "192.0.2.7" });
+  const derived = startTestResponder({ bind: "::1", advertiseBind: "::1" });
+  try {
+    for (const tcp of [false, true]) {
+      const result = await dig("::1", port(fixed.server), "p2p.reolink.com", { tcp });
+      assert.deepEqual(result.answers, ["p2p.reolink.com. A 192.0.2.7"], result.output);
+    }
+    // Bound to ::1, this box reaches the client on ::1: no IPv4 address to put in an A record.
+    const none = await dig("::1", port(derived.server), "p2p.reolink.com");
+    assert.equal(none.status, "SERVFAIL", none.output);
+    assert.equal(derived.count("servfail"), 1);
+  } finally {
+    await fixed.server.close();
+    await derived.server.close();
+  }
+});

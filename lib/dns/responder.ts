@@ -62,6 +62,7 @@ export class Responder {
   private readonly names: NameMatcher;
   private readonly allow: AllowList;
   private readonly announced = new Set<string>();
+  private readonly warned = new Set<string>();
   private lookups = 0;
 
   constructor(private readonly options: ResponderOptions) {
@@ -126,20 +127,20 @@ export class Responder {
   private async answerAddress(client: string): Promise<string | null> {
     if (this.lookups >= MAX_ANSWER_LOOKUPS) return null;
     this.lookups++;
+    let problem: string;
     try {
       const address = await this.options.answerFor(client);
       if (isIP(address) === 4) return address;
-      log.warn(
-        "No IPv4 address of this box reaches {client} (got {address}); set [dns] answer",
-        { client, address },
-      );
+      problem = `no IPv4 address of this box reaches ${client} (got ${address})`;
     } catch (error) {
-      log.warn("Cannot find the address to answer {client} with: {error}; set [dns] answer", {
-        client,
-        error: String(error),
-      });
+      problem = `cannot find the address to answer ${client} with: ${error}`;
     } finally {
       this.lookups--;
+    }
+    // Once per client, like the info line: a flood of queries must not flood the log.
+    if (this.warned.size < MAX_ANNOUNCED_CLIENTS && !this.warned.has(client)) {
+      this.warned.add(client);
+      log.warn("DNS: {problem}; answering SERVFAIL (set [dns] answer)", { problem });
     }
     return null;
   }
