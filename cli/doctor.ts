@@ -1,5 +1,6 @@
 /** `bairelay doctor`: checks the whole set-up and says, line by line, what is right and what to fix. */
 
+import { isIP } from "node:net";
 import { Command, Option } from "commander";
 import { DEFAULT_API_URL } from "../lib/api/client.ts";
 import { type Config, loadConfig } from "../lib/config.ts";
@@ -13,9 +14,8 @@ import {
   type SetupFacts,
 } from "../lib/doctor/facts.ts";
 import type { CheckGroup, CheckResult } from "../lib/doctor/result.ts";
-import { isIP } from "node:net";
 import { RESOLV_CONF } from "../lib/dns/upstreams.ts";
-import { REOLINK_HOSTS } from "../lib/reolink_hosts.ts";
+import { MAX_P2P_HOST_NUMBER, REOLINK_HOSTS } from "../lib/reolink_hosts.ts";
 import { apiTarget, loadConfigFile } from "./api_target.ts";
 import { CliExit, EXIT } from "./exit_codes.ts";
 
@@ -104,7 +104,8 @@ function helpText(): string {
     "Checks (each line ok, warning or problem; a problem comes with what to do):",
     ...checks,
     "",
-    `DNS: asks each resolver for ${REOLINK_HOSTS.length} names (p2p.reolink.com, p2p1..p2p11, ` +
+    `DNS: asks each resolver for ${REOLINK_HOSTS.length} names (p2p.reolink.com, ` +
+    `p2p1..p2p${MAX_P2P_HOST_NUMBER}, ` +
     "pushx.reolink.com)",
     "and tells whether each answer is this box (any of its addresses, loopback included, or",
     "--expect), Reolink's cloud (another public address), NXDOMAIN, blocked, or no answer.",
