@@ -277,3 +277,28 @@ Deno.test("dns hostile: pipelined TCP queries on one connection are all answered
     await server.close();
   }
 });
+
+Deno.test("dns hostile: odd types and classes for a Reolink name get an empty NOERROR", async () => {
+  const { server, count, target } = startResponder();
+  try {
+    const name = [3, 112, 50, 112, 7, 114, 101, 111, 108, 105, 110, 107, 3, 99, 111, 109, 0];
+    for (const [type, klass] of [[28, 300], [1, 300], [65000, 1], [1, 255], [255, 1]]) {
+      const bytes = new Uint8Array([
+        ...header(1),
+        ...name,
+        type >> 8,
+        type & 0xff,
+        klass >> 8,
+        klass & 0xff,
+      ]);
+      const reply = await udpExchange(target, bytes, "127.0.0.1", 500);
+      assert.ok(reply !== null, `type ${type} class ${klass}`);
+      const decoded = decodeReply(reply);
+      assert.equal(decoded.rcode, "NOERROR");
+      assert.deepEqual(decoded.answers, []);
+    }
+    assert.equal(count("intercepted"), 5);
+  } finally {
+    await server.close();
+  }
+});

@@ -76,6 +76,25 @@ export class Responder {
     client: string,
     transport: "udp" | "tcp",
   ): Promise<Uint8Array | null> {
+    try {
+      return await this.decide(message, client, transport);
+    } catch (error) {
+      // A message the codec reads but cannot write back (an odd class or type): no answer.
+      this.options.count("malformed");
+      log.debug("DNS {transport} from {client}: cannot answer ({error})", {
+        transport,
+        client,
+        error: String(error),
+      });
+      return null;
+    }
+  }
+
+  private async decide(
+    message: Uint8Array,
+    client: string,
+    transport: "udp" | "tcp",
+  ): Promise<Uint8Array | null> {
     const query = readQuery(message);
     const allowed = this.allow.allows(client);
     if ("malformed" in query) {

@@ -108,8 +108,9 @@ export function startDnsServer(options: DnsServerOptions, deps: DnsServerDeps = 
   const connections = new Set<Deno.TcpConn>();
   const tasks = new Set<Promise<void>>();
   const track = (task: Promise<void>) => {
-    tasks.add(task);
-    task.finally(() => tasks.delete(task));
+    const settled = task.catch((error) => log.error("DNS query failed: {error}", { error }));
+    tasks.add(settled);
+    settled.finally(() => tasks.delete(settled));
   };
 
   const udpLoop = (async () => {
