@@ -237,6 +237,14 @@ Deno.test({
         assert.equal(shown.uid, HOSTILE_UID);
         assert.equal(shown.name, "(unnamed)");
         assert.equal(shown.elements, 0, "no element was made from the UID");
+        const label = await page.evaluate(
+          (uid) =>
+            [...document.querySelectorAll<HTMLTableRowElement>("#cameras tbody tr")]
+              .find((tr) => tr.dataset.uid === uid)!.querySelector("button")!
+              .getAttribute("aria-label"),
+          HOSTILE_UID,
+        );
+        assert.equal(label, `Wake ${HOSTILE_UID}`, "each Wake button names its camera");
         await clickWake(page, HOSTILE_UID);
         assert.ok((await hostile.waitForWakes(1)).length >= 1);
         const events2 = await page.$$eval(

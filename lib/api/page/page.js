@@ -256,6 +256,10 @@ function renderCameras(document_) {
 function updateRow(row) {
   const { camera, cells } = row;
   setText(cells.name, camera.name ?? "(unnamed)");
+  const label = `Wake ${camera.name ?? camera.uid}`;
+  if (cells.button.getAttribute("aria-label") !== label) {
+    cells.button.setAttribute("aria-label", label);
+  }
   setText(cells.uid, camera.uid);
   const address = camera.address ? hostPort(camera.address) : "—";
   setText(cells.address, address);
