@@ -18,8 +18,6 @@ export interface ForwarderOptions {
   timeoutMs: number;
   /** Most forwards at once; more are turned away at once ("busy"). */
   maxInflight: number;
-  /** A random 16-bit message id (tests may fix it). */
-  randomId?: () => number;
 }
 
 /** What became of one forward. */
@@ -30,6 +28,9 @@ export type ForwardOutcome =
   | { kind: "busy" }
   | { kind: "no_upstream" };
 
+/** The least room given to an upstream's UDP answer (some send more than the client asked). */
+const MIN_UDP_READ_BYTES = 4096;
+
 function randomU16(): number {
   return crypto.getRandomValues(new Uint16Array(1))[0];
 }
@@ -38,20 +39,13 @@ function randomU16(): number {
 export class Forwarder {
   private inflightCount = 0;
   private readonly open = new Set<{ close(): void }>();
-  private readonly randomId: () => number;
 
-  constructor(private readonly options: ForwarderOptions) {
-    this.randomId = options.randomId ?? randomU16;
-  }
-
-  /** Forwards running now. */
-  get inflight(): number {
-    return this.inflightCount;
-  }
+  constructor(private readonly options: ForwarderOptions) {}
 
   /**
    * Forwards `query` (the client's message, asking `question`) and waits for the answer.
-   * `maxUdpBytes` bounds the UDP answer read (the client's EDNS size, at least 512).
+   * `maxUdpBytes` is the UDP size the client accepts (its EDNS size, at least 512); answers up
+   * to MIN_UDP_READ_BYTES are read whatever it is.
    */
   async forward(
     query: Uint8Array,
@@ -62,7 +56,7 @@ export class Forwarder {
     if (this.inflightCount >= this.options.maxInflight) return { kind: "busy" };
     this.inflightCount++;
     const clientId = new DataView(query.buffer, query.byteOffset).getUint16(0);
-    const id = this.randomId();
+    const id = randomU16();
     const deadline = Date.now() + this.options.timeoutMs;
     try {
       const udp = await this.overUdp(withId(query, id), id, question, maxUdpBytes, deadline);
@@ -183,7 +177,7 @@ async function receiveAnswer(
   question: Query["question"],
   maxUdpBytes: number,
 ): Promise<{ bytes: Uint8Array; truncated: boolean; from: Upstream } | null> {
-  const buffer = new Uint8Array(maxUdpBytes);
+  const buffer = new Uint8Array(Math.max(maxUdpBytes, MIN_UDP_READ_BYTES));
   while (true) {
     let received: [Uint8Array, Deno.Addr];
     try {
