@@ -77,6 +77,20 @@ Deno.test("a half-sent header is answered 408 and closed after header_timeout_ms
   });
 });
 
+Deno.test("a header trickled a byte at a time still meets the deadline (slowloris)", async () => {
+  await withApi({ headerTimeoutMs: 500 }, async (api) => {
+    const conn = await halfHeader(api.address.port);
+    const trickle = setInterval(() => {
+      conn.write(new TextEncoder().encode("x")).catch(() => clearInterval(trickle));
+    }, 50);
+    try {
+      assert.match(await readUntilClosed(conn), /^HTTP\/1\.1 408 /);
+    } finally {
+      clearInterval(trickle);
+    }
+  });
+});
+
 Deno.test("a header that completes in time is answered normally", async () => {
   await withApi({ headerTimeoutMs: 2000 }, async (api) => {
     const conn = await halfHeader(api.address.port);
