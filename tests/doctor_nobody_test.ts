@@ -5,6 +5,7 @@
  */
 
 import assert from "node:assert/strict";
+import { runCli } from "./support/run_cli.ts";
 import { freeServePorts, randomLoopback, ServeProcess } from "./support/serve_process.ts";
 import { AS_NOBODY_SKIP_REASON, asNobody, readableProgram } from "./support/unprivileged.ts";
 
@@ -40,21 +41,12 @@ Deno.test({
     );
     try {
       await serve.ready();
-      const [command, ...args] = asNobody([
-        Deno.execPath(),
-        ...["run", "--allow-all", "--quiet", program.main, "doctor", "--no-system-dns"],
-        ...["--api", `${ip}:${ports.api}`],
-      ]);
-      const output = await new Deno.Command(command, {
-        args,
-        env,
-        stdin: "null",
-        stdout: "piped",
-        stderr: "piped",
-        signal: AbortSignal.timeout(30_000),
-      }).output();
-      const stdout = new TextDecoder().decode(output.stdout);
-      assert.equal(output.code, 0, new TextDecoder().decode(output.stderr) + stdout);
+      const run = await runCli(
+        ["doctor", "--no-system-dns", "--api", `${ip}:${ports.api}`],
+        { env, wrapper: asNobody([]), main: program.main },
+      );
+      const stdout = run.stdout;
+      assert.equal(run.code, 0, run.stderr + stdout);
       assert.match(
         stdout,
         /\n {2}warning {2}listener push \(tcp\) disabled: no permission for port 443\n {11}fix: Motion events are off\. .*CAP_NET_BIND_SERVICE/,

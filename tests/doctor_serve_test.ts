@@ -239,20 +239,12 @@ Deno.test("doctor: the serve task's permissions (no --allow-all) are enough to r
     word.startsWith("--allow-")
   );
   assert.ok(!permissions.includes("--allow-all"), denoJson.tasks.serve);
-  const main = new URL("../main.ts", import.meta.url).pathname;
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: [
-      ...["run", ...permissions, "--quiet", main, "doctor", "--no-system-dns"],
-      ...["--api", `http://127.0.0.1:${freeTcpPort("127.0.0.1")}`],
-    ],
-    env: { NO_COLOR: "1" },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    signal: AbortSignal.timeout(30_000),
-  }).output();
-  const stdout = new TextDecoder().decode(output.stdout);
-  assert.equal(output.code, 3, new TextDecoder().decode(output.stderr) + stdout);
+  const run = await runCli([
+    ...["doctor", "--no-system-dns"],
+    ...["--api", `http://127.0.0.1:${freeTcpPort("127.0.0.1")}`],
+  ], { permissions });
+  const stdout = run.stdout;
+  assert.equal(run.code, 3, run.stderr + stdout);
   assert.doesNotMatch(stdout, /cannot tell|cannot read/);
   assert.match(
     stdout,

@@ -20,12 +20,26 @@ export interface RunCliOptions {
   env?: Record<string, string>;
   /** Kill the process after this many milliseconds (default 30 s). */
   timeoutMs?: number;
+  /** Deno permission flags (default `--allow-all`). */
+  permissions?: string[];
+  /** Words before the command, e.g. `setpriv ...` to run it as another user. */
+  wrapper?: string[];
+  /** The main.ts to run (default this checkout's), e.g. a copy another user can read. */
+  main?: string;
 }
 
-/** Runs `bairelay <args>` (via `deno run -A main.ts`) and collects its output and exit code. */
+/**
+ * Runs `bairelay <args>` (via `deno run -A main.ts`, or as `options` say) and collects its
+ * output and exit code.
+ */
 export async function runCli(args: string[], options: RunCliOptions = {}): Promise<CliResult> {
-  const command = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", "--quiet", MAIN, ...args],
+  const [program, ...words] = [
+    ...options.wrapper ?? [],
+    Deno.execPath(),
+    ...["run", ...options.permissions ?? ["--allow-all"], "--quiet", options.main ?? MAIN],
+  ];
+  const command = new Deno.Command(program, {
+    args: [...words, ...args],
     stdin: "piped",
     stdout: "piped",
     stderr: "piped",
