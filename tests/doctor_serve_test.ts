@@ -11,6 +11,7 @@ import type { CheckResult } from "../lib/doctor/result.ts";
 import { REOLINK_HOSTS } from "../lib/reolink_hosts.ts";
 import { CameraSim } from "./support/camera_sim.ts";
 import { type Dnsmasq, startDnsmasq } from "./support/dns.ts";
+import { type Mosquitto, startMosquitto } from "./support/mosquitto.ts";
 import { runCli } from "./support/run_cli.ts";
 import {
   freeServePorts,
@@ -282,5 +283,65 @@ Deno.test("doctor: an API that is not serve's (HTML, or JSON of another shape) i
     }
   } finally {
     await server.shutdown();
+  }
+});
+
+Deno.test("doctor: MQTT not connected is a problem with the broker's error; connected is ok", async () => {
+  const ip = randomLoopback();
+  const ports = await freeServePorts(ip);
+  const stateDir = await Deno.makeTempDir({ prefix: "bairelay-doctor-mqtt-" });
+  const brokerPort = freeTcpPort("127.0.0.1"); // nothing listens here
+  const config = `${stateDir}/config.toml`;
+  await Deno.writeTextFile(
+    config,
+    [
+      `bind = "${ip}"`,
+      `state_dir = "${stateDir}"`,
+      "[wake_server]",
+      `middleman_port = ${ports.middleman}`,
+      `register_port = ${ports.register}`,
+      "[push_listener]",
+      `port = ${freeTcpPort(ip)}`,
+      "[api]",
+      `listen = "${ip}:${ports.api}"`,
+      "[mqtt]",
+      'broker_addr = "127.0.0.1"',
+      `port = ${brokerPort}`,
+      "",
+    ].join("\n"),
+  );
+  const serve = ServeProcess.start(["--config", config]);
+  let broker: Mosquitto | undefined;
+  try {
+    await serve.ready();
+    const down = await runCli(["doctor", "--config", config, "--no-system-dns", "--json"]);
+    const mqtt = byId(jsonLines(down.stdout), "serve.mqtt");
+    assert.equal(mqtt.verdict, "problem", JSON.stringify(mqtt));
+    assert.match(
+      mqtt.summary,
+      new RegExp(
+        `^MQTT not connected to (mqtt://)?127\\.0\\.0\\.1:${brokerPort} \\(.*ECONNREFUSED`,
+      ),
+    );
+    assert.match(mqtt.remedy!, /Is the broker running/);
+    assert.equal(down.code, 1, down.stdout);
+
+    broker = await startMosquitto({ port: brokerPort });
+    const deadline = Date.now() + 20_000;
+    let up: CheckResult | undefined;
+    while (Date.now() < deadline) {
+      const run = await runCli(["doctor", "--config", config, "--no-system-dns", "--json"]);
+      up = byId(jsonLines(run.stdout), "serve.mqtt");
+      if (up.verdict === "ok") break;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    assert.match(
+      up?.summary ?? "",
+      new RegExp(`^MQTT connected to (mqtt://)?127\\.0\\.0\\.1:${brokerPort}$`),
+    );
+  } finally {
+    await serve.stop();
+    await broker?.dispose();
+    await Deno.remove(stateDir, { recursive: true });
   }
 });

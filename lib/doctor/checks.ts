@@ -147,30 +147,28 @@ function rmemRemedy(bytes: number): string {
 function mqttCheck(facts: DoctorFacts): CheckResult[] {
   const mqtt = facts.serve.status?.mqtt;
   if (!mqtt) return [];
-  const error = mqtt.error ? ` (${mqtt.error})` : "";
-  switch (mqtt.state) {
-    case "off":
-      return [result("serve", "serve.mqtt", "ok", "MQTT off (no [mqtt] broker_addr)")];
-    case "connected":
-      return [result("serve", "serve.mqtt", "ok", `MQTT connected to ${mqtt.broker}`)];
-    case "connecting":
-      return [
-        result("serve", "serve.mqtt", "warning", `MQTT connecting to ${mqtt.broker}${error}`, {
-          remedy: "If this lasts, check that the broker runs and accepts this box.",
-        }),
-      ];
-    case "disconnected":
-      return [result(
-        "serve",
-        "serve.mqtt",
-        "problem",
-        `MQTT not connected to ${mqtt.broker}${error}`,
-        {
-          remedy: "Is the broker running and reachable from this box? Check [mqtt] broker_addr, " +
-            "port, credentials and ca.",
-        },
-      )];
+  const id = "serve.mqtt";
+  if (mqtt.state === "off") return [result("serve", id, "ok", "MQTT off (no [mqtt] broker_addr)")];
+  if (mqtt.state === "connected") {
+    return [result("serve", id, "ok", `MQTT connected to ${mqtt.broker}`)];
   }
+  // While the broker is down, the bridge alternates between connecting and disconnected; the
+  // last error stays until it connects, so an error (in either state) is the problem.
+  if (mqtt.state === "connecting" && mqtt.error === null) {
+    return [result("serve", id, "warning", `MQTT connecting to ${mqtt.broker}`, {
+      remedy: "If this lasts, check that the broker runs and accepts this box.",
+    })];
+  }
+  return [result(
+    "serve",
+    id,
+    "problem",
+    `MQTT not connected to ${mqtt.broker}${mqtt.error === null ? "" : ` (${mqtt.error})`}`,
+    {
+      remedy: "Is the broker running and reachable from this box? Check [mqtt] broker_addr, " +
+        "port, credentials and ca.",
+    },
+  )];
 }
 
 // ---------------------------------------------------------------------------------------------
