@@ -149,7 +149,7 @@ export const CONFIG_SCHEMA: Record<string, Record<string, KeySpec>> = {
     middleman_port: { ...PORT, default: 9999 },
     register_port: { ...PORT, default: 58200 },
     heartbeat_ms: { type: "integer", default: 20_000, min: 1000, max: MS_MAX },
-    stale_after_ms: { type: "integer", default: 60_000, min: 1000, max: MS_MAX },
+    stale_after_ms: { type: "integer", default: 80_000, min: 1000, max: MS_MAX },
     max_wakes_per_hour: { type: "integer", default: 60, min: 0, max: 3600 },
     burst_count: { type: "integer", default: 10, min: 1, max: 100 },
     burst_interval_ms: { type: "integer", default: 100, min: 1, max: 10_000 },
@@ -280,9 +280,14 @@ export class ConfigError extends Error {
 export interface ConfigEnv {
   /** Effective user id (0 = root); null when unknown (e.g. Windows). */
   uid: number | null;
-  /** Environment variables (HOME, XDG_STATE_HOME). */
+  /** Environment variables (HOME, XDG_STATE_HOME, the BAIRELAY_MQTT_* secrets). */
   vars: Record<string, string | undefined>;
 }
+
+/** Environment variable holding the MQTT user name (overrides `[mqtt] credentials`). */
+export const MQTT_USERNAME_ENV = "BAIRELAY_MQTT_USERNAME";
+/** Environment variable holding the MQTT password (overrides `[mqtt] credentials`). */
+export const MQTT_PASSWORD_ENV = "BAIRELAY_MQTT_PASSWORD";
 
 /** Reads the real process environment (needs --allow-env and --allow-sys for the uid). */
 export function processEnv(): ConfigEnv {
@@ -291,7 +296,7 @@ export function processEnv(): ConfigEnv {
     uid = Deno.uid();
   } catch { /* not permitted or not POSIX: fall back to HOME-based defaults */ }
   const vars: Record<string, string | undefined> = {};
-  for (const name of ["HOME", "XDG_STATE_HOME"]) {
+  for (const name of ["HOME", "XDG_STATE_HOME", MQTT_USERNAME_ENV, MQTT_PASSWORD_ENV]) {
     try {
       vars[name] = Deno.env.get(name);
     } catch { /* no --allow-env */ }
@@ -486,7 +491,7 @@ class Reader {
       mqtt: {
         brokerAddr: this.nonEmpty(mqtt, "mqtt", "broker_addr"),
         port: this.value(mqtt, "mqtt", "port") as number,
-        credentials: this.pairOf(mqtt, "credentials", "username", "password"),
+        credentials: this.mqttCredentials(mqtt),
         ca: this.fileInConfig(this.nonEmpty(mqtt, "mqtt", "ca")),
         clientAuth: this.fileInConfigPair(this.pairOf(mqtt, "client_auth", "cert", "key")),
         topicPrefix: this.topic(mqtt, "mqtt", "topic_prefix"),
@@ -595,6 +600,27 @@ class Reader {
     const value = this.value(table, "mqtt", key) as [string, string] | undefined;
     if (value === undefined) return null;
     return { [first]: value[0], [second]: value[1] } as Record<A | B, string>;
+  }
+
+  /**
+   * The broker login: `BAIRELAY_MQTT_USERNAME` / `BAIRELAY_MQTT_PASSWORD` override the file's
+   * `credentials` one by one (environment > file; empty variables count as unset), so a
+   * container or unit file can keep the secret out of the config.
+   */
+  mqttCredentials(table: Table): { username: string; password: string } | null {
+    const file = this.pairOf(table, "credentials", "username", "password");
+    const username = this.env.vars[MQTT_USERNAME_ENV] || file?.username;
+    const password = this.env.vars[MQTT_PASSWORD_ENV] || file?.password;
+    if (username === undefined && password === undefined) return null;
+    if (username === undefined || password === undefined) {
+      this.fail(
+        "mqtt.credentials",
+        `${username === undefined ? MQTT_USERNAME_ENV : MQTT_PASSWORD_ENV} is missing: ` +
+          `${MQTT_USERNAME_ENV} and ${MQTT_PASSWORD_ENV} go together (or set [mqtt] credentials)`,
+      );
+      return null;
+    }
+    return { username, password };
   }
 
   /** An MQTT topic prefix: non-empty, no wildcards, no leading or trailing slash. */

@@ -33,12 +33,13 @@ function writeStderr(line: string): void {
 /**
  * Configures LogTape for the "bairelay" loggers (replacing any earlier configuration).
  * `pretty`: "2026-01-02 03:04:05.678 +00:00 [INF] bairelay·wake: message"; `json`: one object
- * per line with @timestamp, level, logger, message and the record's properties.
+ * per line with @timestamp, level, logger, message (values bare, as in `pretty`) and the
+ * record's values as `properties`.
  */
 export function configureLogging(options: LoggingOptions): void {
   const write = options.write ?? writeStderr;
   const formatter = options.format === "json"
-    ? getJsonLinesFormatter({ categorySeparator: ".", message: "rendered" })
+    ? jsonLinesFormatter()
     : getTextFormatter({ timestamp: "date-time-tz", category: ".", value: "bare" });
   const sink: Sink = (record: LogRecord) => write(formatter(record));
   configureSync({
@@ -49,6 +50,38 @@ export function configureLogging(options: LoggingOptions): void {
       { category: ["logtape", "meta"], sinks: ["stderr"], lowestLevel: "warning" },
     ],
   });
+}
+
+/**
+ * LogTape's JSON lines with the message rendered as the text format renders it (values bare:
+ * `Camera ABC registered`, not `Camera "ABC" registered`); the values stay in `properties`.
+ */
+function jsonLinesFormatter(): (record: LogRecord) => string {
+  const json = getJsonLinesFormatter({ categorySeparator: ".", message: "rendered" });
+  return (record) => json({ ...record, message: [renderBare(record.message)] });
+}
+
+/** A LogTape message (text, value, text, ...) with each value written bare. */
+function renderBare(message: readonly unknown[]): string {
+  let text = "";
+  for (let i = 0; i < message.length; i++) {
+    const part = message[i];
+    text += i % 2 === 0 ? String(part) : bareValue(part);
+  }
+  return text;
+}
+
+function bareValue(value: unknown): string {
+  if (typeof value === "string") return value;
+  if (value instanceof Error) return value.message;
+  if (typeof value === "bigint" || typeof value !== "object" || value === null) {
+    return String(value);
+  }
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return String(value);
+  }
 }
 
 /** Removes the logging configuration (loggers become silent again); for tests. */

@@ -1,6 +1,7 @@
 /**
- * A tiny counter/gauge registry rendered in the Prometheus text exposition format
- * (`GET /metrics`). Labels are plain string maps; a series is created on first use.
+ * A tiny counter/gauge/histogram registry rendered in the Prometheus text exposition format
+ * (`GET /metrics`). Labels are plain string maps; a series is created on first use (servers
+ * create every known series at 0 up front, so none appears only after its first event).
  */
 
 /** Label names to values, e.g. `{ listener: "register", variant: "D2R_HB" }`. */
@@ -115,11 +116,56 @@ export class Gauge extends Metric {
   set(value: number, labels?: Labels): void {
     this.seriesFor(labels).value = value;
   }
+
+  /** Drops every series (per-camera gauges are rebuilt from the registry on each scrape). */
+  clear(): void {
+    this.series.clear();
+  }
+}
+
+/**
+ * A distribution in cumulative buckets (`le` upper bounds, then `+Inf`), with `_sum` and
+ * `_count`: for durations such as a wake's confirmation time, in seconds.
+ */
+export class Histogram {
+  readonly type = "histogram";
+  private readonly counts: number[];
+  private sum = 0;
+  private count = 0;
+
+  constructor(readonly name: string, readonly help: string, readonly buckets: readonly number[]) {
+    this.counts = buckets.map(() => 0);
+  }
+
+  /** Records one value. */
+  observe(value: number): void {
+    for (let i = 0; i < this.buckets.length; i++) if (value <= this.buckets[i]) this.counts[i]++;
+    this.sum += value;
+    this.count++;
+  }
+
+  /** How many values were recorded. */
+  get observed(): number {
+    return this.count;
+  }
+
+  /** The histogram in Prometheus text format. */
+  render(): string {
+    let out = `# HELP ${this.name} ${
+      this.help.replace(/\n/g, " ")
+    }\n# TYPE ${this.name} histogram\n`;
+    this.buckets.forEach((bound, i) => {
+      out += `${this.name}_bucket{le="${bound}"} ${this.counts[i]}\n`;
+    });
+    out += `${this.name}_bucket{le="+Inf"} ${this.count}\n`;
+    return out + `${this.name}_sum ${this.sum}\n${this.name}_count ${this.count}\n`;
+  }
 }
 
 /** The registry of every metric a server exposes; `render()` is the `/metrics` body. */
 export class Metrics {
-  private readonly metrics = new Map<string, Counter | Gauge>();
+  private readonly metrics = new Map<string, Counter | Gauge | Histogram>();
+  private readonly collectors: (() => void)[] = [];
 
   /** The counter called `name`, created on first use (the same object afterwards). */
   counter(name: string, help: string): Counter {
@@ -131,7 +177,20 @@ export class Metrics {
     return this.get(name, () => new Gauge(name, help), Gauge);
   }
 
-  private get<M extends Counter | Gauge>(
+  /** The histogram called `name` with these bucket bounds, created on first use. */
+  histogram(name: string, help: string, buckets: readonly number[]): Histogram {
+    return this.get(name, () => new Histogram(name, help, buckets), Histogram);
+  }
+
+  /**
+   * Runs `collect` before every render: for gauges read from state at scrape time (memory,
+   * per-camera series) rather than updated on every change.
+   */
+  collect(collect: () => void): void {
+    this.collectors.push(collect);
+  }
+
+  private get<M extends Counter | Gauge | Histogram>(
     name: string,
     make: () => M,
     kind: abstract new (...args: never[]) => M,
@@ -150,6 +209,7 @@ export class Metrics {
 
   /** All metrics in Prometheus text exposition format, in registration order. */
   render(): string {
+    for (const collect of this.collectors) collect();
     return [...this.metrics.values()].map((m) => m.render()).join("");
   }
 }

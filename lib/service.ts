@@ -14,6 +14,7 @@ import { startWakeServer, type WakeServer, type WakeServerDeps } from "./wake/se
 import { type MotionServices, startMotionServices } from "./push/service.ts";
 import { statusUrl } from "./mqtt/discovery.ts";
 import { type DnsServer, startDnsServer } from "./dns/server.ts";
+import { addServiceMetrics } from "./service_metrics.ts";
 
 const log = getLogger(["bairelay", "serve"]);
 
@@ -113,6 +114,13 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
         const { ip, port } = motion.push.address;
         listening.push({ name: "push", protocol: "tcp", host: ip, port });
       }
+      const motionServices = motion;
+      addServiceMetrics(wake.metrics, {
+        registry: wake.registry,
+        isMoving: (uid) => motionServices.isMoving(uid),
+        mqttConnected: () => motionServices.bridge?.status().connection === "connected",
+        now: deps.now,
+      });
     }
     listeners.push(...listening.map(up));
     if (!motion?.push) {

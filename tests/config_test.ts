@@ -51,7 +51,7 @@ Deno.test("no file: the embedded defaults", () => {
     middlemanPort: 9999,
     registerPort: 58200,
     heartbeatMs: 20_000,
-    staleAfterMs: 60_000,
+    staleAfterMs: 80_000,
     maxWakesPerHour: 60,
     burstCount: 10,
     burstIntervalMs: 100,

@@ -47,7 +47,7 @@ Deno.test("junk, bad CRC, truncated, Data/Ack/Relay and unexpected variants neve
     assert.equal(dropped.get({ listener: "register", reason: "not_discovery" }), 3);
     assert.equal(dropped.get({ listener: "middleman", reason: "unexpected_variant" }), 2);
     const text = server.metrics.render();
-    assert.match(text, /bairelay_packets_total\{listener="register",variant="data"\} 1/);
+    assert.match(text, /bairelay_packets_total\{listener="register",variant="DATA"\} 1/);
     assert.match(text, /bairelay_replies_total\{listener="register",variant="R2D_HB_R"\} 1/);
   });
 });

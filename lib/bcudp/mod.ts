@@ -4,7 +4,12 @@
  */
 
 export * from "./constants.ts";
-export { BcUdpError, type BcUdpErrorDetails, type BcUdpErrorReason } from "./errors.ts";
+export {
+  BCUDP_ERROR_REASONS,
+  BcUdpError,
+  type BcUdpErrorDetails,
+  type BcUdpErrorReason,
+} from "./errors.ts";
 export { hex32, toHex } from "./hex.ts";
 export { bcudpCrc } from "./crc.ts";
 export { decryptToString, encryptString, fillKeystream, keystream, xorCrypt } from "./xor.ts";

@@ -54,7 +54,10 @@ export interface MotionPush extends PushCamera {
 
 /** The subset of lib/metrics.ts the listener uses. */
 export interface CounterRegistry {
-  counter(name: string, help: string): { inc(labels?: Record<string, string>): void };
+  counter(
+    name: string,
+    help: string,
+  ): { inc(labels?: Record<string, string>, by?: number): void };
 }
 
 /** What the listener calls out to; all synchronous and quick. */
@@ -161,6 +164,11 @@ export function startPushListener(
     "TLS server names seen on push connections, by kind (reolink, other, none, not_tls, " +
       "timeout, skipped over the connection cap)",
   );
+  // Every series exists at 0 from the start, not only after its first connection.
+  for (const result of ["motion", "unknown_ip"]) connectionsTotal?.inc({ result }, 0);
+  for (const kind of ["reolink", "other", "none", "not_tls", "timeout", "skipped"]) {
+    sniTotal?.inc({ kind }, 0);
+  }
 
   let listener: Deno.TcpListener;
   try {

@@ -41,6 +41,8 @@ export interface MotionServices {
   readonly events: RecentEvents;
   /** `GET /api/events` and its live form `GET /api/events/stream`. */
   readonly routes: Route[];
+  /** True while the camera's motion hold is on (for `bairelay_camera_motion`). */
+  isMoving(uid: string): boolean;
   /** Stops the listener and the bridge (motion still on is published off first). */
   close(): Promise<void>;
 }
@@ -205,6 +207,7 @@ export async function startMotionServices(
     bridge,
     events,
     routes: [eventsRoute(events), streams.route()],
+    isMoving: (uid) => tracker.isMoving(uid),
     close: () =>
       closing ??= (async () => {
         await push?.close();

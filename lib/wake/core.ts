@@ -6,6 +6,7 @@
 
 import { getLogger } from "@logtape/logtape";
 import {
+  BCUDP_ERROR_REASONS,
   decodeDatagramLenient,
   DocumentCache,
   encodeDiscovery,
@@ -14,6 +15,7 @@ import {
   type Message,
   message,
   type MessageOf,
+  VARIANT_NAMES,
   type VariantName,
   writeDiscoveryPacket,
   writeMessage,
@@ -82,10 +84,61 @@ const ROUTES: Record<ListenerName, Routes> = {
   },
 };
 
+/**
+ * The `variant` label of packets that are not Discovery packets (which carry no message):
+ * in the same upper-case style as the message names.
+ */
+const NON_DISCOVERY_VARIANT: Record<"data" | "ack" | "relay", string> = {
+  data: "DATA",
+  ack: "ACK",
+  relay: "RELAY",
+};
+
+/** What each listener sends (its `bairelay_replies_total` series exist at 0 from the start). */
+const REPLIES: Record<ListenerName, readonly VariantName[]> = {
+  middleman: ["M2C_Q_R", "M2D_Q_R"],
+  register: ["R2D_R_R", "R2D_HB_R", "R2C_C_R", "R2C_T", "R2D_DC_R", "R2D_C"],
+};
+
+/** Why a packet is dropped (`bairelay_dropped_total`'s `reason`), all present from the start. */
+const DROP_REASONS = [
+  "not_discovery",
+  "unexpected_variant",
+  "handler_error",
+  "anchors_full",
+  "registry_full",
+  "no_anchor",
+  "token_mismatch",
+  "send_failed",
+] as const;
+
+/** Every result a wake request can have (`bairelay_wakes_total`'s `result`). */
+const WAKE_RESULTS: readonly WakeOutcome["result"][] = [
+  "started",
+  "in_flight",
+  "over_budget",
+  "not_registered",
+];
+
+/** Upper bounds (seconds) of the wake confirmation histogram: a burst lasts about a second. */
+const WAKE_CONFIRM_BUCKETS_S = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10];
+
 /** The rsp the register answers an unknown, stale or over-budget camera with. */
 const RSP_REFUSED = -1;
 /** The cloud's (informational) rsp in R2D_R_R. */
 const RSP_ANCHORED = -4;
+
+/**
+ * The client behind a `C2R_C`: where it listens, its connection id, and the request's tid,
+ * which the `R2D_C` burst reuses as the original implementation does (verified against real
+ * cameras).
+ */
+interface Requester {
+  cli: IpPort;
+  cmap: IpPort;
+  cid: number;
+  tid: number;
+}
 
 /** Protocol state and handlers of one wake server. */
 export class WakeCore {
@@ -136,11 +189,32 @@ export class WakeCore {
         "bairelay_wakes_confirmed_total",
         "Wakes the camera (D2R_C_R) or client (C2R_CFM) confirmed, by variant",
       ),
+      confirmSeconds: m.histogram(
+        "bairelay_wake_confirm_seconds",
+        "Seconds from a wake's start (C2R_C, API, MQTT or motion) to the camera's D2R_C_R",
+        WAKE_CONFIRM_BUCKETS_S,
+      ),
     };
+    this.createSeries();
     this.packetsIn = new CounterByPair(this.counters.packets, "listener", "variant");
     this.packetsOut = new CounterByPair(this.counters.replies, "listener", "variant");
     this.registered = m.gauge("bairelay_registered_cameras", "Cameras in the registry");
     this.registered.set(0);
+  }
+
+  /** Creates every known counter series at 0, so none appears only after its first event. */
+  private createSeries(): void {
+    const { packets, replies, decodeErrors, dropped, wakes, confirmed } = this.counters;
+    for (const listener of ["middleman", "register"] as const) {
+      for (const variant of [...VARIANT_NAMES, ...Object.values(NON_DISCOVERY_VARIANT)]) {
+        packets.inc({ listener, variant }, 0);
+      }
+      for (const variant of REPLIES[listener]) replies.inc({ listener, variant }, 0);
+      for (const reason of BCUDP_ERROR_REASONS) decodeErrors.inc({ listener, reason }, 0);
+      for (const reason of DROP_REASONS) dropped.inc({ listener, reason }, 0);
+    }
+    for (const result of WAKE_RESULTS) wakes.inc({ result }, 0);
+    for (const variant of ["D2R_C_R", "C2R_CFM"]) confirmed.inc({ variant }, 0);
   }
 
   /** Subscribes to events; returns the unsubscribe function. */
@@ -184,7 +258,7 @@ export class WakeCore {
     }
     for (const packet of packets) {
       if (packet.kind !== "discovery") {
-        this.packetsIn.inc(listener, packet.kind);
+        this.packetsIn.inc(listener, NON_DISCOVERY_VARIANT[packet.kind]);
         this.drop(listener, "not_discovery");
         continue;
       }
@@ -354,6 +428,7 @@ export class WakeCore {
         cli: { ip: peer.ip, port: msg.fields.cli.port },
         cmap: { ip: peer.ip, port: peer.port },
         cid: msg.fields.cid,
+        tid,
       });
     if (entry === undefined || (outcome.result !== "started" && outcome.result !== "in_flight")) {
       const refusal = message("R2C_C_R", { nat: "NULL", rsp: RSP_REFUSED, ac: 0 });
@@ -390,6 +465,7 @@ export class WakeCore {
     }
     const at = this.deps.now();
     this.counters.confirmed.inc({ variant });
+    if (variant === "D2R_C_R") this.counters.confirmSeconds.observe((at - wake.startedAt) / 1000);
     logger.info("Camera {uid} confirmed wake sid {sid} ({variant}) after {ms} ms", {
       uid: wake.uid,
       sid,
@@ -428,7 +504,7 @@ export class WakeCore {
   private startWake(
     entry: CameraEntry,
     source: WakeSource,
-    requester: { cli: IpPort; cmap: IpPort; cid: number } | undefined,
+    requester: Requester | undefined,
   ): WakeOutcome {
     const at = this.deps.now();
     const uid = entry.uid;
@@ -475,7 +551,7 @@ export class WakeCore {
     entry: CameraEntry,
     sid: number,
     at: number,
-    requester: { cli: IpPort; cmap: IpPort; cid: number } | undefined,
+    requester: Requester | undefined,
   ): void {
     const to = { ...entry.address };
     let packet: Uint8Array | undefined;
@@ -489,7 +565,9 @@ export class WakeCore {
         sid,
         cid: requester?.cid ?? (this.deps.randomU32() | 0),
       });
-      packet = encodeDiscovery(wakeMessage, this.deps.randomU32() >>> 0, { validate: false });
+      // A client's wake reuses its C2R_C tid (as the original does); an API wake has none.
+      const tid = requester?.tid ?? this.deps.randomU32() >>> 0;
+      packet = encodeDiscovery(wakeMessage, tid, { validate: false });
     };
     const sendOne = () => {
       if (packet === undefined) {

@@ -15,7 +15,7 @@ export const STATE_VERSION = 1;
 export const STATE_WRITE_INTERVAL_MS = 1000;
 /**
  * Spacing of writes caused only by heartbeat refreshes, in ms: short enough that a restart
- * finds cameras fresh (stale_after_ms defaults to 60 s), long enough to spare flash.
+ * finds cameras fresh (stale_after_ms defaults to 80 s), long enough to spare flash.
  */
 export const STATE_RELAXED_WRITE_INTERVAL_MS = 15_000;
 
@@ -205,7 +205,10 @@ export class ThrottledWriter {
   private schedule(): void {
     if (this.closed || !this.dirty || this.writing !== undefined) return;
     const interval = this.urgent ? this.intervalMs : this.relaxedIntervalMs;
-    const due = Math.max(performance.now(), this.lastWrite + interval);
+    // One reading of the clock: two could make the delay a tiny negative number, which Deno
+    // reports as a TimeoutNegativeWarning on stderr (breaking --log-format json).
+    const now = performance.now();
+    const due = Math.max(now, this.lastWrite + interval);
     if (this.timer !== undefined) {
       if (this.due <= due) return;
       clearTimeout(this.timer);
@@ -214,7 +217,7 @@ export class ThrottledWriter {
     this.timer = setTimeout(() => {
       this.timer = undefined;
       void this.run();
-    }, due - performance.now());
+    }, due - now);
   }
 
   private async run(): Promise<void> {

@@ -40,7 +40,7 @@ export const DEFAULT_WAKE_SERVER_OPTIONS: Omit<WakeServerOptions, "stateDir"> = 
   middlemanPort: 9999,
   registerPort: 58200,
   heartbeatMs: 20_000,
-  staleAfterMs: 60_000,
+  staleAfterMs: 80_000,
   maxCameras: 1024,
   maxAnchors: 1024,
   anchorTtlMs: 300_000,
