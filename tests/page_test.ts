@@ -8,8 +8,7 @@
  */
 
 import assert from "node:assert/strict";
-import type { Page } from "puppeteer-core";
-import { launchBrowser, NO_CHROMIUM, type TestBrowser } from "./support/browser.ts";
+import { launchBrowser, NO_CHROMIUM, type Page, type TestBrowser } from "./support/browser.ts";
 import { CameraSim } from "./support/camera_sim.ts";
 import { sendPush } from "./support/push_client.ts";
 import {

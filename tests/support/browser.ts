@@ -4,7 +4,9 @@
  * would reach past loopback turned off.
  */
 
-import puppeteer, { type Browser } from "puppeteer-core";
+import puppeteer, { type Browser, type Page } from "puppeteer-core";
+
+export type { Page };
 
 /** Where Debian's chromium package puts the browser. */
 export const CHROMIUM = "/usr/bin/chromium";
