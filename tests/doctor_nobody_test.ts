@@ -61,6 +61,25 @@ Deno.test({
       );
       assert.match(stdout, /\n {2}ok {7}UDP \d+ \(middleman\): held by serve/);
       assert.match(stdout, /\n0 problems, \d+ warnings, \d+ ok\n$/);
+
+      if (Deno.uid() === 0) {
+        // The same user with CAP_NET_BIND_SERVICE in its ambient set may bind 443.
+        const capable = await runCli(
+          ["doctor", "--no-system-dns", "--api", `${ip}:${ports.api}`],
+          {
+            env,
+            main: program.main,
+            wrapper: [
+              ...["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"],
+              ...["--inh-caps=+net_bind_service", "--ambient-caps=+net_bind_service", "--"],
+            ],
+          },
+        );
+        assert.match(
+          capable.stdout,
+          /\n {2}ok {7}port 443: CAP_NET_BIND_SERVICE in the effective and ambient sets/,
+        );
+      }
     } finally {
       await serve.stop();
       await Deno.remove(stateDir, { recursive: true });

@@ -282,7 +282,14 @@ function pushPortPrivilege(facts: DoctorFacts): CheckResult[] {
     );
   }
   if (box.uid === 0) return ok("running as root");
-  if (box.netBindService) return ok("CAP_NET_BIND_SERVICE in the effective set");
+  if (box.netBindService) {
+    return ok(
+      box.ambientNetBindService
+        ? "CAP_NET_BIND_SERVICE in the effective and ambient sets (programs started from here " +
+          "have it too)"
+        : "CAP_NET_BIND_SERVICE in the effective set",
+    );
+  }
   if (box.uid === null || box.netBindService === null) {
     return [
       result("box", id, "warning", `port ${pushPort}: cannot tell (/proc/self/status unreadable)`),
