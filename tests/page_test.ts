@@ -23,6 +23,8 @@ const DOOR_UID = "95270000DOORDOOR";
 const HOSTILE_UID = `<img src=x onerror="window.pwned=1">'"&amp;<script>x</script>`;
 const SCREENSHOTS = new URL("../docs/screenshots/", import.meta.url).pathname;
 const ignore = NO_CHROMIUM !== false;
+/** A test's name, with why it is skipped when Chromium is missing. */
+const named = (name: string) => ignore ? `${name} (skipped: ${NO_CHROMIUM})` : name;
 
 /** One `serve` on a random loopback address with `toml` as its config file. */
 async function startServe(toml: string) {
@@ -119,7 +121,9 @@ async function withBrowser(body: (browser: TestBrowser) => Promise<void>): Promi
 }
 
 Deno.test({
-  name: "page: cameras registered and never seen, Wake reaches the camera, motion shows live",
+  name: named(
+    "page: cameras registered and never seen, Wake reaches the camera, motion shows live",
+  ),
   ignore,
   sanitizeResources: false,
   sanitizeOps: false,
@@ -264,7 +268,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "page: with a token it asks once, keeps it for the tab, and never puts it in a URL",
+  name: named("page: with a token it asks once, keeps it for the tab, and never puts it in a URL"),
   ignore,
   sanitizeResources: false,
   sanitizeOps: false,
@@ -320,7 +324,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "page: 1,024 cameras render, stay responsive, and refreshes update rows in place",
+  name: named("page: 1,024 cameras render, stay responsive, and refreshes update rows in place"),
   ignore,
   sanitizeResources: false,
   sanitizeOps: false,
