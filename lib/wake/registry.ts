@@ -112,9 +112,28 @@ export class CameraRegistry {
     return entry && copyEntry(entry);
   }
 
-  /** The configured name for a long UID (a configured UID that prefixes it). */
+  /** The configured name for a long UID (the longest configured UID that prefixes it). */
   nameFor(uid: string): string | undefined {
-    return this.cameras.find((c) => uid.startsWith(c.uid))?.name;
+    return this.configuredFor(uid)?.name;
+  }
+
+  /**
+   * The configured camera whose UID is the longest prefix of `uid`, whatever the order in
+   * the file: with `UID-A` and `UID-AB` configured, `UID-AB-FW1234` is `UID-AB`'s camera.
+   */
+  private configuredFor(uid: string): { name: string; uid: string } | undefined {
+    let best: { name: string; uid: string } | undefined;
+    for (const camera of this.cameras) {
+      if (!uid.startsWith(camera.uid)) continue;
+      if (best === undefined || camera.uid.length > best.uid.length) best = camera;
+    }
+    return best;
+  }
+
+  /** True when a configured UID longer than `prefix` claims `uid` (so `prefix` does not). */
+  private claimedBeyond(uid: string, prefix: string): boolean {
+    const claimant = this.configuredFor(uid);
+    return claimant !== undefined && claimant.uid.length > prefix.length;
   }
 
   /**
@@ -180,6 +199,7 @@ export class CameraRegistry {
     for (const uid of this.candidates(uidOrPrefix)) {
       const entry = this.entries.get(uid)!;
       if (!uid.startsWith(uidOrPrefix) || !this.isFresh(entry, at)) continue;
+      if (this.claimedBeyond(uid, uidOrPrefix)) continue;
       if (best === undefined || entry.lastHeartbeat > best.lastHeartbeat) best = entry;
     }
     return best;
@@ -187,7 +207,8 @@ export class CameraRegistry {
 
   /**
    * The fresh camera whose long UID equals or starts with `uidOrPrefix` (a short UID from
-   * `C2R_C` or the config); on several matches the most recent heartbeat wins.
+   * `C2R_C` or the config); on several matches the most recent heartbeat wins. A camera a
+   * longer configured UID claims is not matched by a shorter prefix of it.
    */
   lookupFresh(uidOrPrefix: string): CameraEntry | undefined {
     if (uidOrPrefix === "") return undefined;
