@@ -183,7 +183,7 @@ Deno.test({
         await clickWake(page, GARDEN_UID);
         await waitForRow(page, GARDEN_UID, {
           selector: ".result",
-          equals: "Refused: wake budget used up (1/1 this hour)",
+          equals: "Refused: budget 1/1 used",
         });
         await clickWake(page, DOOR_UID);
         await waitForRow(
@@ -226,7 +226,7 @@ Deno.test({
         assert.match(events, /Motion started/);
         assert.match(events, /Registered from/);
         assert.match(events, /Wake \(api\): Wake started/);
-        assert.match(events, /Wake \(api\): Refused: wake budget used up/);
+        assert.match(events, /Wake \(api\): Refused \(budget\)/);
 
         // A hostile UID from the wire is shown as text, and its Wake button still works.
         hostile = await CameraSim.start({

@@ -18,7 +18,7 @@ const REFRESH_SOON_MS = 250;
 const WAKE_RESULTS = {
   started: "Wake started",
   in_flight: "Already waking",
-  over_budget: "Refused: wake budget used up",
+  over_budget: "Refused (budget)",
   not_registered: "Not registered",
 };
 
@@ -322,7 +322,7 @@ async function wake(row) {
     let text;
     if (response.status === 202) text = WAKE_RESULTS[body.result] ?? body.result;
     else if (response.status === 429) {
-      text = `${WAKE_RESULTS.over_budget} (${body.wakes_in_last_hour}/${body.limit} this hour)`;
+      text = `Refused: budget ${body.wakes_in_last_hour}/${body.limit} used`;
     } else if (response.status === 404) text = WAKE_RESULTS.not_registered;
     else text = body.error ?? `HTTP ${response.status}`;
     setText(result, text);
