@@ -8,13 +8,15 @@ import {
   type JsonValue,
   type PacketHeader,
   type PacketReport,
+  PREVIEW_BYTES,
+  reportJson,
+  reportPayload,
   toHex,
+  unusualHeaderNote,
+  unusualHeaderWord,
 } from "../lib/bcudp/mod.ts";
 import { CliExit, EXIT } from "./exit_codes.ts";
 import { isText, parseHexLines, readInput } from "./input.ts";
-
-/** How many payload bytes the hex preview of Data/Ack/Relay packets shows. */
-export const PREVIEW_BYTES = 32;
 
 const KIND_NAMES = { discovery: "Discovery", data: "Data", ack: "Ack", relay: "Relay" } as const;
 
@@ -33,70 +35,13 @@ const COLOURED: Style = {
   dim: (t) => `\x1b[2m${t}\x1b[22m`,
 };
 
-function payloadOf(bytes: Uint8Array, report: PacketReport): Uint8Array | undefined {
-  const header = report.header;
-  if (header === undefined || report.end === undefined) return undefined;
-  return bytes.subarray(report.offset + header.headerSize, report.end);
-}
-
-/** Header fields as JSON members (snake_case, as in `decode --json`). */
-function headerJson(header: PacketHeader): Record<string, JsonValue> {
-  switch (header.kind) {
-    case "discovery":
-    case "relay":
-      return { kind: header.kind, tid: header.tid, crc: header.crc };
-    case "data":
-      return {
-        kind: header.kind,
-        connection_id: header.connectionId,
-        packet_id: header.packetId,
-      };
-    case "ack":
-      return {
-        kind: header.kind,
-        connection_id: header.connectionId,
-        group_id: header.groupId,
-        packet_id: header.packetId,
-        latency: header.latency,
-      };
-  }
-}
-
 /** The `--json` object of one packet report (u64 values as strings of digits). */
 export function reportToJson(
   bytes: Uint8Array,
   report: PacketReport,
   datagram: number,
 ): Record<string, unknown> {
-  const out: Record<string, unknown> = report.header
-    ? headerJson(report.header)
-    : report.kind
-    ? { kind: report.kind }
-    : {};
-  if (report.crcOk !== undefined) out.crc_ok = report.crcOk;
-  const packet = report.packet;
-  if (packet?.kind === "discovery") {
-    out.variant = packet.message.variant;
-    out.fields = fieldsToJsonValue(packet.message);
-    if (packet.message.unknown) {
-      out.unknown = packet.message.unknown.map(({ name, xml }) => ({ name, xml }));
-    }
-  }
-  if (report.xml !== undefined) out.xml = report.xml;
-  const payload = payloadOf(bytes, report);
-  if (report.header && report.header.kind !== "discovery" && payload) {
-    out.payload_len = payload.length;
-    out.payload_preview = toHex(payload.subarray(0, PREVIEW_BYTES));
-  }
-  out.datagram = datagram;
-  out.offset = report.offset;
-  if (report.error) {
-    const { reason, message, details } = report.error;
-    const error: Record<string, JsonValue> = { reason, message };
-    for (const [key, value] of Object.entries(details)) if (value !== undefined) error[key] = value;
-    out.error = error;
-  }
-  return out;
+  return reportJson(bytes, report, { datagram, offset: report.offset });
 }
 
 function formatValue(value: JsonValue): string {
@@ -128,6 +73,8 @@ function headerLine(header: PacketHeader, report: PacketReport, style: Style): s
       const ok = report.crcOk ? style.good("ok") : style.bad("BAD");
       parts.push(`crc ${hex32(header.crc)} ${report.crcOk === undefined ? "" : ok}`.trim());
       parts.push(`${header.payloadSize} B body`);
+      const odd = unusualHeaderWord(header);
+      if (odd !== undefined) parts.push(style.bad(unusualHeaderNote(odd)));
       break;
     }
     case "data":
@@ -167,7 +114,7 @@ export function reportToText(
       lines.push(style.dim(`    (not in the schema) ${unknown.name}: ${unknown.xml}`));
     }
   }
-  const payload = payloadOf(bytes, report);
+  const payload = reportPayload(bytes, report);
   if (report.header && report.header.kind !== "discovery" && payload) {
     const more = payload.length > PREVIEW_BYTES ? ` … (${payload.length} bytes)` : "";
     const what = report.header.kind === "ack" ? "bitmap" : "payload";

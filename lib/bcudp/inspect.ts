@@ -5,6 +5,8 @@
  */
 
 import { BcUdpError } from "./errors.ts";
+import { toHex } from "./hex.ts";
+import { fieldsToJsonValue, type JsonValue } from "./message.ts";
 import {
   bodyCrc,
   crcMismatch,
@@ -14,8 +16,13 @@ import {
   packetEnd,
   type PacketHeader,
   readPacketHeader,
+  unusualHeaderNote,
+  unusualHeaderWord,
 } from "./packet.ts";
 import { decryptToString } from "./xor.ts";
+
+/** How many payload bytes the hex preview of Data/Ack/Relay packets shows. */
+export const PREVIEW_BYTES = 32;
 
 /** What could be read of one packet of a datagram. */
 export interface PacketReport {
@@ -84,4 +91,86 @@ export function inspectDatagram(bytes: Uint8Array): PacketReport[] {
     offset = report.end;
   } while (offset < bytes.length);
   return reports;
+}
+
+/** The body of the packet a report describes, when its extent is known. */
+export function reportPayload(bytes: Uint8Array, report: PacketReport): Uint8Array | undefined {
+  const header = report.header;
+  if (header === undefined || report.end === undefined) return undefined;
+  return bytes.subarray(report.offset + header.headerSize, report.end);
+}
+
+/** Header fields as JSON members (snake_case); an unusual byte-8 word is flagged. */
+function headerJson(header: PacketHeader): Record<string, JsonValue> {
+  switch (header.kind) {
+    case "discovery":
+    case "relay": {
+      const out: Record<string, JsonValue> = {
+        kind: header.kind,
+        tid: header.tid,
+        crc: header.crc,
+      };
+      const odd = unusualHeaderWord(header);
+      if (odd !== undefined) {
+        out.header_unknown = odd;
+        out.warning = unusualHeaderNote(odd);
+      }
+      return out;
+    }
+    case "data":
+      return {
+        kind: header.kind,
+        connection_id: header.connectionId,
+        packet_id: header.packetId,
+      };
+    case "ack":
+      return {
+        kind: header.kind,
+        connection_id: header.connectionId,
+        group_id: header.groupId,
+        packet_id: header.packetId,
+        latency: header.latency,
+      };
+  }
+}
+
+/**
+ * The JSON members of one packet report, as `decode --json` prints them and `pcap-replay
+ * --json` repeats them for a packet that fails: header fields, `crc_ok`, the message
+ * (`variant`, `fields`, `unknown`), the decrypted `xml`, a payload preview, then `place`
+ * (where the packet was), then `error` ({reason, message, ...details}) when it failed.
+ */
+export function reportJson(
+  bytes: Uint8Array,
+  report: PacketReport,
+  place: Record<string, unknown>,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = report.header
+    ? headerJson(report.header)
+    : report.kind
+    ? { kind: report.kind }
+    : {};
+  if (report.crcOk !== undefined) out.crc_ok = report.crcOk;
+  const packet = report.packet;
+  if (packet?.kind === "discovery") {
+    out.variant = packet.message.variant;
+    out.fields = fieldsToJsonValue(packet.message);
+    if (packet.message.unknown) {
+      out.unknown = packet.message.unknown.map(({ name, xml }) => ({ name, xml }));
+    }
+  }
+  if (report.xml !== undefined) out.xml = report.xml;
+  const payload = reportPayload(bytes, report);
+  if (report.header && report.header.kind !== "discovery" && payload) {
+    out.payload_len = payload.length;
+    out.payload_preview = toHex(payload.subarray(0, PREVIEW_BYTES));
+  }
+  Object.assign(out, place);
+  if (report.error) {
+    const { reason, message, details } = report.error;
+    const error: Record<string, JsonValue> = { reason, message };
+    for (const [key, value] of Object.entries(details)) if (value !== undefined) error[key] = value;
+    out.error = error;
+  }
+  return out;
 }

@@ -30,6 +30,8 @@ export interface DiscoveryPacket {
   message: Message;
   /** The decrypted XML text as received (on encode: as written). */
   xml: string;
+  /** Header byte 8's word when it is not the usual 1 (see `unusualHeaderWord`). */
+  headerUnknown?: number;
 }
 
 /** A Data packet: one fragment of a Baichuan stream. */
@@ -56,6 +58,8 @@ export interface RelayPacket {
   tid: number;
   crc: number;
   body: Uint8Array;
+  /** Header byte 8's word when it is not the usual 1 (see `unusualHeaderWord`). */
+  headerUnknown?: number;
 }
 
 /** Any decoded packet. */
@@ -66,6 +70,24 @@ export interface DiscoveryHeader {
   payloadSize: number;
   tid: number;
   crc: number;
+  /**
+   * The word at byte 8, documented as "unknown, always 1". Other values are accepted (the
+   * CRC covers only the body, and dropping a valid packet over a field nobody understands is
+   * the wrong side to err on) and flagged by `decode` and `pcap-replay`.
+   */
+  unknown: number;
+}
+
+/**
+ * Header byte 8's word when it is not the usual 1, for a packet to carry; else undefined.
+ */
+export function unusualHeaderWord(header: { unknown: number }): number | undefined {
+  return header.unknown === DISCOVERY_UNKNOWN_FIELD ? undefined : header.unknown;
+}
+
+/** The note `decode` and `pcap-replay` print for an unusual byte-8 word. */
+export function unusualHeaderNote(value: number): string {
+  return `header field unknown (byte 8) is ${value}, usually ${DISCOVERY_UNKNOWN_FIELD}`;
 }
 
 /** The header of any packet kind, with the sizes needed to find its end. */
@@ -155,13 +177,17 @@ function checkFixedField(
   }
 }
 
-/** Reads a Discovery/Relay header at `offset` (20 bytes), checking size and the fixed field. */
+/** Reads a Discovery/Relay header at `offset` (20 bytes), checking its size and payload size. */
 export function readDiscoveryHeader(bytes: Uint8Array, offset = 0): DiscoveryHeader {
   need(bytes, offset, HEADER_SIZE, "header");
-  checkFixedField(bytes, offset + 8, DISCOVERY_UNKNOWN_FIELD, "discovery", "unknown");
   const payloadSize = u32At(bytes, offset + 4);
   checkPayloadSize(payloadSize);
-  return { payloadSize, tid: u32At(bytes, offset + 12), crc: u32At(bytes, offset + 16) };
+  return {
+    payloadSize,
+    tid: u32At(bytes, offset + 12),
+    crc: u32At(bytes, offset + 16),
+    unknown: u32At(bytes, offset + 8),
+  };
 }
 
 /** The kind of packet a magic number announces, or undefined for an unknown magic. */
@@ -190,8 +216,7 @@ export function readPacketHeader(bytes: Uint8Array, offset = 0): PacketHeader {
   switch (kind) {
     case "discovery":
     case "relay": {
-      const { payloadSize, tid, crc } = readDiscoveryHeader(bytes, offset);
-      return { kind, headerSize: HEADER_SIZE, payloadSize, tid, crc };
+      return { kind, headerSize: HEADER_SIZE, ...readDiscoveryHeader(bytes, offset) };
     }
     case "data": {
       need(bytes, offset, HEADER_SIZE, "header");
@@ -283,17 +308,29 @@ export function decodePacketAt(
       const { xml, message } = options.documents
         ? options.documents.read(bytes, start, header.payloadSize, header.tid)
         : parseBody(bytes, start, header.payloadSize, header.tid);
-      return {
-        packet: { kind: "discovery", tid: header.tid, crc: header.crc, message, xml },
-        end,
+      const packet: DiscoveryPacket = {
+        kind: "discovery",
+        tid: header.tid,
+        crc: header.crc,
+        message,
+        xml,
       };
+      const odd = unusualHeaderWord(header);
+      if (odd !== undefined) packet.headerUnknown = odd;
+      return { packet, end };
     }
-    case "relay":
+    case "relay": {
       if (options.verifyCrc !== false) checkCrc(bytes, offset, header);
-      return {
-        packet: { kind: "relay", tid: header.tid, crc: header.crc, body: bytes.slice(start, end) },
-        end,
+      const packet: RelayPacket = {
+        kind: "relay",
+        tid: header.tid,
+        crc: header.crc,
+        body: bytes.slice(start, end),
       };
+      const odd = unusualHeaderWord(header);
+      if (odd !== undefined) packet.headerUnknown = odd;
+      return { packet, end };
+    }
     case "data":
       return {
         packet: {

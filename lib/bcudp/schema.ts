@@ -145,7 +145,7 @@ export const SCHEMAS = {
     req("timer", [req("def", "u32"), req("hb", "u32"), req("hbt", "u32")]),
     req("rsp", "i32"),
     ...cidDid,
-    opt("pl", "i64"),
+    opt("pl", "str"),
     opt("nc", "i64"),
   ],
   C2D_T: [req("sid", "u32"), conn, req("cid", "i32"), req("mtu", "u32")],

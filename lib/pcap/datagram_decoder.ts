@@ -13,6 +13,7 @@ import {
   decodePacketAt,
   decryptAndHash,
   decryptBody,
+  type DiscoveryPacket,
   HEADER_SIZE,
   kindOfMagic,
   MAGIC_DISCOVERY,
@@ -21,6 +22,7 @@ import {
   type Packet,
   parseMessage,
   readDiscoveryHeader,
+  unusualHeaderWord,
 } from "../bcudp/mod.ts";
 import { FifoMap } from "./fifo_map.ts";
 import { RecentCache } from "./recent_cache.ts";
@@ -160,17 +162,16 @@ export class DatagramDecoder {
     const crcOk = bcudpCrc(bytes, start, end) === header.crc;
     const known = this.#lookup(bytes, start, header.payloadSize, header.tid);
     if (known.error) throw known.error;
-    return {
-      packet: {
-        kind: "discovery",
-        tid: header.tid,
-        crc: header.crc,
-        message: known.message!,
-        xml: known.xml,
-      },
-      crcOk,
-      documentJson: known.json,
+    const packet: DiscoveryPacket = {
+      kind: "discovery",
+      tid: header.tid,
+      crc: header.crc,
+      message: known.message!,
+      xml: known.xml,
     };
+    const odd = unusualHeaderWord(header);
+    if (odd !== undefined) packet.headerUnknown = odd;
+    return { packet, crcOk, documentJson: known.json };
   }
 
   /** Decrypts the body into the scratch buffer and finds (or parses and keeps) its document. */

@@ -10,7 +10,9 @@ import {
   hex32,
   type Message,
   type Packet,
+  PREVIEW_BYTES,
   toHex,
+  unusualHeaderNote,
 } from "../bcudp/mod.ts";
 import { type ByteWriter, writtenText } from "./byte_writer.ts";
 import type { DecodedPacket } from "./datagram_decoder.ts";
@@ -19,9 +21,6 @@ import type { TimelineEntry } from "./timeline.ts";
 
 /** Fields shown on a timeline line besides addresses (which are always shown). */
 const KEY_FIELDS = new Set(["uid", "sid", "cid", "did", "rsp", "conn", "token", "ac", "needrsp"]);
-/** Bytes of a non-Discovery payload shown as hex in JSON. */
-const PREVIEW_BYTES = 32;
-
 function keyFields(fields: Record<string, unknown>): string {
   const parts: string[] = [];
   for (const [name, value] of Object.entries(fields)) {
@@ -35,7 +34,7 @@ function keyFields(fields: Record<string, unknown>): string {
 }
 
 function packetText(packet: Packet, crcOk: boolean | undefined): [string, string] {
-  const crc = crcOk === false ? " CRC-MISMATCH" : "";
+  const crc = (crcOk === false ? " CRC-MISMATCH" : "") + oddHeaderText(packet);
   switch (packet.kind) {
     case "discovery": {
       const fields = keyFields(packet.message.fields as Record<string, unknown>);
@@ -60,6 +59,21 @@ function packetText(packet: Packet, crcOk: boolean | undefined): [string, string
     case "relay":
       return ["RELAY", `tid=${hex32(packet.tid)} len=${packet.body.length}${crc}`];
   }
+}
+
+/** " (header field unknown (byte 8) is 2, usually 1)" for an unusual byte-8 word, else "". */
+function oddHeaderText(packet: Packet): string {
+  const odd = packet.kind === "discovery" || packet.kind === "relay"
+    ? packet.headerUnknown
+    : undefined;
+  return odd === undefined ? "" : ` (${unusualHeaderNote(odd)})`;
+}
+
+/** `"header_unknown":N,"warning":"..."` members (with a leading comma), as `decode --json`. */
+function oddHeaderJson(odd: number | undefined): string {
+  return odd === undefined
+    ? ""
+    : `,"header_unknown":${odd},"warning":${JSON.stringify(unusualHeaderNote(odd))}`;
 }
 
 /** One human-readable timeline line (no trailing newline). */
@@ -124,7 +138,9 @@ function otherPacketJson(packet: Exclude<Packet, DiscoveryPacket>, crcOk?: boole
         `"packet_id":${packet.packetId},"latency":${packet.latency},"payload_len":${packet.bitmap.length},` +
         `"payload_preview":"${toHex(packet.bitmap.subarray(0, PREVIEW_BYTES))}"`;
     case "relay":
-      return `"kind":"relay","tid":${packet.tid},"crc":${packet.crc},"crc_ok":${crcOk},` +
+      return `"kind":"relay","tid":${packet.tid},"crc":${packet.crc}${
+        oddHeaderJson(packet.headerUnknown)
+      },"crc_ok":${crcOk},` +
         `"payload_len":${packet.body.length},"payload_preview":"${
           toHex(packet.body.subarray(0, PREVIEW_BYTES))
         }"`;
@@ -161,6 +177,7 @@ function writeDiscovery(writer: ByteWriter, packet: DiscoveryPacket, decoded: De
   writer.int(packet.tid);
   writer.bytes(TEXT.crc);
   writer.int(packet.crc);
+  if (packet.headerUnknown !== undefined) writer.text(oddHeaderJson(packet.headerUnknown));
   writer.bytes(TEXT.crcOk);
   writer.text(decoded.crcOk ? "true" : "false");
   if (decoded.documentJson) writer.bytes(decoded.documentJson);
@@ -199,17 +216,12 @@ export function writeEntryJson(writer: ByteWriter, entry: TimelineEntry): void {
       else writer.text(otherPacketJson(packet, entry.decoded.crcOk));
       break;
     }
-    case "decode_error":
-      writer.text(
-        `"kind":"error","error":${
-          JSON.stringify({
-            reason: entry.error.reason,
-            message: entry.error.message,
-            ...entry.error.details,
-          })
-        },"offset":${entry.errorOffset},"length":${entry.length}`,
-      );
+    case "decode_error": {
+      // The members `decode --json` prints for the same packet (tid, crc, xml, error, ...).
+      const members = JSON.stringify(entry.packet);
+      writer.text(members.slice(1, -1));
       break;
+    }
     case "push_attempt":
       writer.text('"kind":"push_attempt"');
       break;

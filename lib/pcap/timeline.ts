@@ -4,7 +4,7 @@
  * (`uid`, `variant`, `port`) choose what is emitted; the summary always sees everything.
  */
 
-import type { BcUdpError, Packet } from "../bcudp/mod.ts";
+import { type BcUdpError, inspectDatagram, type Packet, reportJson } from "../bcudp/mod.ts";
 import type { CaptureIssue, Frame } from "./capture.ts";
 import { DatagramDecoder, type DecodedPacket, startsWithMagic } from "./datagram_decoder.ts";
 import { dissectFrame, type Segment, TCP_ACK, TCP_SYN } from "./dissect.ts";
@@ -50,7 +50,15 @@ export type BcUdpEntry = EntryPlace & { kind: "bcudp"; decoded: DecodedPacket };
 /** One timeline line. */
 export type TimelineEntry =
   | BcUdpEntry
-  | EntryPlace & { kind: "decode_error"; error: BcUdpError; errorOffset: number; length: number }
+  | EntryPlace & {
+    kind: "decode_error";
+    /** Why the packet failed, worded as `decode` words it. */
+    error: BcUdpError;
+    errorOffset: number;
+    length: number;
+    /** The JSON members `decode --json` prints for the packet (with offset and length). */
+    packet: Record<string, unknown>;
+  }
   | EntryPlace & { kind: "push_attempt" }
   | { kind: "capture_error"; issue: CaptureIssue; time?: number };
 
@@ -178,11 +186,16 @@ export class Timeline {
       if (this.#shows(variantOf(decoded.packet), uid, segment)) this.#emit(entry);
     }
     if (result.error) {
+      // Rare: inspect the datagram as `decode` does, for the same members and wording.
+      const errorOffset = result.errorOffset ?? 0;
+      const report = inspectDatagram(payload).find((r) => r.offset === errorOffset && r.error) ??
+        { offset: errorOffset, error: result.error };
       const entry: TimelineEntry = {
         ...this.#entry("decode_error", frame, segment),
-        error: result.error,
-        errorOffset: result.errorOffset ?? 0,
+        error: report.error ?? result.error,
+        errorOffset,
         length: payload.length,
+        packet: reportJson(payload, report, { offset: errorOffset, length: payload.length }),
       };
       this.summary.decodeError(entry);
       const uid = this.#endpointUids.get(segment.source) ??
