@@ -21,9 +21,12 @@ const heartbeat = (uid: string) => message("D2R_HB", { uid, needrsp: 1, token: 7
 
 Deno.test("document cache: a body seen again under another tid is the same message, no parse", () => {
   const documents = new DocumentCache();
+  decodeDatagramLenient(encodeDiscovery(heartbeat("95270000ABCDEFGH0123"), 7), { documents });
+  assert.equal(documents.hits, 0);
   const first = decodeDatagramLenient(encodeDiscovery(heartbeat("95270000ABCDEFGH0123"), 1), {
     documents,
   });
+  assert.equal(documents.hits, 0, "remembered from its second sight on");
   const again = decodeDatagramLenient(encodeDiscovery(heartbeat("95270000ABCDEFGH0123"), 99), {
     documents,
   });
@@ -67,10 +70,15 @@ Deno.test("document cache: bounded by DOCUMENT_CACHE_ENTRIES and MAX_CACHED_DOCU
   const uid = (i: number) => `9527${String(i).padStart(12, "0")}0123`;
   const decode = (i: number) =>
     decodeDatagramLenient(encodeDiscovery(heartbeat(uid(i)), i), { documents });
-  for (let i = 0; i < DOCUMENT_CACHE_ENTRIES; i++) decode(i);
+  for (let i = 0; i < DOCUMENT_CACHE_ENTRIES; i++) {
+    decode(i);
+    decode(i); // remembered from the second sight
+  }
+  assert.equal(documents.hits, 0);
   decode(0);
   assert.equal(documents.hits, 1, "all of them held while the cache is not full");
-  decode(DOCUMENT_CACHE_ENTRIES); // one more: the cache is emptied first
+  decode(DOCUMENT_CACHE_ENTRIES);
+  decode(DOCUMENT_CACHE_ENTRIES); // one more remembered: the cache is emptied first
   decode(1);
   assert.equal(documents.hits, 1, "older documents are gone after the cache was emptied");
   decode(DOCUMENT_CACHE_ENTRIES);
@@ -84,6 +92,20 @@ Deno.test("document cache: bounded by DOCUMENT_CACHE_ENTRIES and MAX_CACHED_DOCU
     assert.deepEqual(packets[0].message, heartbeat(uid(1)));
   }
   assert.equal(documents.hits, 2, "a body over the size limit is never cached");
+});
+
+Deno.test("document cache: a stream of distinct documents keeps none of them", () => {
+  const documents = new DocumentCache();
+  const uid = (i: number) => `9527${String(i).padStart(12, "0")}0123`;
+  const decode = (i: number) =>
+    decodeDatagramLenient(encodeDiscovery(heartbeat(uid(i)), i + 1), { documents });
+  decode(0);
+  decode(0); // a camera's document, remembered
+  for (let i = 1; i <= 2 * DOCUMENT_CACHE_ENTRIES; i++) decode(i);
+  decode(0);
+  assert.equal(documents.hits, 1, "documents seen once never filled (and emptied) the cache");
+  const [a, b] = [decode(7), decode(7)];
+  assert.deepEqual(b, a, "a document seen once is parsed again on its second sight");
 });
 
 Deno.test("writeDiscoveryPacket frames UTF-8 bytes exactly like encodeDiscoveryXml", () => {

@@ -2,8 +2,11 @@
  * Remembers parsed Discovery documents by their decrypted bytes. A camera sends the same
  * D2R_HB document every heartbeat (only the tid changes, and with it the encryption), so
  * a server that sees it again can skip the text decoding and the XML parse and hand out
- * the same message. Bounded by emptying it when full: a hostile stream of distinct documents
- * costs one parse each, and a camera's document is parsed again once after each emptying.
+ * the same message. A document is remembered from its second sight on (the first only leaves
+ * its hash in a fixed table), so a stream of distinct documents (a flood of random UIDs)
+ * keeps nothing alive: what a garbage collection finds alive is what makes V8 grow its young
+ * generation, and that memory stays resident. Bounded by emptying it when full: a camera's
+ * document is parsed again twice after each emptying.
  */
 
 import { parseMessage } from "./message.ts";
@@ -12,6 +15,12 @@ import { decryptToString, fillKeystream } from "./xor.ts";
 
 /** Documents held: four per camera at the default 1,024 cameras. */
 export const DOCUMENT_CACHE_ENTRIES = 4096;
+/**
+ * Hashes of documents seen once: a direct-mapped table (a power of two; 256 KiB, allocated
+ * once). Large beside the cache, so two cameras rarely share a slot (when they do and
+ * heartbeat in turn, both are parsed every time, as without a cache).
+ */
+export const SEEN_ONCE_SLOTS = 65536;
 /** Bodies longer than this are parsed every time (a D2R_HB is about 150 bytes). */
 export const MAX_CACHED_DOCUMENT_BYTES = 512;
 
@@ -33,13 +42,15 @@ const scratch = new Uint8Array(MAX_CACHED_DOCUMENT_BYTES);
 export class DocumentCache {
   /** By hash of the plaintext; a collision replaces the older document. */
   #entries = new Map<number, Slot>();
+  /** Hash + 1 of the last document seen once in each slot (0 = none). */
+  #seenOnce = new Int32Array(SEEN_ONCE_SLOTS);
   /** Documents served from the cache (for tests and benchmarks). */
   hits = 0;
 
   /**
    * Decrypts the `size` body bytes at `start` with `tid` and parses them, or returns the
-   * document parsed when the same bytes were seen before. Throws BcUdpError for a body
-   * that does not parse (such bodies are not remembered).
+   * document parsed when the same bytes were seen before (from the third sight on). Throws
+   * BcUdpError for a body that does not parse (such bodies are not remembered).
    */
   read(bytes: Uint8Array, start: number, size: number, tid: number): CachedDocument {
     if (size > MAX_CACHED_DOCUMENT_BYTES) {
@@ -52,10 +63,15 @@ export class DocumentCache {
       this.hits++;
       return slot;
     }
-    const plain = scratch.slice(0, size);
+    const plain = scratch.subarray(0, size);
     const xml = utf8.decode(plain);
     const message = parseMessage(xml);
-    const fresh: Slot = { xml, message, plain };
+    const seen = hash & (SEEN_ONCE_SLOTS - 1);
+    if (this.#seenOnce[seen] !== hash + 1) {
+      this.#seenOnce[seen] = hash + 1;
+      return { xml, message };
+    }
+    const fresh: Slot = { xml, message, plain: plain.slice() };
     if (this.#entries.size >= DOCUMENT_CACHE_ENTRIES) this.#entries.clear();
     this.#entries.set(hash, fresh);
     return fresh;
