@@ -25,7 +25,7 @@
 import { CameraSim } from "../tests/support/camera_sim.ts";
 import { ClientSim } from "../tests/support/client_sim.ts";
 import { freeServePorts, freeUdpPort, randomLoopback } from "../tests/support/serve_process.ts";
-import { rssMiB } from "./measure.ts";
+import { cpuSeconds, rssMiB } from "./measure.ts";
 import { type Child, type Endpoint, flag, spawnProc, udpDrops } from "./serve_support.ts";
 
 const STEADY_S = flag("steady", 20);
@@ -161,6 +161,7 @@ try {
     client.send(client.connectMessage(REAL_UID.slice(0, 16), register), register).catch(() => {});
   }, 1500);
   const floodDropsBefore = udpDrops(ports.register);
+  const cpuBefore = cpuSeconds(serve.pid);
   const flood = await spawnProc(
     "flood",
     JSON.stringify({ to: register, rate: FLOOD_RATE, sources: SOURCES, seed: 14 }),
@@ -168,6 +169,7 @@ try {
   await sleep(FLOOD_S * 1000);
   await flood.stop();
   const floodDrops = udpDrops(ports.register) - floodDropsBefore;
+  const floodCpu = (cpuSeconds(serve.pid) - cpuBefore) / FLOOD_S;
   clearInterval(heartbeating);
   clearInterval(waking);
   phase = "after flood";
@@ -192,7 +194,8 @@ try {
   const floodSent = JSON.parse(flood.latest()!).sent;
   console.log(
     `flood ${floodSent} datagrams in ${FLOOD_S} s (${Math.round(floodSent / FLOOD_S)}/s, ` +
-      `${SOURCES} sources; ${floodDrops} dropped at the server's socket): max ` +
+      `${SOURCES} sources; ${floodDrops} dropped at the server's socket; serve used ` +
+      `${Math.round(100 * floodCpu)}% of a core): max ` +
       `${fmt(phaseMax("flood"))} MB; after: max ` +
       `${fmt(phaseMax("after flood"))}, last ${fmt(phaseLast("after flood"))} MB`,
   );

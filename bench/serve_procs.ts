@@ -8,7 +8,7 @@
  *   counting the replies; prints `{"sent":n,"received":n}` when stdin closes;
  * - `flood '<{"to":{ip,port},"rate":n,"sources":n,"seed":n,"kinds"?:[..]}>'`: sends hostile datagrams of
  *   every kind (tests/support/hostile_datagrams.ts) at a steady rate from `sources` loopback
- *   addresses 127.77.x.y; prints `{"sent":n}` when stdin closes.
+ *   addresses 127.77.x.y; prints `{"sent":n}` every second and when stdin closes.
  * Each prints one JSON line when ready (`{"middleman":..,"register":..}` / `{"port":..}` /
  * `{"ready":true}`) and runs until stdin closes or it is killed; the wake server then
  * prints `{"registered":n}` every second.
@@ -126,7 +126,11 @@ async function runFlood(argsJson: string): Promise<void> {
   let sent = 0;
   const started = performance.now();
   const timer = setInterval(() => {
-    const due = Math.floor((performance.now() - started) * args.rate / 1000);
+    // At most 20 ms of datagrams per tick, so a starved generator still reads stdin.
+    const due = Math.min(
+      Math.floor((performance.now() - started) * args.rate / 1000),
+      sent + args.rate / 50,
+    );
     while (sent < due) {
       const i = sent++;
       const kind = kinds[i % kinds.length];
@@ -136,9 +140,11 @@ async function runFlood(argsJson: string): Promise<void> {
       sockets[i % sockets.length].send(bytes, to).catch(() => {});
     }
   }, 1);
+  const report = setInterval(() => console.log(JSON.stringify({ sent })), 1000);
   console.log(JSON.stringify({ ready: true }));
   await untilStdinCloses();
   clearInterval(timer);
+  clearInterval(report);
   console.log(JSON.stringify({ sent }));
   for (const socket of sockets) socket.close();
   await Promise.all(drain);
