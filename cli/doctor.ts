@@ -28,9 +28,10 @@ interface DoctorOptions {
   api?: string;
   config?: string;
   token?: string;
-  timeout: string;
+  /** A string when given, the default number otherwise (shown as a number in --help). */
+  timeout: string | number;
   dns?: string[];
-  dnsTimeout: string;
+  dnsTimeout: string | number;
   systemDns: boolean;
   resolvConf: string;
   expect?: string[];
@@ -64,15 +65,18 @@ export function doctorCommand(): Command {
       "count this address as here too (serve on another box); repeatable",
       collect,
     )
-    .option(
-      "--dns-timeout <ms>",
-      "time limit for each DNS query",
-      String(DEFAULT_DNS_TIMEOUT_MS),
+    .addOption(
+      new Option("--dns-timeout <ms>", "time limit for each DNS query")
+        .default(DEFAULT_DNS_TIMEOUT_MS),
     )
     .option("--api <url>", `serve's control API (default ${DEFAULT_API_URL})`)
     .option("-c, --config <file>", "serve's config file: API address, token, ports, cameras")
     .option("--token <token>", "bearer token, if the API has one (default $BAIRELAY_API_TOKEN)")
-    .option("--timeout <ms>", "time limit for each API request", String(DEFAULT_API_TIMEOUT_MS))
+    .addOption(
+      new Option("--timeout <ms>", "time limit for each API request").default(
+        DEFAULT_API_TIMEOUT_MS,
+      ),
+    )
     .option("--json", "print one JSON object per check, one per line")
     .addOption(
       new Option("--resolv-conf <file>", "take the system resolver from this file")
@@ -123,7 +127,7 @@ function helpText(): string {
   ].join("\n");
 }
 
-function milliseconds(flag: string, text: string): number {
+function milliseconds(flag: string, text: string | number): number {
   const value = Number(text);
   if (!Number.isInteger(value) || value <= 0 || value > MAX_TIMEOUT_MS) {
     throw new CliExit(

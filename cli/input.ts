@@ -34,12 +34,27 @@ async function readLimited(stream: ReadableStream<Uint8Array>, source: string) {
   return bytes;
 }
 
+/**
+ * The error for an input file that cannot be opened, worded the same and with the same exit
+ * code (2, a bad argument) in every subcommand; `permissionHint` adds a remedy.
+ */
+export function unreadableInput(path: string, error: unknown, permissionHint = ""): CliExit {
+  const reason = error instanceof Deno.errors.NotFound
+    ? "no such file"
+    : error instanceof Deno.errors.PermissionDenied
+    ? `permission denied${permissionHint}`
+    : error instanceof Error
+    ? error.message
+    : String(error);
+  return new CliExit(EXIT.USAGE, `cannot read ${path}: ${reason}`);
+}
+
 async function readFile(path: string): Promise<Uint8Array> {
   let file: Deno.FsFile;
   try {
     file = await Deno.open(path);
   } catch (error) {
-    throw new CliExit(EXIT.USAGE, `cannot read ${path}: ${(error as Error).message}`);
+    throw unreadableInput(path, error);
   }
   return await readLimited(file.readable, path);
 }

@@ -18,6 +18,7 @@ import {
 } from "../lib/pcap/mod.ts";
 import { portArgument } from "./arguments.ts";
 import { CliExit, EXIT } from "./exit_codes.ts";
+import { unreadableInput } from "./input.ts";
 
 /** A writer whose chunks go to stdout (results only; errors go to stderr). */
 function stdoutWriter(): ByteWriter & { line(text: string): void } {
@@ -64,17 +65,12 @@ async function openCapture(
     const info = await file.stat();
     if (info.isDirectory) {
       file.close();
-      throw new CliExit(EXIT.FAILURE, `${path} is a directory, not a capture file`);
+      throw new CliExit(EXIT.USAGE, `cannot read ${path}: a directory, not a capture file`);
     }
     return { input: file, size: info.size };
   } catch (error) {
     if (error instanceof CliExit) throw error;
-    const reason = error instanceof Deno.errors.NotFound
-      ? "no such file"
-      : error instanceof Deno.errors.PermissionDenied
-      ? "permission denied (captures written by root may need sudo or a chmod)"
-      : String(error);
-    throw new CliExit(EXIT.FAILURE, `cannot open ${path}: ${reason}`);
+    throw unreadableInput(path, error, " (captures written by root may need sudo or a chmod)");
   }
 }
 
@@ -261,8 +257,8 @@ values (tid, cid, sid, ac), session-random values (token, ac, sid, time_t) by ty
 addresses by presence.
 
 Exit codes: timeline 0 when the capture was read (damage is reported in it), 1 when the
-file cannot be opened or is not a capture; replay 0 when every check conforms, 1 otherwise;
-2 bad arguments.`,
+file is not a capture; replay 0 when every check conforms, 1 otherwise; 2 bad arguments or
+a file that cannot be read (as in every subcommand).`,
     )
     .action(async (path: string, options: Options) => {
       if (options.target !== undefined) await replay(path, options);

@@ -1,17 +1,21 @@
 /** `bairelay registry`: the cameras registered with a running `serve`, from its control API. */
 
-import { Command } from "commander";
+import { Command, Option } from "commander";
 import { ApiClientError, DEFAULT_API_URL, fetchCameras } from "../lib/api/client.ts";
 import type { CameraDocument } from "../lib/api/routes.ts";
 import { apiTarget, loadConfigFile } from "./api_target.ts";
 import { CliExit, EXIT } from "./exit_codes.ts";
+
+/** How long `registry` waits for the API by default, in ms. */
+const DEFAULT_TIMEOUT_MS = 5000;
 
 interface RegistryOptions {
   api?: string;
   config?: string;
   json?: boolean;
   token?: string;
-  timeout: string;
+  /** A string when given, the default number otherwise (shown as a number in --help). */
+  timeout: string | number;
 }
 
 /** The `registry` subcommand. */
@@ -22,7 +26,11 @@ export function registryCommand(): Command {
     .option("-c, --config <file>", "take the API address and token from serve's config file")
     .option("--json", "print the API's JSON document instead of a table")
     .option("--token <token>", "bearer token, if the API has one (default $BAIRELAY_API_TOKEN)")
-    .option("--timeout <ms>", "give up after this many milliseconds", "5000")
+    .addOption(
+      new Option("--timeout <ms>", "give up after this many milliseconds").default(
+        DEFAULT_TIMEOUT_MS,
+      ),
+    )
     .addHelpText(
       "after",
       "\nColumns: NAME (configured name or -), UID, ADDRESS (where its heartbeats come from),\n" +

@@ -1,7 +1,7 @@
 /** Builds the `bairelay` command line and runs it, mapping every failure to an exit code. */
 
-import { Command, CommanderError } from "commander";
-import denoJson from "../deno.json" with { type: "json" };
+import { Command, CommanderError, type OutputConfiguration } from "commander";
+import { VERSION } from "../lib/version.ts";
 import { decodeCommand } from "./decode.ts";
 import { doctorCommand } from "./doctor.ts";
 import { encodeCommand } from "./encode.ts";
@@ -11,6 +11,23 @@ import { registryCommand } from "./registry.ts";
 import { serveCommand } from "./serve.ts";
 import { wakeCommand } from "./wake.ts";
 
+/** What `--version` prints: bairelay's version and the Deno and V8 it runs on. */
+export function versionText(): string {
+  return `bairelay ${VERSION} (Deno ${Deno.version.deno}, V8 ${Deno.version.v8})`;
+}
+
+/** The hint printed after a command-line mistake. */
+const HELP_HINT = "(run with --help for usage)";
+
+/**
+ * Commander's messages on stderr in bairelay's one error style, `bairelay: ...` (commander
+ * itself writes `error: ...`), for the program and every subcommand alike.
+ */
+const OUTPUT: OutputConfiguration = {
+  writeErr: (text) => Deno.stderr.writeSync(new TextEncoder().encode(text)),
+  outputError: (text, write) => write(text.replace(/^error: /, "bairelay: ")),
+};
+
 /** The program with every subcommand attached. */
 export function buildProgram(): Command {
   const program = new Command("bairelay")
@@ -19,16 +36,21 @@ export function buildProgram(): Command {
         "motion without the internet. Point p2p*.reolink.com and pushx.reolink.com at this " +
         "box, then run `bairelay serve`.",
     )
-    .version(denoJson.version, "-V, --version", "print the version")
-    .showHelpAfterError("(run with --help for usage)")
-    .configureOutput({ writeErr: (text) => Deno.stderr.writeSync(new TextEncoder().encode(text)) });
-  program.addCommand(serveCommand());
-  program.addCommand(decodeCommand());
-  program.addCommand(encodeCommand());
-  program.addCommand(wakeCommand());
-  program.addCommand(registryCommand());
-  program.addCommand(doctorCommand());
-  program.addCommand(pcapReplayCommand());
+    .version(versionText(), "-V, --version", "print the version (with Deno's and V8's)")
+    .showHelpAfterError(HELP_HINT)
+    .configureOutput(OUTPUT);
+  const commands = [
+    serveCommand(),
+    decodeCommand(),
+    encodeCommand(),
+    wakeCommand(),
+    registryCommand(),
+    doctorCommand(),
+    pcapReplayCommand(),
+  ];
+  for (const command of commands) {
+    program.addCommand(command.showHelpAfterError(HELP_HINT).configureOutput(OUTPUT));
+  }
   return program;
 }
 

@@ -9,10 +9,10 @@ Deno.test("--help lists every subcommand of the tool", async () => {
   }
 });
 
-Deno.test("--version prints the version from deno.json", async () => {
+Deno.test("--version prints the version with Deno's and V8's", async () => {
   const result = await runCli(["--version"]);
   assert.equal(result.code, 0);
-  assert.match(result.stdout.trim(), /^\d+\.\d+\.\d+$/);
+  assert.match(result.stdout.trim(), /^bairelay \d+\.\d+\.\d+ \(Deno \S+, V8 \S+\)$/);
 });
 
 Deno.test("an unknown subcommand is a usage error (exit 2, message on stderr)", async () => {

@@ -426,8 +426,11 @@ Deno.test("CLI: reads stdin, reports unreadable files, summarises", async () => 
   assert.match(fromStdin.stdout, /^Summary: 2 frames, 2 BcUdp packets$/m);
   assert.equal(fromStdin.stderr, ""); // no progress bar when stderr is not a terminal
   const missing = await runCli(["pcap-replay", "/nonexistent/capture.pcap"]);
-  assert.equal(missing.code, 1);
-  assert.match(missing.stderr, /cannot open \/nonexistent\/capture\.pcap: no such file/);
+  assert.equal(missing.code, 2); // a file that cannot be read: 2, as in every subcommand
+  assert.match(
+    missing.stderr,
+    /^bairelay: cannot read \/nonexistent\/capture\.pcap: no such file$/m,
+  );
   const notCapture = await runCli(["pcap-replay", "-"], { stdin: "just text" });
   assert.equal(notCapture.code, 1);
   assert.match(notCapture.stderr, /-: not a pcap or pcapng capture/);

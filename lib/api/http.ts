@@ -73,7 +73,13 @@ export class Router {
     }
     const params: Record<string, string> = {};
     for (const [name, value] of Object.entries(hit.match!.pathname.groups)) {
-      if (value !== undefined) params[name] = decodeURIComponent(value);
+      if (value === undefined) continue;
+      try {
+        params[name] = decodeURIComponent(value);
+      } catch {
+        // A broken %-escape (e.g. %E0%A4%A) is the client's mistake, not a server error.
+        return errorResponse(400, `malformed %-encoding in the path: ${url.pathname}`);
+      }
     }
     try {
       return await hit.route.handle(request, params);
