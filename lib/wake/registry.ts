@@ -130,12 +130,6 @@ export class CameraRegistry {
     return best;
   }
 
-  /** True when a configured UID longer than `prefix` claims `uid` (so `prefix` does not). */
-  private claimedBeyond(uid: string, prefix: string): boolean {
-    const claimant = this.configuredFor(uid);
-    return claimant !== undefined && claimant.uid.length > prefix.length;
-  }
-
   /**
    * Records a heartbeat from `uid` at `address` (the UDP source). A new UID is refused
    * (`full`) when `maxCameras` fresh cameras are held; a known one always refreshes.
@@ -196,10 +190,13 @@ export class CameraRegistry {
     const exact = this.entries.get(uidOrPrefix);
     if (exact !== undefined && this.isFresh(exact, at)) return exact;
     let best: CameraEntry | undefined;
+    // A prefix that is a configured camera's UID matches only that camera's UIDs, not those a
+    // longer configured UID claims (`UID-A` does not match `UID-AB`'s camera).
+    const owner = this.configuredFor(uidOrPrefix);
     for (const uid of this.candidates(uidOrPrefix)) {
       const entry = this.entries.get(uid)!;
       if (!uid.startsWith(uidOrPrefix) || !this.isFresh(entry, at)) continue;
-      if (this.claimedBeyond(uid, uidOrPrefix)) continue;
+      if (owner !== undefined && this.configuredFor(uid) !== owner) continue;
       if (best === undefined || entry.lastHeartbeat > best.lastHeartbeat) best = entry;
     }
     return best;
@@ -208,7 +205,7 @@ export class CameraRegistry {
   /**
    * The fresh camera whose long UID equals or starts with `uidOrPrefix` (a short UID from
    * `C2R_C` or the config); on several matches the most recent heartbeat wins. A camera a
-   * longer configured UID claims is not matched by a shorter prefix of it.
+   * longer configured UID claims is not matched by another configured camera's shorter UID.
    */
   lookupFresh(uidOrPrefix: string): CameraEntry | undefined {
     if (uidOrPrefix === "") return undefined;
