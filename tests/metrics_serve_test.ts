@@ -204,6 +204,7 @@ Deno.test({
       registered.message,
     );
     assert.equal(registered.properties.uid, DOOR_LONG);
+    assert.equal(registered.properties.name, "door");
     assert.ok(!serve.stderr.includes("TimeoutNegativeWarning"), serve.stderr);
   },
 });

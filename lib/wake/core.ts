@@ -123,6 +123,14 @@ const WAKE_RESULTS: readonly WakeOutcome["result"][] = [
 /** Upper bounds (seconds) of the wake confirmation histogram: a burst lasts about a second. */
 const WAKE_CONFIRM_BUCKETS_S = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10];
 
+/**
+ * The log template naming a camera, `{uid}` or `{uid} ({name})`: the name stays a property of
+ * its own (JSON logs), never text such as " (garden)" in a property.
+ */
+function uidAndName(name: string | undefined): string {
+  return name === undefined ? "{uid}" : "{uid} ({name})";
+}
+
 /** The rsp the register answers an unknown, stale or over-budget camera with. */
 const RSP_REFUSED = -1;
 /** The cloud's (informational) rsp in R2D_R_R. */
@@ -394,9 +402,9 @@ export class WakeCore {
     }
     if (upsert.result === "registered") {
       this.registered.set(this.registry.size);
-      logger.info("Camera {uid}{name} registered from {ip}:{port}", {
+      logger.info(`Camera ${uidAndName(upsert.entry.name)} registered from {ip}:{port}`, {
         uid,
-        name: upsert.entry.name ? ` (${upsert.entry.name})` : "",
+        name: upsert.entry.name,
         ...peer,
       });
       this.emit({ type: "registered", uid, address: { ...peer }, at });
@@ -525,8 +533,9 @@ export class WakeCore {
       this.record(outcome, uid, 0, source);
       this.warn(
         `budget:${uid}`,
-        "Not waking camera {uid}{name} for {source}: {used} wakes in the last hour reached max_wakes_per_hour = {limit}",
-        { uid, name: entry.name ? ` (${entry.name})` : "", source, used, limit: outcome.limit },
+        `Not waking camera ${uidAndName(entry.name)} for {source}: {used} wakes in the last ` +
+          "hour reached max_wakes_per_hour = {limit}",
+        { uid, name: entry.name, source, used, limit: outcome.limit },
       );
       return outcome;
     }
@@ -537,9 +546,9 @@ export class WakeCore {
     this.fireBurst(entry, sid, at, requester);
     const outcome: WakeOutcome = { result: "started", uid, sid };
     this.record(outcome, uid, sid, source);
-    logger.info("Waking camera {uid}{name} at {ip}:{port} for {source} (sid {sid})", {
+    logger.info(`Waking camera ${uidAndName(entry.name)} at {ip}:{port} for {source} (sid {sid})`, {
       uid,
-      name: entry.name ? ` (${entry.name})` : "",
+      name: entry.name,
       ...entry.address,
       source,
       sid,
@@ -597,9 +606,9 @@ export class WakeCore {
     this.registered.set(this.registry.size);
     for (const entry of evicted) {
       this.budget.forget(entry.uid);
-      logger.info("Camera {uid}{name} deregistered: no heartbeat for {ms} ms", {
+      logger.info(`Camera ${uidAndName(entry.name)} deregistered: no heartbeat for {ms} ms`, {
         uid: entry.uid,
-        name: entry.name ? ` (${entry.name})` : "",
+        name: entry.name,
         ms: at - entry.lastHeartbeat,
       });
       this.emit({ type: "deregistered", uid: entry.uid, reason: "stale", at });
