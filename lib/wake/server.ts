@@ -107,10 +107,13 @@ export async function startWakeServer(
   if (store !== undefined) {
     const loaded = await store.load(now());
     if (loaded.problem !== undefined) {
-      logger.warn("{message}; starting with an empty registry{moved}", {
-        message: loaded.problem.message,
-        moved: loaded.problem.movedTo ? ` (moved to ${loaded.problem.movedTo})` : "",
-      });
+      const { message, movedTo } = loaded.problem;
+      logger.warn(
+        movedTo === undefined
+          ? "{message}; starting with an empty registry"
+          : "{message}; starting with an empty registry (moved to {movedTo})",
+        { message, movedTo },
+      );
     }
     const restored = core.restore(loaded.cameras);
     if (loaded.cameras.length > 0) {
