@@ -1,13 +1,16 @@
 /**
  * Overlapping configured UIDs (`...ABCD` and `...ABCDE`): a camera belongs to the longest
  * configured prefix of its reported UID whatever the order in the file — in the camera list,
- * the event log and wake targets (by name through the API, by short UID through C2R_C). And the
+ * the event log (registrations and motion pushes) and wake targets (by name through the API, by
+ * short UID through C2R_C). And the
  * R2D_C burst a client's C2R_C starts reuses that request's tid, as the original does.
  */
 
 import assert from "node:assert/strict";
 import { CameraSim } from "./support/camera_sim.ts";
 import { ClientSim } from "./support/client_sim.ts";
+import { sendPush } from "./support/push_client.ts";
+import { randomLoopback } from "./support/serve_process.ts";
 import { startServiceFixture } from "./support/service_fixture.ts";
 
 const SHORTER = "95270000ABCD";
@@ -24,13 +27,18 @@ for (const order of ["shorter first", "longer first"]) {
     const fixture = await startServiceFixture({
       cameras: configured,
       wakeServer: { burstCount: 2, burstIntervalMs: 10 },
+      push: true,
     });
     const cameras: CameraSim[] = [];
     try {
       // The SHORTER camera first, so the LONGER one has the most recent heartbeat: a plain
       // "most recent prefix match" would pick it for "porch".
       for (const uid of [SHORT_CAMERA, LONG_CAMERA]) {
-        const camera = await CameraSim.start({ uid, middleman: fixture.middleman });
+        const camera = await CameraSim.start({
+          uid,
+          ip: randomLoopback(),
+          middleman: fixture.middleman,
+        });
         cameras.push(camera);
         await camera.boot();
       }
@@ -47,6 +55,20 @@ for (const order of ["shorter first", "longer first"]) {
         .map((e: { uid: string; name: string }) => [e.uid, e.name]);
       assert.deepEqual(
         Object.fromEntries(registered),
+        { [LONG_CAMERA]: "garage", [SHORT_CAMERA]: "porch" },
+      );
+
+      // A motion push from each camera's address is logged under the right name.
+      const push = fixture.service.motion!.push!.address;
+      for (const camera of cameras) {
+        await sendPush({ from: camera.address.ip, host: push.ip, port: push.port });
+      }
+      const pushed = await fixture.call("GET", "/api/events");
+      const motions = pushed.json.events
+        .filter((e: { type: string }) => e.type === "motion")
+        .map((e: { uid: string; name: string }) => [e.uid, e.name]);
+      assert.deepEqual(
+        Object.fromEntries(motions),
         { [LONG_CAMERA]: "garage", [SHORT_CAMERA]: "porch" },
       );
 

@@ -14,6 +14,8 @@ export interface ServiceFixtureOptions {
   /** Use this state directory instead of a fresh temp one (kept afterwards). */
   stateDir?: string;
   deps?: ServiceDeps;
+  /** Run the push listener on 127.0.0.1, ephemeral port (default: off). */
+  push?: boolean;
 }
 
 /** A running service plus the base URL of its API. */
@@ -51,7 +53,9 @@ export async function startServiceFixture(
     wakeServer: { ...base.wakeServer, middlemanPort: 0, registerPort: 0, ...options.wakeServer },
     cameras: options.cameras ?? [],
     api: { ...base.api, listen: { host: "127.0.0.1", port: 0 }, token: options.token ?? null },
-    pushListener: { ...base.pushListener, enable: false },
+    pushListener: options.push
+      ? { ...base.pushListener, enable: true, bind: "127.0.0.1", port: 0 }
+      : { ...base.pushListener, enable: false },
   };
   const service = await startService(config, options.deps);
   const apiUrl = `http://127.0.0.1:${service.api!.address.port}`;
