@@ -9,6 +9,7 @@ import { MqttConfigError } from "../lib/mqtt/errors.ts";
 import { redirectAdvice, REOLINK_HOSTS } from "../lib/reolink_hosts.ts";
 import { responderAdvice } from "../lib/dns/advice.ts";
 import { CliExit, EXIT } from "./exit_codes.ts";
+import { describeConfig } from "./check_config.ts";
 
 const log = getLogger(["bairelay", "serve"]);
 
@@ -21,6 +22,8 @@ interface ServeOptions extends ConfigFlags {
   dns?: boolean;
   /** commander's `--no-push`: false when given, true otherwise. */
   push?: boolean;
+  /** `--check-config`: validate, print what would run, exit. */
+  checkConfig?: boolean;
 }
 
 /** The `serve` subcommand. */
@@ -49,6 +52,10 @@ export function serveCommand(): Command {
       "answer the cameras' DNS here: p2p*/pushx.reolink.com -> this box, the rest forwarded",
     )
     .option("--dns-port <port>", "DNS responder UDP+TCP port (default 53; implies --dns)")
+    .option(
+      "--check-config",
+      "load and validate the configuration, print what would run, and exit (0 valid, 2 not)",
+    )
     .addOption(
       new Option("--log-level <level>", "least severe level logged (default info)").choices([
         "trace",
@@ -78,7 +85,7 @@ export function serveCommand(): Command {
         "  bairelay serve --push-port 8443 --config config.toml   # redirect 443 -> 8443 with nft",
     )
     .action(async (options: ServeOptions) => {
-      const { config: path, push, dns, ...flags } = options;
+      const { config: path, push, dns, checkConfig, ...flags } = options;
       // Absent, commander says push: true, which must not override the file's `enable`.
       if (push === false) flags.pushEnable = false;
       if (dns || flags.dnsPort !== undefined) flags.dnsEnable = true;
@@ -90,6 +97,11 @@ export function serveCommand(): Command {
           throw new CliExit(EXIT.USAGE, `invalid configuration:\n${error.message}`);
         }
         throw error;
+      }
+      if (checkConfig) {
+        const lines = ["configuration is valid; serve would run:", ...describeConfig(config)];
+        console.log(lines.join("\n  "));
+        return;
       }
       configureLogging(config.log);
       // Listen for signals before starting, so a SIGTERM during startup still stops cleanly.
