@@ -48,14 +48,14 @@ COPY --chmod=0755 deploy/container/entrypoint.sh /usr/local/bin/bairelay-entrypo
 
 # XDG_STATE_HOME=/var/lib makes the non-root default state directory /var/lib/bairelay (the
 # volume). Permissions: the same flags as deno.json's serve and compile tasks (a test checks).
-# DENO_V8_FLAGS: V8 flags the server runs with (empty = V8's defaults), in this one place.
 ENV DENO_DIR=/opt/bairelay/deno-dir \
     DENO_NO_UPDATE_CHECK=1 \
     NO_COLOR=1 \
     XDG_STATE_HOME=/var/lib \
     BAIRELAY_CONFIG=/etc/bairelay/config.toml \
-    BAIRELAY_PERMISSIONS="--allow-net --allow-read --allow-write --allow-env --allow-sys --allow-run --allow-ffi" \
-    DENO_V8_FLAGS=""
+    BAIRELAY_PERMISSIONS="--allow-net --allow-read --allow-write --allow-env --allow-sys --allow-run --allow-ffi"
+# V8 flags the server runs with go here, in this one place (unset = V8's defaults; Deno refuses
+# an empty value), e.g.:  ENV DENO_V8_FLAGS="--max-semi-space-size=1"
 VOLUME /var/lib/bairelay
 USER 10443:10443
 EXPOSE 9999/udp 58200/udp 443/tcp 9899/tcp
