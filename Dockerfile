@@ -5,9 +5,10 @@
 #   docker compose up -d              # compose.yaml: host networking (it says why)
 #
 # Configuration: mount a TOML file at /etc/bairelay/config.toml (sample_config.toml documents
-# every key; without a file `serve` runs on its defaults), and/or pass BAIRELAY_MQTT_USERNAME,
-# BAIRELAY_MQTT_PASSWORD and BAIRELAY_API_TOKEN in the environment. State (the camera registry)
-# is in the volume /var/lib/bairelay.
+# every key; without a file `serve` runs on its defaults), and pass the MQTT login as
+# BAIRELAY_MQTT_USERNAME and BAIRELAY_MQTT_PASSWORD in the environment if you like. State (the
+# camera registry) is in the volume /var/lib/bairelay. Other subcommands run the same way:
+#   docker exec bairelay bairelay-entrypoint doctor
 
 # The Deno runtime, pinned to the version the project is tested with (.tools/package.json), from
 # the official image: the `bin` variant holds only the executable, at /deno.
