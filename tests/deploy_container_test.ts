@@ -15,7 +15,7 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { dirname } from "node:path";
 import { CameraSim } from "./support/camera_sim.ts";
-import { freeServePorts, randomLoopback } from "./support/serve_process.ts";
+import { freeServePorts, randomLoopback, ServeProcess } from "./support/serve_process.ts";
 import {
   chrootCommand,
   CONTAINER_SKIP_REASON,
@@ -87,25 +87,12 @@ Deno.test({
       ...["--bind", ip, "--middleman-port", String(ports.middleman)],
       ...["--register-port", String(ports.register), "--api", api, "--push-port", "443"],
     ];
-    const child = new Deno.Command(chrootCommand(mounted.root, config, command)[0], {
-      args: chrootCommand(mounted.root, config, command).slice(1),
-      stdin: "null",
-      stdout: "null",
-      stderr: "piped",
-    }).spawn();
-    let stderr = "";
-    const reading = (async () => {
-      for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) stderr += chunk;
-    })();
+    const serve = ServeProcess.spawn(chrootCommand(mounted.root, config, command));
     let camera: CameraSim | undefined;
     try {
-      const deadline = Date.now() + 30_000;
-      while (!/bairelay serve ready/.test(stderr)) {
-        assert.ok(Date.now() < deadline, `no ready line within 30 s:\n${stderr}`);
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-      assert.match(stderr, new RegExp(`push tcp ${ip.replaceAll(".", "\\.")}:443`));
-      assert.match(stderr, /state in \/var\/lib\/bairelay/);
+      await serve.ready();
+      assert.match(serve.stderr, new RegExp(`push tcp ${ip.replaceAll(".", "\\.")}:443`));
+      assert.match(serve.stderr, /state in \/var\/lib\/bairelay/);
 
       camera = await CameraSim.start({
         uid: "95270000CNTNRAAA0123",
@@ -135,17 +122,12 @@ Deno.test({
       };
       await assert.rejects(run(chrootCommand(mounted.root, unhealthy, test.slice(1))));
 
-      child.kill("SIGTERM");
-      const status = await child.status;
-      await reading;
-      assert.equal(status.code, 0, stderr);
-      assert.match(stderr, /SIGTERM received, stopping[^]*stopped/);
+      const stopped = await serve.stop("SIGTERM");
+      assert.equal(stopped.code, 0, serve.stderr);
+      assert.match(serve.stderr, /SIGTERM received, stopping[^]*stopped/);
     } finally {
       await camera?.close();
-      try {
-        child.kill("SIGKILL");
-      } catch { /* already exited */ }
-      await child.status;
+      await serve.stop("SIGKILL");
       await mounted.remove();
     }
   },

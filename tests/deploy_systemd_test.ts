@@ -18,7 +18,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { defaultStateDir } from "../lib/config.ts";
 import { CameraSim } from "./support/camera_sim.ts";
-import { freeServePorts, randomLoopback } from "./support/serve_process.ts";
+import { freeServePorts, randomLoopback, ServeProcess } from "./support/serve_process.ts";
 import { readableProgram } from "./support/unprivileged.ts";
 import { taskPermissions } from "./support/deploy_files.ts";
 
@@ -173,39 +173,18 @@ Deno.test({
     const caps = one("AmbientCapabilities").split(/\s+/)
       .map((cap) => cap.replace(/^CAP_/, "").toLowerCase()).map((cap) => `+${cap}`).join(",");
     const env = (UNIT.get("Environment") ?? []).filter((v) => v.includes("="));
-    const child = new Deno.Command("setpriv", {
-      args: [
-        ...[`--reuid=${uid}`, `--regid=${uid}`, "--clear-groups", "--no-new-privs"],
-        ...[
-          `--inh-caps=-all,${caps}`,
-          `--ambient-caps=-all,${caps}`,
-          `--bounding-set=-all,${caps}`,
-        ],
-        "--",
-        ...[
-          "env",
-          "-i",
-          "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-          ...env,
-        ],
-        ...commandLine,
-      ],
-      stdin: "null",
-      stdout: "null",
-      stderr: "piped",
-    }).spawn();
-    let stderr = "";
-    const reading = (async () => {
-      for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) stderr += chunk;
-    })();
+    const serve = ServeProcess.spawn([
+      "setpriv",
+      ...[`--reuid=${uid}`, `--regid=${uid}`, "--clear-groups", "--no-new-privs"],
+      ...[`--inh-caps=-all,${caps}`, `--ambient-caps=-all,${caps}`, `--bounding-set=-all,${caps}`],
+      "--",
+      ...["env", "-i", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", ...env],
+      ...commandLine,
+    ]);
     let camera: CameraSim | undefined;
     try {
-      const deadline = Date.now() + 30_000;
-      while (!/bairelay serve ready/.test(stderr)) {
-        assert.ok(Date.now() < deadline, `no ready line within 30 s:\n${stderr}`);
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-      assert.match(stderr, new RegExp(`push tcp ${ip.replaceAll(".", "\\.")}:443`));
+      await serve.ready();
+      assert.match(serve.stderr, new RegExp(`push tcp ${ip.replaceAll(".", "\\.")}:443`));
       camera = await CameraSim.start({
         uid: "95270000UNITAAAA0123",
         ip: randomLoopback(),
@@ -215,18 +194,12 @@ Deno.test({
       const push = await Deno.connect({ hostname: ip, port: 443 });
       push.close();
       const stopLimitMs = Number(one("TimeoutStopSec")) * 1000;
-      const start = performance.now();
-      child.kill("SIGTERM");
-      const status = await child.status;
-      await reading;
-      assert.equal(status.code, 0, stderr);
-      assert.ok(performance.now() - start < stopLimitMs, `stopped within ${stopLimitMs} ms`);
+      const stopped = await serve.stop("SIGTERM", stopLimitMs);
+      assert.equal(stopped.code, 0, serve.stderr);
+      assert.ok(stopped.ms < stopLimitMs, `stopped within TimeoutStopSec (${stopLimitMs} ms)`);
     } finally {
       await camera?.close();
-      try {
-        child.kill("SIGKILL");
-      } catch { /* already exited */ }
-      await child.status;
+      await serve.stop("SIGKILL");
       await program.remove();
       await Deno.remove(dir, { recursive: true });
     }

@@ -68,12 +68,20 @@ export class ServeProcess {
   ): ServeProcess {
     const main = as.main ?? MAIN;
     const command = [...as.wrapper ?? [], Deno.execPath(), "run", ...permissions, "--quiet", main];
+    return ServeProcess.spawn([...command, "serve", ...args], { NO_COLOR: "1", ...env });
+  }
+
+  /**
+   * Starts any command line that runs `serve` (a unit's ExecStart, a container's entrypoint),
+   * stdout and stdin closed, `env` added to this process's environment.
+   */
+  static spawn(command: string[], env: Record<string, string> = {}): ServeProcess {
     const child = new Deno.Command(command[0], {
-      args: [...command.slice(1), "serve", ...args],
+      args: command.slice(1),
       stdin: "null",
       stdout: "null",
       stderr: "piped",
-      env: { NO_COLOR: "1", ...env },
+      env,
     }).spawn();
     return new ServeProcess(child);
   }
