@@ -4,7 +4,9 @@
  * then the image's entrypoint and command, as the image's non-root user, in a chroot of the
  * built image on a loopback address: a camera's D2M_Q is answered (the whole boot handshake),
  * TCP 443 is bound (the file capability works for that user), /healthz answers, and so does the
- * image's HEALTHCHECK command. SIGTERM stops it with exit code 0.
+ * image's HEALTHCHECK command. SIGTERM stops it with exit code 0. The Home Assistant add-on's
+ * Dockerfile is built FROM that image and run the same way (as root, like the Supervisor does)
+ * on an options.json of the test's.
  *
  * Not reproduced: the container runtime itself (namespaces, cgroups, the volume mount, Docker's
  * capability bounding set); the build fetches the npm packages and libcap2-bin from their
@@ -13,7 +15,7 @@
 
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { dirname } from "node:path";
+import { dirname, join } from "node:path";
 import { CameraSim } from "./support/camera_sim.ts";
 import { freeServePorts, randomLoopback, ServeProcess } from "./support/serve_process.ts";
 import {
@@ -30,6 +32,8 @@ import {
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 const DOCKERFILE = Deno.readTextFileSync(`${ROOT}/Dockerfile`);
 const IMAGE = "localhost/bairelay:deploy-test";
+const ADDON_IMAGE = "localhost/bairelay-addon:deploy-test";
+const ADDON_DIR = join(ROOT, "deploy/homeassistant/bairelay");
 /** The system CA bundle, for a build behind a TLS-intercepting proxy (as in this sandbox). */
 const CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt";
 
@@ -41,6 +45,25 @@ function baseImages() {
   const deno = froms.find((f) => f.includes("denoland/deno"))!.replace("${DENO_VERSION}", version);
   const debian = froms.find((f) => f.includes("debian"))!;
   return { deno, debian };
+}
+
+let building: Promise<void> | undefined;
+
+/** Builds the project's image from the real Dockerfile (once per test run). */
+function appImage(): Promise<void> {
+  building ??= (async () => {
+    const images = baseImages();
+    await ensureDebianImage(images.debian);
+    await ensureDenoBinImage(images.deno, Deno.execPath());
+    await run([
+      ...PODMAN,
+      ...["build", "--isolation", "chroot", "--pull=never", "--format", "docker"],
+      ...["-v", `${CA_BUNDLE}:/run/build-ca.pem:ro`],
+      ...["--build-arg", "BUILD_CA_FILE=/run/build-ca.pem"],
+      ...["-t", IMAGE, "-f", `${ROOT}/Dockerfile`, ROOT],
+    ]);
+  })();
+  return building;
 }
 
 Deno.test({
@@ -60,20 +83,7 @@ Deno.test({
   ignore: CONTAINER_SKIP_REASON !== undefined,
   sanitizeResources: false,
   fn: async () => {
-    const images = baseImages();
-    await ensureDebianImage(images.debian);
-    await ensureDenoBinImage(images.deno, Deno.execPath());
-    await run([
-      ...PODMAN,
-      ...["build", "--isolation", "chroot", "--pull=never", "--format", "docker"],
-      ...[
-        "-v",
-        `${CA_BUNDLE}:/run/build-ca.pem:ro`,
-        "--build-arg",
-        "BUILD_CA_FILE=/run/build-ca.pem",
-      ],
-      ...["-t", IMAGE, "-f", `${ROOT}/Dockerfile`, ROOT],
-    ]);
+    await appImage();
     const config = await imageConfig(IMAGE);
     assert.match(config.User ?? "", /^[1-9]\d*:[1-9]\d*$/, "a non-root user, numeric");
     assert.ok(config.Volumes?.["/var/lib/bairelay"], "state in a volume");
@@ -125,6 +135,74 @@ Deno.test({
       const stopped = await serve.stop("SIGTERM");
       assert.equal(stopped.code, 0, serve.stderr);
       assert.match(serve.stderr, /SIGTERM received, stopping[^]*stopped/);
+    } finally {
+      await camera?.close();
+      await serve.stop("SIGKILL");
+      await mounted.remove();
+    }
+  },
+});
+
+Deno.test({
+  name: "container: the add-on image (FROM the project's image) turns /data/options.json into " +
+    "/data/config.toml and serves: a camera boots, /healthz answers, SIGTERM exits 0" +
+    (CONTAINER_SKIP_REASON ? ` [skipped: ${CONTAINER_SKIP_REASON}]` : ""),
+  ignore: CONTAINER_SKIP_REASON !== undefined,
+  sanitizeResources: false,
+  fn: async () => {
+    await appImage();
+    await run([
+      ...PODMAN,
+      ...["build", "--isolation", "chroot", "--pull=never", "--format", "docker"],
+      ...["--build-arg", `BUILD_FROM=${IMAGE}`, "-t", ADDON_IMAGE, ADDON_DIR],
+    ]);
+    const config = await imageConfig(ADDON_IMAGE);
+    const mounted = await mountImage(ADDON_IMAGE);
+    const ip = randomLoopback();
+    const ports = await freeServePorts(ip);
+    const api = `${ip}:${ports.api}`;
+    // The Supervisor's /data volume, with options as its UI writes them; extra_toml moves every
+    // listener to a loopback address of the test's.
+    const data = join(mounted.root, "data");
+    await Deno.mkdir(data);
+    await Deno.writeTextFile(
+      join(data, "options.json"),
+      JSON.stringify({
+        cameras: [{ name: "garden", uid: "95270000ADDNAAAA" }],
+        push_listener: true,
+        max_wakes_per_hour: 30,
+        log_level: "info",
+        mqtt: true,
+        dns: false,
+        extra_toml: `bind = "${ip}"\n[wake_server]\nmiddleman_port = ${ports.middleman}\n` +
+          `register_port = ${ports.register}\n[api]\nlisten = "${api}"\n`,
+      }),
+    );
+    const command = [...config.Entrypoint ?? [], ...config.Cmd ?? []];
+    const serve = ServeProcess.spawn(chrootCommand(mounted.root, config, command));
+    let camera: CameraSim | undefined;
+    try {
+      await serve.ready();
+      assert.match(serve.stderr, /config \/data\/config\.toml; state in \/data\/state/);
+      assert.match(serve.stderr, new RegExp(`push tcp ${ip.replaceAll(".", "\\.")}:443`));
+      camera = await CameraSim.start({
+        uid: "95270000ADDNAAAA0123",
+        ip: randomLoopback(),
+        middleman: { ip, port: ports.middleman },
+      });
+      await camera.boot();
+      const health = await fetch(`http://${api}/healthz`);
+      assert.equal(health.status, 200);
+      await health.body?.cancel();
+      const token = (await Deno.readTextFile(join(data, "api_token"))).trim();
+      const cameras = await fetch(`http://${api}/api/cameras`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      assert.equal(cameras.status, 200);
+      const names = (await cameras.json()).cameras.map((c: { name: string }) => c.name);
+      assert.deepEqual(names, ["garden"]);
+      const stopped = await serve.stop("SIGTERM");
+      assert.equal(stopped.code, 0, serve.stderr);
     } finally {
       await camera?.close();
       await serve.stop("SIGKILL");
