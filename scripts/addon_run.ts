@@ -4,7 +4,8 @@
  * `bairelay serve --config /data/config.toml` in this process (so the Supervisor's SIGTERM
  * reaches it). The translation itself is lib/addon/options.ts.
  *
- * Environment: SUPERVISOR_TOKEN (set by the Supervisor); BAIRELAY_ADDON_DATA overrides /data.
+ * Environment: SUPERVISOR_TOKEN (set by the Supervisor); BAIRELAY_ADDON_DATA overrides /data and
+ * BAIRELAY_SUPERVISOR_URL the Supervisor's address (tests).
  */
 
 import { join } from "node:path";
@@ -15,13 +16,14 @@ import { addonConfig, AddonOptionsError, type MqttService } from "../lib/addon/o
 const SUPERVISOR_TIMEOUT_MS = 10_000;
 
 const data = Deno.env.get("BAIRELAY_ADDON_DATA") || "/data";
+const supervisor = Deno.env.get("BAIRELAY_SUPERVISOR_URL") || "http://supervisor";
 
 /** The MQTT service, or null when the Supervisor has none (no Mosquitto add-on) or is away. */
 async function mqttService(): Promise<MqttService | null> {
   const token = Deno.env.get("SUPERVISOR_TOKEN");
   if (!token) return null;
   try {
-    const response = await fetch("http://supervisor/services/mqtt", {
+    const response = await fetch(`${supervisor}/services/mqtt`, {
       headers: { authorization: `Bearer ${token}` },
       signal: AbortSignal.timeout(SUPERVISOR_TIMEOUT_MS),
     });

@@ -128,14 +128,14 @@ Deno.test("add-on: options the translation itself cannot use are AddonOptionsErr
   assert.throws(() => addonConfig({ cameras: [null] }, null, "t"), AddonOptionsError);
 });
 
-Deno.test("add-on: the start script writes /data/config.toml and a kept API token, runs serve", async () => {
+Deno.test("add-on: the start script writes /data/config.toml and a kept API token, takes MQTT from the Supervisor, runs serve", async () => {
   const data = await Deno.makeTempDir({ prefix: "bairelay-addon-data-" });
   const script = join(ROOT, "scripts/addon_run.ts");
   try {
-    const run = async () => {
+    const run = async (env: Record<string, string> = {}) => {
       const output = await new Deno.Command(Deno.execPath(), {
         args: ["run", "--allow-all", "--quiet", script, "--check-config"],
-        env: { BAIRELAY_ADDON_DATA: data, NO_COLOR: "1" },
+        env: { BAIRELAY_ADDON_DATA: data, NO_COLOR: "1", ...env },
         stdout: "piped",
         stderr: "piped",
       }).output();
@@ -156,6 +156,35 @@ Deno.test("add-on: the start script writes /data/config.toml and a kept API toke
     const second = await run();
     assert.equal(second.code, 0, second.stderr);
     assert.equal((await Deno.readTextFile(join(data, "api_token"))).trim(), token, "kept");
+
+    // The Supervisor's MQTT service (a stand-in on loopback): its broker and login are used.
+    const seen: string[] = [];
+    let answer: { status: number; body: unknown } = {
+      status: 200,
+      body: { result: "ok", data: { ...MOSQUITTO, host: "127.0.0.1" } },
+    };
+    const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (request) => {
+      seen.push(`${new URL(request.url).pathname} ${request.headers.get("authorization")}`);
+      return Response.json(answer.body, { status: answer.status });
+    });
+    try {
+      const env = {
+        SUPERVISOR_TOKEN: "supervisor-token",
+        BAIRELAY_SUPERVISOR_URL: `http://127.0.0.1:${server.addr.port}`,
+      };
+      const withMqtt = await run(env);
+      assert.equal(withMqtt.code, 0, withMqtt.stderr);
+      assert.match(withMqtt.stdout, /mqtt: mqtt:\/\/127\.0\.0\.1:1883 as "addons"/);
+      assert.deepEqual(seen, ["/services/mqtt Bearer supervisor-token"]);
+      assert.doesNotMatch(await Deno.readTextFile(join(data, "config.toml")), /s3cret/);
+      answer = { status: 400, body: { result: "error", message: "No service" } };
+      const without = await run(env);
+      assert.equal(without.code, 0, without.stderr);
+      assert.match(without.stdout, /mqtt: off/);
+      assert.match(without.stderr, /no MQTT service \(install the Mosquitto broker add-on/);
+    } finally {
+      await server.shutdown();
+    }
 
     await Deno.writeTextFile(join(data, "options.json"), JSON.stringify({ log_level: "loud" }));
     const bad = await run();
