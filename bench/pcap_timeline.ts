@@ -5,11 +5,13 @@
  *
  *   scripts/deno run --allow-all bench/pcap_timeline.ts [--packets N] [--unique] [--runs N]
  *
- * `--unique` gives every heartbeat a distinct XML document (a new token each time), half the
- * packets: a hard case for the timeline's document cache; real captures repeat documents a lot.
- * The CLI runs `--runs` times (default 3) with V8's default heap settings, one after the
- * other: resident memory varies from run to run with when V8 collects and grows its heap.
- * Target (issue 6): >= 250,000 packets/s with resident memory < 100 MB.
+ * `--unique` gives every heartbeat a distinct XML document (a new UID and token each time),
+ * half the packets, and every wake a new sid: a capture of mostly unique documents, the hard
+ * case for the timeline's document cache; real captures repeat documents a lot. Every packet
+ * has a random tid either way. The CLI runs `--runs` times (default 3), one after the other,
+ * with the V8 flags the compiled binary carries (the `compile` task's `--v8-flags`; none =
+ * V8's defaults): resident memory varies from run to run with when V8 collects and grows its
+ * heap. Target (issues 6 and 14): >= 250,000 packets/s with resident memory < 100 MB.
  */
 
 import { encodeDiscoveryXml, message, writeMessage } from "../lib/bcudp/mod.ts";
@@ -48,12 +50,18 @@ function uidOf(index: number): string {
   return `95270000BENCH${String(index).padStart(3, "0")}0123`;
 }
 
+/** With `--unique`, a UID never seen before (a different 12-digit serial each time). */
+let uniqueSerial = 0;
+function uniqueUid(): string {
+  return `9527${String(uniqueSerial++).padStart(12, "0")}0123`;
+}
+
 /** The XML documents of one round: a heartbeat and its reply per camera, sometimes a wake. */
 function* traffic(): Generator<[Flow, string]> {
   let token = 1n;
   for (let second = 0;; second += 10) {
     for (let camera = 0; camera < CAMERAS; camera++) {
-      const uid = uidOf(camera);
+      const uid = unique ? uniqueUid() : uidOf(camera);
       const hbToken = unique ? token++ : BigInt(camera + 1);
       yield [
         cameraFlow(camera, true),
@@ -71,6 +79,7 @@ function* traffic(): Generator<[Flow, string]> {
       ];
     }
     const woken = (second / 10) % CAMERAS;
+    const sid = unique ? 1000 + uniqueSerial : 1000 + second;
     for (let i = 0; i < 10; i++) {
       yield [
         cameraFlow(woken, false),
@@ -78,14 +87,14 @@ function* traffic(): Generator<[Flow, string]> {
           cli: { ip: "10.0.9.9", port: 5000 },
           cmap: { ip: "10.0.9.9", port: 5000 },
           relay: { ip: SERVER, port: 58200 },
-          sid: 1000 + second,
+          sid,
           cid: 77,
         })),
       ];
     }
     yield [
       cameraFlow(woken, true),
-      writeMessage(message("D2R_C_R", { sid: 1000 + second, rsp: 0 })),
+      writeMessage(message("D2R_C_R", { sid, rsp: 0 })),
     ];
   }
 }
@@ -127,11 +136,19 @@ async function peakRssMb(pid: number): Promise<number> {
   }
 }
 
+/** The `--v8-flags=...` of the `compile` task in deno.json (what the binary runs with), if any. */
+async function compiledV8Flags(): Promise<string[]> {
+  const denoJson = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url)));
+  return (denoJson.tasks.compile as string).split(" ").filter((w) => w.startsWith("--v8-flags="));
+}
+
+const V8_FLAGS = await compiledV8Flags();
+
 /** Runs the CLI on `path` once; returns its wall time and peak resident memory. */
 async function timeline(path: string): Promise<{ seconds: number; peak: number }> {
   const started = performance.now();
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", "--quiet", MAIN, "pcap-replay", path, "--json"],
+    args: ["run", "--allow-all", "--quiet", ...V8_FLAGS, MAIN, "pcap-replay", path, "--json"],
     stdout: "null",
     stderr: "piped",
   }).spawn();
@@ -147,7 +164,7 @@ async function timeline(path: string): Promise<{ seconds: number; peak: number }
 }
 
 if (Deno.env.get("DENO_V8_FLAGS")) {
-  console.error("DENO_V8_FLAGS is set: unset it, this benchmark measures V8's default heap");
+  console.error("DENO_V8_FLAGS is set: unset it, this benchmark uses the compile task's flags");
   Deno.exit(2);
 }
 
@@ -166,7 +183,7 @@ try {
     const { seconds, peak } = await timeline(path);
     const rate = Math.round(packets / seconds).toLocaleString("en");
     console.log(
-      `run ${run}: pcap-replay --json > /dev/null (default V8 heap): ` +
+      `run ${run}: pcap-replay --json > /dev/null (${V8_FLAGS.join(" ") || "V8 defaults"}): ` +
         `${seconds.toFixed(2)} s, ${rate} packets/s, peak RSS ${peak.toFixed(0)} MB`,
     );
   }

@@ -14,9 +14,9 @@
  *    heartbeats from random UIDs), while the real camera heartbeats every 100 ms and a client
  *    wakes it every 1.5 s; then `--settle` s.
  *
- * The registry size (`bairelay_registered_cameras` from /metrics) is read every second.
- * `SERVE_BENCH_V8_FLAGS` replaces the serve task's `--v8-flags` (e.g. `SERVE_BENCH_V8_FLAGS=`
- * for V8's defaults, to compare). Loopback only.
+ * The registry size (cameras fresh + stale in /api/status) is read every second.
+ * `SERVE_BENCH_V8_FLAGS` replaces the serve task's `--v8-flags` (comma-separated, e.g.
+ * `SERVE_BENCH_V8_FLAGS=--max-semi-space-size=1`; empty for V8's defaults). Loopback only.
  *
  *   scripts/deno run -A bench/serve_flood.ts [--steady 20] [--sweep 10000,30000,60000]
  *     [--step 2] [--settle 10] [--flood 30] [--flood-rate 20000] [--sources 256] [--log FILE]
@@ -26,7 +26,7 @@ import { CameraSim } from "../tests/support/camera_sim.ts";
 import { ClientSim } from "../tests/support/client_sim.ts";
 import { freeServePorts, freeUdpPort, randomLoopback } from "../tests/support/serve_process.ts";
 import { cpuSeconds, rssMiB } from "./measure.ts";
-import { type Child, type Endpoint, flag, spawnProc, udpDrops } from "./serve_support.ts";
+import { type Child, type Endpoint, flag, spawnProc, udpDrops, v8Flags } from "./serve_support.ts";
 
 const STEADY_S = flag("steady", 20);
 const STEP_S = flag("step", 2);
@@ -45,14 +45,11 @@ const CAMERAS = 1024;
 const REAL_UID = "95270000FLOODCAM0001";
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 
-/** The serve task's flags (permissions, --v8-flags), with SERVE_BENCH_V8_FLAGS applied. */
+/** The serve task's permissions and V8 flags (see `v8Flags`). */
 async function serveTaskFlags(): Promise<string[]> {
   const denoJson = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url)));
-  const words = (denoJson.tasks.serve as string).split(" ").filter((w) => w.startsWith("--"));
-  const override = Deno.env.get("SERVE_BENCH_V8_FLAGS");
-  if (override === undefined) return words;
-  const rest = words.filter((w) => !w.startsWith("--v8-flags="));
-  return override === "" ? rest : [...rest, `--v8-flags=${override}`];
+  const words = (denoJson.tasks.serve as string).split(" ").filter((w) => w.startsWith("--allow-"));
+  return [...words, ...v8Flags()];
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -93,14 +90,15 @@ const samples: { t: number; phase: string; rss: number }[] = [];
 let phase = "start";
 const started = performance.now();
 const sampler = setInterval(() => {
-  samples.push({ t: (performance.now() - started) / 1000, phase, rss: rssMiB(serve.pid) });
+  try {
+    samples.push({ t: (performance.now() - started) / 1000, phase, rss: rssMiB(serve.pid) });
+  } catch { /* serve has exited: its status says why */ }
 }, 500);
 let registryMax = 0;
 const registryPoll = setInterval(async () => {
   try {
-    const text = await (await fetch(`http://${ip}:${ports.api}/metrics`)).text();
-    const size = Number(/^bairelay_registered_cameras (\d+)/m.exec(text)?.[1] ?? 0);
-    registryMax = Math.max(registryMax, size);
+    const status = await (await fetch(`http://${ip}:${ports.api}/api/status`)).json();
+    registryMax = Math.max(registryMax, status.cameras.fresh + status.cameras.stale);
   } catch { /* the next poll */ }
 }, 1000);
 

@@ -6,7 +6,10 @@
  * and, as a control, for the echo server. Loopback only.
  *
  *   scripts/deno run -A bench/serve_heartbeat.ts [--seconds 5] [--window 64] [--rounds 3]
- *                                                [--rcvbuf BYTES]
+ *                                                [--rcvbuf BYTES] [--shares 70,60,50,40,30]
+ *
+ * `--shares` lists the fixed rates, in percent of the echo's (empty: none). Child processes
+ * get `SERVE_BENCH_V8_FLAGS` as their `--v8-flags` (comma-separated), to compare V8 settings.
  *
  * `--rcvbuf` gives every socket of the run (wake server, echo server, generator) that kernel
  * receive buffer; the default is the wake server's default `receive_buffer_bytes`, and 0
@@ -23,7 +26,11 @@ const ROUNDS = flag("rounds", 3);
 const RCVBUF = flag("rcvbuf", DEFAULT_RECEIVE_BUFFER_BYTES);
 const CAMERAS = 1024;
 /** Fixed send rates tried for loss, as shares of the echo server's rate. */
-const FIXED_SHARES = [0.7, 0.6, 0.5, 0.4, 0.3];
+const FIXED_SHARES = (() => {
+  const index = Deno.args.indexOf("--shares");
+  const list = index >= 0 ? Deno.args[index + 1] : "70,60,50,40,30";
+  return list.split(",").filter((s) => s !== "").map((s) => Number(s) / 100);
+})();
 
 /** A generator socket on the same socket layer as the servers (node:dgram drops replies here). */
 function openSocket(onReply: () => void): UdpListener {

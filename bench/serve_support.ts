@@ -10,10 +10,18 @@ export interface Endpoint {
 
 const PROCS = new URL("./serve_procs.ts", import.meta.url).pathname;
 
-/** `--v8-flags=...` for the child processes, from the SERVE_BENCH_V8_FLAGS variable. */
-function v8Flags(): string[] {
-  const flags = Deno.env.get("SERVE_BENCH_V8_FLAGS");
-  return flags ? [`--v8-flags=${flags}`] : [];
+/**
+ * `--v8-flags=...` for the child processes: those of the `serve` task in deno.json (the V8
+ * settings the server runs with), or SERVE_BENCH_V8_FLAGS when set (comma-separated; empty
+ * for V8's defaults), to compare.
+ */
+export function v8Flags(): string[] {
+  const override = Deno.env.get("SERVE_BENCH_V8_FLAGS");
+  if (override !== undefined) return override === "" ? [] : [`--v8-flags=${override}`];
+  const denoJson = JSON.parse(
+    Deno.readTextFileSync(new URL("../deno.json", import.meta.url)),
+  );
+  return (denoJson.tasks.serve as string).split(" ").filter((w) => w.startsWith("--v8-flags="));
 }
 
 /** A running benchmark child process and the JSON line it printed when ready. */
