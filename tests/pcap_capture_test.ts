@@ -11,6 +11,7 @@ import { ClientSim } from "./support/client_sim.ts";
 import {
   type CaptureGroup,
   type CaptureSpec,
+  captureTest,
   portFilter,
   startCaptures,
 } from "./support/capture.ts";
@@ -130,7 +131,7 @@ function variantsOf(stdout: string): Map<string, number> {
   return counts;
 }
 
-Deno.test("pcap-replay shows the timeline and summary of every real capture", async (t) => {
+captureTest("pcap-replay shows the timeline and summary of every real capture", async (t) => {
   const { dir, pushPort } = await recorded();
   let reference: Map<string, number> | undefined;
   for (const name of Object.keys(SPECS)) {
@@ -202,7 +203,7 @@ Deno.test("pcap-replay shows the timeline and summary of every real capture", as
   }
 });
 
-Deno.test("pcap-replay --json prints one decode-shaped object per packet", async () => {
+captureTest("pcap-replay --json prints one decode-shaped object per packet", async () => {
   const { dir, pushPort } = await recorded();
   const result = await runCli([
     "pcap-replay",
@@ -238,7 +239,7 @@ Deno.test("pcap-replay --json prints one decode-shaped object per packet", async
   assert.ok(objects.some((o) => o.kind === "push_attempt"));
 });
 
-Deno.test("pcap-replay filters by uid, variant and port", async () => {
+captureTest("pcap-replay filters by uid, variant and port", async () => {
   const { dir } = await recorded();
   const byVariant = await runCli([
     "pcap-replay",
@@ -280,7 +281,7 @@ async function replayAgainst(options: Parameters<typeof startTestServer>[0]) {
   }
 }
 
-Deno.test("replaying a capture against a fresh server conforms", async () => {
+captureTest("replaying a capture against a fresh server conforms", async () => {
   const result = await replayAgainst({ heartbeatMs: 20000, burstCount: 3, burstIntervalMs: 50 });
   assert.equal(result.code, 0, result.stdout + result.stderr);
   const out = result.stdout;
@@ -297,7 +298,7 @@ Deno.test("replaying a capture against a fresh server conforms", async () => {
   );
 });
 
-Deno.test("replaying a capture against a fresh `bairelay serve` conforms", async () => {
+captureTest("replaying a capture against a fresh `bairelay serve` conforms", async () => {
   const { dir } = await recorded();
   const ip = randomLoopback();
   const ports = await freeServePorts(ip);
@@ -342,7 +343,7 @@ Deno.test("replaying a capture against a fresh `bairelay serve` conforms", async
   }
 });
 
-Deno.test("replaying against a server that answers differently is reported", async () => {
+captureTest("replaying against a server that answers differently is reported", async () => {
   const result = await replayAgainst({ heartbeatMs: 30000, burstCount: 3, burstIntervalMs: 50 });
   assert.equal(result.code, 1, result.stdout + result.stderr);
   assert.match(
@@ -355,7 +356,7 @@ Deno.test("replaying against a server that answers differently is reported", asy
   );
 });
 
-Deno.test("the capture files are removed", async () => {
+captureTest("the capture files are removed", async () => {
   const { dir } = await recorded();
   await Deno.remove(dir, { recursive: true });
 });

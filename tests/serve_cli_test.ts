@@ -126,6 +126,7 @@ Deno.test("serve: a UDP port in use exits 1 naming the listener, address, port a
   const holder = dgram.createSocket("udp4");
   await new Promise<void>((resolve) => holder.bind(0, ip, () => resolve()));
   const held = holder.address().port;
+  const stateDir = await Deno.makeTempDir({ prefix: "bairelay-state-" });
   try {
     const register = await freeUdpPort(ip);
     const result = await runCli([
@@ -139,7 +140,7 @@ Deno.test("serve: a UDP port in use exits 1 naming the listener, address, port a
       "--api",
       "off",
       "--state-dir",
-      "/nonexistent-not-used",
+      stateDir,
     ]);
     assert.equal(result.code, 1, result.stderr);
     assert.match(result.stderr, new RegExp(`middleman listener on udp ${ip}:${held}`));
@@ -147,6 +148,7 @@ Deno.test("serve: a UDP port in use exits 1 naming the listener, address, port a
     assert.match(result.stderr, /choose another/);
   } finally {
     await new Promise<void>((resolve) => holder.close(() => resolve()));
+    await Deno.remove(stateDir, { recursive: true });
   }
 });
 

@@ -28,6 +28,43 @@ export interface RunningCapture {
   stop(): Promise<void>;
 }
 
+/**
+ * Why live capture on loopback cannot run here, or undefined when it can: an ordinary user
+ * may not capture (tcpdump and dumpcap need CAP_NET_RAW), and the tools may be missing. Asked
+ * once, by capturing for at most a second.
+ */
+export const CAPTURE_SKIP_REASON: string | undefined = (() => {
+  try {
+    const output = new Deno.Command("timeout", {
+      args: ["1", "tcpdump", "-i", "lo", "-n", "-c", "1", "-w", "/dev/null", "udp port 9"],
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+    }).outputSync();
+    const said = new TextDecoder().decode(output.stderr);
+    if (/permission|not permitted/i.test(said)) {
+      return "live capture on lo is not permitted for this user (run the suite as root, or " +
+        "give tcpdump and dumpcap CAP_NET_RAW)";
+    }
+    if (/not found|No such file/i.test(said)) return "tcpdump is not installed";
+    return undefined;
+  } catch {
+    return "cannot run timeout/tcpdump to check capture permission";
+  }
+})();
+
+/**
+ * `Deno.test` for a test that captures live: ignored, with the reason in its name, where
+ * capture cannot run (see CAPTURE_SKIP_REASON).
+ */
+export function captureTest(name: string, fn: (t: Deno.TestContext) => Promise<void>): void {
+  Deno.test({
+    name: CAPTURE_SKIP_REASON ? `${name} (SKIPPED: ${CAPTURE_SKIP_REASON})` : name,
+    ignore: CAPTURE_SKIP_REASON !== undefined,
+    fn,
+  });
+}
+
 /** How long a tool may take to start listening or to stop. */
 const START_TIMEOUT_MS = 15000;
 const STOP_TIMEOUT_MS = 5000;
