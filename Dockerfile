@@ -23,12 +23,14 @@ WORKDIR /opt/bairelay
 COPY deno.json deno.lock main.ts ./
 COPY cli/ cli/
 COPY lib/ lib/
-COPY scripts/addon_run.ts scripts/
+COPY scripts/addon_run.ts scripts/task_flags.ts scripts/
 COPY deploy/container/ deploy/container/
 # BUILD_CA_FILE: a CA bundle (mounted into the build) for a TLS-intercepting proxy, if any.
 ARG BUILD_CA_FILE
 RUN if [ -n "${BUILD_CA_FILE:-}" ]; then export DENO_CERT="$BUILD_CA_FILE"; fi \
   && deno cache --frozen main.ts scripts/addon_run.ts deploy/container/healthcheck.ts
+# The flags `serve` runs with (permissions, V8 flags): deno.json's serve task, their one source.
+RUN deno run --allow-read scripts/task_flags.ts serve >deno-flags
 
 # Stage 2: the runtime image.
 FROM docker.io/library/debian:bookworm-slim
@@ -48,15 +50,12 @@ COPY --from=build /opt/bairelay /opt/bairelay
 COPY --chmod=0755 deploy/container/entrypoint.sh /usr/local/bin/bairelay-entrypoint
 
 # XDG_STATE_HOME=/var/lib makes the non-root default state directory /var/lib/bairelay (the
-# volume). Permissions: the same flags as deno.json's serve and compile tasks (a test checks).
+# volume). Permissions and V8 flags: /opt/bairelay/deno-flags, made from deno.json above.
 ENV DENO_DIR=/opt/bairelay/deno-dir \
     DENO_NO_UPDATE_CHECK=1 \
     NO_COLOR=1 \
     XDG_STATE_HOME=/var/lib \
-    BAIRELAY_CONFIG=/etc/bairelay/config.toml \
-    BAIRELAY_PERMISSIONS="--allow-net --allow-read --allow-write --allow-env --allow-sys --allow-run --allow-ffi"
-# V8 flags the server runs with go here, in this one place (unset = V8's defaults; Deno refuses
-# an empty value), e.g.:  ENV DENO_V8_FLAGS="--max-semi-space-size=1"
+    BAIRELAY_CONFIG=/etc/bairelay/config.toml
 VOLUME /var/lib/bairelay
 USER 10443:10443
 EXPOSE 9999/udp 58200/udp 443/tcp 9899/tcp

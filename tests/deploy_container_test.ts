@@ -17,6 +17,7 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
 import { CameraSim } from "./support/camera_sim.ts";
+import { taskFlags } from "../scripts/task_flags.ts";
 import { freeServePorts, randomLoopback, ServeProcess } from "./support/serve_process.ts";
 import {
   chrootCommand,
@@ -62,6 +63,8 @@ function appImage(): Promise<void> {
       ...["--build-arg", "BUILD_CA_FILE=/run/build-ca.pem"],
       ...["-t", IMAGE, "-f", `${ROOT}/Dockerfile`, ROOT],
     ]);
+    // Earlier runs' images, untagged now: the test's storage does not grow run after run.
+    await run([...PODMAN, "image", "prune", "--force"]);
   })();
   return building;
 }
@@ -100,6 +103,10 @@ Deno.test({
     const serve = ServeProcess.spawn(chrootCommand(mounted.root, config, command));
     let camera: CameraSim | undefined;
     try {
+      // The flags it runs with are the serve task's as deno.json has them now.
+      const flags = await Deno.readTextFile(join(mounted.root, "opt/bairelay/deno-flags"));
+      const serveFlags = taskFlags(Deno.readTextFileSync(join(ROOT, "deno.json")), "serve");
+      assert.equal(flags.trim(), serveFlags.join(" "));
       await serve.ready();
       assert.match(serve.stderr, new RegExp(`push tcp ${ip.replaceAll(".", "\\.")}:443`));
       assert.match(serve.stderr, /state in \/var\/lib\/bairelay/);

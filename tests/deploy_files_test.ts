@@ -1,24 +1,43 @@
 /**
- * What the deployment files must agree on with the rest of the project: one list of permissions
- * (deno.json's serve and compile tasks, the container's BAIRELAY_PERMISSIONS), one Deno version
- * (.tools/package.json, the Dockerfile's DENO_VERSION), and the host networking compose needs.
+ * What the deployment files must agree on with the rest of the project: one list of flags
+ * (deno.json's serve and compile tasks; the container takes the serve task's at build time), one
+ * Deno version (.tools/package.json, the Dockerfile's DENO_VERSION), and the host networking
+ * compose needs.
  */
 
 import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse as parseYaml } from "yaml";
-import { taskPermissions } from "./support/deploy_files.ts";
+import { taskFlags } from "../scripts/task_flags.ts";
 
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 const read = (path: string) => Deno.readTextFileSync(join(ROOT, path));
+/** Flags only `deno compile` has: not part of how `serve` runs. */
+const COMPILE_ONLY = ["--exclude-unused-npm"];
 
-Deno.test("permissions: deno.json's serve and compile tasks and the container use one list", () => {
-  const serve = taskPermissions("serve");
-  assert.ok(serve.length > 0);
-  assert.deepEqual(taskPermissions("compile"), serve);
-  const container = read("Dockerfile").match(/BAIRELAY_PERMISSIONS="([^"]*)"/)?.[1];
-  assert.deepEqual(container?.split(" "), serve, "Dockerfile BAIRELAY_PERMISSIONS");
+Deno.test("flags: deno.json's serve and compile tasks run serve with one list", () => {
+  const serve = taskFlags(read("deno.json"), "serve");
+  assert.ok(serve.some((flag) => flag.startsWith("--allow-")));
+  const compile = taskFlags(read("deno.json"), "compile");
+  assert.deepEqual(compile.filter((flag) => !COMPILE_ONLY.includes(flag)), serve);
+});
+
+Deno.test("flags: the container takes the serve task's, scripts/release the compile task's", () => {
+  assert.match(
+    read("Dockerfile"),
+    /^RUN deno run --allow-read scripts\/task_flags\.ts serve >deno-flags$/m,
+  );
+  assert.match(
+    read("deploy/container/entrypoint.sh"),
+    /^flags=\$\(cat \/opt\/bairelay\/deno-flags\)$/m,
+  );
+  assert.match(
+    read("deploy/homeassistant/bairelay/Dockerfile"),
+    /deno run \$\(cat \/opt\/bairelay\/deno-flags\)/,
+  );
+  assert.match(read("scripts/release"), /scripts\/task_flags\.ts compile/);
+  assert.throws(() => taskFlags(read("deno.json"), "no-such-task"), /no task "no-such-task"/);
 });
 
 Deno.test("Deno version: the Dockerfile pins the one .tools/package.json pins", () => {

@@ -7,8 +7,8 @@
  * SIGTERM within TimeoutStopSec.
  *
  * The compiled executable cannot be built here (`deno compile` downloads its runtime base), so
- * the unit's executable path is given a wrapper script that runs main.ts with deno.json's
- * compile-task permissions, and the config path a temporary file (the rest of the command
+ * the unit's executable path is given a wrapper script that runs main.ts with the flags
+ * deno.json's compile task builds in, and the config path a temporary file (the rest of the command
  * line is the unit's). Not reproduced: the sandboxing directives (ProtectSystem, the system
  * call and address family filters...), which need systemd itself.
  */
@@ -20,7 +20,7 @@ import { defaultStateDir } from "../lib/config.ts";
 import { CameraSim } from "./support/camera_sim.ts";
 import { freeServePorts, randomLoopback, ServeProcess } from "./support/serve_process.ts";
 import { readableProgram } from "./support/unprivileged.ts";
-import { taskPermissions } from "./support/deploy_files.ts";
+import { taskFlags } from "../scripts/task_flags.ts";
 
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 const UNIT_TEXT = Deno.readTextFileSync(join(ROOT, "deploy/systemd/bairelay.service"));
@@ -67,10 +67,13 @@ const RUN_SKIP = Deno.uid() !== 0
   ? undefined
   : "setpriv is not installed (Debian package util-linux)";
 
-/** A stand-in for the compiled executable: main.ts with the compile task's permissions. */
+/**
+ * A stand-in for the compiled executable: main.ts with the flags the compile task builds in (the
+ * serve task's, which tests/deploy_files_test.ts keeps equal).
+ */
 async function wrapper(dir: string, main: string, denoDir: string): Promise<string> {
   const path = join(dir, "bairelay");
-  const flags = taskPermissions("compile").join(" ");
+  const flags = taskFlags(Deno.readTextFileSync(join(ROOT, "deno.json")), "serve").join(" ");
   await Deno.writeTextFile(
     path,
     `#!/bin/sh\nexport DENO_DIR='${denoDir}'\nexec '${Deno.execPath()}' run ${flags} --quiet '${main}' "$@"\n`,
