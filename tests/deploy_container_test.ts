@@ -36,7 +36,14 @@ const IMAGE = "localhost/bairelay:deploy-test";
 const ADDON_IMAGE = "localhost/bairelay-addon:deploy-test";
 const ADDON_DIR = join(ROOT, "deploy/homeassistant/bairelay");
 /** The system CA bundle, for a build behind a TLS-intercepting proxy (as in this sandbox). */
-const CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt";
+const caBundle = (() => {
+  const path = "/etc/ssl/certs/ca-certificates.crt";
+  try {
+    return Deno.statSync(path).isFile ? path : undefined;
+  } catch {
+    return undefined;
+  }
+})();
 
 /** The base image names and the pinned Deno version, as the Dockerfile writes them. */
 function baseImages() {
@@ -59,8 +66,8 @@ function appImage(): Promise<void> {
     await run([
       ...PODMAN,
       ...["build", "--isolation", "chroot", "--pull=never", "--format", "docker"],
-      ...["-v", `${CA_BUNDLE}:/run/build-ca.pem:ro`],
-      ...["--build-arg", "BUILD_CA_FILE=/run/build-ca.pem"],
+      ...(caBundle ? ["-v", `${caBundle}:/run/build-ca.pem:ro`] : []),
+      ...(caBundle ? ["--build-arg", "BUILD_CA_FILE=/run/build-ca.pem"] : []),
       ...["-t", IMAGE, "-f", `${ROOT}/Dockerfile`, ROOT],
     ]);
     // Earlier runs' images, untagged now: the test's storage does not grow run after run.
