@@ -50,6 +50,21 @@ Deno.test("registry: the cap refuses new UIDs but makes room once entries go sta
   assert.equal(registry.upsertHeartbeat("C", at("127.0.0.4"), 1n).result, "registered");
 });
 
+Deno.test("registry: a full registry makes room at the first moment an entry is stale", () => {
+  const clock = new FakeClock();
+  const registry = new CameraRegistry({ staleAfterMs: 1000, maxCameras: 2, now: clock.now });
+  registry.upsertHeartbeat("A", at("127.0.0.2"), 1n);
+  clock.advance(500);
+  registry.upsertHeartbeat("B", at("127.0.0.3"), 1n);
+  clock.advance(500); // A is 1000 ms old: still fresh
+  assert.equal(registry.upsertHeartbeat("C", at("127.0.0.4"), 1n).result, "full");
+  registry.upsertHeartbeat("A", at("127.0.0.2"), 1n); // refreshed: B goes stale first now
+  clock.advance(501); // B is 1001 ms old: stale; A is 501 ms old
+  assert.equal(registry.upsertHeartbeat("C", at("127.0.0.4"), 1n).result, "registered");
+  assert.deepEqual(registry.list().map((entry) => entry.uid).sort(), ["A", "C"]);
+  assert.equal(registry.upsertHeartbeat("D", at("127.0.0.5"), 1n).result, "full");
+});
+
 Deno.test("registry: configured names resolve to cameras by UID prefix", () => {
   const registry = new CameraRegistry({
     staleAfterMs: 1000,

@@ -70,6 +70,12 @@ export class CameraRegistry {
    * configured camera), so it reads "stale" rather than "never seen" until it returns.
    */
   private readonly departed = new Map<string, CameraEntry>();
+  /**
+   * No entry goes stale before this time (ms; a lower bound: heartbeats only move it later).
+   * A full registry refusing a flood of new UIDs sweeps only once something can be stale,
+   * instead of scanning every camera for each refused datagram.
+   */
+  private staleNoSoonerThan = Infinity;
   private readonly now: () => number;
   readonly staleAfterMs: number;
   readonly maxCameras: number;
@@ -144,7 +150,7 @@ export class CameraRegistry {
       return { result: "refreshed", entry: existing, moved };
     }
     if (existing === undefined && this.entries.size >= this.maxCameras) {
-      this.sweep(at);
+      if (at > this.staleNoSoonerThan) this.sweep(at);
       if (this.entries.size >= this.maxCameras) return { result: "full" };
     }
     const entry: CameraEntry = {
@@ -166,6 +172,10 @@ export class CameraRegistry {
   private put(entry: CameraEntry): void {
     if (entry.name !== undefined) this.departed.delete(entry.name);
     this.entries.set(entry.uid, entry);
+    this.staleNoSoonerThan = Math.min(
+      this.staleNoSoonerThan,
+      entry.lastHeartbeat + this.staleAfterMs,
+    );
     const short = entry.uid.slice(0, SHORT_UID_LENGTH);
     const uids = this.byShortUid.get(short);
     if (uids === undefined) this.byShortUid.set(short, new Set([entry.uid]));
@@ -250,12 +260,17 @@ export class CameraRegistry {
   /** Removes every stale entry and returns them (copies). */
   sweep(at = this.now()): CameraEntry[] {
     const evicted: CameraEntry[] = [];
+    let staleNoSoonerThan = Infinity;
     for (const [uid, entry] of this.entries) {
-      if (this.isFresh(entry, at)) continue;
+      if (this.isFresh(entry, at)) {
+        staleNoSoonerThan = Math.min(staleNoSoonerThan, entry.lastHeartbeat + this.staleAfterMs);
+        continue;
+      }
       this.remove(uid);
       if (entry.name !== undefined) this.departed.set(entry.name, entry);
       evicted.push(copyEntry(entry));
     }
+    this.staleNoSoonerThan = staleNoSoonerThan;
     return evicted;
   }
 
