@@ -60,7 +60,10 @@ Deno.test("registry: a full registry makes room at the first moment an entry is 
   assert.equal(registry.upsertHeartbeat("C", at("127.0.0.4"), 1n).result, "full");
   registry.upsertHeartbeat("A", at("127.0.0.2"), 1n); // refreshed: B goes stale first now
   clock.advance(501); // B is 1001 ms old: stale; A is 501 ms old
-  assert.equal(registry.upsertHeartbeat("C", at("127.0.0.4"), 1n).result, "registered");
+  const made = registry.upsertHeartbeat("C", at("127.0.0.4"), 1n);
+  assert.equal(made.result, "registered");
+  // The swept entry is handed back so the wake server reports it deregistered.
+  assert.deepEqual(made.result === "registered" && made.evicted.map((entry) => entry.uid), ["B"]);
   assert.deepEqual(registry.list().map((entry) => entry.uid).sort(), ["A", "C"]);
   assert.equal(registry.upsertHeartbeat("D", at("127.0.0.5"), 1n).result, "full");
 });

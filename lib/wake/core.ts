@@ -401,6 +401,7 @@ export class WakeCore {
       return;
     }
     if (upsert.result === "registered") {
+      if (upsert.evicted.length > 0) this.deregistered(upsert.evicted, at);
       this.registered.set(this.registry.size);
       logger.info(`Camera ${uidAndName(upsert.entry.name)} registered from {ip}:{port}`, {
         uid,
@@ -603,6 +604,12 @@ export class WakeCore {
     this.anchors.sweep(at);
     const evicted = this.registry.sweep(at);
     if (evicted.length === 0) return;
+    this.deregistered(evicted, at);
+    this.deps.onChange?.(true);
+  }
+
+  /** Reports cameras evicted as stale: info log, event, wake budget forgotten. */
+  private deregistered(evicted: readonly CameraEntry[], at: number): void {
     this.registered.set(this.registry.size);
     for (const entry of evicted) {
       this.budget.forget(entry.uid);
@@ -613,7 +620,6 @@ export class WakeCore {
       });
       this.emit({ type: "deregistered", uid: entry.uid, reason: "stale", at });
     }
-    this.deps.onChange?.(true);
   }
 
   /** Puts back cameras loaded from the state file. */

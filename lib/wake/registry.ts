@@ -30,7 +30,12 @@ export interface CameraEntry {
 
 /** What a heartbeat did to the registry. */
 export type UpsertResult =
-  | { result: "registered"; entry: CameraEntry }
+  | {
+    result: "registered";
+    entry: CameraEntry;
+    /** Stale entries swept to make room for it (the caller reports them as deregistered). */
+    evicted: CameraEntry[];
+  }
   | { result: "refreshed"; entry: CameraEntry; moved: boolean }
   | { result: "full" };
 
@@ -149,8 +154,9 @@ export class CameraRegistry {
       existing.lastHeartbeat = at;
       return { result: "refreshed", entry: existing, moved };
     }
+    let evicted: CameraEntry[] = [];
     if (existing === undefined && this.entries.size >= this.maxCameras) {
-      if (at > this.staleNoSoonerThan) this.sweep(at);
+      if (at > this.staleNoSoonerThan) evicted = this.sweep(at);
       if (this.entries.size >= this.maxCameras) return { result: "full" };
     }
     const entry: CameraEntry = {
@@ -166,7 +172,7 @@ export class CameraRegistry {
     if (existing?.lastWake !== undefined) entry.lastWake = existing.lastWake;
     if (existing?.lastMotion !== undefined) entry.lastMotion = existing.lastMotion;
     this.put(entry);
-    return { result: "registered", entry };
+    return { result: "registered", entry, evicted };
   }
 
   private put(entry: CameraEntry): void {
