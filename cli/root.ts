@@ -2,14 +2,25 @@
 
 import { Command, CommanderError, type OutputConfiguration } from "commander";
 import { VERSION } from "../lib/version.ts";
-import { decodeCommand } from "./decode.ts";
-import { doctorCommand } from "./doctor.ts";
-import { encodeCommand } from "./encode.ts";
 import { CliExit, EXIT } from "./exit_codes.ts";
-import { pcapReplayCommand } from "./pcap_replay.ts";
-import { registryCommand } from "./registry.ts";
-import { serveCommand } from "./serve.ts";
-import { wakeCommand } from "./wake.ts";
+
+/**
+ * Every subcommand, in `--help` order, by name and the module that builds it. A module is
+ * loaded only when its subcommand runs (or when the program's help lists them all), so a
+ * long-running `serve` does not keep the code of `pcap-replay`, `doctor` and the rest resident.
+ */
+const SUBCOMMANDS: readonly { name: string; load: () => Promise<Command> }[] = [
+  { name: "serve", load: async () => (await import("./serve.ts")).serveCommand() },
+  { name: "decode", load: async () => (await import("./decode.ts")).decodeCommand() },
+  { name: "encode", load: async () => (await import("./encode.ts")).encodeCommand() },
+  { name: "wake", load: async () => (await import("./wake.ts")).wakeCommand() },
+  { name: "registry", load: async () => (await import("./registry.ts")).registryCommand() },
+  { name: "doctor", load: async () => (await import("./doctor.ts")).doctorCommand() },
+  {
+    name: "pcap-replay",
+    load: async () => (await import("./pcap_replay.ts")).pcapReplayCommand(),
+  },
+];
 
 /** What `--version` prints: bairelay's version and the Deno and V8 it runs on. */
 export function versionText(): string {
@@ -28,8 +39,13 @@ const OUTPUT: OutputConfiguration = {
   outputError: (text, write) => write(text.replace(/^error: /, "bairelay: ")),
 };
 
-/** The program with every subcommand attached. */
-export function buildProgram(): Command {
+/**
+ * The program with the subcommands named in `names` attached (default: all of them). Parsing
+ * arguments that start with a subcommand's name needs only that subcommand.
+ */
+export async function buildProgram(
+  names: readonly string[] = SUBCOMMANDS.map((s) => s.name),
+): Promise<Command> {
   const program = new Command("bairelay")
     .description(
       "Local replacement for Reolink's cloud: wake Argus battery cameras and learn about " +
@@ -39,15 +55,8 @@ export function buildProgram(): Command {
     .version(versionText(), "-V, --version", "print the version (with Deno's and V8's)")
     .showHelpAfterError(HELP_HINT)
     .configureOutput(OUTPUT);
-  const commands = [
-    serveCommand(),
-    decodeCommand(),
-    encodeCommand(),
-    wakeCommand(),
-    registryCommand(),
-    doctorCommand(),
-    pcapReplayCommand(),
-  ];
+  const chosen = SUBCOMMANDS.filter((s) => names.includes(s.name));
+  const commands = await Promise.all(chosen.map((s) => s.load()));
   for (const command of commands) {
     program.addCommand(command.showHelpAfterError(HELP_HINT).configureOutput(OUTPUT));
   }
@@ -56,7 +65,8 @@ export function buildProgram(): Command {
 
 /** Runs the CLI on `args` and returns the process exit code (0 ok, 1 failure, 2 usage, ...). */
 export async function runCli(args: string[]): Promise<number> {
-  const program = buildProgram();
+  const named = SUBCOMMANDS.some((s) => s.name === args[0]);
+  const program = await buildProgram(named ? [args[0]] : undefined);
   program.exitOverride();
   for (const command of program.commands) command.exitOverride();
   try {

@@ -13,7 +13,7 @@ import { advertisedAddresses, type LocalAddressSources } from "./local_address.t
 import { startWakeServer, type WakeServer, type WakeServerDeps } from "./wake/server.ts";
 import { type MotionServices, startMotionServices } from "./push/service.ts";
 import { statusUrl } from "./mqtt/discovery.ts";
-import { type DnsServer, startDnsServer } from "./dns/server.ts";
+import type { DnsServer } from "./dns/server.ts";
 import { addServiceMetrics } from "./service_metrics.ts";
 
 const log = getLogger(["bairelay", "serve"]);
@@ -138,6 +138,8 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
     }
     let dns: DnsServer | null = null;
     if (config.dns.enable) {
+      // Loaded only when configured: the responder and its DNS codec stay out of memory otherwise.
+      const { startDnsServer } = await import("./dns/server.ts");
       dns = startDnsServer(dnsServerOptions(config), {
         metrics: wake?.metrics,
         routeSource: deps.routeSource,
