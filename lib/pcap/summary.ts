@@ -73,6 +73,16 @@ interface WakeState extends WakeSummary {
   firstR2dCTime?: number;
 }
 
+/**
+ * A copy of `text` that stands alone. A UID parsed from a document is a slice of the
+ * document's text and keeps all of it alive; the summary keeps up to twice
+ * MAX_SUMMARY_CAMERAS UIDs, and on a capture of mostly unique documents (a new UID every
+ * heartbeat) the documents they would hold add megabytes that every collection walks.
+ */
+function ownCopy(text: string): string {
+  return JSON.parse(JSON.stringify(text));
+}
+
 function bump(counts: Record<string, number>, key: string): void {
   counts[key] = (counts[key] ?? 0) + 1;
 }
@@ -159,11 +169,13 @@ export class SummaryBuilder {
     let camera = this.#cameras.get(uid);
     if (camera === undefined) {
       if (this.#cameras.size >= MAX_SUMMARY_CAMERAS) {
-        if (this.#camerasNotDetailed.size < MAX_SUMMARY_CAMERAS) this.#camerasNotDetailed.add(uid);
+        if (this.#camerasNotDetailed.size < MAX_SUMMARY_CAMERAS) {
+          this.#camerasNotDetailed.add(ownCopy(uid));
+        }
         return;
       }
       camera = {
-        uid,
+        uid: ownCopy(uid),
         addresses: [],
         firstSeen: time,
         lastSeen: time,
