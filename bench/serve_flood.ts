@@ -27,6 +27,7 @@ import { ClientSim } from "../tests/support/client_sim.ts";
 import { freeServePorts, freeUdpPort, randomLoopback } from "../tests/support/serve_process.ts";
 import { cpuSeconds, rssMiB } from "./measure.ts";
 import { type Child, type Endpoint, flag, spawnProc, udpDrops, v8Flags } from "./serve_support.ts";
+import { taskFlags } from "../scripts/task_flags.ts";
 
 const STEADY_S = flag("steady", 20);
 const STEP_S = flag("step", 2);
@@ -45,10 +46,10 @@ const CAMERAS = 1024;
 const REAL_UID = "95270000FLOODCAM0001";
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 
-/** The serve task's permissions and V8 flags (see `v8Flags`). */
+/** The serve task's flags (permissions, `--no-code-cache`, ...) with the V8 flags of `v8Flags`. */
 async function serveTaskFlags(): Promise<string[]> {
-  const denoJson = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url)));
-  const words = (denoJson.tasks.serve as string).split(" ").filter((w) => w.startsWith("--allow-"));
+  const denoJson = await Deno.readTextFile(new URL("../deno.json", import.meta.url));
+  const words = taskFlags(denoJson, "serve").filter((w) => !w.startsWith("--v8-flags="));
   return [...words, ...v8Flags()];
 }
 
