@@ -57,18 +57,6 @@ export interface Summary {
   captureErrors: Record<string, number>;
 }
 
-/**
- * A camera while the capture is read: the heartbeat interval is kept as plain numbers updated
- * in place (a new object per heartbeat would be young garbage that survives, growing V8's
- * young generation) and becomes `heartbeatInterval` in `result()`.
- */
-interface CameraState extends Omit<CameraSummary, "heartbeatInterval"> {
-  lastHeartbeat?: number;
-  intervalSum: number;
-  intervalMin: number;
-  intervalMax: number;
-}
-
 interface WakeState extends WakeSummary {
   firstR2dCTime?: number;
 }
@@ -87,17 +75,112 @@ function bump(counts: Record<string, number>, key: string): void {
   counts[key] = (counts[key] ?? 0) + 1;
 }
 
-function cameraSummary(camera: CameraState): CameraSummary {
-  const { uid, addresses, firstSeen, lastSeen, heartbeats } = camera;
-  const summary: CameraSummary = { uid, addresses, firstSeen, lastSeen, heartbeats };
-  if (heartbeats >= 2) {
-    summary.heartbeatInterval = {
-      mean: camera.intervalSum / (heartbeats - 1),
-      min: camera.intervalMin,
-      max: camera.intervalMax,
-    };
+/** Camera slots allocated at first; the table doubles from there up to MAX_SUMMARY_CAMERAS. */
+const FIRST_CAMERA_SLOTS = 256;
+
+/**
+ * The cameras seen so far, one slot each: the numbers live in typed arrays and the
+ * addresses in one array per camera, rather than an object per camera with its numbers
+ * boxed. On a capture of mostly unique documents the summary fills all MAX_SUMMARY_CAMERAS
+ * slots; whatever stays alive makes V8 let more promoted garbage pile up before it
+ * collects, so a small table is a smaller resident set for the whole run.
+ */
+class CameraTable {
+  #slots = new Map<string, number>();
+  #uids: string[] = [];
+  #addresses: string[][] = [];
+  #firstSeen = new Float64Array(FIRST_CAMERA_SLOTS);
+  #lastSeen = new Float64Array(FIRST_CAMERA_SLOTS);
+  #heartbeats = new Float64Array(FIRST_CAMERA_SLOTS);
+  /** Time of the last heartbeat, NaN before the first. */
+  #lastHeartbeat = new Float64Array(FIRST_CAMERA_SLOTS);
+  #intervalSum = new Float64Array(FIRST_CAMERA_SLOTS);
+  #intervalMin = new Float64Array(FIRST_CAMERA_SLOTS);
+  #intervalMax = new Float64Array(FIRST_CAMERA_SLOTS);
+
+  get size(): number {
+    return this.#uids.length;
   }
-  return summary;
+
+  /** The slot of `uid`, or -1. */
+  slot(uid: string): number {
+    return this.#slots.get(uid) ?? -1;
+  }
+
+  /** A new slot for `uid` (first seen at `time` from `address`). */
+  add(uid: string, address: string, time: number): number {
+    const slot = this.#uids.length;
+    if (slot === this.#firstSeen.length) this.#grow();
+    const own = ownCopy(uid);
+    this.#slots.set(own, slot);
+    this.#uids.push(own);
+    this.#addresses.push([address]);
+    this.#firstSeen[slot] = time;
+    this.#lastSeen[slot] = time;
+    this.#heartbeats[slot] = 0;
+    this.#lastHeartbeat[slot] = NaN;
+    this.#intervalSum[slot] = 0;
+    this.#intervalMin[slot] = Infinity;
+    this.#intervalMax[slot] = -Infinity;
+    return slot;
+  }
+
+  /** Records a packet of the camera in `slot`. */
+  seen(slot: number, address: string, time: number, heartbeat: boolean): void {
+    this.#lastSeen[slot] = time;
+    const addresses = this.#addresses[slot];
+    if (!addresses.includes(address) && addresses.length < MAX_ADDRESSES_PER_CAMERA) {
+      addresses.push(address);
+    }
+    if (!heartbeat) return;
+    this.#heartbeats[slot]++;
+    const last = this.#lastHeartbeat[slot];
+    if (!Number.isNaN(last)) {
+      const interval = time - last;
+      this.#intervalSum[slot] += interval;
+      this.#intervalMin[slot] = Math.min(this.#intervalMin[slot], interval);
+      this.#intervalMax[slot] = Math.max(this.#intervalMax[slot], interval);
+    }
+    this.#lastHeartbeat[slot] = time;
+  }
+
+  /** The cameras in the order they were first seen. */
+  summaries(): CameraSummary[] {
+    return this.#uids.map((uid, slot) => {
+      const heartbeats = this.#heartbeats[slot];
+      const summary: CameraSummary = {
+        uid,
+        addresses: this.#addresses[slot],
+        firstSeen: this.#firstSeen[slot],
+        lastSeen: this.#lastSeen[slot],
+        heartbeats,
+      };
+      if (heartbeats >= 2) {
+        summary.heartbeatInterval = {
+          mean: this.#intervalSum[slot] / (heartbeats - 1),
+          min: this.#intervalMin[slot],
+          max: this.#intervalMax[slot],
+        };
+      }
+      return summary;
+    });
+  }
+
+  #grow(): void {
+    const size = Math.min(MAX_SUMMARY_CAMERAS, this.#firstSeen.length * 2);
+    const grown = (from: Float64Array) => {
+      const to = new Float64Array(size);
+      to.set(from);
+      return to;
+    };
+    this.#firstSeen = grown(this.#firstSeen);
+    this.#lastSeen = grown(this.#lastSeen);
+    this.#heartbeats = grown(this.#heartbeats);
+    this.#lastHeartbeat = grown(this.#lastHeartbeat);
+    this.#intervalSum = grown(this.#intervalSum);
+    this.#intervalMin = grown(this.#intervalMin);
+    this.#intervalMax = grown(this.#intervalMax);
+  }
 }
 
 /** Collects the summary as entries go by (bounded by the MAX_SUMMARY_* limits). */
@@ -105,7 +188,7 @@ export class SummaryBuilder {
   #frames = 0;
   #packets = 0;
   #variants: Record<string, number> = {};
-  #cameras = new Map<string, CameraState>();
+  #cameras = new CameraTable();
   #camerasNotDetailed = new Set<string>();
   #wakesByCid = new Map<number, WakeState>();
   #wakesBySid = new Map<number, WakeState>();
@@ -166,39 +249,17 @@ export class SummaryBuilder {
   }
 
   #camera(uid: string, address: string, time: number, heartbeat: boolean): void {
-    let camera = this.#cameras.get(uid);
-    if (camera === undefined) {
+    let slot = this.#cameras.slot(uid);
+    if (slot < 0) {
       if (this.#cameras.size >= MAX_SUMMARY_CAMERAS) {
         if (this.#camerasNotDetailed.size < MAX_SUMMARY_CAMERAS) {
           this.#camerasNotDetailed.add(ownCopy(uid));
         }
         return;
       }
-      camera = {
-        uid: ownCopy(uid),
-        addresses: [],
-        firstSeen: time,
-        lastSeen: time,
-        heartbeats: 0,
-        intervalSum: 0,
-        intervalMin: Infinity,
-        intervalMax: -Infinity,
-      };
-      this.#cameras.set(uid, camera);
+      slot = this.#cameras.add(uid, address, time);
     }
-    camera.lastSeen = time;
-    if (!camera.addresses.includes(address) && camera.addresses.length < MAX_ADDRESSES_PER_CAMERA) {
-      camera.addresses.push(address);
-    }
-    if (!heartbeat) return;
-    camera.heartbeats++;
-    if (camera.lastHeartbeat !== undefined) {
-      const interval = time - camera.lastHeartbeat;
-      camera.intervalSum += interval;
-      camera.intervalMin = Math.min(camera.intervalMin, interval);
-      camera.intervalMax = Math.max(camera.intervalMax, interval);
-    }
-    camera.lastHeartbeat = time;
+    this.#cameras.seen(slot, address, time, heartbeat);
   }
 
   #startWake(cid: number, time: number, uid?: string, client?: string): WakeState | undefined {
@@ -235,7 +296,7 @@ export class SummaryBuilder {
       frames: this.#frames,
       packets: this.#packets,
       variants: { ...this.#variants },
-      cameras: [...this.#cameras.values()].map(cameraSummary),
+      cameras: this.#cameras.summaries(),
       camerasNotDetailed: this.#camerasNotDetailed.size,
       wakes: this.#wakes.map(({ firstR2dCTime: _t, ...wake }) => wake),
       wakesNotDetailed: this.#wakesNotDetailed,
