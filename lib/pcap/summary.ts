@@ -71,6 +71,13 @@ function ownCopy(text: string): string {
   return JSON.parse(JSON.stringify(text));
 }
 
+/** A 30-bit FNV-1a hash of a UID's characters (a small integer, no heap number). */
+function uidHash(uid: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < uid.length; i++) hash = Math.imul(hash ^ uid.charCodeAt(i), 16777619);
+  return hash & 0x3fffffff;
+}
+
 function bump(counts: Record<string, number>, key: string): void {
   counts[key] = (counts[key] ?? 0) + 1;
 }
@@ -86,7 +93,14 @@ const FIRST_CAMERA_SLOTS = 256;
  * collects, so a small table is a smaller resident set for the whole run.
  */
 class CameraTable {
-  #slots = new Map<string, number>();
+  /**
+   * The first slot of each UID hash. Keyed by a number, not the UID: looking a fresh string
+   * up in a Map (every packet's UID is a new slice of its document) costs V8 a string-table
+   * probe, several times the whole hash-and-compare below.
+   */
+  #byHash = new Map<number, number>();
+  /** The next slot whose UID has the same hash, -1 for none. */
+  #sameHash = new Int32Array(FIRST_CAMERA_SLOTS);
   #uids: string[] = [];
   #addresses: string[][] = [];
   #firstSeen = new Float64Array(FIRST_CAMERA_SLOTS);
@@ -104,16 +118,19 @@ class CameraTable {
 
   /** The slot of `uid`, or -1. */
   slot(uid: string): number {
-    return this.#slots.get(uid) ?? -1;
+    let slot = this.#byHash.get(uidHash(uid)) ?? -1;
+    while (slot >= 0 && this.#uids[slot] !== uid) slot = this.#sameHash[slot];
+    return slot;
   }
 
   /** A new slot for `uid` (first seen at `time` from `address`). */
   add(uid: string, address: string, time: number): number {
     const slot = this.#uids.length;
     if (slot === this.#firstSeen.length) this.#grow();
-    const own = ownCopy(uid);
-    this.#slots.set(own, slot);
-    this.#uids.push(own);
+    const hash = uidHash(uid);
+    this.#sameHash[slot] = this.#byHash.get(hash) ?? -1;
+    this.#byHash.set(hash, slot);
+    this.#uids.push(ownCopy(uid));
     this.#addresses.push([address]);
     this.#firstSeen[slot] = time;
     this.#lastSeen[slot] = time;
@@ -168,11 +185,12 @@ class CameraTable {
 
   #grow(): void {
     const size = Math.min(MAX_SUMMARY_CAMERAS, this.#firstSeen.length * 2);
-    const grown = (from: Float64Array) => {
-      const to = new Float64Array(size);
+    const grown = <T extends Float64Array | Int32Array>(from: T): T => {
+      const to = new (from.constructor as new (size: number) => T)(size);
       to.set(from);
       return to;
     };
+    this.#sameHash = grown(this.#sameHash);
     this.#firstSeen = grown(this.#firstSeen);
     this.#lastSeen = grown(this.#lastSeen);
     this.#heartbeats = grown(this.#heartbeats);
