@@ -81,6 +81,7 @@ interface Known {
 }
 
 const utf8 = new TextEncoder();
+const ascii = new TextDecoder();
 const plain = new Uint8Array(MAX_PAYLOAD_SIZE);
 /** Bytes turned into text by one String.fromCharCode call (longer bodies take several). */
 const SHORT_BODY = 4096;
@@ -187,10 +188,11 @@ export class DatagramDecoder {
       this.cacheHits++;
       return recent;
     }
-    // ASCII (every real body) is its own UTF-8 decoding: no decoder call, one string.
+    // ASCII (every real body) is its own UTF-8 decoding and its own byte string: one string,
+    // made natively (faster than String.fromCharCode over the bytes).
     let high = 0;
     for (let i = 0; i < size; i++) high |= plain[i];
-    const asBytes = byteString(size);
+    const asBytes = high & 0x80 ? byteString(size) : ascii.decode(plain.subarray(0, size));
     const xml = high & 0x80 ? decryptBody(bytes, start, size, tid) : asBytes;
     const known = remember(asBytes, xml);
     // A document is kept from its second sight on: one seen once (a D2R_C_R, or every
