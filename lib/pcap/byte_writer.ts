@@ -8,13 +8,6 @@
 /** Bytes gathered before they are handed to the sink. */
 export const WRITER_CHUNK_BYTES = 1 << 18;
 
-/**
- * Strings longer than this go straight to TextEncoder.encodeInto: a document's JSON (a few
- * hundred characters, built per packet when the document is not cached) copies faster
- * natively than character by character.
- */
-const SHORT_TEXT = 64;
-
 /** Pieces up to this many bytes are copied byte by byte rather than with `set`. */
 const SHORT_BYTES = 32;
 
@@ -41,7 +34,6 @@ export class ByteWriter {
   /** Writes a string as UTF-8 (ASCII byte by byte, the rest through TextEncoder). */
   text(value: string): void {
     const length = value.length;
-    if (length > SHORT_TEXT) return this.#encoded(value);
     this.#room(length);
     const buffer = this.#buffer;
     let at = this.#length;
