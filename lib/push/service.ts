@@ -29,7 +29,7 @@ export interface MotionServicesDeps {
 
 /** The running motion services. */
 export interface MotionServices {
-  /** null when `[push_listener] enable = false` (or --no-push), or when `pushOff` says why. */
+  /** null when `[push_listener] enable = false` (or --no-push), or when `pushDisabled` says why. */
   readonly push: PushListener | null;
   /**
    * Why the push listener is not running although enabled: the default port needed a
@@ -95,16 +95,18 @@ export async function startMotionServices(
 
   const unsubscribe = wake.onEvent((event) => {
     switch (event.type) {
-      case "registered":
+      case "registered": {
+        const camera = cameraRef(event.uid);
         events.add({
           type: "registered",
           uid: event.uid,
-          name: wake.registry.nameFor(event.uid) ?? null,
+          name: camera.name ?? null,
           address: formatListen({ host: event.address.ip, port: event.address.port }),
           at: event.at,
         });
-        bridge?.setHeartbeat(cameraRef(event.uid), event.at);
+        bridge?.setHeartbeat(camera, event.at);
         break;
+      }
       case "heartbeat":
         bridge?.setHeartbeat(cameraRef(event.uid), event.at);
         break;
