@@ -4,13 +4,14 @@
  * every key the file may hold (sample_config.toml documents each of them; a test checks it).
  */
 
-import { isIP } from "node:net";
-import { dirname, isAbsolute, join, resolve } from "node:path";
+// pathe and ipVersion rather than node:path and node:net: no Node layer in serve (issue 14).
+import { dirname, isAbsolute, join, resolve } from "pathe";
 import { parse as parseToml, TomlError } from "smol-toml";
+import { ipVersion } from "./ip_address.ts";
 import { isLoopback } from "./local_address.ts";
 import { DEFAULT_RECEIVE_BUFFER_BYTES, MAX_RECEIVE_BUFFER_BYTES } from "./wake/receive_buffer.ts";
 import type { WakeServerOptions } from "./wake/server.ts";
-import { DEFAULT_ALLOW_FROM, rangeProblem } from "./dns/allow_list.ts";
+import { DEFAULT_ALLOW_FROM, rangeProblem } from "./dns/ranges.ts";
 import { DEFAULT_NAMES, namePatternProblem } from "./dns/names.ts";
 import type { DnsServerOptions } from "./dns/options.ts";
 import { DNS_PORT } from "./dns/upstreams.ts";
@@ -312,7 +313,7 @@ export function defaultStateDir(env: ConfigEnv): string {
   if (env.uid === 0) return "/var/lib/bairelay";
   if (env.vars.XDG_STATE_HOME) return join(env.vars.XDG_STATE_HOME, "bairelay");
   if (env.vars.HOME) return join(env.vars.HOME, ".local", "state", "bairelay");
-  return resolve("bairelay-state");
+  return resolve(Deno.cwd(), "bairelay-state");
 }
 
 /** Where the configuration comes from: a file (path, or text for tests) and flags. */
@@ -362,7 +363,7 @@ export function loadConfig(input: LoadConfigInput = {}): Config {
     setKey(raw, key, coerceFlag(value, specOf(key)));
     origins.set(key, flag);
   }
-  const baseDir = source === null ? Deno.cwd() : dirname(resolve(source));
+  const baseDir = source === null ? Deno.cwd() : dirname(resolve(Deno.cwd(), source));
   return new Reader(source ?? "defaults", origins, baseDir, input.env ?? processEnv()).read(raw);
 }
 
@@ -414,14 +415,14 @@ export function parseListen(text: string): ListenAddress | null {
   const host = match[1] ?? match[2];
   const port = Number(match[3]);
   if (port < 1 || port > 65535) return null;
-  if (host !== "localhost" && isIP(host) === 0) return null;
-  if (match[1] !== undefined && isIP(host) !== 6) return null;
+  if (host !== "localhost" && ipVersion(host) === 0) return null;
+  if (match[1] !== undefined && ipVersion(host) !== 6) return null;
   return { host, port };
 }
 
 /** Formats a listen address back to "host:port" ("[v6]:port"). */
 export function formatListen(address: ListenAddress): string {
-  return isIP(address.host) === 6
+  return ipVersion(address.host) === 6
     ? `[${address.host}]:${address.port}`
     : `${address.host}:${address.port}`;
 }
@@ -560,7 +561,7 @@ class Reader {
     const value = this.value(table, section, key) as string | undefined;
     const fallback = CONFIG_SCHEMA[""].bind.default as string;
     if (value === undefined) return fallback;
-    if (isIP(value) === 0) {
+    if (ipVersion(value) === 0) {
       this.fail(
         path,
         `must be an IP address such as 0.0.0.0, 192.168.1.10 or :: (got ${show(value)})`,
@@ -588,7 +589,9 @@ class Reader {
     if (value.startsWith("~/") && home) return join(home, value.slice(2));
     if (isAbsolute(value)) return value;
     // A relative path in the file is relative to the file; from --state-dir, to the cwd.
-    return this.origins.has("state_dir") ? resolve(value) : resolve(this.baseDir, value);
+    return this.origins.has("state_dir")
+      ? resolve(Deno.cwd(), value)
+      : resolve(this.baseDir, value);
   }
 
   pairOf<A extends string, B extends string>(
@@ -727,7 +730,7 @@ class Reader {
       return items;
     };
     const answer = this.nonEmpty(dns, "dns", "answer");
-    if (answer !== null && (isIP(answer) !== 4 || answer === "0.0.0.0")) {
+    if (answer !== null && (ipVersion(answer) !== 4 || answer === "0.0.0.0")) {
       this.fail(
         "dns.answer",
         `must be an IPv4 address of this box such as 192.168.1.10, not a wildcard (got ${
@@ -737,7 +740,7 @@ class Reader {
     }
     const upstreamTexts = dns.upstreams === undefined ? null : list("upstreams", () => null);
     const upstreams = upstreamTexts?.map((text) => {
-      const parsed = isIP(text) !== 0 ? { host: text, port: DNS_PORT } : parseListen(text);
+      const parsed = ipVersion(text) !== 0 ? { host: text, port: DNS_PORT } : parseListen(text);
       if (parsed === null || parsed.host === "localhost") {
         this.fail(
           "dns.upstreams",
@@ -751,7 +754,7 @@ class Reader {
       bind: dns.bind === undefined ? bind : this.address(dns, "dns", "bind"),
       port: this.value(dns, "dns", "port") as number,
       names: list("names", namePatternProblem),
-      answer: answer !== null && isIP(answer) === 4 ? answer : null,
+      answer: answer !== null && ipVersion(answer) === 4 ? answer : null,
       ttl: this.value(dns, "dns", "ttl") as number,
       forward: this.value(dns, "dns", "forward") as boolean,
       upstreams,

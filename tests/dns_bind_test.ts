@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { ListenError } from "../lib/api/http.ts";
-import { DEFAULT_ALLOW_FROM } from "../lib/dns/allow_list.ts";
+import { DEFAULT_ALLOW_FROM } from "../lib/dns/ranges.ts";
 import { DEFAULT_NAMES } from "../lib/dns/names.ts";
 import { type DnsServerOptions, RESOLVED_STUB, startDnsServer } from "../lib/dns/server.ts";
 import { dig, startDnsmasq } from "./support/dns.ts";

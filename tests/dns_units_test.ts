@@ -6,7 +6,8 @@
 import assert from "node:assert/strict";
 import { type ConfigEnv, ConfigError, dnsServerOptions, loadConfig } from "../lib/config.ts";
 import { responderAdvice } from "../lib/dns/advice.ts";
-import { AllowList, DEFAULT_ALLOW_FROM, rangeProblem } from "../lib/dns/allow_list.ts";
+import { AllowList } from "../lib/dns/allow_list.ts";
+import { DEFAULT_ALLOW_FROM, rangeProblem } from "../lib/dns/ranges.ts";
 import { DEFAULT_NAMES, NameMatcher, namePatternProblem } from "../lib/dns/names.ts";
 import { isSelf, resolvConfNameservers } from "../lib/dns/upstreams.ts";
 

@@ -4,7 +4,7 @@
  * would send every forwarded query round in a loop).
  */
 
-import { isIP } from "node:net";
+import { ipVersion } from "../ip_address.ts";
 import { isLoopback, isWildcard } from "../local_address.ts";
 
 /** A DNS server to forward to. */
@@ -23,7 +23,7 @@ export function resolvConfNameservers(text: string): string[] {
   const servers: string[] = [];
   for (const line of text.split("\n")) {
     const match = /^\s*nameserver\s+(\S+)/.exec(line);
-    if (match && isIP(match[1]) !== 0 && !match[1].includes("%")) servers.push(match[1]);
+    if (match && ipVersion(match[1]) !== 0 && !match[1].includes("%")) servers.push(match[1]);
   }
   return servers;
 }

@@ -7,7 +7,7 @@
 // @deno-types="@types/dns-packet"
 import * as dnsPacket from "dns-packet";
 import { Buffer } from "node:buffer";
-import { DEFAULT_ALLOW_FROM } from "../../lib/dns/allow_list.ts";
+import { DEFAULT_ALLOW_FROM } from "../../lib/dns/ranges.ts";
 import { DEFAULT_NAMES } from "../../lib/dns/names.ts";
 import { type DnsServerOptions, startDnsServer } from "../../lib/dns/server.ts";
 import { Metrics } from "../../lib/metrics.ts";
