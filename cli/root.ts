@@ -1,87 +1,28 @@
-/** Builds the `bairelay` command line and runs it, mapping every failure to an exit code. */
+/**
+ * Runs the `bairelay` command line and maps every failure to an exit code. A plain `serve`
+ * command line (only its own flags, see `readFlags`) is read here and run without loading
+ * commander, so the long-running server never carries commander's Node modules (issue 14);
+ * every other command line, `serve --help` and every usage error included, goes to commander
+ * (`cli/program.ts`), which prints the help and the messages.
+ */
 
-import { Command, CommanderError, type OutputConfiguration } from "commander";
-import { VERSION } from "../lib/version.ts";
 import { CliExit, EXIT } from "./exit_codes.ts";
-
-/**
- * Every subcommand, in `--help` order, by name and the module that builds it. A module is
- * loaded only when its subcommand runs (or when the program's help lists them all), so a
- * long-running `serve` does not keep the code of `pcap-replay`, `doctor` and the rest resident.
- */
-const SUBCOMMANDS: readonly { name: string; load: () => Promise<Command> }[] = [
-  { name: "serve", load: async () => (await import("./serve.ts")).serveCommand() },
-  { name: "decode", load: async () => (await import("./decode.ts")).decodeCommand() },
-  { name: "encode", load: async () => (await import("./encode.ts")).encodeCommand() },
-  { name: "wake", load: async () => (await import("./wake.ts")).wakeCommand() },
-  { name: "registry", load: async () => (await import("./registry.ts")).registryCommand() },
-  { name: "doctor", load: async () => (await import("./doctor.ts")).doctorCommand() },
-  {
-    name: "pcap-replay",
-    load: async () => (await import("./pcap_replay.ts")).pcapReplayCommand(),
-  },
-];
-
-/** What `--version` prints: bairelay's version and the Deno and V8 it runs on. */
-export function versionText(): string {
-  return `bairelay ${VERSION} (Deno ${Deno.version.deno}, V8 ${Deno.version.v8})`;
-}
-
-/** The hint printed after a command-line mistake. */
-const HELP_HINT = "(run with --help for usage)";
-
-/**
- * Commander's messages on stderr in bairelay's one error style, `bairelay: ...` (commander
- * itself writes `error: ...`), for the program and every subcommand alike.
- */
-const OUTPUT: OutputConfiguration = {
-  writeErr: (text) => Deno.stderr.writeSync(new TextEncoder().encode(text)),
-  outputError: (text, write) => write(text.replace(/^error: /, "bairelay: ")),
-};
-
-/**
- * The program with the subcommands named in `names` attached (default: all of them). Parsing
- * arguments that start with a subcommand's name needs only that subcommand.
- */
-export async function buildProgram(
-  names: readonly string[] = SUBCOMMANDS.map((s) => s.name),
-): Promise<Command> {
-  const program = new Command("bairelay")
-    .description(
-      "Local replacement for Reolink's cloud: wake Argus battery cameras and learn about " +
-        "motion without the internet. Point p2p*.reolink.com and pushx.reolink.com at this " +
-        "box, then run `bairelay serve`.",
-    )
-    .version(versionText(), "-V, --version", "print the version (with Deno's and V8's)")
-    .showHelpAfterError(HELP_HINT)
-    .configureOutput(OUTPUT);
-  const chosen = SUBCOMMANDS.filter((s) => names.includes(s.name));
-  const commands = await Promise.all(chosen.map((s) => s.load()));
-  for (const command of commands) {
-    program.addCommand(command.showHelpAfterError(HELP_HINT).configureOutput(OUTPUT));
-  }
-  return program;
-}
+import { readFlags } from "./flags.ts";
+import type { ServeOptions } from "./serve_run.ts";
 
 /** Runs the CLI on `args` and returns the process exit code (0 ok, 1 failure, 2 usage, ...). */
 export async function runCli(args: string[]): Promise<number> {
-  const named = SUBCOMMANDS.some((s) => s.name === args[0]);
-  const program = await buildProgram(named ? [args[0]] : undefined);
-  program.exitOverride();
-  for (const command of program.commands) command.exitOverride();
   try {
-    await program.parseAsync(args, { from: "user" });
-    return EXIT.OK;
-  } catch (error) {
-    if (error instanceof CommanderError) {
-      if (
-        error.code === "commander.helpDisplayed" || error.code === "commander.version" ||
-        error.code === "commander.help"
-      ) {
+    if (args[0] === "serve") {
+      const serve = await import("./serve_run.ts");
+      const options = readFlags(serve.SERVE_FLAGS, args.slice(1));
+      if (options !== null) {
+        await serve.runServe(options as ServeOptions);
         return EXIT.OK;
       }
-      return EXIT.USAGE;
     }
+    return await (await import("./program.ts")).runProgram(args);
+  } catch (error) {
     if (error instanceof CliExit) {
       if (error.message) console.error(`bairelay: ${error.message}`);
       return error.code;

@@ -1,0 +1,183 @@
+/**
+ * What `bairelay serve` does once its flags are read: load the config, start the service, stop
+ * on SIGINT/SIGTERM. Its flags are the table `SERVE_FLAGS`; `cli/serve.ts` builds commander's
+ * command (help, errors) from it, and `cli/root.ts` reads an ordinary command line with
+ * `readFlags` so a running server never loads commander (issue 14).
+ */
+
+import { getLogger } from "@logtape/logtape";
+import { ConfigError, type ConfigFlags, loadConfig } from "../lib/config.ts";
+import { configureLogging } from "../lib/log.ts";
+import { describeListening, type Service, startService, StateDirError } from "../lib/service.ts";
+import { MqttConfigError } from "../lib/mqtt/errors.ts";
+import { redirectAdvice, REOLINK_HOSTS } from "../lib/reolink_hosts.ts";
+import { responderAdvice } from "../lib/dns/advice.ts";
+import { CliExit, EXIT } from "./exit_codes.ts";
+import { describeConfig } from "./check_config.ts";
+import type { FlagSpec } from "./flags.ts";
+
+const log = getLogger(["bairelay", "serve"]);
+
+/** A component that does not stop within this long no longer holds the process (ms). */
+const STOP_LIMIT_MS = 3000;
+
+/** The options `serve` runs with (commander's names, as `readFlags` gives them too). */
+export interface ServeOptions extends ConfigFlags {
+  config?: string;
+  /** `--dns`: run the DNS responder. */
+  dns?: boolean;
+  /** commander's `--no-push`: false when given, true otherwise. */
+  push?: boolean;
+  /** `--check-config`: validate, print what would run, exit. */
+  checkConfig?: boolean;
+}
+
+/** Every `serve` flag, in `--help` order. */
+export const SERVE_FLAGS: readonly FlagSpec[] = [
+  { flags: "-c, --config <file>", description: "TOML config file (default: built-in defaults)" },
+  { flags: "--bind <addr>", description: "address the UDP listeners bind (default 0.0.0.0)" },
+  { flags: "--middleman-port <port>", description: "middleman UDP port (default 9999)" },
+  { flags: "--register-port <port>", description: "register UDP port (default 58200)" },
+  {
+    flags: "--api <addr>",
+    description: 'control API "host:port", or "off" (default 127.0.0.1:9899)',
+  },
+  {
+    flags: "--state-dir <dir>",
+    description: "where the registry is saved (default ~/.local/state/bairelay)",
+  },
+  {
+    flags: "--push-port <port>",
+    description: "push listener TCP port (default 443, needs root or CAP_NET_BIND_SERVICE)",
+  },
+  {
+    flags: "--no-push",
+    description: "do not run the push listener (motion from pushx.reolink.com)",
+  },
+  {
+    flags: "--dns",
+    description:
+      "answer the cameras' DNS here: p2p*/pushx.reolink.com -> this box, the rest forwarded",
+  },
+  {
+    flags: "--dns-port <port>",
+    description: "DNS responder UDP+TCP port (default 53; implies --dns)",
+  },
+  {
+    flags: "--check-config",
+    description:
+      "load and validate the configuration, print what would run, and exit (0 valid, 2 not)",
+  },
+  {
+    flags: "--log-level <level>",
+    description: "least severe level logged (default info)",
+    choices: ["trace", "debug", "info", "warn", "warning", "error", "fatal"],
+  },
+  {
+    flags: "--log-format <format>",
+    description: "log line format (default pretty)",
+    choices: ["pretty", "json"],
+  },
+];
+
+/**
+ * Runs `serve` with `options` until SIGINT/SIGTERM (or, with `checkConfig`, validates and
+ * returns). Throws CliExit with the exit code and message for every failure a user can act on.
+ */
+export async function runServe(options: ServeOptions): Promise<void> {
+  const { config: path, push, dns, checkConfig, ...flags } = options;
+  // Absent, commander says push: true, which must not override the file's `enable`.
+  if (push === false) flags.pushEnable = false;
+  if (dns || flags.dnsPort !== undefined) flags.dnsEnable = true;
+  let config;
+  try {
+    config = loadConfig({ path, flags });
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      throw new CliExit(EXIT.USAGE, `invalid configuration:\n${error.message}`);
+    }
+    throw error;
+  }
+  if (checkConfig) {
+    const lines = ["configuration is valid; serve would run:", ...describeConfig(config)];
+    console.log(lines.join("\n  "));
+    return;
+  }
+  configureLogging(config.log);
+  // Listen for signals before starting, so a SIGTERM during startup still stops cleanly.
+  const stopSignal = watchSignals();
+  let service: Service;
+  try {
+    service = await startService(config);
+  } catch (error) {
+    stopSignal.dispose();
+    if (isListenFailure(error) || error instanceof StateDirError) {
+      throw new CliExit(EXIT.FAILURE, error.message);
+    }
+    if (error instanceof MqttConfigError) throw new CliExit(EXIT.USAGE, error.message);
+    throw error;
+  }
+  log.info(
+    "bairelay serve ready: {listening}; config {config}; state in {stateDir}; " +
+      "point the cameras' DNS at {addresses}",
+    {
+      listening: describeListening(service.listening).join(", "),
+      addresses: service.advertisedAddresses.join(" or ") || "this box's LAN address",
+      config: config.source ?? "(built-in defaults)",
+      stateDir: config.stateDir,
+    },
+  );
+  if (service.wake) {
+    log.info("{advice}", {
+      advice: service.dns
+        ? responderAdvice(service.dns.address, service.advertisedAddresses)
+        : redirectAdvice(service.advertisedAddresses),
+      addresses: service.advertisedAddresses,
+      hosts: REOLINK_HOSTS,
+    });
+    if (service.wake.registry.size === 0) {
+      log.info(
+        "No cameras registered yet: each registers within a minute of its DNS answer " +
+          "pointing here; `bairelay registry` lists them, `bairelay doctor` says what is wrong.",
+      );
+    }
+  }
+  const signal = await stopSignal.received;
+  log.info("{signal} received, stopping", { signal });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const closed = await Promise.race([
+    service.close().then(() => true),
+    new Promise<false>((resolve) => timer = setTimeout(() => resolve(false), STOP_LIMIT_MS)),
+  ]);
+  clearTimeout(timer);
+  if (!closed) {
+    throw new CliExit(EXIT.FAILURE, `did not stop within ${STOP_LIMIT_MS} ms; exiting anyway`);
+  }
+  log.info("stopped");
+}
+
+/** Bind failures from any listener carry the failing listener and an errno-like code. */
+function isListenFailure(error: unknown): error is Error & { listener: string; code: string } {
+  return error instanceof Error && typeof (error as { listener?: unknown }).listener === "string" &&
+    typeof (error as { code?: unknown }).code === "string";
+}
+
+/** Watches for the first SIGINT or SIGTERM; `received` resolves with its name. */
+function watchSignals(): { received: Promise<Deno.Signal>; dispose(): void } {
+  const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
+  const handlers: [Deno.Signal, () => void][] = [];
+  const dispose = () => {
+    for (const [signal, handler] of handlers.splice(0)) Deno.removeSignalListener(signal, handler);
+  };
+  const received = new Promise<Deno.Signal>((resolve) => {
+    for (const signal of signals) {
+      const handler = () => {
+        dispose();
+        resolve(signal);
+      };
+      Deno.addSignalListener(signal, handler);
+      handlers.push([signal, handler]);
+    }
+  });
+  return { received, dispose };
+}
