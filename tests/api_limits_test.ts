@@ -1,14 +1,20 @@
 /**
  * The control API's HTTP limits with real sockets: a half-sent request header is answered 408
  * and closed once the header deadline passes, connections beyond the cap are closed at once,
- * oversized bodies are refused, and the server keeps answering normal requests throughout.
+ * oversized bodies are refused, and the server keeps answering normal requests throughout; and
+ * the listener's HTTP/1.1 itself: malformed requests, header size, chunked bodies, pipelining,
+ * keep-alive, HTTP/1.0 and HEAD.
  */
 
 import assert from "node:assert/strict";
 import { type HttpApi, jsonResponse, startHttpApi } from "../lib/api/http.ts";
 import { healthRoute } from "../lib/api/routes.ts";
 import { type ApiLimits, DEFAULT_API_LIMITS } from "../lib/config.ts";
-import { MAX_REQUEST_BODY_BYTES } from "../lib/api/node_http.ts";
+import {
+  KEEP_ALIVE_TIMEOUT_MS,
+  MAX_HEADER_BYTES,
+  MAX_REQUEST_BODY_BYTES,
+} from "../lib/api/http_listener.ts";
 
 /** Generous bound on "the server closes it" waits (the deadlines tested are far shorter). */
 const CLOSE_WITHIN_MS = 10_000;
@@ -144,5 +150,72 @@ Deno.test("a body over the cap is 413; one under it reaches the route", async ()
     });
     assert.equal(big.status, 413);
     assert.match((await big.json()).error, /request body over/);
+  });
+});
+
+/** Sends `text` on a fresh connection and returns all the server answers until it closes. */
+async function exchange(port: number, text: string | Uint8Array): Promise<string> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  await conn.write(typeof text === "string" ? new TextEncoder().encode(text) : text);
+  return await readUntilClosed(conn);
+}
+
+Deno.test("listener: malformed requests are 400 and closed, the server keeps answering", async () => {
+  await withApi({}, async (api) => {
+    const port = api.address.port;
+    const cases = [
+      "GARBAGE\r\n\r\n",
+      "GET /healthz\r\n\r\n",
+      "GET /healthz HTTP/2.0\r\n\r\n",
+      "GET healthz HTTP/1.1\r\nHost: x\r\n\r\n",
+      "GET /healthz HTTP/1.1\r\nno colon here\r\n\r\n",
+      "GET /healthz HTTP/1.1\r\nContent-Length: lots\r\n\r\n",
+      "\x00\xff\x01\r\n\r\n",
+    ];
+    for (const request of cases) {
+      assert.match(await exchange(port, request), /^HTTP\/1\.1 400 Bad Request\r\n/, request);
+    }
+    assert.equal(await healthy(port), 200);
+  });
+});
+
+Deno.test("listener: a header over MAX_HEADER_BYTES is 431; a chunked request body is 501", async () => {
+  await withApi({}, async (api) => {
+    const port = api.address.port;
+    const big = `GET /healthz HTTP/1.1\r\nX-Big: ${"a".repeat(MAX_HEADER_BYTES)}\r\n\r\n`;
+    assert.match(await exchange(port, big), /^HTTP\/1\.1 431 /);
+    const endless = `GET /healthz HTTP/1.1\r\nX-Big: ${"a".repeat(MAX_HEADER_BYTES + 10)}`;
+    assert.match(await exchange(port, endless), /^HTTP\/1\.1 431 /);
+    const chunked = "POST /api/echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +
+      "3\r\nabc\r\n0\r\n\r\n";
+    assert.match(await exchange(port, chunked), /^HTTP\/1\.1 501 [^]*Transfer-Encoding/);
+  });
+});
+
+Deno.test("listener: pipelined and keep-alive requests are answered in order; 1.0 closes", async () => {
+  await withApi({}, async (api) => {
+    const port = api.address.port;
+    const two = "POST /api/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc" +
+      "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    const answer = await exchange(port, two);
+    const statuses = [...answer.matchAll(/HTTP\/1\.1 (\d+) /g)].map((m) => m[1]);
+    assert.deepEqual(statuses, ["200", "200"]);
+    assert.ok(answer.indexOf('"bytes":3') < answer.indexOf('"ok"'), answer);
+    const old = await exchange(port, "GET /healthz HTTP/1.0\r\n\r\n");
+    assert.match(old, /^HTTP\/1\.1 200 [^]*connection: close/);
+    const head = await exchange(port, "HEAD /healthz HTTP/1.1\r\nConnection: close\r\n\r\n");
+    assert.match(head, /^HTTP\/1\.1 \d+ /);
+    assert.ok(head.endsWith("\r\n\r\n"), `HEAD has no body: ${JSON.stringify(head)}`);
+  });
+});
+
+Deno.test("listener: an idle keep-alive connection is closed after KEEP_ALIVE_TIMEOUT_MS", async () => {
+  await withApi({}, async (api) => {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: api.address.port });
+    await conn.write(new TextEncoder().encode("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"));
+    const started = performance.now();
+    const answer = await readUntilClosed(conn);
+    assert.match(answer, /^HTTP\/1\.1 200 /);
+    assert.ok(performance.now() - started >= KEEP_ALIVE_TIMEOUT_MS - 100, "kept open while idle");
   });
 });

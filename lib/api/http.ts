@@ -1,6 +1,6 @@
 /**
  * The control API's HTTP layer: a route table (method + URL pattern -> handler), bearer-token
- * checking, JSON replies, and the listener (header deadline, connection cap: see node_http.ts)
+ * checking, JSON replies, and the listener (header deadline, connection cap: see http_listener.ts)
  * with bind errors a user can act on.
  * Endpoints live in their own modules and are plain `Route` values added to the table.
  */
@@ -8,7 +8,7 @@
 import { getLogger } from "@logtape/logtape";
 import { type ApiLimits, DEFAULT_API_LIMITS, formatListen, type ListenAddress } from "../config.ts";
 import { isLoopback } from "../local_address.ts";
-import { type HttpListener, listenHttp } from "./node_http.ts";
+import { type HttpListener, listenHttp } from "./http_listener.ts";
 
 const log = getLogger(["bairelay", "api"]);
 
@@ -149,6 +149,7 @@ export interface HttpApi {
  * Starts the control API. Refuses a non-loopback address without a token; a bind failure
  * rejects with `ListenError` naming the address, the cause and a remedy.
  */
+// deno-lint-ignore require-await -- async so that every failure reaches the caller as a rejection
 export async function startHttpApi(options: HttpApiOptions): Promise<HttpApi> {
   const { listen, token } = options;
   if (!isLoopback(listen.host) && token === null) {
@@ -164,7 +165,7 @@ export async function startHttpApi(options: HttpApiOptions): Promise<HttpApi> {
   const router = new Router(options.routes, token);
   let server: HttpListener;
   try {
-    server = await listenHttp(
+    server = listenHttp(
       listen,
       options.limits ?? DEFAULT_API_LIMITS,
       (request) => router.handle(request),
@@ -206,7 +207,7 @@ const BIND_FAILURES: {
 
 /** Turns a bind failure into a `ListenError` with the cause and the remedy spelled out. */
 export function listenError(listener: string, at: ListenAddress, error: unknown): ListenError {
-  // Deno's own errors are classes; node:http's carry the errno name in `code`.
+  // Deno's own errors are classes; node's (node:dgram in the DNS responder) carry `code`.
   const code = (error as { code?: unknown } | null)?.code;
   const known = BIND_FAILURES.find((failure) =>
     error instanceof failure.kind || code === failure.code
