@@ -6,7 +6,7 @@
  * client's id restored. Everything ends by the timeout; at most `maxInflight` run at once.
  */
 
-import { isIP } from "node:net";
+import { ipVersion } from "../ip_address.ts";
 import { type Query, readUpstreamAnswer, withId } from "./message.ts";
 import { frame, MAX_TCP_MESSAGE_BYTES, readFrame, writeAll } from "./tcp_frame.ts";
 import type { Upstream } from "./upstreams.ts";
@@ -104,7 +104,7 @@ export class Forwarder {
     deadline: number,
   ): Promise<{ bytes: Uint8Array; truncated: boolean; from: Upstream } | null> {
     const upstreams = this.options.upstreams;
-    const families = new Set(upstreams.map((u) => isIP(u.host) === 6 ? "::" : "0.0.0.0"));
+    const families = new Set(upstreams.map((u) => ipVersion(u.host) === 6 ? "::" : "0.0.0.0"));
     const sockets: Deno.DatagramConn[] = [];
     const releases: (() => void)[] = [];
     try {
@@ -113,7 +113,7 @@ export class Forwarder {
         sockets.push(socket);
         releases.push(this.hold(socket, deadline));
         for (const upstream of upstreams) {
-          if ((isIP(upstream.host) === 6) !== (hostname === "::")) continue;
+          if ((ipVersion(upstream.host) === 6) !== (hostname === "::")) continue;
           socket.send(query, { transport: "udp", hostname: upstream.host, port: upstream.port })
             .catch(() => {/* unreachable upstream: the others (or the timeout) decide */});
         }

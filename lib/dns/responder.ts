@@ -8,7 +8,7 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import { isIP } from "node:net";
+import { ipVersion } from "../ip_address.ts";
 import { AllowList } from "./allow_list.ts";
 import type { Forwarder } from "./forwarder.ts";
 import {
@@ -149,7 +149,7 @@ export class Responder {
     let problem: string;
     try {
       const address = await this.options.answerFor(client);
-      if (isIP(address) === 4) return address;
+      if (ipVersion(address) === 4) return address;
       problem = `no IPv4 address of this box reaches ${client} (got ${address})`;
     } catch (error) {
       problem = `cannot find the address to answer ${client} with: ${error}`;

@@ -23,7 +23,7 @@ export function resolvConfNameservers(text: string): string[] {
   const servers: string[] = [];
   for (const line of text.split("\n")) {
     const match = /^\s*nameserver\s+(\S+)/.exec(line);
-    if (match && ipVersion(match[1]) !== 0 && !match[1].includes("%")) servers.push(match[1]);
+    if (match && ipVersion(match[1]) !== 0) servers.push(match[1]);
   }
   return servers;
 }
