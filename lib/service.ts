@@ -6,7 +6,7 @@
 import { getLogger } from "@logtape/logtape";
 import { type Config, dnsServerOptions, formatListen, wakeServerOptions } from "./config.ts";
 import { type HttpApi, type Route, startHttpApi } from "./api/http.ts";
-import { camerasDocument, countCameras, healthRoute, wakeRoutes } from "./api/routes.ts";
+import { countCameras, healthRoute, wakeRoutes } from "./api/routes.ts";
 import { type ListenerStatus, type MqttStatus, statusRoute } from "./api/status.ts";
 import { pageRoutes } from "./api/page.ts";
 import { advertisedAddresses, type LocalAddressSources } from "./local_address.ts";
@@ -163,9 +163,7 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
       receiveBuffers: wake?.receiveBuffers ?? [],
       mqtt: mqttStatus(motion),
       stateDir: config.stateDir,
-      cameras: wake
-        ? countCameras(camerasDocument(wake.registry, now()))
-        : { fresh: 0, stale: 0, never_seen: 0 },
+      cameras: wake ? countCameras(wake.registry, now()) : { fresh: 0, stale: 0, never_seen: 0 },
       lastPacketAt: wake?.lastPacketAt() ?? null,
       advertisedAddresses: advertised,
     })));

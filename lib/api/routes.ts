@@ -66,10 +66,22 @@ export function camerasDocument(
   return { cameras };
 }
 
-/** How many cameras are in each state, for `/api/status`. */
-export function countCameras(document: CamerasDocument): Record<CameraState, number> {
+/**
+ * How many cameras are in each state, for `/api/status`: the states `camerasDocument` gives,
+ * counted without building it. Status is polled (the page, `doctor`, scripts); a document of
+ * every camera per poll is garbage enough to grow the heap with 1,024 cameras.
+ */
+export function countCameras(registry: CameraRegistry, now: number): Record<CameraState, number> {
   const counts: Record<CameraState, number> = { fresh: 0, stale: 0, never_seen: 0 };
-  for (const camera of document.cameras) counts[camera.state]++;
+  const named = new Set<string>();
+  registry.forEachEntry((entry) => {
+    counts[registry.isFresh(entry, now) ? "fresh" : "stale"]++;
+    if (entry.name !== undefined) named.add(entry.name);
+  });
+  for (const camera of registry.configured) {
+    if (named.has(camera.name)) continue;
+    counts[registry.departedEntry(camera.name) ? "stale" : "never_seen"]++;
+  }
   return counts;
 }
 

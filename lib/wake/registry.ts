@@ -67,8 +67,11 @@ function copyEntry(entry: CameraEntry): CameraEntry {
  */
 export class CameraRegistry {
   private readonly entries = new Map<string, CameraEntry>();
-  /** Long UIDs by their first SHORT_UID_LENGTH characters. */
-  private readonly byShortUid = new Map<string, Set<string>>();
+  /**
+   * Long UIDs by their first SHORT_UID_LENGTH characters: a list, almost always of one (a
+   * Set per camera would cost several times as much).
+   */
+  private readonly byShortUid = new Map<string, string[]>();
   private readonly cameras: readonly { name: string; uid: string }[];
   /**
    * The last entry of each configured camera swept as stale, by name (at most one per
@@ -110,6 +113,14 @@ export class CameraRegistry {
     return [...this.entries.values()].map(copyEntry).sort((a, b) =>
       b.lastHeartbeat - a.lastHeartbeat
     );
+  }
+
+  /**
+   * Calls `visit` with every entry held, as stored (not copies; in no order), for counting
+   * without the copies `list()` makes. `visit` must neither keep nor change them.
+   */
+  forEachEntry(visit: (entry: Readonly<CameraEntry>) => void): void {
+    for (const entry of this.entries.values()) visit(entry);
   }
 
   /** The configured cameras (`[[cameras]]`), as given. */
@@ -184,16 +195,18 @@ export class CameraRegistry {
     );
     const short = entry.uid.slice(0, SHORT_UID_LENGTH);
     const uids = this.byShortUid.get(short);
-    if (uids === undefined) this.byShortUid.set(short, new Set([entry.uid]));
-    else uids.add(entry.uid);
+    if (uids === undefined) this.byShortUid.set(short, [entry.uid]);
+    else if (!uids.includes(entry.uid)) uids.push(entry.uid);
   }
 
   private remove(uid: string): void {
     this.entries.delete(uid);
     const short = uid.slice(0, SHORT_UID_LENGTH);
     const uids = this.byShortUid.get(short);
-    uids?.delete(uid);
-    if (uids?.size === 0) this.byShortUid.delete(short);
+    if (uids === undefined) return;
+    const at = uids.indexOf(uid);
+    if (at >= 0) uids.splice(at, 1);
+    if (uids.length === 0) this.byShortUid.delete(short);
   }
 
   /** The UIDs that may start with `prefix`: its index bucket, or every UID for a short prefix. */
@@ -267,12 +280,14 @@ export class CameraRegistry {
   sweep(at = this.now()): CameraEntry[] {
     const evicted: CameraEntry[] = [];
     let staleNoSoonerThan = Infinity;
-    for (const [uid, entry] of this.entries) {
+    // Over the values: a `[uid, entry]` pair per camera would be a second's garbage for
+    // every camera, since this runs every second.
+    for (const entry of this.entries.values()) {
       if (this.isFresh(entry, at)) {
         staleNoSoonerThan = Math.min(staleNoSoonerThan, entry.lastHeartbeat + this.staleAfterMs);
         continue;
       }
-      this.remove(uid);
+      this.remove(entry.uid);
       if (entry.name !== undefined) this.departed.set(entry.name, entry);
       evicted.push(copyEntry(entry));
     }
