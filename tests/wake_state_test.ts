@@ -1,8 +1,15 @@
 /** The wake server's state file: restart with state, atomic writes, corrupt files. */
 
 import assert from "node:assert/strict";
-import { STATE_FILE_NAME } from "../lib/wake/mod.ts";
-import { parseState, serializeState, StateStore, ThrottledWriter } from "../lib/wake/state.ts";
+import fc from "fast-check";
+import { type CameraEntry, STATE_FILE_NAME } from "../lib/wake/mod.ts";
+import {
+  parseState,
+  serializeState,
+  STATE_VERSION,
+  StateStore,
+  ThrottledWriter,
+} from "../lib/wake/state.ts";
 import { CameraSim } from "./support/camera_sim.ts";
 import { ClientSim } from "./support/client_sim.ts";
 import { startTestServer } from "./support/wake_server.ts";
@@ -201,4 +208,56 @@ Deno.test("writes are coalesced: urgent changes soon, heartbeat-only changes lat
     await writer.close();
   }
   assert.equal(writes.length, 3, "close() writes what is pending");
+});
+
+Deno.test("the state file written in pieces is the one JSON document, whatever the count", async () => {
+  const entry: fc.Arbitrary<CameraEntry> = fc.record({
+    uid: fc.string({ maxLength: 24 }),
+    address: fc.record({
+      ip: fc.constantFrom("127.0.0.2", "::1"),
+      port: fc.integer({ min: 1, max: 65535 }),
+    }),
+    token: fc.option(fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), { nil: undefined }),
+    firstSeen: fc.nat(),
+    lastHeartbeat: fc.nat(),
+    wakes: fc.nat(),
+    lastWake: fc.option(fc.nat(), { nil: undefined }),
+    lastMotion: fc.option(fc.nat(), { nil: undefined }),
+  }, { requiredKeys: ["uid", "address", "firstSeen", "lastHeartbeat", "wakes"] });
+  // Counts around the piece size (64 cameras) and its multiples.
+  const count = fc.constantFrom(0, 1, 2, 63, 64, 65, 128, 129);
+  fc.assert(
+    fc.property(count, entry, fc.nat(), (n, template, savedAt) => {
+      const cameras = Array.from(
+        { length: n },
+        (_, i) => ({ ...template, uid: `${template.uid}${i}` }),
+      );
+      const text = serializeState(cameras, savedAt);
+      const stored = JSON.parse(text);
+      assert.equal(text, JSON.stringify(stored, null, 1) + "\n");
+      assert.equal(stored.version, STATE_VERSION);
+      assert.equal(stored.saved_at, savedAt);
+      assert.deepEqual(parseState(text).map((camera) => camera.uid), cameras.map((c) => c.uid));
+    }),
+    { numRuns: 60 },
+  );
+  const dir = await Deno.makeTempDir();
+  try {
+    const store = new StateStore(dir);
+    const cameras = Array.from({ length: 200 }, (_, i) => ({
+      uid: `95270000STATE${String(i).padStart(4, "0")}0123`,
+      address: { ip: "127.0.0.2", port: 5000 + i },
+      firstSeen: 1,
+      lastHeartbeat: 2,
+      wakes: i,
+    }));
+    await store.save(cameras, 3);
+    assert.equal(await Deno.readTextFile(store.path), serializeState(cameras, 3));
+    assert.deepEqual(
+      (await store.load(3)).cameras.map((camera) => camera.wakes),
+      cameras.map((c) => c.wakes),
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -117,13 +117,37 @@ export function parseState(text: string): CameraEntry[] {
   return data.cameras.map(fromStored);
 }
 
-/** The state file's text for these entries. */
+/** Cameras per piece of `stateText`: pieces of about 16 KB. */
+const CAMERAS_PER_PIECE = 64;
+
+/**
+ * The state file's text for these entries, in pieces that join to
+ * `JSON.stringify({version, saved_at, cameras}, null, 1)` and a newline. In pieces because a
+ * file of 1,024 cameras is a 256 KB string, and a string that large is allocated straight
+ * into V8's old generation, where it stays until the next full collection.
+ */
+export function* stateText(cameras: readonly CameraEntry[], savedAt: number): Generator<string> {
+  const head = JSON.stringify({ version: STATE_VERSION, saved_at: savedAt, cameras: [] }, null, 1);
+  if (cameras.length === 0) {
+    yield head + "\n";
+    return;
+  }
+  // `head` ends in `"cameras": []\n}`: open the list there and close it after the cameras.
+  let piece = head.slice(0, head.lastIndexOf("]")) + "\n";
+  for (let i = 0; i < cameras.length; i++) {
+    const camera = JSON.stringify(toStored(cameras[i]), null, 1).replaceAll("\n", "\n  ");
+    piece += `  ${camera}${i + 1 < cameras.length ? "," : ""}\n`;
+    if ((i + 1) % CAMERAS_PER_PIECE === 0) {
+      yield piece;
+      piece = "";
+    }
+  }
+  yield `${piece} ]\n}\n`;
+}
+
+/** The state file's text for these entries (`stateText` joined). */
 export function serializeState(cameras: readonly CameraEntry[], savedAt: number): string {
-  return JSON.stringify(
-    { version: STATE_VERSION, saved_at: savedAt, cameras: cameras.map(toStored) },
-    null,
-    1,
-  ) + "\n";
+  return [...stateText(cameras, savedAt)].join("");
 }
 
 /** Reads and writes the state file in one directory. */
@@ -168,7 +192,9 @@ export class StateStore {
   async save(cameras: readonly CameraEntry[], at = Date.now()): Promise<void> {
     await Deno.mkdir(this.dir, { recursive: true });
     const temp = `${this.path}.${Deno.pid}.tmp`;
-    await Deno.writeTextFile(temp, serializeState(cameras, at));
+    const encoder = new TextEncoder();
+    const pieces = stateText(cameras, at).map((piece) => encoder.encode(piece));
+    await Deno.writeFile(temp, ReadableStream.from(pieces));
     await Deno.rename(temp, this.path);
   }
 }
