@@ -108,6 +108,40 @@ Deno.test("document cache: a stream of distinct documents keeps none of them", (
   assert.deepEqual(b, a, "a document seen once is parsed again on its second sight");
 });
 
+Deno.test("document cache: only ASCII documents are kept; others decode right every time", () => {
+  const documents = new DocumentCache();
+  const encoder = new TextEncoder();
+  const valid = encoder.encode(writeMessage(heartbeat("95270000CAMÉRA000123")));
+  // A lone 0xE9 (Latin-1 é) is not UTF-8: it decodes to U+FFFD, as without the cache.
+  const xml = writeMessage(heartbeat("95270000CAMXRA000123"));
+  const invalid = encoder.encode(xml);
+  invalid[xml.indexOf("X")] = 0xe9;
+  for (const body of [valid, invalid]) {
+    const plain = decodeDatagramLenient(
+      writeDiscoveryPacket(body, 3, new Uint8Array(HEADER_SIZE + body.length)),
+    );
+    assert.equal(plain.error, undefined);
+    for (let i = 0; i < 3; i++) {
+      const packet = writeDiscoveryPacket(body, 3 + i, new Uint8Array(HEADER_SIZE + body.length));
+      const decoded = decodeDatagramLenient(packet, { documents });
+      assert.ok(decoded.packets[0].kind === "discovery" && plain.packets[0].kind === "discovery");
+      assert.deepEqual(decoded.packets[0].message, plain.packets[0].message);
+      assert.equal(decoded.packets[0].xml, plain.packets[0].xml);
+    }
+  }
+  assert.equal(documents.hits, 0, "non-ASCII documents are parsed every time");
+  const ascii = encoder.encode(writeMessage(heartbeat("95270000CAMERA000123")));
+  for (let i = 0; i < 3; i++) {
+    decodeDatagramLenient(
+      writeDiscoveryPacket(ascii, i, new Uint8Array(HEADER_SIZE + ascii.length)),
+      {
+        documents,
+      },
+    );
+  }
+  assert.equal(documents.hits, 1, "an ASCII document is served from its third sight");
+});
+
 Deno.test("writeDiscoveryPacket frames UTF-8 bytes exactly like encodeDiscoveryXml", () => {
   fc.assert(
     fc.property(anyMessage, anyTid, (msg, tid) => {

@@ -30,18 +30,18 @@ export interface CachedDocument {
   readonly message: Message;
 }
 
-interface Slot extends CachedDocument {
-  plain: Uint8Array;
-}
-
 const utf8 = new TextDecoder("utf-8", { fatal: false });
 const keys = new Uint8Array(32);
 const scratch = new Uint8Array(MAX_CACHED_DOCUMENT_BYTES);
 
 /** A bounded cache of parsed documents; pass it to `decodeDatagramLenient` as `documents`. */
 export class DocumentCache {
-  /** By hash of the plaintext; a collision replaces the older document. */
-  #entries = new Map<number, Slot>();
+  /**
+   * By hash of the plaintext; a collision replaces the older document. Only ASCII documents
+   * (every real one) are kept: their text is their bytes, so no copy of the bytes is kept
+   * to compare with.
+   */
+  #entries = new Map<number, CachedDocument>();
   /** Hash + 1 of the last document seen once in each slot (0 = none). */
   #seenOnce = new Int32Array(SEEN_ONCE_SLOTS);
   /** Documents served from the cache (for tests and benchmarks). */
@@ -58,10 +58,10 @@ export class DocumentCache {
       return { xml, message: parseMessage(xml) };
     }
     const hash = decryptAndHash(bytes, start, size, tid, scratch);
-    const slot = this.#entries.get(hash);
-    if (slot !== undefined && sameBytes(slot.plain, scratch, size)) {
+    const cached = this.#entries.get(hash);
+    if (cached !== undefined && isText(cached.xml, scratch, size)) {
       this.hits++;
-      return slot;
+      return cached;
     }
     const plain = scratch.subarray(0, size);
     const xml = utf8.decode(plain);
@@ -71,7 +71,8 @@ export class DocumentCache {
       this.#seenOnce[seen] = hash + 1;
       return { xml, message };
     }
-    const fresh: Slot = { xml, message, plain: plain.slice() };
+    const fresh: CachedDocument = { xml, message };
+    if (!isText(xml, scratch, size)) return fresh;
     if (this.#entries.size >= DOCUMENT_CACHE_ENTRIES) this.#entries.clear();
     this.#entries.set(hash, fresh);
     return fresh;
@@ -100,8 +101,13 @@ export function decryptAndHash(
   return hash & 0x3fffffff;
 }
 
-function sameBytes(known: Uint8Array, plain: Uint8Array, size: number): boolean {
-  if (known.length !== size) return false;
-  for (let i = 0; i < size; i++) if (known[i] !== plain[i]) return false;
+/**
+ * True when the `size` bytes of `plain` are the char codes of `text`: for a document's
+ * decoded text, exactly when the bytes are ASCII (UTF-8 decoding never yields more code
+ * units than bytes, and a byte of 0x80 or more never decodes to its own code).
+ */
+function isText(text: string, plain: Uint8Array, size: number): boolean {
+  if (text.length !== size) return false;
+  for (let i = 0; i < size; i++) if (text.charCodeAt(i) !== plain[i]) return false;
   return true;
 }
