@@ -6,14 +6,21 @@
 
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { encodeDiscovery, encodeDiscoveryXml, message } from "../lib/bcudp/mod.ts";
+import {
+  encodeDiscovery,
+  encodeDiscoveryXml,
+  fieldsToJsonValue,
+  message,
+  parseMessage,
+  writeMessage,
+} from "../lib/bcudp/mod.ts";
+import { anyMessage } from "./support/codec_arbitraries.ts";
 import {
   ByteSource,
   ByteWriter,
   CaptureFormatError,
   concatBytes,
   DatagramDecoder,
-  documentJson,
   entryJson,
   entryLine,
   FifoMap,
@@ -36,6 +43,7 @@ import {
   showCapture,
   type TimelineEntry,
   type TimelineOptions,
+  writeDocumentJson,
   writtenText,
 } from "../lib/pcap/mod.ts";
 import { runCli } from "./support/run_cli.ts";
@@ -533,6 +541,53 @@ Deno.test("ByteWriter writes integers, padded digits, bytes and text exactly", (
   assert.equal(chunks.join(""), `short,${long}Grüße,0042`);
 });
 
+Deno.test("ByteWriter.jsonString writes what JSON.stringify gives, for any string", () => {
+  const special = fc.constantFrom(
+    '"',
+    "\\",
+    "\n",
+    "\t",
+    "\u0000",
+    "\u001f",
+    "\u007f",
+    "é",
+    "\ud800",
+    "😀",
+  );
+  const text = fc.array(
+    fc.oneof(fc.string({ maxLength: 8 }), special, fc.string({ unit: "binary" })),
+  )
+    .map((parts) => parts.join(""));
+  fc.assert(
+    fc.property(text, fc.integer({ min: 1, max: 64 }), (value, size) => {
+      const chunks: Uint8Array[] = [];
+      const writer = new ByteWriter((bytes) => chunks.push(bytes.slice()), size);
+      writer.jsonString(value);
+      writer.flush();
+      assert.equal(new TextDecoder().decode(concatBytes(chunks)), JSON.stringify(value));
+    }),
+    { numRuns: 500 },
+  );
+});
+
+Deno.test("a document's JSON members, written piece by piece, are decode --json's", () => {
+  const withUnknown = '<P2P><D2R_HB><uid>x</uid><needrsp>1</needrsp><token>1</token><extra a="1">' +
+    "q\\</extra></D2R_HB></P2P>";
+  fc.assert(
+    fc.property(fc.oneof(anyMessage.map(writeMessage), fc.constant(withUnknown)), (xml) => {
+      const parsed = parseMessage(xml);
+      const unknown = parsed.unknown
+        ? `,"unknown":${JSON.stringify(parsed.unknown.map(({ name, xml }) => ({ name, xml })))}`
+        : "";
+      const expected = `,"variant":"${parsed.variant}","fields":${
+        JSON.stringify(fieldsToJsonValue(parsed))
+      }${unknown},"xml":${JSON.stringify(xml)}`;
+      assert.equal(writtenText((writer) => writeDocumentJson(writer, parsed, xml)), expected);
+    }),
+    { numRuns: 300 },
+  );
+});
+
 Deno.test("RecentCache keeps at most its capacity, forgetting the least recently used", () => {
   const cache = new RecentCache<string>(3);
   cache.set(1, "a");
@@ -559,7 +614,10 @@ Deno.test("the decoder keeps a document from its second sight and serves it from
   const first = decodes[0].packets[0].packet;
   assert.ok(first.kind === "discovery");
   // What the cached bytes say is what the first sight writes without them.
-  assert.equal(new TextDecoder().decode(cached[0]), documentJson(first.message, first.xml));
+  assert.equal(
+    new TextDecoder().decode(cached[0]),
+    writtenText((writer) => writeDocumentJson(writer, first.message, first.xml)),
+  );
   for (const { packets: [decoded] } of decodes) {
     assert.equal(decoded.packet.kind === "discovery" && decoded.packet.message.variant, "D2M_Q");
   }

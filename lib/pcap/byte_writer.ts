@@ -54,6 +54,30 @@ export class ByteWriter {
     this.#length += encoder.encodeInto(value, this.#buffer.subarray(this.#length)).written;
   }
 
+  /**
+   * Writes `value` as `JSON.stringify(value)` would, without building that string: printable
+   * ASCII byte by byte with `"` and `\\` escaped, anything else through JSON.stringify.
+   */
+  jsonString(value: string): void {
+    const length = value.length;
+    this.#room(2 * length + 2);
+    const buffer = this.#buffer;
+    let at = this.#length;
+    buffer[at++] = 0x22;
+    for (let i = 0; i < length; i++) {
+      const code = value.charCodeAt(i);
+      if (code < 0x20 || code > 0x7e) {
+        this.#length = at;
+        this.text(JSON.stringify(value.slice(i)).slice(1));
+        return;
+      }
+      if (code === 0x22 || code === 0x5c) buffer[at++] = 0x5c;
+      buffer[at++] = code;
+    }
+    buffer[at++] = 0x22;
+    this.#length = at;
+  }
+
   /** Writes bytes as they are. */
   bytes(value: Uint8Array): void {
     const length = value.length;

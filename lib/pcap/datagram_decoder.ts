@@ -26,7 +26,7 @@ import {
 } from "../bcudp/mod.ts";
 import { FifoMap } from "./fifo_map.ts";
 import { RecentCache } from "./recent_cache.ts";
-import { documentJson } from "./format.ts";
+import { documentJsonBytes } from "./format.ts";
 
 /** Documents kept for a long time: those seen again after they left the recent tier. */
 export const PLAINTEXT_CACHE_ENTRIES = 4096;
@@ -51,7 +51,7 @@ export interface DecodedPacket {
   crcOk?: boolean;
   /**
    * Discovery: the JSON members that depend only on the document (variant, fields, unknown,
-   * xml; see `documentJson`) as UTF-8, shared between the packets that carry it.
+   * xml; see `writeDocumentJson`) as UTF-8, shared between the packets that carry it.
    */
   documentJson?: Uint8Array;
 }
@@ -76,11 +76,10 @@ interface Known {
   /** What the xml parsed to, or why it did not. */
   message?: Message;
   error?: BcUdpError;
-  /** The document's JSON members (see `documentJson`), added when it is cached. */
+  /** The document's JSON members (see `writeDocumentJson`), added when it is cached. */
   json?: Uint8Array;
 }
 
-const utf8 = new TextEncoder();
 const ascii = new TextDecoder();
 const plain = new Uint8Array(MAX_PAYLOAD_SIZE);
 /** Bytes turned into text by one String.fromCharCode call (longer bodies take several). */
@@ -221,7 +220,7 @@ function remember(bytes: string, xml: string): Known {
 
 /** Adds the document's JSON to a document about to be cached (it is written once per packet). */
 function withJson(known: Known): Known {
-  if (known.message) known.json = utf8.encode(documentJson(known.message, known.xml));
+  if (known.message) known.json = documentJsonBytes(known.message, known.xml);
   return known;
 }
 

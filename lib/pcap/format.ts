@@ -14,7 +14,7 @@ import {
   toHex,
   unusualHeaderNote,
 } from "../bcudp/mod.ts";
-import { type ByteWriter, writtenText } from "./byte_writer.ts";
+import { ByteWriter, writtenText } from "./byte_writer.ts";
 import type { DecodedPacket } from "./datagram_decoder.ts";
 import type { Summary } from "./summary.ts";
 import type { TimelineEntry } from "./timeline.ts";
@@ -156,20 +156,38 @@ const TEXT = {
   discovery: utf8.encode('"kind":"discovery","tid":'),
   crc: utf8.encode(',"crc":'),
   crcOk: utf8.encode(',"crc_ok":'),
+  variant: utf8.encode(',"variant":"'),
+  fields: utf8.encode('","fields":'),
+  unknown: utf8.encode(',"unknown":'),
+  xml: utf8.encode(',"xml":'),
   end: utf8.encode("}\n"),
 };
 
 /**
- * The members of a Discovery packet that depend only on its document, from the comma before
- * `"variant"` to the end of `"xml"`: the timeline's decoder encodes them once per document.
+ * Writes the members of a Discovery packet that depend only on its document, from the comma
+ * before `"variant"` to the end of `"xml"`: the timeline's decoder keeps them as bytes for a
+ * document it caches (`documentJsonBytes`) and writes them straight out for the others.
  */
-export function documentJson(message: Message, xml: string): string {
-  const unknown = message.unknown
-    ? `,"unknown":${JSON.stringify(message.unknown.map(({ name, xml }) => ({ name, xml })))}`
-    : "";
-  return `,"variant":"${message.variant}","fields":${
-    JSON.stringify(fieldsToJsonValue(message))
-  }${unknown},"xml":${JSON.stringify(xml)}`;
+export function writeDocumentJson(writer: ByteWriter, message: Message, xml: string): void {
+  writer.bytes(TEXT.variant);
+  writer.text(message.variant);
+  writer.bytes(TEXT.fields);
+  writer.text(JSON.stringify(fieldsToJsonValue(message)));
+  if (message.unknown) {
+    writer.bytes(TEXT.unknown);
+    writer.text(JSON.stringify(message.unknown.map(({ name, xml }) => ({ name, xml }))));
+  }
+  writer.bytes(TEXT.xml);
+  writer.jsonString(xml);
+}
+
+/** What `writeDocumentJson` writes, as bytes of their own. */
+export function documentJsonBytes(message: Message, xml: string): Uint8Array {
+  let bytes = new Uint8Array(0);
+  const writer = new ByteWriter((written) => bytes = written.slice(), 2 * xml.length + 512);
+  writeDocumentJson(writer, message, xml);
+  writer.flush();
+  return bytes;
 }
 
 function writeDiscovery(writer: ByteWriter, packet: DiscoveryPacket, decoded: DecodedPacket): void {
@@ -181,7 +199,7 @@ function writeDiscovery(writer: ByteWriter, packet: DiscoveryPacket, decoded: De
   writer.bytes(TEXT.crcOk);
   writer.text(decoded.crcOk ? "true" : "false");
   if (decoded.documentJson) writer.bytes(decoded.documentJson);
-  else writer.text(documentJson(packet.message, packet.xml));
+  else writeDocumentJson(writer, packet.message, packet.xml);
 }
 
 /**
