@@ -3,6 +3,8 @@
 import assert from "node:assert/strict";
 import {
   bcudpCrc,
+  bcudpCrcByte,
+  bcudpCrcWord,
   decodeDatagram,
   encodeDiscovery,
   encodePacket,
@@ -50,6 +52,22 @@ Deno.test("CRC known answers", () => {
   assert.equal(bcudpCrc(ascii("<P2P></P2P>")), 0x91c89bae);
   // A sub-range is the CRC of just those bytes.
   assert.equal(bcudpCrc(ascii("xx123456789yy"), 2, 11), 0x2dfd2d88);
+  // Word and byte steps (for loops that read the bytes for something else too) agree.
+  for (
+    const text of ["", "1", "123456789", "<P2P></P2P>", "<P2P><D2R_HB><uid>x</uid></D2R_HB></P2P>"]
+  ) {
+    const bytes = ascii(text);
+    let crc = 0;
+    let i = 0;
+    for (; i + 4 <= bytes.length; i += 4) {
+      crc = bcudpCrcWord(
+        crc,
+        bytes[i] | bytes[i + 1] << 8 | bytes[i + 2] << 16 | bytes[i + 3] << 24,
+      );
+    }
+    for (; i < bytes.length; i++) crc = bcudpCrcByte(crc, bytes[i]);
+    assert.equal(crc, bcudpCrc(bytes), text);
+  }
 });
 
 Deno.test("M2D_Q_R comes out byte for byte in the real cloud's shape", () => {

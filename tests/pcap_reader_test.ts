@@ -7,14 +7,18 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import {
+  bcudpCrc,
+  decodeDatagramLenient,
   encodeDiscovery,
   encodeDiscoveryXml,
   fieldsToJsonValue,
+  HEADER_SIZE,
   message,
   parseMessage,
+  writeDiscoveryPacket,
   writeMessage,
 } from "../lib/bcudp/mod.ts";
-import { anyMessage } from "./support/codec_arbitraries.ts";
+import { anyMessage, anyTid } from "./support/codec_arbitraries.ts";
 import {
   ByteSource,
   ByteWriter,
@@ -602,6 +606,31 @@ Deno.test("RecentCache keeps at most its capacity, forgetting the least recently
   for (let key = 10; key < 1000; key++) cache.set(key, `k${key}`);
   assert.deepEqual([cache.get(997), cache.get(998), cache.get(999)], ["k997", "k998", "k999"]);
   assert.equal(cache.get(1), undefined);
+});
+
+Deno.test("the timeline's decoder decodes as the codec does, CRC check included", () => {
+  const decoder = new DatagramDecoder();
+  // Bodies of every length modulo 4, ASCII or not, valid UTF-8 or not, with the header's CRC
+  // right or wrong; each decoded three times (parsed, then from the caches).
+  const body = fc.oneof(
+    anyMessage.map((msg) => new TextEncoder().encode(writeMessage(msg))),
+    fc.uint8Array({ minLength: 0, maxLength: 70 }),
+  );
+  fc.assert(
+    fc.property(body, anyTid, fc.boolean(), (plain, tid, breakCrc) => {
+      const bytes = writeDiscoveryPacket(plain, tid, new Uint8Array(HEADER_SIZE + plain.length));
+      if (breakCrc) bytes[16] ^= 1;
+      const crcOk = bcudpCrc(bytes, HEADER_SIZE) === new DataView(bytes.buffer).getUint32(16, true);
+      const expected = decodeDatagramLenient(bytes, { verifyCrc: false });
+      for (let i = 0; i < 3; i++) {
+        const got = decoder.decode(bytes);
+        assert.deepEqual(got.packets.map((decoded) => decoded.packet), expected.packets);
+        assert.deepEqual(got.error, expected.error);
+        if (got.packets.length > 0) assert.equal(got.packets[0].crcOk, crcOk);
+      }
+    }),
+    { numRuns: 400 },
+  );
 });
 
 Deno.test("the decoder keeps a document from its second sight and serves it from then on", () => {

@@ -37,3 +37,19 @@ export function bcudpCrc(bytes: Uint8Array, start = 0, end = bytes.length): numb
   for (; i < end; i++) crc = t[(crc ^ bytes[i]) & 0xff] ^ (crc >>> 8);
   return crc >>> 0;
 }
+
+/**
+ * Advances a BcUdp CRC over four bytes given as a little-endian word (`b0 | b1 << 8 | ...`),
+ * for loops that compute the CRC while doing something else with the same bytes.
+ */
+export function bcudpCrcWord(crc: number, word: number): number {
+  const t = TABLES;
+  const c = crc ^ word;
+  return (t[768 + (c & 0xff)] ^ t[512 + ((c >>> 8) & 0xff)] ^ t[256 + ((c >>> 16) & 0xff)] ^
+    t[c >>> 24]) >>> 0;
+}
+
+/** Advances a BcUdp CRC over one byte (see `bcudpCrcWord`). */
+export function bcudpCrcByte(crc: number, byte: number): number {
+  return (TABLES[(crc ^ byte) & 0xff] ^ (crc >>> 8)) >>> 0;
+}

@@ -11,8 +11,15 @@ export {
   type BcUdpErrorReason,
 } from "./errors.ts";
 export { hex32, toHex } from "./hex.ts";
-export { bcudpCrc } from "./crc.ts";
-export { decryptToString, encryptString, fillKeystream, keystream, xorCrypt } from "./xor.ts";
+export { bcudpCrc, bcudpCrcByte, bcudpCrcWord } from "./crc.ts";
+export {
+  decryptToString,
+  encryptString,
+  fillKeystream,
+  keystream,
+  KEYSTREAM_LENGTH,
+  xorCrypt,
+} from "./xor.ts";
 export { parseXml, writeXml, type XmlElement } from "./xml.ts";
 export * from "./schema.ts";
 export * from "./message.ts";
