@@ -253,6 +253,11 @@ Deno.test("the state file written in pieces is the one JSON document, whatever t
     }));
     await store.save(cameras, 3);
     assert.equal(await Deno.readTextFile(store.path), serializeState(cameras, 3));
+    // Pieces too large for the write buffer (very long UIDs) are written whole too.
+    const long = cameras.slice(0, 70).map((camera) => ({ ...camera, uid: camera.uid.repeat(100) }));
+    await store.save(long, 4);
+    assert.equal(await Deno.readTextFile(store.path), serializeState(long, 4));
+    await store.save(cameras, 3);
     assert.deepEqual(
       (await store.load(3)).cameras.map((camera) => camera.wakes),
       cameras.map((c) => c.wakes),

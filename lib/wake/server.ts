@@ -7,7 +7,7 @@ import { getLogger } from "@logtape/logtape";
 import { Metrics } from "../metrics.ts";
 import { AddressAdvertiser } from "./advertise.ts";
 import { WakeCore } from "./core.ts";
-import type { Address, CameraRegistry } from "./registry.ts";
+import type { Address, CameraEntry, CameraRegistry } from "./registry.ts";
 import { StateStore, ThrottledWriter } from "./state.ts";
 import { bindUdpListener, type UdpListener } from "./udp_listener.ts";
 import type {
@@ -57,6 +57,13 @@ export interface ReceiveBufferReport {
   granted: number | null;
   /** Why the request was not applied; null when it was. */
   problem: string | null;
+}
+
+/** The registry's entries as held (no copies, as `list()` makes): the state file is made of them. */
+function registryEntries(registry: CameraRegistry): CameraEntry[] {
+  const entries: CameraEntry[] = [];
+  registry.forEachEntry((entry) => entries.push(entry));
+  return entries;
 }
 
 function randomU32(): number {
@@ -124,7 +131,7 @@ export async function startWakeServer(
       });
     }
     writer = new ThrottledWriter(
-      () => store.save(core.registry.list(), now()),
+      () => store.save(registryEntries(core.registry), now()),
       (error) =>
         logger.warn("Cannot write state file {path}: {error}", { path: store.path, error }),
     );

@@ -119,6 +119,9 @@ export function parseState(text: string): CameraEntry[] {
 
 /** Cameras per piece of `stateText`: pieces of about 16 KB. */
 const CAMERAS_PER_PIECE = 64;
+/** The buffer a piece is encoded into for writing (room for a piece of 64 ordinary cameras). */
+const STATE_WRITE_BUFFER_BYTES = 64 * 1024;
+const encoder = new TextEncoder();
 
 /**
  * The state file's text for these entries, in pieces that join to
@@ -188,13 +191,27 @@ export class StateStore {
     }
   }
 
-  /** Writes the entries atomically: a temp file in the same directory, then rename. */
+  /**
+   * Writes the entries atomically: a temp file in the same directory, then rename. The text
+   * goes out piece by piece through one buffer (see `stateText`); an entry that changes
+   * while the file is written is written as it is when its piece is made.
+   */
   async save(cameras: readonly CameraEntry[], at = Date.now()): Promise<void> {
     await Deno.mkdir(this.dir, { recursive: true });
     const temp = `${this.path}.${Deno.pid}.tmp`;
-    const encoder = new TextEncoder();
-    const pieces = stateText(cameras, at).map((piece) => encoder.encode(piece));
-    await Deno.writeFile(temp, ReadableStream.from(pieces));
+    const file = await Deno.open(temp, { write: true, create: true, truncate: true });
+    try {
+      const buffer = new Uint8Array(STATE_WRITE_BUFFER_BYTES);
+      for (const piece of stateText(cameras, at)) {
+        // A piece fits unless its UIDs are freakishly long; such a one is encoded on its own.
+        const bytes = piece.length * 3 <= buffer.length
+          ? buffer.subarray(0, encoder.encodeInto(piece, buffer).written)
+          : encoder.encode(piece);
+        for (let done = 0; done < bytes.length;) done += await file.write(bytes.subarray(done));
+      }
+    } finally {
+      file.close();
+    }
     await Deno.rename(temp, this.path);
   }
 }
@@ -223,6 +240,9 @@ export class ThrottledWriter {
 
   /** Notes a change; `urgent` ones are written within `intervalMs`, others later. */
   markDirty(urgent = true): void {
+    // Every heartbeat lands here: when a routine change is already pending with its timer
+    // set, there is nothing to do (and nothing to allocate).
+    if (!urgent && this.dirty && this.timer !== undefined) return;
     this.dirty = true;
     this.urgent ||= urgent;
     this.schedule();
