@@ -154,7 +154,11 @@ export class WakeCore {
   readonly anchors: SessionAnchors;
   readonly bursts: BurstScheduler;
   readonly budget: WakeBudget;
-  private readonly listeners = new Set<(event: WakeServerEvent) => void>();
+  /**
+   * Event subscribers. Replaced, never changed in place, so `emit` can walk it with an index
+   * (no iterator per event: one per heartbeat) while a listener unsubscribes.
+   */
+  private listeners: readonly ((event: WakeServerEvent) => void)[] = [];
   private readonly warned = new Map<string, number>();
   /** The R2D_HB_R body (UTF-8) of the current second: every heartbeat in that second gets it. */
   private heartbeatReply: { second: number; plain: Uint8Array } | undefined;
@@ -227,14 +231,17 @@ export class WakeCore {
 
   /** Subscribes to events; returns the unsubscribe function. */
   onEvent(listener: (event: WakeServerEvent) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    this.listeners = [...this.listeners, listener];
+    return () => {
+      this.listeners = this.listeners.filter((other) => other !== listener);
+    };
   }
 
   private emit(event: WakeServerEvent): void {
-    for (const listener of this.listeners) {
+    const listeners = this.listeners;
+    for (let i = 0; i < listeners.length; i++) {
       try {
-        listener(event);
+        listeners[i](event);
       } catch (error) {
         logger.error("Wake event listener failed: {error}", { error });
       }
@@ -411,7 +418,9 @@ export class WakeCore {
       this.emit({ type: "registered", uid, address: { ...peer }, at });
     } else {
       if (upsert.moved) logger.info("Camera {uid} moved to {ip}:{port}", { uid, ...peer });
-      if (this.listeners.size > 0) this.emit({ type: "heartbeat", uid, address: { ...peer }, at });
+      if (this.listeners.length > 0) {
+        this.emit({ type: "heartbeat", uid, address: { ...peer }, at });
+      }
     }
     if (upsert.result === "registered" || upsert.moved) {
       void this.deps.advertiser.resolve(peer.ip); // warm the cache for the first wake
