@@ -163,8 +163,11 @@ export class WakeCore {
   /** The R2D_HB_R body (UTF-8) of the current second: every heartbeat in that second gets it. */
   private heartbeatReply: { second: number; plain: Uint8Array } | undefined;
   private readonly sendBuffers = new SendBuffers();
-  /** Documents seen before (each camera repeats its D2R_HB): no parse for those. */
-  private readonly documents = new DocumentCache();
+  /**
+   * The decoder's options, made once rather than per datagram: the documents seen before
+   * (each camera repeats its D2R_HB), which need no parse.
+   */
+  private readonly decodeOptions = { documents: new DocumentCache() };
   private readonly counters;
   /** Packets received and sent, by listener and variant (bumped for every packet). */
   private readonly packetsIn: CounterByPair;
@@ -260,7 +263,7 @@ export class WakeCore {
 
   /** Decodes one datagram received by `listener` from `peer` and answers it. Never throws. */
   handleDatagram(listener: ListenerName, bytes: Uint8Array, peer: Address): void {
-    const { packets, error } = decodeDatagramLenient(bytes, { documents: this.documents });
+    const { packets, error } = decodeDatagramLenient(bytes, this.decodeOptions);
     if (error !== undefined) {
       this.counters.decodeErrors.inc({ listener, reason: error.reason });
       if (logger.isEnabledFor("debug")) {
