@@ -4,8 +4,9 @@
  * printed as a timeline:
  *
  * 1. idle;
- * 2. 1,024 cameras heartbeating (one real simulated camera + 1,023 from a load process,
- *    1,024 heartbeats/s in all);
+ * 2. 1,024 cameras heartbeating (one real simulated camera + 1,023 from a load process),
+ *    each every `--camera-interval` s: by default 1, 1,024 heartbeats/s in all, ten times
+ *    the cadence of real cameras (about every 10 s);
  * 3. a heartbeat sweep: a second load process at each rate of `--sweep` for `--step` s,
  *    counting replies (lost = sent - answered), then `--settle` s of steady load;
  * 4. a hostile flood: `--flood` s at `--flood-rate` datagrams/s from `--sources` loopback
@@ -18,7 +19,8 @@
  * `SERVE_BENCH_V8_FLAGS` replaces the serve task's `--v8-flags` (comma-separated, e.g.
  * `SERVE_BENCH_V8_FLAGS=--max-semi-space-size=1`; empty for V8's defaults). Loopback only.
  *
- *   scripts/deno run -A bench/serve_flood.ts [--steady 20] [--sweep 10000,30000,60000]
+ *   scripts/deno run -A bench/serve_flood.ts [--steady 20] [--camera-interval 1]
+ *     [--sweep 10000,30000,60000]
  *     [--step 2] [--settle 10] [--flood 30] [--flood-rate 20000] [--sources 256] [--log FILE]
  */
 
@@ -30,6 +32,8 @@ import { type Child, type Endpoint, flag, spawnProc, udpDrops, v8Flags } from ".
 import { taskFlags } from "../scripts/task_flags.ts";
 
 const STEADY_S = flag("steady", 20);
+/** Seconds between two heartbeats of one camera (real cameras: about 10). */
+const CAMERA_INTERVAL_S = flag("camera-interval", 1);
 const STEP_S = flag("step", 2);
 const SETTLE_S = flag("settle", 10);
 const FLOOD_S = flag("flood", 30);
@@ -126,7 +130,7 @@ try {
   const from = { ip: "127.0.0.1", port: await freeUdpPort("127.0.0.1") };
   const startLoad = (rate: number) =>
     spawnProc("load", JSON.stringify({ to: register, rate, uids: CAMERAS - 1, from }));
-  let steady = await startLoad(CAMERAS - 1);
+  let steady = await startLoad((CAMERAS - 1) / CAMERA_INTERVAL_S);
   await sleep(STEADY_S * 1000);
 
   const sweep: string[] = [];
@@ -140,7 +144,7 @@ try {
     const { sent, received } = JSON.parse(load.latest()!);
     const drops = udpDrops(ports.register) - dropsBefore;
     sweep.push(`${rate}/s: ${sent - received} of ${sent} lost (${drops} at the server's socket)`);
-    steady = await startLoad(CAMERAS - 1);
+    steady = await startLoad((CAMERAS - 1) / CAMERA_INTERVAL_S);
   }
   loads.push(steady);
   phase = "after sweep";
@@ -183,7 +187,10 @@ try {
     `serve flags: ${flags.filter((f) => f.startsWith("--v8")).join(" ") || "(V8 defaults)"}`,
   );
   console.log(`idle ${fmt(phaseMax("idle"))} MB`);
-  console.log(`1,024 cameras heartbeating (${STEADY_S} s): max ${fmt(phaseMax("cameras"))} MB`);
+  console.log(
+    `1,024 cameras heartbeating every ${CAMERA_INTERVAL_S} s (${STEADY_S} s): ` +
+      `max ${fmt(phaseMax("cameras"))} MB`,
+  );
   for (const [i, rate] of SWEEP.entries()) {
     console.log(`sweep ${sweep[i]}; max ${fmt(phaseMax(`sweep ${rate}`))} MB`);
   }
