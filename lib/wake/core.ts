@@ -23,6 +23,7 @@ import {
 import { CounterByPair, type Metrics } from "../metrics.ts";
 import type { AddressAdvertiser } from "./advertise.ts";
 import { BurstScheduler, WakeBudget } from "./bursts.ts";
+import { LineBudget, LOG_LINES_PER_SECOND } from "./line_budget.ts";
 import { type Address, type CameraEntry, CameraRegistry, SessionAnchors } from "./registry.ts";
 import { SendBuffers } from "./send_buffers.ts";
 import type {
@@ -160,6 +161,9 @@ export class WakeCore {
    */
   private listeners: readonly ((event: WakeServerEvent) => void)[] = [];
   private readonly warned = new Map<string, number>();
+  /** Caps on "registered" and "deregistered" lines (a restart beside many cameras). */
+  private readonly registeredLines = new LineBudget();
+  private readonly deregisteredLines = new LineBudget();
   /** The R2D_HB_R body (UTF-8) of the current second: every heartbeat in that second gets it. */
   private heartbeatReply: { second: number; plain: Uint8Array } | undefined;
   private readonly sendBuffers = new SendBuffers();
@@ -413,11 +417,13 @@ export class WakeCore {
     if (upsert.result === "registered") {
       if (upsert.evicted.length > 0) this.deregistered(upsert.evicted, at);
       this.registered.set(this.registry.size);
-      logger.info(`Camera ${uidAndName(upsert.entry.name)} registered from {ip}:{port}`, {
-        uid,
-        name: upsert.entry.name,
-        ...peer,
-      });
+      if (this.registeredLines.take(at)) {
+        logger.info(`Camera ${uidAndName(upsert.entry.name)} registered from {ip}:{port}`, {
+          uid,
+          name: upsert.entry.name,
+          ...peer,
+        });
+      }
       this.emit({ type: "registered", uid, address: { ...peer }, at });
     } else {
       if (upsert.moved) logger.info("Camera {uid} moved to {ip}:{port}", { uid, ...peer });
@@ -610,14 +616,40 @@ export class WakeCore {
     this.bursts.start(entry.uid, sid, at, sendOne);
   }
 
-  /** Evicts stale cameras (event + info log each) and expired anchors. */
+  /**
+   * Evicts stale cameras (event + info log each) and expired anchors, and writes how many
+   * registrations and evictions went unlogged over the per-second cap.
+   */
   sweep(): void {
     const at = this.deps.now();
     this.anchors.sweep(at);
     const evicted = this.registry.sweep(at);
-    if (evicted.length === 0) return;
-    this.deregistered(evicted, at);
-    this.deps.onChange?.(true);
+    if (evicted.length > 0) {
+      this.deregistered(evicted, at);
+      this.deps.onChange?.(true);
+    }
+    this.logCounted();
+  }
+
+  /** A line each for the registrations and evictions not logged one by one (LineBudget). */
+  private logCounted(): void {
+    const max = LOG_LINES_PER_SECOND;
+    const registered = this.registeredLines.takeCounted();
+    if (registered > 0) {
+      logger.info(
+        "{count} more cameras registered than logged one by one (at most {max} lines a second; " +
+          "`bairelay registry` lists every camera)",
+        { count: registered, max },
+      );
+    }
+    const deregistered = this.deregisteredLines.takeCounted();
+    if (deregistered > 0) {
+      logger.info(
+        "{count} more cameras deregistered (no heartbeat) than logged one by one (at most {max} " +
+          "lines a second)",
+        { count: deregistered, max },
+      );
+    }
   }
 
   /** Reports cameras evicted as stale: info log, event, wake budget forgotten. */
@@ -625,11 +657,13 @@ export class WakeCore {
     this.registered.set(this.registry.size);
     for (const entry of evicted) {
       this.budget.forget(entry.uid);
-      logger.info(`Camera ${uidAndName(entry.name)} deregistered: no heartbeat for {ms} ms`, {
-        uid: entry.uid,
-        name: entry.name,
-        ms: at - entry.lastHeartbeat,
-      });
+      if (this.deregisteredLines.take(at)) {
+        logger.info(`Camera ${uidAndName(entry.name)} deregistered: no heartbeat for {ms} ms`, {
+          uid: entry.uid,
+          name: entry.name,
+          ms: at - entry.lastHeartbeat,
+        });
+      }
       this.emit({ type: "deregistered", uid: entry.uid, reason: "stale", at });
     }
   }
