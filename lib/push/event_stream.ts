@@ -45,7 +45,10 @@ export class EventStreams {
     }
     this.#maxClients = options.maxClients;
     this.#heartbeatMs = options.heartbeatMs ?? EVENT_STREAM_HEARTBEAT_MS;
-    this.#unsubscribe = events.subscribe((event) => this.#send(frame(event)));
+    // No frame is made while nobody listens (1,024 cameras registering are 1,024 events).
+    this.#unsubscribe = events.subscribe((event) => {
+      if (this.#clients.size > 0) this.#send(frame(event));
+    });
   }
 
   /** Clients connected now. */
