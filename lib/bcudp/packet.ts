@@ -179,10 +179,21 @@ function checkFixedField(
 
 /** Reads a Discovery/Relay header at `offset` (20 bytes), checking its size and payload size. */
 export function readDiscoveryHeader(bytes: Uint8Array, offset = 0): DiscoveryHeader {
+  return discoveryOrRelayHeader(bytes, offset, "discovery");
+}
+
+/** A Discovery or Relay header as one object (they share the layout; every datagram has one). */
+function discoveryOrRelayHeader(
+  bytes: Uint8Array,
+  offset: number,
+  kind: "discovery" | "relay",
+): DiscoveryHeader & { kind: "discovery" | "relay"; headerSize: number } {
   need(bytes, offset, HEADER_SIZE, "header");
   const payloadSize = u32At(bytes, offset + 4);
   checkPayloadSize(payloadSize);
   return {
+    kind,
+    headerSize: HEADER_SIZE,
     payloadSize,
     tid: u32At(bytes, offset + 12),
     crc: u32At(bytes, offset + 16),
@@ -215,9 +226,8 @@ export function readPacketHeader(bytes: Uint8Array, offset = 0): PacketHeader {
   const kind = kindOfMagic(magic);
   switch (kind) {
     case "discovery":
-    case "relay": {
-      return { kind, headerSize: HEADER_SIZE, ...readDiscoveryHeader(bytes, offset) };
-    }
+    case "relay":
+      return discoveryOrRelayHeader(bytes, offset, kind);
     case "data": {
       need(bytes, offset, HEADER_SIZE, "header");
       checkFixedField(bytes, offset + 8, 0, "data", "zero");
@@ -380,18 +390,21 @@ export function decodeDatagramLenient(
   bytes: Uint8Array,
   options: DecodeOptions = {},
 ): LenientDecode {
-  const packets: Packet[] = [];
+  let packets: Packet[] | undefined;
   let offset = 0;
   try {
     do {
       const { packet, end } = decodePacketAt(bytes, offset, options);
-      packets.push(packet);
+      // Most datagrams carry one packet: an array of one costs less than a push onto an
+      // empty array (which reserves room for many).
+      if (packets) packets.push(packet);
+      else packets = [packet];
       offset = end;
     } while (offset < bytes.length);
     return { packets };
   } catch (error) {
     if (!(error instanceof BcUdpError)) throw error;
-    return { packets, error, errorOffset: offset };
+    return { packets: packets ?? [], error, errorOffset: offset };
   }
 }
 
