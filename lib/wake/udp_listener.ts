@@ -104,6 +104,8 @@ export function bindUdpListener(
     ? setReceiveBuffer(bound.port, receiveBufferBytes)
     : undefined;
   let closed = false;
+  /** Made once: a closure per datagram sent would be garbage at every heartbeat. */
+  const sendFailed = () => handlers.onSendFailed();
 
   const receiving = (async () => {
     const buffer = new Uint8Array(MAX_DATAGRAM_SIZE);
@@ -131,8 +133,7 @@ export function bindUdpListener(
     receiveBuffer,
     send(bytes, to) {
       if (closed) return;
-      conn.send(bytes, { transport: "udp", hostname: to.ip, port: to.port })
-        .catch(() => handlers.onSendFailed());
+      conn.send(bytes, { transport: "udp", hostname: to.ip, port: to.port }).catch(sendFailed);
     },
     async close() {
       if (closed) return;
