@@ -4,9 +4,10 @@
  */
 
 import assert from "node:assert/strict";
-import { configure, type LogRecord, reset } from "@logtape/logtape";
+import { reset } from "@logtape/logtape";
 import { encodeDiscovery, message } from "../lib/bcudp/mod.ts";
 import { LineBudget, LOG_LINES_PER_SECOND } from "../lib/wake/line_budget.ts";
+import { captureWakeLogs, renderRecord } from "./support/log_records.ts";
 import { FakeClock, startTestServer } from "./support/wake_server.ts";
 
 Deno.test("line budget: so many lines a second, the rest counted until asked", () => {
@@ -25,25 +26,14 @@ Deno.test("line budget: so many lines a second, the rest counted until asked", (
   assert.equal(LOG_LINES_PER_SECOND > 0, true);
 });
 
-const render = (r: LogRecord) =>
-  r.message.map((part) => typeof part === "string" ? part : String(part)).join("");
-
 Deno.test("a burst of registrations and evictions is logged up to the cap, then counted", async () => {
-  const records: LogRecord[] = [];
-  await configure({
-    sinks: { capture: (record) => records.push(record) },
-    loggers: [
-      { category: ["bairelay", "wake"], lowestLevel: "info", sinks: ["capture"] },
-      { category: ["logtape", "meta"], lowestLevel: "warning", sinks: [] },
-    ],
-    reset: true,
-  });
+  const records = await captureWakeLogs();
   const clock = new FakeClock();
   const server = await startTestServer({ staleAfterMs: 60_000 }, { now: clock.now });
   const socket = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
   const to = { transport: "udp" as const, hostname: "127.0.0.1", port: server.register.port };
   const cameras = LOG_LINES_PER_SECOND + 12;
-  const lines = (pattern: RegExp) => records.map(render).filter((line) => pattern.test(line));
+  const lines = (pattern: RegExp) => records.map(renderRecord).filter((line) => pattern.test(line));
   const until = async (done: () => boolean, what: string) => {
     for (let waited = 0; !done(); waited += 20) {
       if (waited > 5000) throw new Error(`timed out waiting for ${what}`);

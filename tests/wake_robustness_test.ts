@@ -1,11 +1,12 @@
 /** Hostile and odd input: junk, bad CRCs, other packet kinds, caps, bind errors, logs. */
 
 import assert from "node:assert/strict";
-import { configure, type LogRecord, reset } from "@logtape/logtape";
+import { reset } from "@logtape/logtape";
 import { encodeDiscovery, encodePacket, message } from "../lib/bcudp/mod.ts";
 import { startWakeServer, WakeServerBindError } from "../lib/wake/mod.ts";
 import { CameraSim } from "./support/camera_sim.ts";
 import { ClientSim } from "./support/client_sim.ts";
+import { captureWakeLogs, renderRecord } from "./support/log_records.ts";
 import { startTestServer, testServerOptions, withWakeRig } from "./support/wake_server.ts";
 
 const UID = "95270000ABCDEFGH0123";
@@ -150,15 +151,7 @@ Deno.test("close() resolves within a second, mid-burst, and stops the burst", as
 });
 
 Deno.test("refusals are logged at warn with the camera and the reason", async () => {
-  const records: LogRecord[] = [];
-  await configure({
-    sinks: { capture: (record) => records.push(record) },
-    loggers: [
-      { category: ["bairelay", "wake"], lowestLevel: "info", sinks: ["capture"] },
-      { category: ["logtape", "meta"], lowestLevel: "warning", sinks: [] },
-    ],
-    reset: true,
-  });
+  const records = await captureWakeLogs();
   const server = await startTestServer({ burstCount: 1, maxWakesPerHour: 1 });
   const camera = await CameraSim.start({ uid: UID, middleman: server.middleman });
   const client = await ClientSim.start();
@@ -166,12 +159,10 @@ Deno.test("refusals are logged at warn with the camera and the reason", async ()
     await camera.boot();
     await client.connect(server.register, UID);
     await client.connect(server.register, UID);
-    const render = (r: LogRecord) =>
-      r.message.map((part) => typeof part === "string" ? part : String(part)).join("");
-    const warnings = records.filter((r) => r.level === "warning").map(render);
+    const warnings = records.filter((r) => r.level === "warning").map(renderRecord);
     assert.equal(warnings.length, 1, warnings.join("\n"));
     assert.match(warnings[0], new RegExp(`${UID}.*max_wakes_per_hour = 1`));
-    const infos = records.filter((r) => r.level === "info").map(render);
+    const infos = records.filter((r) => r.level === "info").map(renderRecord);
     assert.ok(infos.some((line) => /registered from 127\.0\.0\.1/.test(line)), infos.join("\n"));
     assert.ok(infos.some((line) => /Waking camera/.test(line)), infos.join("\n"));
   } finally {
