@@ -57,7 +57,7 @@ Deno.test("a burst of registrations and evictions is logged up to the cap, then 
       lines(/more cameras registered/)[0],
       new RegExp(
         `^\\d+ more cameras registered than logged one by one \\(at most ` +
-          `${LOG_LINES_PER_SECOND} lines a second; \`bairelay registry\` lists every camera\\)$`,
+          `${LOG_LINES_PER_SECOND} lines a second; \`bairelay registry\` lists the cameras\\)$`,
       ),
     );
 

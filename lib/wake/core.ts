@@ -23,7 +23,7 @@ import {
 import { CounterByPair, type Metrics } from "../metrics.ts";
 import type { AddressAdvertiser } from "./advertise.ts";
 import { BurstScheduler, WakeBudget } from "./bursts.ts";
-import { LineBudget, LOG_LINES_PER_SECOND } from "./line_budget.ts";
+import { LineBudget } from "./line_budget.ts";
 import { type Address, type CameraEntry, CameraRegistry, SessionAnchors } from "./registry.ts";
 import { SendBuffers } from "./send_buffers.ts";
 import type {
@@ -633,21 +633,17 @@ export class WakeCore {
 
   /** A line each for the registrations and evictions not logged one by one (LineBudget). */
   private logCounted(): void {
-    const max = LOG_LINES_PER_SECOND;
-    const registered = this.registeredLines.takeCounted();
-    if (registered > 0) {
+    const counted = [
+      [this.registeredLines, "registered"],
+      [this.deregisteredLines, "deregistered (no heartbeat)"],
+    ] as const;
+    for (const [lines, what] of counted) {
+      const count = lines.takeCounted();
+      if (count === 0) continue;
       logger.info(
-        "{count} more cameras registered than logged one by one (at most {max} lines a second; " +
-          "`bairelay registry` lists every camera)",
-        { count: registered, max },
-      );
-    }
-    const deregistered = this.deregisteredLines.takeCounted();
-    if (deregistered > 0) {
-      logger.info(
-        "{count} more cameras deregistered (no heartbeat) than logged one by one (at most {max} " +
-          "lines a second)",
-        { count: deregistered, max },
+        `{count} more cameras ${what} than logged one by one (at most {max} lines a second; ` +
+          "`bairelay registry` lists the cameras)",
+        { count, max: lines.perSecond },
       );
     }
   }
