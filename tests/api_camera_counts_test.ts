@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { camerasDocument, countCameras } from "../lib/api/routes.ts";
 import { CameraRegistry } from "../lib/wake/registry.ts";
+import { playSteps, registrySteps } from "./support/registry_steps.ts";
 import { FakeClock } from "./support/wake_server.ts";
 
 const CONFIGURED = [
@@ -20,13 +21,9 @@ Deno.test("api: status counts agree with the cameras document", () => {
       fc.constantFrom("", "0001", "0002"),
     )
     .map(([stem, tail]) => stem + tail);
-  const step = fc.oneof(
-    fc.record({ heartbeat: uid, after: fc.integer({ min: 0, max: 700 }) }),
-    fc.record({ sweepAfter: fc.integer({ min: 0, max: 1500 }) }),
-  );
   fc.assert(
     fc.property(
-      fc.array(step, { maxLength: 30 }),
+      registrySteps(uid, 30),
       fc.integer({ min: 0, max: 1500 }),
       (steps, end) => {
         const clock = new FakeClock();
@@ -36,15 +33,7 @@ Deno.test("api: status counts agree with the cameras document", () => {
           cameras: CONFIGURED,
           now: clock.now,
         });
-        for (const s of steps) {
-          if ("heartbeat" in s) {
-            clock.advance(s.after);
-            registry.upsertHeartbeat(s.heartbeat, { ip: "127.0.0.2", port: 5000 }, 1n);
-          } else {
-            clock.advance(s.sweepAfter);
-            registry.sweep();
-          }
-        }
+        playSteps(registry, clock, steps);
         clock.advance(end);
         const now = clock.now();
         const expected = { fresh: 0, stale: 0, never_seen: 0 };

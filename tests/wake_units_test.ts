@@ -7,6 +7,7 @@ import { AddressAdvertiser, isWildcard } from "../lib/wake/advertise.ts";
 import { WakeBudget } from "../lib/wake/bursts.ts";
 import { CameraRegistry, SessionAnchors, SHORT_UID_LENGTH } from "../lib/wake/registry.ts";
 import { SEND_SLAB_BYTES, SendBuffers } from "../lib/wake/send_buffers.ts";
+import { playSteps, registrySteps } from "./support/registry_steps.ts";
 import { FakeClock } from "./support/wake_server.ts";
 
 const at = (ip: string, port = 5000) => ({ ip, port });
@@ -235,26 +236,14 @@ Deno.test("registry: indexed prefix lookup agrees with a scan of every camera", 
     )
     .map(([stem, tail]) => stem + tail)
     .filter((text) => text.length > 0);
-  const step = fc.oneof(
-    fc.record({ heartbeat: uid, after: fc.integer({ min: 0, max: 600 }) }),
-    fc.record({ sweepAfter: fc.integer({ min: 0, max: 1200 }) }),
-  );
   fc.assert(
     fc.property(
-      fc.array(step, { maxLength: 40 }),
+      registrySteps(uid, 40),
       fc.array(uid, { maxLength: 20 }),
       (steps, queries) => {
         const clock = new FakeClock();
         const registry = new CameraRegistry({ staleAfterMs: 1000, maxCameras: 64, now: clock.now });
-        for (const s of steps) {
-          if ("heartbeat" in s) {
-            clock.advance(s.after);
-            registry.upsertHeartbeat(s.heartbeat, at("127.0.0.2"), 1n);
-          } else {
-            clock.advance(s.sweepAfter);
-            registry.sweep();
-          }
-        }
+        playSteps(registry, clock, steps);
         const fresh = registry.list().filter((e) => registry.isFresh(e));
         for (const query of [...queries, ...fresh.map((e) => e.uid.slice(0, SHORT_UID_LENGTH))]) {
           const exact = fresh.find((e) => e.uid === query);
