@@ -1,6 +1,5 @@
 /** `bairelay doctor`: checks the whole set-up and says, line by line, what is right and what to fix. */
 
-import { isIP } from "node:net";
 import { Command, Option } from "commander";
 import { DEFAULT_API_URL } from "../lib/api/client.ts";
 import { type Config, loadConfig } from "../lib/config.ts";
@@ -15,6 +14,7 @@ import {
 } from "../lib/doctor/facts.ts";
 import type { CheckGroup, CheckResult } from "../lib/doctor/result.ts";
 import { RESOLV_CONF } from "../lib/dns/upstreams.ts";
+import { ipVersion } from "../lib/ip_address.ts";
 import { MAX_P2P_HOST_NUMBER, REOLINK_HOSTS } from "../lib/reolink_hosts.ts";
 import { apiTarget, loadConfigFile } from "./api_target.ts";
 import { CliExit, EXIT } from "./exit_codes.ts";
@@ -156,7 +156,7 @@ function makePlan(options: DoctorOptions): DoctorPlan {
   });
   const expect = options.expect ?? [];
   for (const address of expect) {
-    if (isIP(address) === 0) {
+    if (ipVersion(address) === 0) {
       throw new CliExit(EXIT.USAGE, `--expect must be an IP address (got ${address})`);
     }
   }

@@ -4,7 +4,7 @@
  */
 
 import { lookup } from "node:dns/promises";
-import { isIPv4 } from "node:net";
+import { ipVersion } from "../ip_address.ts";
 
 /** An IPv4 address and a port, as the protocol writes them (`<ip>`, `<port>`). */
 export interface Endpoint {
@@ -66,7 +66,7 @@ export type ResolveHost = (host: string) => Promise<string>;
 
 /** The system resolver (getaddrinfo: /etc/hosts, then DNS), IPv4 only. */
 export const systemResolveHost: ResolveHost = async (host) => {
-  if (isIPv4(host)) return host;
+  if (ipVersion(host) === 4) return host;
   try {
     const { address } = await lookup(host, { family: 4 });
     return address;

@@ -7,11 +7,11 @@
 
 import { Buffer } from "node:buffer";
 import dgram from "node:dgram";
-import { isIP } from "node:net";
 // @ts-types="@types/dns-packet"
 import dnsPacket from "dns-packet";
 import { parseListen } from "../config.ts";
 import { DNS_PORT, type Upstream } from "../dns/upstreams.ts";
+import { ipVersion } from "../ip_address.ts";
 
 /** A DNS server to ask: an IP address and a UDP port. */
 export type DnsServer = Upstream;
@@ -70,7 +70,7 @@ export function queryA(
     flags: dnsPacket.RECURSION_DESIRED,
     questions: [{ type: "A", class: "IN", name }],
   });
-  const socket = dgram.createSocket(isIP(server.host) === 6 ? "udp6" : "udp4");
+  const socket = dgram.createSocket(ipVersion(server.host) === 6 ? "udp6" : "udp4");
   return new Promise<DnsOutcome>((resolve) => {
     let done = false;
     const finish = (outcome: DnsOutcome) => {
@@ -142,7 +142,7 @@ export function interpretAnswer(bytes: Uint8Array, id: number, name: string): Dn
  */
 export function parseDnsServer(text: string): DnsServer | null {
   const bare = text.startsWith("[") && text.endsWith("]") ? text.slice(1, -1) : text;
-  if (isIP(bare) !== 0) return { host: bare, port: DNS_PORT };
+  if (ipVersion(bare) !== 0) return { host: bare, port: DNS_PORT };
   const listen = parseListen(text);
-  return listen === null || isIP(listen.host) === 0 ? null : listen;
+  return listen === null || ipVersion(listen.host) === 0 ? null : listen;
 }
