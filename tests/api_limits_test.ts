@@ -7,7 +7,8 @@
  */
 
 import assert from "node:assert/strict";
-import { type HttpApi, jsonResponse, startHttpApi } from "../lib/api/http.ts";
+import { type HttpApi, startHttpApi } from "../lib/api/http.ts";
+import { jsonResponse } from "../lib/api/json_response.ts";
 import { healthRoute } from "../lib/api/routes.ts";
 import { type ApiLimits, DEFAULT_API_LIMITS } from "../lib/config.ts";
 import {

@@ -9,6 +9,7 @@ import { getLogger } from "@logtape/logtape";
 import { type ApiLimits, DEFAULT_API_LIMITS, formatListen, type ListenAddress } from "../config.ts";
 import { isLoopback } from "../local_address.ts";
 import { type HttpListener, listenHttp } from "./http_listener.ts";
+import { errorResponse, jsonResponse } from "./json_response.ts";
 
 const log = getLogger(["bairelay", "api"]);
 
@@ -20,24 +21,6 @@ export interface Route {
   /** Answers without a token even when the API has one (health checks). */
   public?: boolean;
   handle(request: Request, params: Record<string, string>): Response | Promise<Response>;
-}
-
-/** A JSON reply with `status`. */
-export function jsonResponse(status: number, body: unknown, headers: HeadersInit = {}): Response {
-  return new Response(JSON.stringify(body) + "\n", {
-    status,
-    headers: { "content-type": "application/json; charset=utf-8", ...headers },
-  });
-}
-
-/** A JSON error reply: `{"error": message, ...extra}`. */
-export function errorResponse(
-  status: number,
-  message: string,
-  extra: Record<string, unknown> = {},
-  headers: HeadersInit = {},
-): Response {
-  return jsonResponse(status, { error: message, ...extra }, headers);
 }
 
 /** A compiled route table: finds the route for a request and runs it. */

@@ -14,6 +14,7 @@
  * answered). Responses are sent with Content-Length, except Server-Sent Events
  * (`text/event-stream`), which are streamed chunked as they come.
  */
+import { errorResponse } from "./json_response.ts";
 
 /** Limits of the HTTP listener (`[api]` header_timeout_ms, max_connections). */
 export interface HttpLimits {
@@ -437,12 +438,4 @@ function parseHead(text: string): RequestHead | Refusal {
 /** True when a comma-separated header value lists `token` (case-insensitive). */
 function hasToken(value: string | null, token: string): boolean {
   return value !== null && value.split(",").some((part) => part.trim().toLowerCase() === token);
-}
-
-/** A JSON error answered by the listener itself, before or instead of the router. */
-function errorResponse(status: number, message: string): Response {
-  return new Response(JSON.stringify({ error: message }) + "\n", {
-    status,
-    headers: { "content-type": "application/json; charset=utf-8" },
-  });
 }

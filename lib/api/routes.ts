@@ -8,7 +8,8 @@
 
 import type { CameraEntry, CameraRegistry } from "../wake/registry.ts";
 import type { WakeServer } from "../wake/server.ts";
-import { errorResponse, jsonResponse, type Route } from "./http.ts";
+import type { Route } from "./http.ts";
+import { errorResponse, jsonResponse } from "./json_response.ts";
 
 /** Where a camera stands: heartbeating, gone quiet, or configured but never registered. */
 export type CameraState = "fresh" | "stale" | "never_seen";

@@ -6,7 +6,8 @@
  */
 
 import { VERSION } from "../version.ts";
-import { jsonResponse, type Route } from "./http.ts";
+import type { Route } from "./http.ts";
+import { jsonResponse } from "./json_response.ts";
 import type { CameraState } from "./routes.ts";
 
 /** One listener of `serve`, as /api/status, the ready log line and `doctor` show it. */

@@ -7,7 +7,8 @@
  * queue grow.
  */
 
-import { errorResponse, type Route } from "../api/http.ts";
+import type { Route } from "../api/http.ts";
+import { errorResponse } from "../api/json_response.ts";
 import { eventDocument, type RecentEvent, type RecentEvents } from "./events.ts";
 
 /** How often a quiet stream gets a heartbeat comment. */
