@@ -9,7 +9,7 @@ import { getLogger } from "@logtape/logtape";
 import { type ApiLimits, DEFAULT_API_LIMITS, formatListen, type ListenAddress } from "../config.ts";
 import { isLoopback } from "../local_address.ts";
 import { type HttpListener, listenHttp } from "./http_listener.ts";
-import { errorResponse, jsonResponse } from "./json_response.ts";
+import { errorResponse } from "./json_response.ts";
 
 const log = getLogger(["bairelay", "api"]);
 
