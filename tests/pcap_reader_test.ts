@@ -25,6 +25,7 @@ import {
   CaptureFormatError,
   concatBytes,
   DatagramDecoder,
+  documentJsonBytes,
   entryJson,
   entryLine,
   FifoMap,
@@ -590,6 +591,18 @@ Deno.test("a document's JSON members, written piece by piece, are decode --json'
     }),
     { numRuns: 300 },
   );
+});
+
+Deno.test("a cached document's JSON bytes are whole, however much longer than its XML", () => {
+  // Quotes double in JSON, and an unknown element's XML is written twice (in "unknown" and in
+  // "xml"): the members run to about four times the document's length.
+  const quotes = '"'.repeat(3000);
+  const xml = `<P2P><D2R_HB><uid>x</uid><needrsp>1</needrsp><token>1</token><extra>${quotes}` +
+    "</extra></D2R_HB></P2P>";
+  const parsed = parseMessage(xml);
+  const written = writtenText((writer) => writeDocumentJson(writer, parsed, xml));
+  assert.ok(written.length > 4 * 3000);
+  assert.equal(new TextDecoder().decode(documentJsonBytes(parsed, xml)), written);
 });
 
 Deno.test("RecentCache keeps at most its capacity, forgetting the least recently used", () => {

@@ -14,7 +14,7 @@ import {
   toHex,
   unusualHeaderNote,
 } from "../bcudp/mod.ts";
-import { ByteWriter, writtenText } from "./byte_writer.ts";
+import { type ByteWriter, writtenText } from "./byte_writer.ts";
 import type { DecodedPacket } from "./datagram_decoder.ts";
 import type { Summary } from "./summary.ts";
 import type { TimelineEntry } from "./timeline.ts";
@@ -181,13 +181,9 @@ export function writeDocumentJson(writer: ByteWriter, message: Message, xml: str
   writer.jsonString(xml);
 }
 
-/** What `writeDocumentJson` writes, as bytes of their own. */
+/** What `writeDocumentJson` writes, as bytes of their own (made once per cached document). */
 export function documentJsonBytes(message: Message, xml: string): Uint8Array {
-  let bytes = new Uint8Array(0);
-  const writer = new ByteWriter((written) => bytes = written.slice(), 2 * xml.length + 512);
-  writeDocumentJson(writer, message, xml);
-  writer.flush();
-  return bytes;
+  return utf8.encode(writtenText((writer) => writeDocumentJson(writer, message, xml)));
 }
 
 function writeDiscovery(writer: ByteWriter, packet: DiscoveryPacket, decoded: DecodedPacket): void {
