@@ -102,11 +102,12 @@ export function decryptAndHash(
 }
 
 /**
- * True when the `size` bytes of `plain` are the char codes of `text`: for a document's
- * decoded text, exactly when the bytes are ASCII (UTF-8 decoding never yields more code
- * units than bytes, and a byte of 0x80 or more never decodes to its own code).
+ * True when the first `size` bytes of `plain` are the char codes of `text`. For a document's
+ * UTF-8 decoded text, exactly when the bytes are ASCII (UTF-8 decoding never yields more code
+ * units than bytes, and a byte of 0x80 or more never decodes to its own code); the caches of
+ * decoded documents compare a remembered text with a new plaintext this way.
  */
-function isText(text: string, plain: Uint8Array, size: number): boolean {
+export function isText(text: string, plain: Uint8Array, size: number): boolean {
   if (text.length !== size) return false;
   for (let i = 0; i < size; i++) if (text.charCodeAt(i) !== plain[i]) return false;
   return true;

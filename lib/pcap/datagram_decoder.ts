@@ -17,6 +17,7 @@ import {
   type DiscoveryPacket,
   fillKeystream,
   HEADER_SIZE,
+  isText,
   KEYSTREAM_LENGTH,
   kindOfMagic,
   MAGIC_DISCOVERY,
@@ -93,10 +94,7 @@ const keyWords = new Int32Array(KEY_WORDS);
 const SHORT_BODY = 4096;
 
 function sameBytes(known: Known | undefined, size: number): known is Known {
-  if (known === undefined || known.bytes.length !== size) return false;
-  const bytes = known.bytes;
-  for (let i = 0; i < size; i++) if (bytes.charCodeAt(i) !== plain[i]) return false;
-  return true;
+  return known !== undefined && isText(known.bytes, plain, size);
 }
 
 /** The first `size` bytes of the scratch plaintext as char codes 0-255. */
