@@ -116,8 +116,9 @@ export class CameraRegistry {
   }
 
   /**
-   * Calls `visit` with every entry held, as stored (not copies; in no order), for counting
-   * without the copies `list()` makes. `visit` must neither keep nor change them.
+   * Calls `visit` with every entry held, as stored (not copies; in no order), for reading
+   * them without the copies `list()` makes (the status counts, the state file). `visit` must
+   * not change them; an entry it keeps goes on changing with later heartbeats.
    */
   forEachEntry(visit: (entry: Readonly<CameraEntry>) => void): void {
     this.entries.forEach((entry) => visit(entry));
