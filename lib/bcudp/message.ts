@@ -13,6 +13,7 @@ import {
   type ScalarType,
   SCHEMAS,
   type UnknownElement,
+  variantNamed,
   type VariantName,
 } from "./schema.ts";
 import { escapeText, isXmlSpace, parseXml, writeXml, type XmlElement } from "./xml.ts";
@@ -58,10 +59,12 @@ function parseBigInt(
   min: bigint,
   max: bigint,
 ): bigint {
-  if (!DIGITS.test(text)) {
+  const short = shortInteger(text);
+  if (short === undefined && !DIGITS.test(text)) {
     throw fieldError("invalid_number", at(parent, name), `"${text}" is not an integer`);
   }
-  const value = BigInt(text);
+  // BigInt of a small number is cheaper than BigInt of its text (a token is usually short).
+  const value = short === undefined ? BigInt(text) : BigInt(short);
   if (value < min || value > max) {
     throw fieldError("out_of_range", at(parent, name), `${text} is outside ${min}..${max}`, text);
   }
@@ -225,14 +228,15 @@ export function messageFromElement(root: XmlElement, options: ParseOptions = {})
     );
   }
   const body = root.children[0];
-  if (!isVariantName(body.name)) {
+  const variant = variantNamed(body.name);
+  if (variant === undefined) {
     throw new BcUdpError("unknown_variant", `unknown variant <${body.name}>`, {
       variant: body.name,
     });
   }
   const unknown: UnknownElement[] | undefined = options.strict ? undefined : [];
-  const fields = parseFields(body, SCHEMAS[body.name], body.name, unknown);
-  const message = { variant: body.name, fields } as Message;
+  const fields = parseFields(body, SCHEMAS[variant], variant, unknown);
+  const message = { variant, fields } as Message;
   if (unknown !== undefined && unknown.length > 0) message.unknown = unknown;
   return message;
 }

@@ -164,6 +164,16 @@ export type VariantName = keyof typeof SCHEMAS;
 /** All variant names, in table order. */
 export const VARIANT_NAMES = Object.keys(SCHEMAS) as VariantName[];
 
+const VARIANT_BY_NAME = new Map<string, VariantName>(VARIANT_NAMES.map((name) => [name, name]));
+
+/**
+ * The known variant spelled `name`, as the table's own string (so that later comparisons
+ * with variant names are comparisons of one string with itself), or undefined.
+ */
+export function variantNamed(name: string): VariantName | undefined {
+  return VARIANT_BY_NAME.get(name);
+}
+
 /** True when `name` is a known variant. */
 export function isVariantName(name: string): name is VariantName {
   return Object.hasOwn(SCHEMAS, name);
