@@ -6,11 +6,12 @@
 
 import {
   type DiscoveryPacket,
-  fieldsToJsonValue,
+  type FieldSpec,
   hex32,
   type Message,
   type Packet,
   PREVIEW_BYTES,
+  SCHEMAS,
   toHex,
   unusualHeaderNote,
 } from "../bcudp/mod.ts";
@@ -172,13 +173,38 @@ export function writeDocumentJson(writer: ByteWriter, message: Message, xml: str
   writer.bytes(TEXT.variant);
   writer.text(message.variant);
   writer.bytes(TEXT.fields);
-  writer.text(JSON.stringify(fieldsToJsonValue(message)));
+  writeFieldsJson(writer, message.fields, SCHEMAS[message.variant]);
   if (message.unknown) {
     writer.bytes(TEXT.unknown);
     writer.text(JSON.stringify(message.unknown.map(({ name, xml }) => ({ name, xml }))));
   }
   writer.bytes(TEXT.xml);
   writer.jsonString(xml);
+}
+
+/**
+ * Writes `JSON.stringify(fieldsToJsonValue(message))` for the fields under `specs` (schema
+ * order, u64/i64 as strings of digits) without building that object or string: a capture of
+ * mostly unique documents writes one per packet.
+ */
+function writeFieldsJson(writer: ByteWriter, fields: object, specs: readonly FieldSpec[]): void {
+  const values = fields as Record<string, unknown>;
+  let separator = "{";
+  for (let i = 0; i < specs.length; i++) {
+    const spec = specs[i];
+    const value = values[spec.name];
+    if (value === undefined) continue;
+    writer.text(separator);
+    separator = ",";
+    writer.jsonString(spec.name);
+    writer.text(":");
+    if (typeof spec.type !== "string") writeFieldsJson(writer, value as object, spec.type);
+    else if (typeof value === "string") writer.jsonString(value);
+    else if (typeof value === "bigint") writer.jsonString(value.toString());
+    else if (typeof value === "number" && Number.isSafeInteger(value)) writer.int(value);
+    else writer.text(JSON.stringify(value));
+  }
+  writer.text(separator === "{" ? "{}" : "}");
 }
 
 /** What `writeDocumentJson` writes, as bytes of their own (made once per cached document). */
