@@ -35,6 +35,7 @@ import {
   LINKTYPE,
   MAX_RECORD_BYTES,
   MAX_SUMMARY_CAMERAS,
+  NameCache,
   pcapHeader,
   pcapngBlock,
   pcapngInterface,
@@ -525,6 +526,36 @@ Deno.test("FifoMap keeps at most its capacity, forgetting the oldest first", () 
   for (let i = 0; i < 1000; i++) map.set(`k${i}`, i);
   assert.equal(map.size, 3);
   assert.deepEqual([map.get("k997"), map.get("k998"), map.get("k999")], [997, 998, 999]);
+});
+
+Deno.test("NameCache gives back a key's own name or nothing, for any u32 address and port", () => {
+  // Eight slots for up to 200 keys: most keys land on a slot another key took.
+  const key = fc.tuple(fc.nat({ max: 0xffffffff }), fc.nat({ max: 0xffff }));
+  fc.assert(
+    fc.property(
+      fc.array(key, { maxLength: 200 }),
+      fc.array(key, { maxLength: 50 }),
+      (kept, asked) => {
+        const cache = new NameCache(8);
+        for (const [address, port] of kept) {
+          const name = `${address}:${port}`;
+          assert.equal(cache.set(address, port, name), name);
+        }
+        for (const [address, port] of [...kept, ...asked]) {
+          const found = cache.get(address, port);
+          if (found !== undefined) assert.equal(found, `${address}:${port}`);
+        }
+        const [lastAddress, lastPort] = kept.at(-1) ?? [1, 1];
+        if (kept.length > 0) {
+          assert.equal(
+            cache.get(lastAddress, lastPort),
+            `${lastAddress}:${lastPort}`,
+          );
+        }
+      },
+    ),
+    { numRuns: 300 },
+  );
 });
 
 Deno.test("ByteWriter writes integers, padded digits, bytes and text exactly", () => {

@@ -4,7 +4,7 @@
  * IPv6 (extension headers walked), then the UDP or TCP header.
  */
 
-import { FifoMap } from "./fifo_map.ts";
+import { NameCache } from "./name_cache.ts";
 
 /** Link-layer header types (www.tcpdump.org/linktypes.html) this reader understands. */
 export const LINKTYPE = {
@@ -276,15 +276,10 @@ function transport(
   };
 }
 
-/** IPv4 address and endpoint names remembered (a capture has few distinct ones). */
-export const NAME_CACHE_ENTRIES = 65536;
-const ipv4Names = new FifoMap<number, string>(NAME_CACHE_ENTRIES);
-const endpointNames = new FifoMap<number, string>(NAME_CACHE_ENTRIES);
-
-function remember(cache: FifoMap<number, string>, key: number, name: string): string {
-  cache.set(key, name);
-  return name;
-}
+/** Slots for IPv4 address names and for endpoint names (a capture has few distinct ones). */
+export const NAME_CACHE_SLOTS = 4096;
+const ipv4Names = new NameCache(NAME_CACHE_SLOTS);
+const endpointNames = new NameCache(NAME_CACHE_SLOTS);
 
 function u32(data: Uint8Array, at: number): number {
   return (data[at] << 24 | data[at + 1] << 16 | data[at + 2] << 8 | data[at + 3]) >>> 0;
@@ -292,16 +287,15 @@ function u32(data: Uint8Array, at: number): number {
 
 /** Dotted text of an IPv4 address given as a u32. */
 function ipv4Name(address: number): string {
-  return ipv4Names.get(address) ?? remember(
-    ipv4Names,
+  return ipv4Names.get(address, 0) ?? ipv4Names.set(
     address,
+    0,
     `${address >>> 24}.${(address >>> 16) & 0xff}.${(address >>> 8) & 0xff}.${address & 0xff}`,
   );
 }
 
 function endpointName(address: number, ip: string, port: number): string {
-  const key = address * 65536 + port;
-  return endpointNames.get(key) ?? remember(endpointNames, key, `${ip}:${port}`);
+  return endpointNames.get(address, port) ?? endpointNames.set(address, port, `${ip}:${port}`);
 }
 
 /** IPv6 text form with the longest run of zero groups compressed (RFC 5952). */

@@ -8,6 +8,7 @@ export * from "./byte_writer.ts";
 export * from "./capture.ts";
 export * from "./fifo_map.ts";
 export * from "./recent_cache.ts";
+export * from "./name_cache.ts";
 export * from "./dissect.ts";
 export * from "./datagram_decoder.ts";
 export * from "./timeline.ts";
