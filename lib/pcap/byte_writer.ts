@@ -133,13 +133,32 @@ export class ByteWriter {
   }
 }
 
-/** Runs `write` on a throwaway writer and returns what it wrote as a string. */
-export function writtenText(write: (writer: ByteWriter) => void): string {
+/** A throwaway writer's first buffer: the size of most things written through one. */
+const THROWAWAY_WRITER_BYTES = 1024;
+
+/** Runs `write` on a throwaway writer and returns what it wrote, as bytes of their own. */
+export function writtenBytes(write: (writer: ByteWriter) => void): Uint8Array {
   const chunks: Uint8Array[] = [];
-  const writer = new ByteWriter((bytes) => chunks.push(bytes.slice()), 4096);
+  const writer = new ByteWriter((bytes) => chunks.push(bytes.slice()), THROWAWAY_WRITER_BYTES);
   write(writer);
   writer.flush();
-  const decoder = new TextDecoder();
-  return chunks.map((chunk) => decoder.decode(chunk, { stream: true })).join("") +
-    decoder.decode();
+  return chunks.length === 1 ? chunks[0] : concatBytes(chunks);
+}
+
+/** The bytes of `parts`, one after the other, in one new array. */
+export function concatBytes(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}
+
+const decoder = new TextDecoder();
+
+/** Runs `write` on a throwaway writer and returns what it wrote as a string. */
+export function writtenText(write: (writer: ByteWriter) => void): string {
+  return decoder.decode(writtenBytes(write));
 }

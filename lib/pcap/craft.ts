@@ -4,6 +4,7 @@
  * edge cases and the benchmark to write big captures.
  */
 
+import { concatBytes } from "./byte_writer.ts";
 import { LINKTYPE } from "./dissect.ts";
 
 /** A packet's addresses and ports. */
@@ -12,16 +13,6 @@ export interface Flow {
   destination: string;
   sourcePort: number;
   destinationPort: number;
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
 }
 
 function ipv4Bytes(text: string): Uint8Array {
@@ -53,7 +44,7 @@ function transportHeader(flow: Flow, protocol: "udp" | "tcp", payload: Uint8Arra
     header[13] = 0x02; // SYN
     view.setUint16(14, 65535);
   }
-  return concat([header, payload]);
+  return concatBytes([header, payload]);
 }
 
 /** Options for an IP packet. */
@@ -79,7 +70,7 @@ export function ipPacket(
     const extension = options.ipv6HopByHop
       ? new Uint8Array([next, 0, 1, 4, 0, 0, 0, 0])
       : undefined;
-    const body = extension ? concat([extension, segment]) : segment;
+    const body = extension ? concatBytes([extension, segment]) : segment;
     const header = new Uint8Array(40);
     const view = new DataView(header.buffer);
     header[0] = 0x60;
@@ -88,7 +79,7 @@ export function ipPacket(
     header[7] = 64;
     header.set(ipv6Bytes(flow.source), 8);
     header.set(ipv6Bytes(flow.destination), 24);
-    return concat([header, body]);
+    return concatBytes([header, body]);
   }
   const ipOptions = options.ipv4Options ?? new Uint8Array();
   const header = new Uint8Array(20 + ipOptions.length);
@@ -101,7 +92,7 @@ export function ipPacket(
   header.set(ipv4Bytes(flow.source), 12);
   header.set(ipv4Bytes(flow.destination), 16);
   header.set(ipOptions, 20);
-  return concat([header, segment]);
+  return concatBytes([header, segment]);
 }
 
 /** Wraps an IP packet in the link layer `linkType` (Ethernet may carry VLAN tags). */
@@ -118,14 +109,14 @@ export function linkFrame(linkType: number, ip: Uint8Array, vlans: number[] = []
         view.setUint16(14 + 4 * i, id);
       });
       view.setUint16(12 + 4 * vlans.length, etherType);
-      return concat([header, ip]);
+      return concatBytes([header, ip]);
     }
     case LINKTYPE.LINUX_SLL: {
       const header = new Uint8Array(16);
       const view = new DataView(header.buffer);
       view.setUint16(2, 772);
       view.setUint16(14, etherType);
-      return concat([header, ip]);
+      return concatBytes([header, ip]);
     }
     case LINKTYPE.LINUX_SLL2: {
       const header = new Uint8Array(20);
@@ -133,12 +124,12 @@ export function linkFrame(linkType: number, ip: Uint8Array, vlans: number[] = []
       view.setUint16(0, etherType);
       view.setUint32(4, 1);
       view.setUint16(8, 772);
-      return concat([header, ip]);
+      return concatBytes([header, ip]);
     }
     case LINKTYPE.NULL: {
       const header = new Uint8Array(4);
       new DataView(header.buffer).setUint32(0, v6 ? 30 : 2, true);
-      return concat([header, ip]);
+      return concatBytes([header, ip]);
     }
     default:
       return ip;
@@ -253,5 +244,3 @@ export function pcapngSimplePacket(data: Uint8Array, bigEndian = false): Uint8Ar
 export function pcapngBlock(type: number, body: Uint8Array, bigEndian = false): Uint8Array {
   return block(type, body, !bigEndian);
 }
-
-export { concat as concatBytes };

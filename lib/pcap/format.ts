@@ -15,7 +15,7 @@ import {
   toHex,
   unusualHeaderNote,
 } from "../bcudp/mod.ts";
-import { type ByteWriter, writtenText } from "./byte_writer.ts";
+import { type ByteWriter, writtenBytes, writtenText } from "./byte_writer.ts";
 import type { DecodedPacket } from "./datagram_decoder.ts";
 import type { Summary } from "./summary.ts";
 import type { TimelineEntry } from "./timeline.ts";
@@ -209,7 +209,7 @@ function writeFieldsJson(writer: ByteWriter, fields: object, specs: readonly Fie
 
 /** What `writeDocumentJson` writes, as bytes of their own (made once per cached document). */
 export function documentJsonBytes(message: Message, xml: string): Uint8Array {
-  return utf8.encode(writtenText((writer) => writeDocumentJson(writer, message, xml)));
+  return writtenBytes((writer) => writeDocumentJson(writer, message, xml));
 }
 
 function writeDiscovery(writer: ByteWriter, packet: DiscoveryPacket, decoded: DecodedPacket): void {
