@@ -20,6 +20,7 @@ import {
 } from "../lib/bcudp/mod.ts";
 import { anyMessage, anyTid } from "./support/codec_arbitraries.ts";
 import {
+  type ByteReader,
   ByteSource,
   ByteWriter,
   CaptureFormatError,
@@ -408,6 +409,86 @@ Deno.test("the read buffer stays bounded whatever the capture size", async () =>
   assert.equal(frames, count);
   assert.equal(info.frames, count);
   assert.equal(source.bytes.length, 4096);
+});
+
+/** A file-like reader over `bytes` whose reads return at most `sizes[i]` bytes, a tick later. */
+function slowReader(bytes: Uint8Array, sizes: number[]): ByteReader & { reads: number } {
+  let at = 0;
+  return {
+    reads: 0,
+    async read(into: Uint8Array): Promise<number | null> {
+      await Promise.resolve();
+      if (at === bytes.length) return null;
+      const count = Math.min(into.length, bytes.length - at, sizes[this.reads++ % sizes.length]);
+      into.set(bytes.subarray(at, at + count));
+      at += count;
+      return count;
+    },
+  };
+}
+
+Deno.test("a file read ahead gives its bytes in order, whatever the read sizes and steps", async () => {
+  const steps = fc.array(
+    fc.oneof(
+      fc.record({ ensure: fc.integer({ min: 1, max: 300 }), advance: fc.nat(300) }),
+      fc.record({ skip: fc.nat(500) }),
+    ),
+    { maxLength: 40, size: "max" },
+  );
+  await fc.assert(
+    fc.asyncProperty(
+      fc.uint8Array({ maxLength: 3000, size: "max" }),
+      fc.array(fc.integer({ min: 0, max: 700 }), { minLength: 1, maxLength: 5 }),
+      steps,
+      async (bytes, sizes, plan) => {
+        // Reads of 0 bytes are allowed (the source reads again), but not only those.
+        const source = new ByteSource(slowReader(bytes, [...sizes, 1]), 256);
+        for (const step of plan) {
+          const at = source.offset;
+          if ("skip" in step) {
+            const skipped = await source.skip(step.skip);
+            assert.equal(skipped, Math.min(step.skip, bytes.length - at));
+            continue;
+          }
+          const whole = await source.ensure(step.ensure);
+          assert.equal(whole, at + step.ensure <= bytes.length);
+          const held = whole ? step.ensure : source.available;
+          assert.deepEqual(
+            source.bytes.subarray(source.position, source.position + held),
+            bytes.subarray(at, at + held),
+          );
+          source.advance(step.advance);
+        }
+        await source.close();
+      },
+    ),
+    { numRuns: 150 },
+  );
+});
+
+Deno.test("a file's read error reaches the reader of the bytes, and closing mid-read is quiet", async () => {
+  const failing: ByteReader = {
+    read: () => Promise.reject(new Deno.errors.PermissionDenied("read refused")),
+  };
+  await assert.rejects(() => new ByteSource(failing, 64).ensure(1), /read refused/);
+  // A read-ahead under way when the source is closed (and then fails) is never left unhandled.
+  let fail: (error: Error) => void = () => {};
+  let reads = 0;
+  const hanging: ByteReader = {
+    read(into) {
+      if (reads++ === 0) {
+        into.set([1, 2, 3]);
+        return Promise.resolve(3);
+      }
+      return new Promise((_, reject) => fail = reject);
+    },
+  };
+  const source = new ByteSource(hanging, 64);
+  assert.equal(await source.ensure(3), true);
+  assert.equal(reads, 2); // the next read started as soon as the first bytes were taken
+  await source.close();
+  fail(new Deno.errors.BadResource("closed"));
+  await new Promise((resolve) => setTimeout(resolve, 10));
 });
 
 Deno.test("input that is not a capture is refused", async () => {
