@@ -13,8 +13,8 @@ import {
   type ScalarType,
   SCHEMAS,
   type UnknownElement,
-  variantNamed,
   type VariantName,
+  variantNamed,
 } from "./schema.ts";
 import { escapeText, isXmlSpace, parseXml, writeXml, type XmlElement } from "./xml.ts";
 
