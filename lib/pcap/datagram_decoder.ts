@@ -93,6 +93,13 @@ const keyWords = new Int32Array(KEY_WORDS);
 /** Bytes turned into text by one String.fromCharCode call (longer bodies take several). */
 const SHORT_BODY = 4096;
 
+/** Views of the first `size` bytes of `plain`, made once per size: a view is an object. */
+const plainViews: Uint8Array[] = [];
+
+function plainView(size: number): Uint8Array {
+  return plainViews[size] ??= plain.subarray(0, size);
+}
+
 function sameBytes(known: Known | undefined, size: number): known is Known {
   return known !== undefined && isText(known.bytes, plain, size);
 }
@@ -237,7 +244,7 @@ export class DatagramDecoder {
     }
     // ASCII (every real body) is its own UTF-8 decoding and its own byte string: one string,
     // made natively (faster than String.fromCharCode over the bytes).
-    const asBytes = this.#ascii ? ascii.decode(plain.subarray(0, size)) : byteString(size);
+    const asBytes = this.#ascii ? ascii.decode(plainView(size)) : byteString(size);
     const xml = this.#ascii ? asBytes : decryptBody(bytes, start, size, tid);
     const known = remember(asBytes, xml);
     // A document is kept from its second sight on: one seen once (a D2R_C_R, or every

@@ -154,9 +154,11 @@ const TEXT = {
   timestamp: utf8.encode(',"timestamp":"'),
   source: utf8.encode('","source":"'),
   destination: utf8.encode('","destination":"'),
+  endpointsEnd: utf8.encode('",'),
   discovery: utf8.encode('"kind":"discovery","tid":'),
   crc: utf8.encode(',"crc":'),
-  crcOk: utf8.encode(',"crc_ok":'),
+  crcOk: utf8.encode(',"crc_ok":true'),
+  crcBad: utf8.encode(',"crc_ok":false'),
   variant: utf8.encode(',"variant":"'),
   fields: utf8.encode('","fields":'),
   unknown: utf8.encode(',"unknown":'),
@@ -189,22 +191,41 @@ export function writeDocumentJson(writer: ByteWriter, message: Message, xml: str
  */
 function writeFieldsJson(writer: ByteWriter, fields: object, specs: readonly FieldSpec[]): void {
   const values = fields as Record<string, unknown>;
-  let separator = "{";
+  const { first, next } = memberNames(specs);
+  let names = first;
   for (let i = 0; i < specs.length; i++) {
     const spec = specs[i];
     const value = values[spec.name];
     if (value === undefined) continue;
-    writer.text(separator);
-    separator = ",";
-    writer.jsonString(spec.name);
-    writer.text(":");
+    writer.bytes(names[i]);
+    names = next;
     if (typeof spec.type !== "string") writeFieldsJson(writer, value as object, spec.type);
     else if (typeof value === "string") writer.jsonString(value);
     else if (typeof value === "bigint") writer.jsonString(value.toString());
     else if (typeof value === "number" && Number.isSafeInteger(value)) writer.int(value);
     else writer.text(JSON.stringify(value));
   }
-  writer.text(separator === "{" ? "{}" : "}");
+  writer.text(names === first ? "{}" : "}");
+}
+
+/** A spec list's member names as JSON bytes: `{"name":` for the first member, `,"name":` after. */
+interface MemberNames {
+  first: Uint8Array[];
+  next: Uint8Array[];
+}
+
+const MEMBER_NAMES = new WeakMap<readonly FieldSpec[], MemberNames>();
+
+function memberNames(specs: readonly FieldSpec[]): MemberNames {
+  let names = MEMBER_NAMES.get(specs);
+  if (names === undefined) {
+    names = {
+      first: specs.map((spec) => utf8.encode(`{${JSON.stringify(spec.name)}:`)),
+      next: specs.map((spec) => utf8.encode(`,${JSON.stringify(spec.name)}:`)),
+    };
+    MEMBER_NAMES.set(specs, names);
+  }
+  return names;
 }
 
 /** What `writeDocumentJson` writes, as bytes of their own (made once per cached document). */
@@ -218,8 +239,7 @@ function writeDiscovery(writer: ByteWriter, packet: DiscoveryPacket, decoded: De
   writer.bytes(TEXT.crc);
   writer.int(packet.crc);
   if (packet.headerUnknown !== undefined) writer.text(oddHeaderJson(packet.headerUnknown));
-  writer.bytes(TEXT.crcOk);
-  writer.text(decoded.crcOk ? "true" : "false");
+  writer.bytes(decoded.crcOk ? TEXT.crcOk : TEXT.crcBad);
   if (decoded.documentJson) writer.bytes(decoded.documentJson);
   else writeDocumentJson(writer, packet.message, packet.xml);
 }
@@ -246,9 +266,8 @@ export function writeEntryJson(writer: ByteWriter, entry: TimelineEntry): void {
   writer.text(entry.source);
   writer.bytes(TEXT.destination);
   writer.text(entry.destination);
-  writer.text('"');
-  if (entry.vlans) writer.text(`,"vlans":[${entry.vlans.join(",")}]`);
-  writer.text(",");
+  if (entry.vlans) writer.text(`","vlans":[${entry.vlans.join(",")}],`);
+  else writer.bytes(TEXT.endpointsEnd);
   switch (entry.kind) {
     case "bcudp": {
       const packet = entry.decoded.packet;
