@@ -1,5 +1,12 @@
 /** Readings every benchmark takes: a process's resident memory and percentiles of samples. */
 
+/**
+ * The environment a measured `deno run` child gets: no update check. `deno run` checks for a
+ * newer Deno in the background (an HTTPS client, ~2 MB of resident memory); the compiled
+ * binary has no such check, and neither has `scripts/deno`, the container or the add-on.
+ */
+export const MEASURED_CHILD_ENV = { DENO_NO_UPDATE_CHECK: "1" };
+
 /** The resident set size of process `pid` in MiB (VmRSS from Linux /proc). */
 export function rssMiB(pid: number): number {
   const status = Deno.readTextFileSync(`/proc/${pid}/status`);

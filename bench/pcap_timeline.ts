@@ -24,6 +24,7 @@ import {
   pcapHeader,
   pcapRecord,
 } from "../lib/pcap/mod.ts";
+import { MEASURED_CHILD_ENV } from "./measure.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 const CAMERAS = 200;
@@ -149,6 +150,7 @@ async function timeline(path: string): Promise<{ seconds: number; peak: number }
   const started = performance.now();
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "--allow-all", "--quiet", ...V8_FLAGS, MAIN, "pcap-replay", path, "--json"],
+    env: MEASURED_CHILD_ENV,
     stdout: "null",
     stderr: "piped",
   }).spawn();

@@ -27,7 +27,7 @@
 import { CameraSim } from "../tests/support/camera_sim.ts";
 import { ClientSim } from "../tests/support/client_sim.ts";
 import { freeServePorts, freeUdpPort, randomLoopback } from "../tests/support/serve_process.ts";
-import { cpuSeconds, rssMiB } from "./measure.ts";
+import { cpuSeconds, MEASURED_CHILD_ENV, rssMiB } from "./measure.ts";
 import { type Child, type Endpoint, flag, spawnProc, udpDrops, v8Flags } from "./serve_support.ts";
 import { taskFlags } from "../scripts/task_flags.ts";
 
@@ -76,7 +76,7 @@ const serve = new Deno.Command(Deno.execPath(), {
   stdin: "null",
   stdout: "null",
   stderr: "piped",
-  env: { NO_COLOR: "1" },
+  env: { ...MEASURED_CHILD_ENV, NO_COLOR: "1" },
 }).spawn();
 let logLines = 0;
 const { promise: isReady, resolve: ready } = Promise.withResolvers<void>();

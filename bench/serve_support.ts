@@ -1,6 +1,7 @@
 /** Shared pieces of the `serve` benchmarks: child processes, packets, statistics. */
 
 import { encodeDiscovery, message } from "../lib/bcudp/mod.ts";
+import { MEASURED_CHILD_ENV } from "./measure.ts";
 
 /** An IP address and UDP port. */
 export interface Endpoint {
@@ -37,6 +38,7 @@ export interface Child<T> {
 export async function spawnProc<T>(mode: string, arg = ""): Promise<Child<T>> {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "--allow-all", "--quiet", ...v8Flags(), PROCS, mode, arg],
+    env: MEASURED_CHILD_ENV,
     stdin: "piped",
     stdout: "piped",
     stderr: "inherit",

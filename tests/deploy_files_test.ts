@@ -40,6 +40,19 @@ Deno.test("flags: the container takes the serve task's, scripts/release the comp
   assert.throws(() => taskFlags(read("deno.json"), "no-such-task"), /no task "no-such-task"/);
 });
 
+Deno.test("no update check where serve runs under deno run: scripts/deno and the image", async () => {
+  // `deno run` asks Deno's servers for a newer release in the background; the compiled binary
+  // does not. The README's commands go through scripts/deno; the container and the add-on
+  // (built from the container image) set it in the image.
+  const output = await new Deno.Command(join(ROOT, "scripts/deno"), {
+    args: ["eval", "console.log(Deno.env.get('DENO_NO_UPDATE_CHECK'))"],
+    env: { DENO_NO_UPDATE_CHECK: "" },
+  }).output();
+  assert.equal(new TextDecoder().decode(output.stdout).trim(), "1");
+  const image = read("Dockerfile").split(/^FROM /m).at(-1)!;
+  assert.match(image, /^ENV [^]*?DENO_NO_UPDATE_CHECK=1/m);
+});
+
 Deno.test("Deno version: the Dockerfile pins the one .tools/package.json pins", () => {
   const pinned = JSON.parse(read(".tools/package.json")).devDependencies.deno;
   assert.equal(read("Dockerfile").match(/^ARG DENO_VERSION=(\S+)$/m)?.[1], pinned);
