@@ -78,12 +78,4 @@ export const anyTid: fc.Arbitrary<number> = fc.oneof(
 );
 
 /** The parts back to back in one array (several packets in one datagram). */
-export function concatBytes(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
-}
+export { concatBytes } from "../../lib/pcap/mod.ts";
