@@ -93,18 +93,33 @@ function parseInt32ish(text: string, type: string, parent: string, name: string)
     }
     value = Number(text) + 0; // "+ 0" turns "-0" into 0
   }
+  checkIntRange(value, type, parent, name, text);
+  return value;
+}
+
+/**
+ * Throws `out_of_range` unless `value` is within the range of the integer `type`; the error
+ * quotes `text` (what was read), or the value itself.
+ */
+function checkIntRange(
+  value: number,
+  type: string,
+  parent: string,
+  name: string,
+  text?: string,
+): void {
   const range = INT_RANGES[type];
   const min = range[0];
   const max = range[1];
   if (value < min || value > max) {
+    const shown = text ?? `${value}`;
     throw fieldError(
       "out_of_range",
       at(parent, name),
-      `${text} is outside ${min}..${max} (${type})`,
-      text,
+      `${shown} is outside ${min}..${max} (${type})`,
+      shown,
     );
   }
-  return value;
 }
 
 function parseScalar(
@@ -430,17 +445,7 @@ function validateInt(value: unknown, type: string, parent: string, name: string)
       `expected an integer, got ${String(value)}`,
     );
   }
-  const range = INT_RANGES[type];
-  const min = range[0];
-  const max = range[1];
-  if (value < min || value > max) {
-    throw fieldError(
-      "out_of_range",
-      at(parent, name),
-      `${value} is outside ${min}..${max} (${type})`,
-      `${value}`,
-    );
-  }
+  checkIntRange(value, type, parent, name);
 }
 
 /**
