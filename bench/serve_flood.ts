@@ -26,7 +26,12 @@
 
 import { CameraSim } from "../tests/support/camera_sim.ts";
 import { ClientSim } from "../tests/support/client_sim.ts";
-import { freeServePorts, freeUdpPort, randomLoopback } from "../tests/support/serve_process.ts";
+import {
+  freeServePorts,
+  freeUdpPort,
+  randomLoopback,
+  serveAddressArgs,
+} from "../tests/support/serve_process.ts";
 import { cpuSeconds, MEASURED_CHILD_ENV, rssMiB } from "./measure.ts";
 import { type Child, type Endpoint, flag, spawnProc, udpDrops, v8Flags } from "./serve_support.ts";
 import { taskFlags } from "../scripts/task_flags.ts";
@@ -69,8 +74,7 @@ const flags = await serveTaskFlags();
 const serve = new Deno.Command(Deno.execPath(), {
   args: [
     ...["run", "--quiet", ...flags, MAIN, "serve", "--no-push", "--config", configPath],
-    ...["--bind", ip, "--middleman-port", String(ports.middleman)],
-    ...["--register-port", String(ports.register), "--api", `${ip}:${ports.api}`],
+    ...serveAddressArgs(ip, ports),
     ...["--state-dir", stateDir, "--log-format", "json"],
   ],
   stdin: "null",

@@ -18,7 +18,12 @@ import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
 import { CameraSim } from "./support/camera_sim.ts";
 import { taskFlags } from "../scripts/task_flags.ts";
-import { freeServePorts, randomLoopback, ServeProcess } from "./support/serve_process.ts";
+import {
+  freeServePorts,
+  randomLoopback,
+  serveAddressArgs,
+  ServeProcess,
+} from "./support/serve_process.ts";
 import {
   chrootCommand,
   CONTAINER_SKIP_REASON,
@@ -104,8 +109,8 @@ Deno.test({
     const command = [
       ...config.Entrypoint ?? [],
       ...config.Cmd ?? [],
-      ...["--bind", ip, "--middleman-port", String(ports.middleman)],
-      ...["--register-port", String(ports.register), "--api", api, "--push-port", "443"],
+      ...serveAddressArgs(ip, ports, api),
+      ...["--push-port", "443"],
     ];
     const serve = ServeProcess.spawn(chrootCommand(mounted.root, config, command));
     let camera: CameraSim | undefined;

@@ -12,7 +12,12 @@ import { DEFAULT_NAMES } from "../lib/dns/names.ts";
 import { type DnsServerOptions, RESOLVED_STUB, startDnsServer } from "../lib/dns/server.ts";
 import { dig, startDnsmasq } from "./support/dns.ts";
 import { UNPRIVILEGED_SKIP_REASON, withoutBindCapability } from "./support/privileges.ts";
-import { freeServePorts, freeUdpPort, randomLoopback } from "./support/serve_process.ts";
+import {
+  freeServePorts,
+  freeUdpPort,
+  randomLoopback,
+  serveAddressArgs,
+} from "./support/serve_process.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 /** Why the port-53 test cannot run here, or undefined. */
@@ -65,8 +70,7 @@ Deno.test({
       const command = withoutBindCapability([
         Deno.execPath(),
         ...["run", "--allow-all", "--quiet", MAIN, "serve", "--no-push", "--dns"],
-        ...["--bind", ip, "--middleman-port", String(ports.middleman)],
-        ...["--register-port", String(ports.register), "--api", `${ip}:${ports.api}`],
+        ...serveAddressArgs(ip, ports),
         ...["--state-dir", stateDir],
       ]);
       const result = await new Deno.Command(command[0], {

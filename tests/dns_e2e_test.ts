@@ -11,6 +11,7 @@ import {
   freeServePorts,
   freeUdpPort,
   randomLoopback,
+  serveAddressArgs,
   ServeProcess,
 } from "./support/serve_process.ts";
 
@@ -27,8 +28,7 @@ Deno.test("dns e2e: a camera resolves p2p.reolink.com here, registers and is wok
   const config = `${stateDir}/config.toml`;
   await Deno.writeTextFile(config, "[push_listener]\nenable = false\n\n[dns]\nforward = false\n");
   const serve = ServeProcess.start([
-    ...["--bind", ip, "--middleman-port", String(ports.middleman)],
-    ...["--register-port", String(ports.register), "--api", `${ip}:${ports.api}`],
+    ...serveAddressArgs(ip, ports),
     ...["--state-dir", stateDir, "--config", config, "--dns-port", String(dnsPort)],
   ]);
   const cameraIp = randomLoopback();

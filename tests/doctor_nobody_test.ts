@@ -6,7 +6,12 @@
 
 import assert from "node:assert/strict";
 import { runCli } from "./support/run_cli.ts";
-import { freeServePorts, randomLoopback, ServeProcess } from "./support/serve_process.ts";
+import {
+  freeServePorts,
+  randomLoopback,
+  serveAddressArgs,
+  ServeProcess,
+} from "./support/serve_process.ts";
 import { AS_NOBODY_SKIP_REASON, asNobody, readableProgram } from "./support/unprivileged.ts";
 
 /** Binding 443 as nobody must fail for this test to mean anything. */
@@ -31,8 +36,7 @@ Deno.test({
     const env = { DENO_DIR: program.denoDir, HOME: stateDir, NO_COLOR: "1" };
     const serve = ServeProcess.start(
       [
-        ...["--bind", ip, "--middleman-port", String(ports.middleman)],
-        ...["--register-port", String(ports.register), "--api", `${ip}:${ports.api}`],
+        ...serveAddressArgs(ip, ports),
         ...["--state-dir", stateDir],
       ],
       env,

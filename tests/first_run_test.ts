@@ -7,7 +7,12 @@
 import assert from "node:assert/strict";
 import { CameraSim } from "./support/camera_sim.ts";
 import { runCli } from "./support/run_cli.ts";
-import { freeServePorts, randomLoopback, ServeProcess } from "./support/serve_process.ts";
+import {
+  freeServePorts,
+  randomLoopback,
+  serveAddressArgs,
+  ServeProcess,
+} from "./support/serve_process.ts";
 import { AS_NOBODY_SKIP_REASON, asNobody, readableProgram } from "./support/unprivileged.ts";
 import { dnsmasqLine, P2P_HOSTS, redirectAdvice, REOLINK_HOSTS } from "../lib/reolink_hosts.ts";
 import { advertisedAddresses } from "../lib/local_address.ts";
@@ -32,8 +37,7 @@ async function nobodySetup(toml: string | null) {
   const stateDir = await Deno.makeTempDir({ prefix: "bairelay-firstrun-" });
   await Deno.chmod(stateDir, 0o777);
   const args = [
-    ...["--bind", ip, "--middleman-port", String(ports.middleman)],
-    ...["--register-port", String(ports.register), "--api", `${ip}:${ports.api}`],
+    ...serveAddressArgs(ip, ports),
     ...["--state-dir", stateDir],
   ];
   if (toml !== null) {
@@ -126,8 +130,7 @@ Deno.test("first run: configured cameras are listed before they register; /api/s
   );
   const api = `http://${ip}:${ports.api}`;
   const serve = ServeProcess.start([
-    ...["--bind", ip, "--middleman-port", String(ports.middleman)],
-    ...["--register-port", String(ports.register), "--api", `${ip}:${ports.api}`],
+    ...serveAddressArgs(ip, ports),
     ...["--state-dir", stateDir, "--config", config],
   ]);
   let camera: CameraSim | undefined;
@@ -203,8 +206,7 @@ Deno.test("first run: /api/status needs the token like the other endpoints", asy
   await Deno.writeTextFile(config, `[push_listener]\nenable = false\n[api]\ntoken = "s3cret"\n`);
   const api = `http://${ip}:${ports.api}`;
   const serve = ServeProcess.start([
-    ...["--bind", ip, "--middleman-port", String(ports.middleman)],
-    ...["--register-port", String(ports.register), "--api", `${ip}:${ports.api}`],
+    ...serveAddressArgs(ip, ports),
     ...["--state-dir", stateDir, "--config", config],
   ]);
   try {
@@ -226,8 +228,8 @@ Deno.test("first run: the ready log names the addresses, every host name and a d
   const ports = await freeServePorts(ip);
   const stateDir = await Deno.makeTempDir({ prefix: "bairelay-firstrun-" });
   const serve = ServeProcess.start([
-    ...["--bind", ip, "--middleman-port", String(ports.middleman)],
-    ...["--register-port", String(ports.register), "--api", "off", "--no-push"],
+    ...serveAddressArgs(ip, ports, "off"),
+    "--no-push",
     ...["--state-dir", stateDir],
   ]);
   try {

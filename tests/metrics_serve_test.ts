@@ -10,7 +10,12 @@
 import assert from "node:assert/strict";
 import { CameraSim } from "./support/camera_sim.ts";
 import { startMosquitto } from "./support/mosquitto.ts";
-import { freeServePorts, randomLoopback, ServeProcess } from "./support/serve_process.ts";
+import {
+  freeServePorts,
+  randomLoopback,
+  serveAddressArgs,
+  ServeProcess,
+} from "./support/serve_process.ts";
 import { VERSION } from "../lib/version.ts";
 
 const DOOR = "95270000MTRC0001";
@@ -89,8 +94,7 @@ Deno.test({
     );
     const serve = ServeProcess.start(
       [
-        ...["--bind", ip, "--middleman-port", String(ports.middleman)],
-        ...["--register-port", String(ports.register), "--api", `${ip}:${ports.api}`],
+        ...serveAddressArgs(ip, ports),
         ...["--state-dir", stateDir, "--config", config],
         ...["--log-format", "json", "--log-level", "debug"],
       ],

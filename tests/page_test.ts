@@ -15,6 +15,7 @@ import {
   freeServePorts,
   freeTcpPort,
   randomLoopback,
+  serveAddressArgs,
   ServeProcess,
 } from "./support/serve_process.ts";
 
@@ -34,8 +35,7 @@ async function startServe(toml: string) {
   const stateDir = await Deno.makeTempDir({ prefix: "bairelay-page-" });
   await Deno.writeTextFile(`${stateDir}/config.toml`, toml);
   const serve = ServeProcess.start([
-    ...["--bind", ip, "--middleman-port", String(ports.middleman)],
-    ...["--register-port", String(ports.register), "--api", `${ip}:${ports.api}`],
+    ...serveAddressArgs(ip, ports),
     ...["--state-dir", stateDir, "--config", `${stateDir}/config.toml`],
     ...["--push-port", String(pushPort)],
   ]);

@@ -10,6 +10,7 @@ import {
   freeServePorts,
   freeTcpPort,
   randomLoopback,
+  serveAddressArgs,
   ServeProcess,
 } from "./support/serve_process.ts";
 
@@ -25,8 +26,7 @@ async function serveSetup(toml: string) {
   const config = `${stateDir}/config.toml`;
   await Deno.writeTextFile(config, toml);
   const args = [
-    ...["--bind", ip, "--middleman-port", String(ports.middleman)],
-    ...["--register-port", String(ports.register), "--api", `${ip}:${ports.api}`],
+    ...serveAddressArgs(ip, ports),
     ...["--state-dir", stateDir, "--config", config, "--push-port", String(pushPort)],
   ];
   return {

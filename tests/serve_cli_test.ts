@@ -9,6 +9,7 @@ import {
   freeServePorts,
   freeUdpPort,
   randomLoopback,
+  serveAddressArgs,
   ServeProcess,
 } from "./support/serve_process.ts";
 
@@ -27,8 +28,7 @@ async function serveSetup(options: { api?: "off" } = {}) {
   const config = `${stateDir}/test-config.toml`;
   await Deno.writeTextFile(config, "[push_listener]\nenable = false\n");
   const args = [
-    ...["--bind", ip, "--middleman-port", String(ports.middleman)],
-    ...["--register-port", String(ports.register), "--api", options.api ?? `${ip}:${ports.api}`],
+    ...serveAddressArgs(ip, ports, options.api),
     ...["--state-dir", stateDir, "--config", config],
   ];
   return { ip, ports, stateDir, args, remove: () => Deno.remove(stateDir, { recursive: true }) };

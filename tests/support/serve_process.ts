@@ -42,6 +42,21 @@ export async function freeServePorts(ip: string) {
   return { middleman, register, api: freeTcpPort(ip) };
 }
 
+/**
+ * `serve`'s address flags on `ip` for `ports` (from freeServePorts): bind, the two UDP ports
+ * and the API (`ip:ports.api` unless `api` says otherwise, e.g. "off").
+ */
+export function serveAddressArgs(
+  ip: string,
+  ports: { middleman: number; register: number; api: number },
+  api = `${ip}:${ports.api}`,
+): string[] {
+  return [
+    ...["--bind", ip, "--middleman-port", String(ports.middleman)],
+    ...["--register-port", String(ports.register), "--api", api],
+  ];
+}
+
 /** A running `bairelay serve`. */
 export class ServeProcess {
   private stderrText = "";
