@@ -58,6 +58,25 @@ async function setup(
   };
 }
 
+Deno.test("the bridge leaves mqtt-packet's number cache (65,536 Buffers, ~7 MB) unbuilt", async () => {
+  const broker = await startMosquitto();
+  const script = new URL("./support/mqtt_number_cache.ts", import.meta.url).pathname;
+  const cached = async (mode: string) => {
+    const output = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-all", "--quiet", script, mode, String(broker.port)],
+    }).output();
+    const stderr = new TextDecoder().decode(output.stderr);
+    assert.equal(output.code, 0, stderr);
+    return Number(new TextDecoder().decode(output.stdout).trim());
+  };
+  try {
+    assert.equal(await cached("plain"), 65536, "an mqtt.js client on its defaults builds it");
+    assert.equal(await cached("bridge"), 0);
+  } finally {
+    await broker.dispose();
+  }
+});
+
 Deno.test("state topics are retained QoS 1 and follow the camera", async () => {
   const { sub, bridge, dispose } = await setup();
   try {

@@ -224,6 +224,9 @@ export class MqttBridge {
       resubscribe: false, // subscriptions are made again on every connect
       connectTimeout: CONNECT_TIMEOUT_MS,
       queueQoSZero: false,
+      // mqtt-packet's cache of every 16-bit number as a ready Buffer (65,536 of them, ~7 MB of
+      // heap made at the first packet sent) saves nothing at a few messages a second.
+      writeCache: false,
       manualConnect: true,
       will: {
         topic: this.#topics.availability,
