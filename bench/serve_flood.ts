@@ -15,6 +15,10 @@
  *    heartbeats from random UIDs), while the real camera heartbeats every 100 ms and a client
  *    wakes it every 1.5 s; then `--settle` s.
  *
+ * With `--mqtt`, serve also runs its MQTT bridge, to a Mosquitto the bench starts on loopback
+ * (every camera that registers is announced to Home Assistant and gets its state topics), as
+ * a Home Assistant user runs it.
+ *
  * The registry size (cameras fresh + stale in /api/status) is read every second.
  * `SERVE_BENCH_V8_FLAGS` replaces the serve task's `--v8-flags` (comma-separated, e.g.
  * `SERVE_BENCH_V8_FLAGS=--max-semi-space-size=1`; empty for V8's defaults). Loopback only.
@@ -22,10 +26,12 @@
  *   scripts/deno run -A bench/serve_flood.ts [--steady 20] [--camera-interval 1]
  *     [--sweep 10000,30000,60000]
  *     [--step 2] [--settle 10] [--flood 30] [--flood-rate 20000] [--sources 256] [--log FILE]
+ *     [--mqtt]
  */
 
 import { CameraSim } from "../tests/support/camera_sim.ts";
 import { ClientSim } from "../tests/support/client_sim.ts";
+import { type Mosquitto, startMosquitto } from "../tests/support/mosquitto.ts";
 import {
   freeServePorts,
   freeUdpPort,
@@ -69,7 +75,14 @@ const ip = randomLoopback();
 const ports = await freeServePorts(ip);
 const stateDir = await Deno.makeTempDir({ prefix: "bairelay-flood-" });
 const configPath = `${stateDir}/config.toml`;
-await Deno.writeTextFile(configPath, "[wake_server]\nmax_wakes_per_hour = 0\n");
+const broker: Mosquitto | undefined = Deno.args.includes("--mqtt")
+  ? await startMosquitto()
+  : undefined;
+await Deno.writeTextFile(
+  configPath,
+  "[wake_server]\nmax_wakes_per_hour = 0\n" +
+    (broker ? `[mqtt]\nbroker_addr = "${broker.host}"\nport = ${broker.port}\n` : ""),
+);
 const flags = await serveTaskFlags();
 const serve = new Deno.Command(Deno.execPath(), {
   args: [
@@ -188,7 +201,9 @@ try {
 
   const overall = Math.max(...samples.map((s) => s.rss));
   console.log(
-    `serve flags: ${flags.filter((f) => f.startsWith("--v8")).join(" ") || "(V8 defaults)"}`,
+    `serve flags: ${flags.filter((f) => f.startsWith("--v8")).join(" ") || "(V8 defaults)"}${
+      broker ? "; MQTT bridge on" : ""
+    }`,
   );
   console.log(`idle ${fmt(phaseMax("idle"))} MB`);
   console.log(
@@ -231,5 +246,6 @@ try {
   serve.kill("SIGTERM");
   await serve.status;
   await reading;
+  await broker?.dispose();
   await Deno.remove(stateDir, { recursive: true });
 }
