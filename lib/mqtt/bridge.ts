@@ -456,16 +456,26 @@ export class MqttBridge {
   }
 
   #publishState(record: CameraRecord, what: CameraStateTopic): void {
-    const payloads: Record<CameraStateTopic, () => string | undefined> = {
-      motion: () => record.motion ? ON : OFF,
-      registered: () => record.registered ? ON : OFF,
-      last_heartbeat: () => this.#time(record.lastHeartbeat),
-      last_motion: () => this.#time(record.lastMotion),
-      wakes: () => String(this.#countWakes(record)),
-      last_wake: () => this.#time(record.lastWake),
-    };
-    const payload = payloads[what]();
+    const payload = this.#statePayload(record, what);
     if (payload !== undefined) this.#publish(this.#topics.state(record.segment, what), payload);
+  }
+
+  /** The payload of one state topic, or undefined when there is nothing to say yet. */
+  #statePayload(record: CameraRecord, what: CameraStateTopic): string | undefined {
+    switch (what) {
+      case "motion":
+        return record.motion ? ON : OFF;
+      case "registered":
+        return record.registered ? ON : OFF;
+      case "last_heartbeat":
+        return this.#time(record.lastHeartbeat);
+      case "last_motion":
+        return this.#time(record.lastMotion);
+      case "wakes":
+        return String(this.#countWakes(record));
+      case "last_wake":
+        return this.#time(record.lastWake);
+    }
   }
 
   #publishRegisteredCount(): void {
