@@ -95,3 +95,26 @@ export async function removeLeftoverTemps(path: string): Promise<string[]> {
   } catch { /* the directory is gone or unreadable: nothing to clean */ }
   return removed;
 }
+
+/** What `keepAside` did with an unusable file. */
+export interface KeptAside {
+  /** What was wrong (and, when it could not be moved, why). */
+  message: string;
+  /** Where the file now is; absent when it could not be moved. */
+  movedTo?: string;
+}
+
+/**
+ * Moves an unusable file (unreadable, corrupt, torn or empty) to `<file>.corrupt-<time>`, so
+ * the server can start afresh without losing what the file held. Never throws.
+ */
+export async function keepAside(path: string, error: Error, at: number): Promise<KeptAside> {
+  const movedTo = `${path}.corrupt-${new Date(at).toISOString().replace(/[:.]/g, "-")}`;
+  const message = `state file ${path} is unusable: ${error.message}`;
+  try {
+    await Deno.rename(path, movedTo);
+    return { message, movedTo };
+  } catch (renameError) {
+    return { message: `${message}; could not move it aside: ${(renameError as Error).message}` };
+  }
+}

@@ -6,7 +6,12 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import { removeLeftoverTemps, writeDurably } from "../storage/durable_file.ts";
+import {
+  keepAside,
+  type KeptAside,
+  removeLeftoverTemps,
+  writeDurably,
+} from "../storage/durable_file.ts";
 import type { CameraEntry } from "./registry.ts";
 
 const logger = getLogger(["bairelay", "wake"]);
@@ -27,7 +32,7 @@ export const STATE_RELAXED_WRITE_INTERVAL_MS = 15_000;
 export interface LoadedState {
   cameras: CameraEntry[];
   /** Set when the file was unusable: what was wrong and where it was moved. */
-  problem?: { message: string; movedTo?: string };
+  problem?: KeptAside;
 }
 
 interface StoredCamera {
@@ -176,23 +181,12 @@ export class StateStore {
       text = await Deno.readTextFile(this.path);
     } catch (error) {
       if (error instanceof Deno.errors.NotFound) return { cameras: [] };
-      return { cameras: [], problem: await this.moveAside(error as Error, at) };
+      return { cameras: [], problem: await keepAside(this.path, error as Error, at) };
     }
     try {
       return { cameras: parseState(text) };
     } catch (error) {
-      return { cameras: [], problem: await this.moveAside(error as Error, at) };
-    }
-  }
-
-  private async moveAside(error: Error, at: number): Promise<LoadedState["problem"]> {
-    const movedTo = `${this.path}.corrupt-${new Date(at).toISOString().replace(/[:.]/g, "-")}`;
-    const message = `state file ${this.path} is unusable: ${error.message}`;
-    try {
-      await Deno.rename(this.path, movedTo);
-      return { message, movedTo };
-    } catch (renameError) {
-      return { message: `${message}; could not move it aside: ${(renameError as Error).message}` };
+      return { cameras: [], problem: await keepAside(this.path, error as Error, at) };
     }
   }
 
