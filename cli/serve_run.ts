@@ -150,6 +150,8 @@ export async function runServe(options: ServeOptions): Promise<void> {
     new Promise<false>((resolve) => timer = setTimeout(() => resolve(false), STOP_LIMIT_MS)),
   ]);
   clearTimeout(timer);
+  // The handlers stay until the process exits, right after this returns: removed, a signal
+  // still on its way (the second copy of a Ctrl-C) would end the process with code 130.
   if (!closed) {
     throw new CliExit(EXIT.FAILURE, `did not stop within ${STOP_LIMIT_MS} ms; exiting anyway`);
   }
@@ -162,18 +164,32 @@ function isListenFailure(error: unknown): error is Error & { listener: string; c
     typeof (error as { code?: unknown }).code === "string";
 }
 
-/** Watches for the first SIGINT or SIGTERM; `received` resolves with its name. */
+/**
+ * Watches for SIGINT and SIGTERM; `received` resolves with the first one's name. The handlers
+ * stay until `dispose()` (serve leaves them to the process's exit): a terminal's Ctrl-C reaches serve twice (the terminal signals the
+ * whole process group, and `deno task` forwards its copy), and a second signal without a
+ * handler would kill serve halfway through its stop, before the state is flushed. Later
+ * signals are logged and otherwise wait for the stop under way (bounded by STOP_LIMIT_MS).
+ */
 function watchSignals(): { received: Promise<Deno.Signal>; dispose(): void } {
   const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
   const handlers: [Deno.Signal, () => void][] = [];
   const dispose = () => {
     for (const [signal, handler] of handlers.splice(0)) Deno.removeSignalListener(signal, handler);
   };
+  let first: Deno.Signal | null = null;
   const received = new Promise<Deno.Signal>((resolve) => {
     for (const signal of signals) {
       const handler = () => {
-        dispose();
-        resolve(signal);
+        if (first === null) {
+          first = signal;
+          resolve(signal);
+          return;
+        }
+        log.info(
+          "{signal} received while stopping after {first}: the stop goes on (at most {limit} ms)",
+          { signal, first, limit: STOP_LIMIT_MS },
+        );
       };
       Deno.addSignalListener(signal, handler);
       handlers.push([signal, handler]);
