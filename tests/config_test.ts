@@ -4,13 +4,13 @@ import {
   CONFIG_SCHEMA,
   type ConfigEnv,
   ConfigError,
-  DEFAULT_API_LIMITS,
-  defaultStateDir,
   loadConfig,
   type LoadConfigInput,
   parseListen,
   wakeServerOptions,
 } from "../lib/config.ts";
+import { DEFAULT_API_LIMITS } from "../lib/api/config.ts";
+import { defaultStateDir } from "../lib/wake/config.ts";
 import { DEFAULT_WAKE_SERVER_OPTIONS } from "../lib/wake/server.ts";
 
 const ENV: ConfigEnv = { uid: 1000, vars: { HOME: "/home/ann" } };

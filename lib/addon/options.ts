@@ -7,7 +7,7 @@
  */
 
 import { parse as parseToml, stringify as stringifyToml, TomlError } from "smol-toml";
-import { MQTT_PASSWORD_ENV, MQTT_USERNAME_ENV } from "../config.ts";
+import { MQTT_PASSWORD_ENV, MQTT_USERNAME_ENV } from "../mqtt/config.ts";
 
 /** Where the add-on keeps its state (the Supervisor's persistent /data volume). */
 export const ADDON_STATE_DIR = "/data/state";
