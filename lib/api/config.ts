@@ -4,9 +4,16 @@ import { type ConfigReader, show, type Table } from "../config/reader.ts";
 import { defaultsOf, type SectionSpec, type SectionValues } from "../config/spec.ts";
 import { isLoopback } from "../local_address.ts";
 
+/** The control API's TCP port unless `[api] listen` names another. */
+export const API_PORT = 9899;
+
 /** `[api]` listen and token. */
 const API_ACCESS_SPEC = {
-  listen: { type: "string", default: "127.0.0.1:9899", help: 'control API "host:port", or "off"' },
+  listen: {
+    type: "string",
+    default: `127.0.0.1:${API_PORT}`,
+    help: 'control API "host:port", or "off"',
+  },
   token: { type: "string", help: "bearer token clients must send (needed off loopback)" },
 } as const satisfies SectionSpec;
 

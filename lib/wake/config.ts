@@ -5,7 +5,7 @@
  */
 
 import { isAbsolute, join, resolve } from "pathe";
-import { MAX_UID_LENGTH } from "../bcudp/constants.ts";
+import { MAX_UID_LENGTH, MIDDLEMAN_PORT, REGISTER_PORT } from "../bcudp/constants.ts";
 import { type ConfigEnv, type ConfigReader, isTable, show, type Table } from "../config/reader.ts";
 import { MS_MAX, PORT_BOUNDS, type SectionSpec, type SectionValues } from "../config/spec.ts";
 import { DEFAULT_RECEIVE_BUFFER_BYTES, MAX_RECEIVE_BUFFER_BYTES } from "./receive_buffer.ts";
@@ -19,8 +19,8 @@ export const ROOT_SPEC = {
 /** `[wake_server]`. */
 export const WAKE_SERVER_SPEC = {
   enable: { type: "boolean", default: true, help: "run the wake server" },
-  middleman_port: { ...PORT_BOUNDS, default: 9999, help: "middleman UDP port" },
-  register_port: { ...PORT_BOUNDS, default: 58200, help: "register UDP port" },
+  middleman_port: { ...PORT_BOUNDS, default: MIDDLEMAN_PORT, help: "middleman UDP port" },
+  register_port: { ...PORT_BOUNDS, default: REGISTER_PORT, help: "register UDP port" },
   heartbeat_ms: {
     type: "integer",
     default: 20_000,
