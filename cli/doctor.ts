@@ -14,7 +14,7 @@ import {
 } from "../lib/doctor/facts.ts";
 import type { CheckGroup, CheckResult } from "../lib/doctor/result.ts";
 import { RESOLV_CONF } from "../lib/dns/upstreams.ts";
-import { ipVersion } from "../lib/ip_address.ts";
+import { ipVersion } from "../lib/net/ip.ts";
 import { MAX_P2P_HOST_NUMBER, REOLINK_HOSTS } from "../lib/reolink_hosts.ts";
 import { apiTarget, loadConfigFile } from "./api_target.ts";
 import { CliExit, EXIT } from "./exit_codes.ts";

@@ -7,9 +7,9 @@
 // pathe and ipVersion rather than node:path and node:net: no Node layer in serve (issue 14).
 import { dirname, isAbsolute, join, resolve } from "pathe";
 import { parse as parseToml, TomlError } from "smol-toml";
-import { ipVersion } from "./ip_address.ts";
-import { isLoopback } from "./local_address.ts";
-import { DEFAULT_RECEIVE_BUFFER_BYTES, MAX_RECEIVE_BUFFER_BYTES } from "./wake/receive_buffer.ts";
+import { ipVersion, isLoopback } from "./net/ip.ts";
+import { type ListenAddress, parseListen } from "./net/listen_address.ts";
+import { DEFAULT_RECEIVE_BUFFER_BYTES, MAX_RECEIVE_BUFFER_BYTES } from "./net/receive_buffer.ts";
 import type { WakeServerOptions } from "./wake/server.ts";
 import { DEFAULT_ALLOW_FROM, rangeProblem } from "./dns/ranges.ts";
 import { DEFAULT_NAMES, namePatternProblem } from "./dns/names.ts";
@@ -25,12 +25,6 @@ export const LOG_LEVELS = ["trace", "debug", "info", "warning", "error", "fatal"
 export type LogLevel = typeof LOG_LEVELS[number];
 /** How log lines are written on stderr. */
 export type LogFormat = "pretty" | "json";
-
-/** A host and TCP port to listen on. */
-export interface ListenAddress {
-  host: string;
-  port: number;
-}
 
 /** A camera the operator named in `[[cameras]]`. */
 export interface CameraConfig {
@@ -406,25 +400,6 @@ export function dnsServerOptions(config: Config): DnsServerOptions {
     tcpMaxConnections: d.tcpMaxConnections,
     tcpIdleMs: d.tcpIdleMs,
   };
-}
-
-/** Parses "host:port" / "[v6]:port" (the API listen syntax); null when malformed. */
-export function parseListen(text: string): ListenAddress | null {
-  const match = /^(?:\[([^\]]+)\]|([^:\s]+)):(\d{1,5})$/.exec(text);
-  if (!match) return null;
-  const host = match[1] ?? match[2];
-  const port = Number(match[3]);
-  if (port < 1 || port > 65535) return null;
-  if (host !== "localhost" && ipVersion(host) === 0) return null;
-  if (match[1] !== undefined && ipVersion(host) !== 6) return null;
-  return { host, port };
-}
-
-/** Formats a listen address back to "host:port" ("[v6]:port"). */
-export function formatListen(address: ListenAddress): string {
-  return ipVersion(address.host) === 6
-    ? `[${address.host}]:${address.port}`
-    : `${address.host}:${address.port}`;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 /** The control API's HTTP layer: route table, methods, bearer token, listen refusals, bind errors. */
 
 import assert from "node:assert/strict";
-import { ListenError, type Route, startHttpApi } from "../lib/api/http.ts";
+import { type Route, startHttpApi } from "../lib/api/http.ts";
+import { ListenError } from "../lib/net/listen_error.ts";
 import { jsonResponse } from "../lib/api/json_response.ts";
 import { healthRoute } from "../lib/api/routes.ts";
 

@@ -8,9 +8,9 @@ import {
   defaultStateDir,
   loadConfig,
   type LoadConfigInput,
-  parseListen,
   wakeServerOptions,
 } from "../lib/config.ts";
+import { parseListen } from "../lib/net/listen_address.ts";
 import { DEFAULT_WAKE_SERVER_OPTIONS } from "../lib/wake/server.ts";
 
 const ENV: ConfigEnv = { uid: 1000, vars: { HOME: "/home/ann" } };

@@ -1,6 +1,6 @@
 /** Options, outcomes and events of the wake server (re-exported by `server.ts`). */
 
-import { DEFAULT_RECEIVE_BUFFER_BYTES } from "./receive_buffer.ts";
+import { DEFAULT_RECEIVE_BUFFER_BYTES } from "../net/receive_buffer.ts";
 
 /** Everything that configures a wake server; see DEFAULT_WAKE_SERVER_OPTIONS. */
 export interface WakeServerOptions {
