@@ -6,11 +6,10 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import { type ApiLimits, DEFAULT_API_LIMITS } from "../config.ts";
 import { isLoopback } from "../net/ip.ts";
 import { formatListen, type ListenAddress } from "../net/listen_address.ts";
 import { ListenError, listenError } from "../net/listen_error.ts";
-import { type HttpListener, listenHttp } from "./http_listener.ts";
+import { type HttpLimits, type HttpListener, listenHttp } from "./http_listener.ts";
 import { errorResponse } from "./json_response.ts";
 
 const log = getLogger(["bairelay", "api"]);
@@ -101,8 +100,8 @@ export interface HttpApiOptions {
   /** Bearer token; required unless `listen` is loopback. */
   token: string | null;
   routes: readonly Route[];
-  /** Header deadline and connection cap (default DEFAULT_API_LIMITS). */
-  limits?: ApiLimits;
+  /** Header deadline and connection cap (`[api]`'s limits). */
+  limits: HttpLimits;
 }
 
 /** A running control API. */
@@ -136,11 +135,7 @@ export async function startHttpApi(options: HttpApiOptions): Promise<HttpApi> {
   const router = new Router(options.routes, token);
   let server: HttpListener;
   try {
-    server = listenHttp(
-      listen,
-      options.limits ?? DEFAULT_API_LIMITS,
-      (request) => router.handle(request),
-    );
+    server = listenHttp(listen, options.limits, (request) => router.handle(request));
   } catch (error) {
     throw listenError("api", { listener: "api (HTTP, TCP)", ...listen }, error);
   }
