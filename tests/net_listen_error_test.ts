@@ -195,6 +195,8 @@ Deno.test("Deno's bind errors map to errno-like codes; anything else keeps its o
     [null, undefined],
   ];
   for (const [error, code] of cases) assert.equal(refusalOf(error).code, code, String(error));
+  const odd = listenError("api", API, Object.assign(new Error(OS_WORDS), { code: "toString" }));
+  assert.equal(odd.message, `cannot listen on [::1]:8080 for the api (HTTP, TCP): ${OS_WORDS}`);
   assert.equal(refusalOf("a string").message, "a string");
 });
 

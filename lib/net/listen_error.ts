@@ -79,7 +79,7 @@ const WAKE_PRIVILEGE: Explain = () => ({
     "or choose a port above 1023",
 });
 
-const API_PRIVILEGE_CAUSE = "permission denied (ports below 1024 need root or " +
+const API_PRIVILEGE_REASON = "permission denied (ports below 1024 need root or " +
   "CAP_NET_BIND_SERVICE, e.g. `setcap cap_net_bind_service=+ep bairelay` or systemd " +
   "AmbientCapabilities=CAP_NET_BIND_SERVICE)";
 
@@ -90,7 +90,7 @@ const API_CAUSES: Readonly<Record<string, Explain>> = {
       `\`ss -lntup | grep ${site.port}\`)`,
     remedy: "stop that program or choose another port",
   }),
-  EACCES: () => ({ reason: API_PRIVILEGE_CAUSE, remedy: "or choose another port" }),
+  EACCES: () => ({ reason: API_PRIVILEGE_REASON, remedy: "or choose another port" }),
   EADDRNOTAVAIL: (site) => ({
     reason: `${site.host} is not an address of this machine`,
     remedy: "use one of its addresses or 0.0.0.0",
@@ -168,7 +168,7 @@ export const LISTEN_VOICES = {
     causes: {
       ...API_CAUSES,
       EACCES: (site) => ({
-        reason: API_PRIVILEGE_CAUSE,
+        reason: API_PRIVILEGE_REASON,
         remedy: "or choose another port with [dns] port or --dns-port, and redirect UDP and " +
           `TCP port ${site.port} to it (nft/iptables): cameras always ask port 53`,
       }),
@@ -209,7 +209,9 @@ export function refusalOf(error: unknown): ListenRefusal {
 export function listenError(voice: ListenVoice, site: ListenSite, error: unknown): ListenError {
   const refusal = refusalOf(error);
   const { say, causes, otherwise }: Voice = LISTEN_VOICES[voice];
-  const explain = (refusal.code === undefined ? undefined : causes[refusal.code]) ?? otherwise;
+  const code = refusal.code;
+  // Own keys only: a code such as "toString" must not find Object.prototype's.
+  const explain = code !== undefined && Object.hasOwn(causes, code) ? causes[code] : otherwise;
   const explanation = explain(site, refusal);
-  return new ListenError(site, refusal.code ?? "UNKNOWN", explanation, say(site, explanation));
+  return new ListenError(site, code ?? "UNKNOWN", explanation, say(site, explanation));
 }
