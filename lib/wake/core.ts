@@ -21,7 +21,7 @@ import {
   writeMessage,
 } from "../bcudp/mod.ts";
 import { CounterByPair, type Metrics } from "../metrics.ts";
-import type { AddressAdvertiser } from "./advertise.ts";
+import type { AddressAdvertiser } from "../net/advertiser.ts";
 import { BurstScheduler, WakeBudget } from "./bursts.ts";
 import { LineBudget } from "./line_budget.ts";
 import { type Address, type CameraEntry, CameraRegistry, SessionAnchors } from "./registry.ts";
