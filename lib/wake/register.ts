@@ -1,6 +1,6 @@
 /**
  * The register (UDP 58200): anchors cameras' sessions, keeps the registry from their
- * heartbeats (the hot path: one per camera every few seconds), and answers a client's
+ * heartbeats (the hot path: one per camera every 10-20 s), and answers a client's
  * connect with a wake and the camera's address.
  */
 
