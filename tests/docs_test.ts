@@ -7,11 +7,14 @@
  * After a deliberate change of output: `scripts/deno test --allow-all tests/docs_test.ts --
  * --update` rewrites the transcripts, then review the diff.
  *
- * Also: every relative link in those files points at a file that exists, and a `#anchor` into a
+ * Also: docs/configuration.md has a row for every config key with its default and range, and
+ * every relative link in those files points at a file that exists, and a `#anchor` into a
  * Markdown file at one of its headings.
  */
 
 import assert from "node:assert/strict";
+import { CONFIG_SCHEMA } from "../lib/config.ts";
+import type { KeySpec, Schema } from "../lib/config/spec.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const UPDATE = Deno.args.includes("--update");
@@ -193,4 +196,56 @@ Deno.test("docs: every relative link in README.md and docs/ points at a file (an
     });
   }
   assert.deepEqual(broken, []);
+});
+
+/** How docs/configuration.md titles the section `name` of CONFIG_SCHEMA. */
+function sectionTitle(name: string): string {
+  if (name === "") return "Top level";
+  if (name === "cameras[]") return "`[[cameras]]`";
+  return `\`[${name}]\``;
+}
+
+/** A default as the reference shows it: TOML syntax in backticks, `none` when computed. */
+function shownDefault(spec: KeySpec): string {
+  if (!("default" in spec) || spec.default === undefined) return "none";
+  const value = spec.default;
+  if (typeof value === "string") return `\`${JSON.stringify(value)}\``;
+  if (Array.isArray(value)) return `\`[${value.map((v) => JSON.stringify(v)).join(", ")}]\``;
+  return `\`${value}\``;
+}
+
+/** A range as the reference shows it. */
+function shownRange(spec: KeySpec): string {
+  if (spec.type === "integer") return `${spec.min}-${spec.max}`;
+  if (spec.type === "string") return spec.oneOf?.map((v) => `\`${v}\``).join(", ") ?? "";
+  if (spec.type === "pair") return "two strings";
+  if (spec.type === "strings") return `at most ${spec.max}`;
+  return "";
+}
+
+Deno.test("docs: configuration.md has a row for every config key, with its default and range", () => {
+  const text = Deno.readTextFileSync(`${ROOT}/docs/configuration.md`);
+  const sections = new Map(
+    text.split(/^## /m).slice(1).map((part) => [part.slice(0, part.indexOf("\n")), part]),
+  );
+  const wrong: string[] = [];
+  for (const [name, keys] of Object.entries(CONFIG_SCHEMA as Schema)) {
+    const section = sections.get(sectionTitle(name));
+    if (section === undefined) {
+      wrong.push(`no section "## ${sectionTitle(name)}"`);
+      continue;
+    }
+    for (const [key, spec] of Object.entries(keys)) {
+      const row = section.split("\n").find((line) => line.startsWith(`| \`${key}\` `));
+      const cells = row?.split("|").slice(2, 4).map((cell) => cell.trim());
+      const expected = [shownDefault(spec), shownRange(spec)];
+      if (cells === undefined) wrong.push(`${sectionTitle(name)} ${key}: no row`);
+      else if (cells.join(" | ") !== expected.join(" | ")) {
+        wrong.push(
+          `${sectionTitle(name)} ${key}: shows ${cells.join(" | ")}, is ${expected.join(" | ")}`,
+        );
+      }
+    }
+  }
+  assert.deepEqual(wrong, []);
 });
