@@ -4,13 +4,43 @@
  * configured name.
  */
 
-import type { RecentEvents } from "../api/events.ts";
+import type { Route } from "../api/http.ts";
+import { eventsRoute, RecentEvents } from "../api/events.ts";
+import { EventStreams } from "../api/event_stream.ts";
 import { formatListen } from "../config.ts";
 import type { RegistryView } from "../wake/registry.ts";
 import type { ServeBus } from "./bus.ts";
 
+/** The running events log. */
+export interface EventLog {
+  readonly events: RecentEvents;
+  /** `GET /api/events` and its live form `GET /api/events/stream`. */
+  readonly routes: Route[];
+  /** Stops listening and ends the open event streams. */
+  close(): void;
+}
+
+/** Starts the events log on the bus, with at most `maxStreams` live streams. */
+export function startEventLog(
+  bus: ServeBus,
+  registry: Pick<RegistryView, "nameFor">,
+  maxStreams: number,
+): EventLog {
+  const events = new RecentEvents();
+  const streams = new EventStreams(events, { maxClients: maxStreams });
+  const unsubscribe = logServeEvents(events, bus, registry);
+  return {
+    events,
+    routes: [eventsRoute(events), streams.route()],
+    close() {
+      unsubscribe();
+      streams.close();
+    },
+  };
+}
+
 /** Subscribes `events` to the bus; returns the unsubscribe function. */
-export function logServeEvents(
+function logServeEvents(
   events: RecentEvents,
   bus: ServeBus,
   registry: Pick<RegistryView, "nameFor">,

@@ -8,8 +8,7 @@
 import { getLogger } from "@logtape/logtape";
 import { type Config, dnsServerOptions, wakeServerOptions } from "../config.ts";
 import { type HttpApi, type Route, startHttpApi } from "../api/http.ts";
-import { eventsRoute, RecentEvents } from "../api/events.ts";
-import { EventStreams } from "../api/event_stream.ts";
+import type { RecentEvents } from "../api/events.ts";
 import { countCameras, healthRoute, wakeRoutes } from "../api/routes.ts";
 import { type MqttStatus, statusRoute } from "../api/status.ts";
 import { pageRoutes } from "../api/page.ts";
@@ -24,7 +23,7 @@ import type { DnsServer } from "../dns/server.ts";
 import { createServeBus, type ServeBus } from "./bus.ts";
 import { type ListenerStatus, type Listening, off, up } from "./listeners.ts";
 import { addServiceMetrics } from "./metrics.ts";
-import { logServeEvents } from "./event_log.ts";
+import { startEventLog } from "./event_log.ts";
 import { type MqttFeed, startMqttFeed } from "./mqtt_feed.ts";
 
 const log = getLogger(["bairelay", "serve"]);
@@ -118,16 +117,10 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
     const routes: Route[] = [healthRoute(), ...pageRoutes()];
     if (wake) {
       const registry = wake.registry;
-      const recent = new RecentEvents();
-      const streams = new EventStreams(recent, { maxClients: config.api.limits.maxEventStreams });
-      const unsubscribe = logServeEvents(recent, bus, registry);
-      closers.push(() => {
-        unsubscribe();
-        streams.close();
-      });
-      events = recent;
-      routes.push(...wakeRoutes({ wake, metrics, now: deps.now }));
-      routes.push(eventsRoute(recent), streams.route());
+      const eventLog = startEventLog(bus, registry, config.api.limits.maxEventStreams);
+      closers.push(() => eventLog.close());
+      events = eventLog.events;
+      routes.push(...wakeRoutes({ wake, metrics, now: deps.now }), ...eventLog.routes);
 
       if (config.mqtt.brokerAddr !== null) {
         const running = wake;
