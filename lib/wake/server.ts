@@ -45,7 +45,7 @@ export interface WakeServer {
   readonly register: Address;
   /** The registry, read-only: it changes only here, where every change reaches the state file. */
   readonly registry: RegistryView;
-  /** The metrics it counts into (`links.metrics` when given). */
+  /** The metrics it counts into (`deps.metrics` when given). */
   readonly metrics: Metrics;
   /** What became of `receiveBufferBytes` on each listener (empty when 0 was asked). */
   readonly receiveBuffers: readonly ReceiveBufferReport[];
