@@ -19,7 +19,7 @@ import {
   AddonOptionsError,
   type MqttService,
 } from "../lib/addon/options.ts";
-import { MQTT_PASSWORD_ENV, MQTT_USERNAME_ENV } from "../lib/config.ts";
+import { MQTT_PASSWORD_ENV, MQTT_USERNAME_ENV } from "../lib/mqtt/config.ts";
 import { runCli } from "./support/run_cli.ts";
 
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));

@@ -16,7 +16,7 @@
 import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { defaultStateDir } from "../lib/config.ts";
+import { defaultStateDir } from "../lib/wake/config.ts";
 import { CameraSim } from "./support/camera_sim.ts";
 import { freeServePorts, randomLoopback, ServeProcess } from "./support/serve_process.ts";
 import { readableProgram } from "./support/unprivileged.ts";

@@ -7,7 +7,8 @@
  */
 
 import { parse as parseToml, stringify as stringifyToml, TomlError } from "smol-toml";
-import { MQTT_PASSWORD_ENV, MQTT_USERNAME_ENV } from "../config.ts";
+import { API_PORT } from "../api/config.ts";
+import { MQTT_PASSWORD_ENV, MQTT_USERNAME_ENV } from "../mqtt/config.ts";
 
 /** Where the add-on keeps its state (the Supervisor's persistent /data volume). */
 export const ADDON_STATE_DIR = "/data/state";
@@ -16,7 +17,7 @@ export const ADDON_STATE_DIR = "/data/state";
  * network namespace, so loopback would not do (the API then needs a token, which the run script
  * provides).
  */
-export const ADDON_API_LISTEN = "0.0.0.0:9899";
+export const ADDON_API_LISTEN = `0.0.0.0:${API_PORT}`;
 
 /** What the Supervisor's `GET /services/mqtt` reports (`data`), when the MQTT service exists. */
 export interface MqttService {

@@ -6,7 +6,8 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import { type ApiLimits, DEFAULT_API_LIMITS, formatListen, type ListenAddress } from "../config.ts";
+import { formatListen, type ListenAddress } from "../config.ts";
+import { type ApiLimits, DEFAULT_API_LIMITS } from "./config.ts";
 import { isLoopback } from "../local_address.ts";
 import { type HttpListener, listenHttp } from "./http_listener.ts";
 import { errorResponse } from "./json_response.ts";

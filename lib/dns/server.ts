@@ -15,7 +15,7 @@ import { plainIp } from "../wake/udp_listener.ts";
 import { closeQuietly, Forwarder } from "./forwarder.ts";
 import { DNS_RESULTS, type DnsResult, Responder } from "./responder.ts";
 import { frame, readFrame, writeAll } from "./tcp_frame.ts";
-import type { DnsServerOptions } from "./options.ts";
+import { DNS_SPEC, type DnsServerOptions } from "./config.ts";
 import { isSelf, systemUpstreams, type Upstream } from "./upstreams.ts";
 
 export type { DnsServerOptions };
@@ -24,10 +24,6 @@ const log = getLogger(["bairelay", "dns"]);
 
 /** Largest query accepted, UDP or TCP (real queries are under 600 bytes; EDNS padding included). */
 export const MAX_QUERY_BYTES = 4096;
-/** Default cap on TCP connections held open at once (more are closed at accept). */
-export const DEFAULT_TCP_MAX_CONNECTIONS = 64;
-/** Default time a TCP connection may sit idle, or take to send one message (ms). */
-export const DEFAULT_TCP_IDLE_MS = 10_000;
 /** Queries of one TCP connection answered at once (RFC 7766 pipelining); reading waits beyond. */
 export const MAX_PIPELINED = 16;
 /** Tries to find a port free for both UDP and TCP when port 0 is asked. */
@@ -69,8 +65,8 @@ export interface DnsServer {
  * "dns") when either cannot be bound.
  */
 export function startDnsServer(options: DnsServerOptions, deps: DnsServerDeps = {}): DnsServer {
-  const tcpMaxConnections = options.tcpMaxConnections ?? DEFAULT_TCP_MAX_CONNECTIONS;
-  const tcpIdleMs = options.tcpIdleMs ?? DEFAULT_TCP_IDLE_MS;
+  const tcpMaxConnections = options.tcpMaxConnections ?? DNS_SPEC.tcp_max_connections.default;
+  const tcpIdleMs = options.tcpIdleMs ?? DNS_SPEC.tcp_idle_ms.default;
   const queries = deps.metrics?.counter(
     "bairelay_dns_queries_total",
     "DNS queries to the built-in responder, by result (intercepted: answered here; forwarded; " +

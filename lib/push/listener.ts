@@ -7,20 +7,19 @@
  */
 
 import { getLogger } from "@logtape/logtape";
+import { PUSH_LISTENER_SPEC } from "./config.ts";
 import { MAX_CLIENT_HELLO_BYTES, readClientHelloSni } from "./sni.ts";
 
 const log = getLogger(["bairelay", "push"]);
 
-/** Default port: where `pushx.reolink.com:443` lands after the DNS redirect. */
-export const DEFAULT_PUSH_PORT = 443;
 /**
  * Default cap on connections held open at once (while their ClientHello is read). Over the
  * cap a connection still fires its motion event but is closed at once, so a flood cannot
  * exhaust file descriptors.
  */
-export const DEFAULT_MAX_PUSH_CONNECTIONS = 256;
+const DEFAULT_MAX_PUSH_CONNECTIONS = PUSH_LISTENER_SPEC.max_connections.default;
 /** How long a connection may take to send its ClientHello after the motion event fired. */
-export const DEFAULT_SNI_TIMEOUT_MS = 200;
+const DEFAULT_SNI_TIMEOUT_MS = PUSH_LISTENER_SPEC.sni_timeout_ms.default;
 /** First read buffer for the ClientHello (real ones are 200-600 bytes). */
 const INITIAL_READ_BYTES = 1024;
 /** Pause after a failed accept (e.g. out of file descriptors) before accepting again. */

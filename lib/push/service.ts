@@ -16,23 +16,19 @@ import {
   type PushListener,
   startPushListener,
 } from "./listener.ts";
+import type { PushListenerConfig } from "./config.ts";
 import { type MotionChangeEvent, MotionTracker } from "./motion.ts";
 
 const log = getLogger(["bairelay", "push"]);
 
-/** The `[push_listener]` settings the motion service uses. */
-export interface MotionServiceOptions {
-  bind: string;
-  port: number;
-  sniTimeoutMs: number;
-  maxConnections: number;
-  motionHoldSecs: number;
-  /**
-   * The user asked for this port: a bind failure is fatal. Otherwise a port this user may not
-   * bind turns the listener off with a warning.
-   */
-  explicit: boolean;
-}
+/**
+ * The `[push_listener]` settings the motion service uses (`explicit`: a bind failure is fatal;
+ * otherwise a port this user may not bind turns the listener off with a warning).
+ */
+export type MotionServiceOptions = Pick<
+  PushListenerConfig,
+  "bind" | "port" | "sniTimeoutMs" | "maxConnections" | "motionHoldSecs" | "explicit"
+>;
 
 /** What the motion service is wired to. */
 export interface MotionServiceDeps {
