@@ -14,8 +14,8 @@ import {
 } from "../lib/doctor/facts.ts";
 import type { CheckGroup, CheckResult } from "../lib/doctor/result.ts";
 import { RESOLV_CONF } from "../lib/dns/upstreams.ts";
-import { ipVersion } from "../lib/ip_address.ts";
-import { advertisedAddresses } from "../lib/local_address.ts";
+import { ipVersion } from "../lib/net/ip.ts";
+import { advertisedAddresses } from "../lib/net/local_address.ts";
 import { MAX_P2P_HOST_NUMBER, REDIRECT_RECIPES, REOLINK_HOSTS } from "../lib/reolink_hosts.ts";
 import { apiTarget, loadConfigFile } from "./api_target.ts";
 import { CliExit, EXIT } from "./exit_codes.ts";

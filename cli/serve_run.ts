@@ -15,6 +15,7 @@ import {
   StateDirError,
 } from "../lib/serve/service.ts";
 import { MqttConfigError } from "../lib/mqtt/errors.ts";
+import { ListenError } from "../lib/net/listen_error.ts";
 import { redirectAdvice, REOLINK_HOSTS } from "../lib/reolink_hosts.ts";
 import { responderAdvice } from "../lib/dns/advice.ts";
 import { CliExit, EXIT } from "./exit_codes.ts";
@@ -116,7 +117,7 @@ export async function runServe(options: ServeOptions): Promise<void> {
     service = await startService(config);
   } catch (error) {
     stopSignal.dispose();
-    if (isListenFailure(error) || error instanceof StateDirError) {
+    if (error instanceof ListenError || error instanceof StateDirError) {
       throw new CliExit(EXIT.FAILURE, error.message);
     }
     if (error instanceof MqttConfigError) throw new CliExit(EXIT.USAGE, error.message);
@@ -161,12 +162,6 @@ export async function runServe(options: ServeOptions): Promise<void> {
     throw new CliExit(EXIT.FAILURE, `did not stop within ${STOP_LIMIT_MS} ms; exiting anyway`);
   }
   log.info("stopped");
-}
-
-/** Bind failures from any listener carry the failing listener and an errno-like code. */
-function isListenFailure(error: unknown): error is Error & { listener: string; code: string } {
-  return error instanceof Error && typeof (error as { listener?: unknown }).listener === "string" &&
-    typeof (error as { code?: unknown }).code === "string";
 }
 
 /**

@@ -8,7 +8,6 @@
 
 import { dirname, resolve } from "pathe";
 import { parse as parseToml, TomlError } from "smol-toml";
-import { ipVersion } from "./ip_address.ts";
 import { type ConfigEnv, ConfigError, ConfigReader, isTable, type Table } from "./config/reader.ts";
 import type { KeySpec, Schema } from "./config/spec.ts";
 import { LOG_SPEC, type LogFormat, type LogLevel, readLog } from "./log.ts";
@@ -38,12 +37,6 @@ export { type ConfigEnv, ConfigError, type ConfigProblem } from "./config/reader
 
 // ---------------------------------------------------------------------------------------------
 // The typed result
-
-/** A host and TCP port to listen on. */
-export interface ListenAddress {
-  host: string;
-  port: number;
-}
 
 /** Everything `serve` needs, after defaults, file and flags were merged and validated. */
 export interface Config {
@@ -206,25 +199,6 @@ export function dnsServerOptions(config: Config): DnsServerOptions {
   };
 }
 
-/** Parses "host:port" / "[v6]:port" (the API listen syntax); null when malformed. */
-export function parseListen(text: string): ListenAddress | null {
-  const match = /^(?:\[([^\]]+)\]|([^:\s]+)):(\d{1,5})$/.exec(text);
-  if (!match) return null;
-  const host = match[1] ?? match[2];
-  const port = Number(match[3]);
-  if (port < 1 || port > 65535) return null;
-  if (host !== "localhost" && ipVersion(host) === 0) return null;
-  if (match[1] !== undefined && ipVersion(host) !== 6) return null;
-  return { host, port };
-}
-
-/** Formats a listen address back to "host:port" ("[v6]:port"). */
-export function formatListen(address: ListenAddress): string {
-  return ipVersion(address.host) === 6
-    ? `[${address.host}]:${address.port}`
-    : `${address.host}:${address.port}`;
-}
-
 // ---------------------------------------------------------------------------------------------
 // Internals
 
@@ -246,9 +220,9 @@ function read(reader: ConfigReader, raw: Table): Config {
     log: readLog(reader, log),
     wakeServer: reader.values(wake, WAKE_SERVER_SPEC, "wake_server"),
     cameras: readCameras(reader, root.cameras),
-    api: readApi(reader, api, parseListen),
+    api: readApi(reader, api),
     pushListener: readPushListener(reader, push, bind),
-    dns: readDns(reader, dns, bind, parseListen),
+    dns: readDns(reader, dns, bind),
     mqtt: readMqtt(reader, mqtt, discovery),
   };
 }

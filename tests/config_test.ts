@@ -6,12 +6,12 @@ import {
   ConfigError,
   loadConfig,
   type LoadConfigInput,
-  parseListen,
   wakeServerOptions,
 } from "../lib/config.ts";
 import { DEFAULT_API_LIMITS } from "../lib/api/config.ts";
 import { violation } from "../lib/config/spec.ts";
 import { defaultStateDir } from "../lib/wake/config.ts";
+import { parseListen } from "../lib/net/listen_address.ts";
 import { DEFAULT_WAKE_SERVER_OPTIONS } from "../lib/wake/server.ts";
 
 const ENV: ConfigEnv = { uid: 1000, vars: { HOME: "/home/ann" } };

@@ -2,7 +2,8 @@
 
 import { type ConfigReader, show, type Table } from "../config/reader.ts";
 import { defaultsOf, type SectionSpec, type SectionValues } from "../config/spec.ts";
-import { isLoopback } from "../local_address.ts";
+import { isLoopback } from "../net/ip.ts";
+import { type ListenAddress, parseListen } from "../net/listen_address.ts";
 
 /** The control API's TCP port unless `[api] listen` names another. */
 export const API_PORT = 9899;
@@ -53,7 +54,7 @@ export const DEFAULT_API_LIMITS: ApiLimits = defaultsOf(API_LIMITS_SPEC);
 
 /** `[api]` as read; `listen` null = off. */
 export interface ApiConfig {
-  listen: { host: string; port: number } | null;
+  listen: ListenAddress | null;
   token: string | null;
   limits: ApiLimits;
 }
@@ -62,11 +63,7 @@ export interface ApiConfig {
  * `[api]`: `listen` is "off" or an address `parseListen` reads (null when malformed); anything
  * but loopback needs a token, or anyone on the network could wake the cameras.
  */
-export function readApi(
-  reader: ConfigReader,
-  api: Table,
-  parseListen: (text: string) => { host: string; port: number } | null,
-): ApiConfig {
+export function readApi(reader: ConfigReader, api: Table): ApiConfig {
   const { listen: listenText, token: tokenText } = reader.values(api, API_ACCESS_SPEC, "api");
   const token = reader.nonEmpty("api.token", tokenText);
   const limits = () => reader.values(api, API_LIMITS_SPEC, "api");

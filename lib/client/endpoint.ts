@@ -5,7 +5,7 @@
 
 import { lookup } from "node:dns/promises";
 import { MIDDLEMAN_PORT } from "../bcudp/constants.ts";
-import { ipVersion } from "../ip_address.ts";
+import { ipVersion } from "../net/ip.ts";
 
 /** An IPv4 address and a port, as the protocol writes them (`<ip>`, `<port>`). */
 export interface Endpoint {

@@ -5,7 +5,7 @@
  */
 
 import { isAbsolute, resolve } from "pathe";
-import { ipVersion } from "../ip_address.ts";
+import { ipVersion } from "../net/ip.ts";
 import { camelCase, type Schema, type SectionSpec, type SectionValues, violation } from "./spec.ts";
 
 /** A TOML table as parsed. */

@@ -5,7 +5,8 @@
 
 import type { ConfigReader, Table } from "../config/reader.ts";
 import { PORT_BOUNDS, type SectionSpec, type SectionValues } from "../config/spec.ts";
-import { ipVersion } from "../ip_address.ts";
+import { ipVersion } from "../net/ip.ts";
+import { parseListen } from "../net/listen_address.ts";
 import { DEFAULT_NAMES, namePatternProblem } from "./names.ts";
 import { DEFAULT_ALLOW_FROM, rangeProblem } from "./ranges.ts";
 import { DNS_PORT, type Upstream } from "./upstreams.ts";
@@ -89,16 +90,8 @@ export type DnsServerOptions =
   & Partial<Pick<DnsConfig, "tcpMaxConnections" | "tcpIdleMs">>
   & { advertiseBind: string; upstreams: readonly Upstream[] | null };
 
-/**
- * `[dns]`; `bind` is the top-level bind unless the section sets its own. `parseUpstream` reads
- * an "ip:port" / "[v6]:port" upstream (null when malformed).
- */
-export function readDns(
-  reader: ConfigReader,
-  dns: Table,
-  bind: string,
-  parseUpstream: (text: string) => Upstream | null,
-): DnsConfig {
+/** `[dns]`; `bind` is the top-level bind unless the section sets its own. */
+export function readDns(reader: ConfigReader, dns: Table, bind: string): DnsConfig {
   const values = reader.values(dns, DNS_SPEC, "dns");
   const list = (
     key: string,
@@ -121,7 +114,7 @@ export function readDns(
     );
   }
   const upstreams = values.upstreams?.map((text) => {
-    const parsed = ipVersion(text) !== 0 ? { host: text, port: DNS_PORT } : parseUpstream(text);
+    const parsed = ipVersion(text) !== 0 ? { host: text, port: DNS_PORT } : parseListen(text);
     if (parsed === null || parsed.host === "localhost") {
       reader.fail(
         "dns.upstreams",

@@ -28,7 +28,7 @@
  * over with its history and settings.
  */
 
-import { isWildcard } from "../local_address.ts";
+import { isWildcard } from "../net/ip.ts";
 import { VERSION } from "../version.ts";
 import { AVAILABILITY, type CameraStateTopic, OFF, ON, type Topics } from "./topics.ts";
 

@@ -10,12 +10,8 @@ import { type Clock, systemClock } from "../clock.ts";
 import type { EventSink } from "../event_bus.ts";
 import type { RegistryView } from "../wake/registry.ts";
 import type { MotionSeenEvent } from "../wake/types.ts";
-import {
-  type CounterRegistry,
-  PushBindError,
-  type PushListener,
-  startPushListener,
-} from "./listener.ts";
+import { ListenError } from "../net/listen_error.ts";
+import { type CounterRegistry, type PushListener, startPushListener } from "./listener.ts";
 import type { PushListenerConfig } from "./config.ts";
 import { type MotionChangeEvent, MotionTracker } from "./motion.ts";
 
@@ -56,7 +52,7 @@ export interface MotionService {
 }
 
 /**
- * Starts the push listener and the motion hold. Throws PushBindError when the push port
+ * Starts the push listener and the motion hold. Throws ListenError when the push port
  * cannot be bound (unless it is the default port without the privilege: then `disabled`).
  */
 export function startMotionService(
@@ -110,7 +106,7 @@ export function startMotionService(
     disabled = `no permission for port ${options.port}`;
     log.warn(
       "Motion events are off: the push listener needs TCP port {port}, which this user may " +
-        "not bind. {remedy} Then restart; wake and registration work without it.",
+        "not bind. {remedy}. Then restart; wake and registration work without it.",
       { port: options.port, remedy: error.remedy },
     );
   }
@@ -129,6 +125,6 @@ export function startMotionService(
 }
 
 /** A bind refused for lack of privilege (a port below 1024 without CAP_NET_BIND_SERVICE). */
-function isPrivilegeFailure(error: unknown): error is PushBindError {
-  return error instanceof PushBindError && error.code === "EACCES";
+function isPrivilegeFailure(error: unknown): error is ListenError {
+  return error instanceof ListenError && error.listener === "push" && error.code === "EACCES";
 }

@@ -7,7 +7,7 @@
 import type { Route } from "../api/http.ts";
 import { eventsRoute, RecentEvents } from "../api/events.ts";
 import { EventStreams } from "../api/event_stream.ts";
-import { formatListen } from "../config.ts";
+import { formatListen } from "../net/listen_address.ts";
 import type { RegistryView } from "../wake/registry.ts";
 import type { ServeBus } from "./bus.ts";
 

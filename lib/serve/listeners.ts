@@ -3,7 +3,7 @@
  * off, as the startup log and `/api/status` show them.
  */
 
-import { formatListen } from "../config.ts";
+import { formatListen } from "../net/listen_address.ts";
 import type { ListenerStatus } from "../api/status.ts";
 
 export type { ListenerStatus };

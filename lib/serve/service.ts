@@ -13,7 +13,7 @@ import { countCameras, healthRoute, wakeRoutes } from "../api/routes.ts";
 import { type MqttStatus, statusRoute } from "../api/status.ts";
 import { pageRoutes } from "../api/page.ts";
 import { type Clock, systemClock } from "../clock.ts";
-import { advertisedAddresses, type LocalAddressSources } from "../local_address.ts";
+import { advertisedAddresses, type LocalAddressSources } from "../net/local_address.ts";
 import { Metrics } from "../metrics.ts";
 import { statusUrl } from "../mqtt/discovery.ts";
 import type { MqttBridge } from "../mqtt/bridge.ts";

@@ -8,7 +8,7 @@ import { isAbsolute, join, resolve } from "pathe";
 import { MAX_UID_LENGTH, MIDDLEMAN_PORT, REGISTER_PORT } from "../bcudp/constants.ts";
 import { type ConfigEnv, type ConfigReader, isTable, show, type Table } from "../config/reader.ts";
 import { MS_MAX, PORT_BOUNDS, type SectionSpec, type SectionValues } from "../config/spec.ts";
-import { DEFAULT_RECEIVE_BUFFER_BYTES, MAX_RECEIVE_BUFFER_BYTES } from "./receive_buffer.ts";
+import { DEFAULT_RECEIVE_BUFFER_BYTES, MAX_RECEIVE_BUFFER_BYTES } from "../net/receive_buffer.ts";
 
 /** The top-level keys. */
 export const ROOT_SPEC = {

@@ -6,7 +6,7 @@
 import { getLogger } from "@logtape/logtape";
 import type { EventSink, EventSource } from "../event_bus.ts";
 import { Metrics } from "../metrics.ts";
-import { AddressAdvertiser } from "./advertise.ts";
+import { AddressAdvertiser } from "../net/advertiser.ts";
 import { WakeCore } from "./core.ts";
 import type { Address, CameraEntry, CameraRegistry, RegistryView } from "./registry.ts";
 import { StateStore, ThrottledWriter } from "./state.ts";
@@ -22,7 +22,6 @@ import type {
 } from "./types.ts";
 
 export * from "./types.ts";
-export { plainIp, WakeServerBindError } from "./udp_listener.ts";
 
 const logger = getLogger(["bairelay", "wake"]);
 
@@ -90,8 +89,8 @@ function randomU64(): bigint {
 /**
  * Binds both listeners and starts serving. Loads the state file first (when `stateDir`
  * is set) so cameras registered before a restart can be woken at once. Publishes its events
- * on `deps.bus` and records the motion seen there. Rejects with WakeServerBindError when a
- * listener cannot bind.
+ * on `deps.bus` and records the motion seen there. Rejects with ListenError when a listener
+ * cannot bind.
  */
 export async function startWakeServer(
   options: WakeServerOptions,
