@@ -213,14 +213,8 @@ Deno.test("first run: /api/status needs the token like the other endpoints", asy
 });
 
 Deno.test("first run: the ready log names the addresses, every host name and a dnsmasq line", async () => {
-  const ip = randomLoopback();
-  const ports = await freeServePorts(ip);
-  const stateDir = await Deno.makeTempDir({ prefix: "bairelay-firstrun-" });
-  const serve = ServeProcess.start([
-    ...serveAddressArgs(ip, ports, "off"),
-    "--no-push",
-    ...["--state-dir", stateDir],
-  ]);
+  const { ip, args, remove } = await serveSetup({ api: "off", prefix: "bairelay-firstrun-" });
+  const serve = ServeProcess.start([...args, "--no-push"]);
   try {
     await serve.ready();
     await serve.waitFor(/Send the cameras here/);
@@ -232,7 +226,7 @@ Deno.test("first run: the ready log names the addresses, every host name and a d
     assert.match(line, /bairelay doctor/);
   } finally {
     await serve.stop();
-    await Deno.remove(stateDir, { recursive: true });
+    await remove();
   }
 });
 

@@ -63,11 +63,11 @@ export function serveAddressArgs(
 export interface ServeSetup {
   ip: string;
   ports: { middleman: number; register: number; api: number };
-  /** A fresh temp directory, the state directory and the config file's home. */
+  /** A fresh temp directory: the state directory, and the config file's home. */
   stateDir: string;
-  /** The config file (`toml` as given). */
-  config: string;
-  /** `--bind`, the ports, `--api`, `--state-dir` and `--config`. */
+  /** The config file (`toml` as given), or null when none was given. */
+  config: string | null;
+  /** `--bind`, the ports, `--api`, `--state-dir` and (with a config file) `--config`. */
   args: string[];
   /** "http://ip:port" of the API. */
   apiUrl: string;
@@ -76,8 +76,9 @@ export interface ServeSetup {
 }
 
 /**
- * Picks a random loopback address and free ports, makes a state directory (`prefix`) and writes
- * `toml` as the config file in it. `api` replaces the API address (e.g. "off").
+ * Picks a random loopback address and free ports and makes a state directory (`prefix`); with
+ * `toml`, writes it as the config file there (without, serve runs on its defaults and flags).
+ * `api` replaces the API address (e.g. "off").
  */
 export async function serveSetup(
   options: { toml?: string; api?: string; prefix?: string } = {},
@@ -85,8 +86,8 @@ export async function serveSetup(
   const ip = randomLoopback();
   const ports = await freeServePorts(ip);
   const stateDir = await Deno.makeTempDir({ prefix: options.prefix ?? "bairelay-serve-" });
-  const config = `${stateDir}/config.toml`;
-  await Deno.writeTextFile(config, options.toml ?? "");
+  const config = options.toml === undefined ? null : `${stateDir}/config.toml`;
+  if (config !== null) await Deno.writeTextFile(config, options.toml!);
   return {
     ip,
     ports,
@@ -94,7 +95,8 @@ export async function serveSetup(
     config,
     args: [
       ...serveAddressArgs(ip, ports, options.api),
-      ...["--state-dir", stateDir, "--config", config],
+      ...["--state-dir", stateDir],
+      ...config === null ? [] : ["--config", config],
     ],
     apiUrl: `http://${ip}:${ports.api}`,
     remove: () => Deno.remove(stateDir, { recursive: true }),
