@@ -14,12 +14,12 @@ import {
   MAX_PAYLOAD_SIZE,
 } from "./constants.ts";
 import { bcudpCrc } from "./crc.ts";
-import type { DocumentCache } from "./document_cache.ts";
+import { type CachedDocument, crcMismatch, DocumentCache } from "./document_cache.ts";
 import { BcUdpError } from "./errors.ts";
 import { hex32 } from "./hex.ts";
-import { parseMessage, writeMessage, writeValidMessage } from "./message.ts";
+import { writeMessage, writeValidMessage } from "./message.ts";
 import type { Message } from "./schema.ts";
-import { decryptToString, encryptString, xorInto } from "./xor.ts";
+import { encryptString, xorInto } from "./xor.ts";
 
 /** A Discovery packet: the XOR-encrypted XML message. */
 export interface DiscoveryPacket {
@@ -116,7 +116,8 @@ export interface DecodeOptions {
   verifyCrc?: boolean;
   /**
    * Parsed documents to reuse: a Discovery body seen before yields the same (shared,
-   * read-only) message without a parse. For servers that see the same documents again.
+   * read-only) message without a parse. For servers and timelines, which see the same
+   * documents again and again.
    */
   documents?: DocumentCache;
 }
@@ -276,28 +277,17 @@ export function bodyCrc(bytes: Uint8Array, offset: number, header: PacketHeader)
   return bcudpCrc(bytes, start, start + header.payloadSize);
 }
 
-/** The error for a body whose CRC (`actual`) differs from its header's (`expected`). */
-export function crcMismatch(offset: number, expected: number, actual: number): BcUdpError {
-  return new BcUdpError(
-    "crc_mismatch",
-    `CRC mismatch at byte ${offset}: header says ${hex32(expected)}, body gives ${hex32(actual)}`,
-    { expected, actual, offset },
-  );
-}
+/** Reads Discovery bodies for decodes given no `documents`: parses every body. */
+const oneOffReader = new DocumentCache(false);
 
-function checkCrc(bytes: Uint8Array, offset: number, header: PacketHeader & DiscoveryHeader) {
-  const actual = bodyCrc(bytes, offset, header);
-  if (actual !== header.crc) throw crcMismatch(offset, header.crc, actual);
-}
-
-function parseBody(bytes: Uint8Array, start: number, size: number, tid: number) {
-  const xml = decryptToString(bytes, start, size, tid);
-  return { xml, message: parseMessage(xml) };
-}
-
-/** Decrypts the `size` bytes at `start` with `tid` into a string. */
-export function decryptBody(bytes: Uint8Array, start: number, size: number, tid: number): string {
-  return decryptToString(bytes, start, size, tid);
+/** One decoded packet, the offset just past it, and what a timeline shows besides. */
+export interface PacketDecode {
+  packet: Packet;
+  end: number;
+  /** Discovery/Relay: whether the header CRC matches the body. */
+  crcOk?: boolean;
+  /** Discovery: the document as `documents` returned it (`cached` says whether it holds it). */
+  document?: CachedDocument;
 }
 
 /**
@@ -308,29 +298,30 @@ export function decodePacketAt(
   bytes: Uint8Array,
   offset = 0,
   options: DecodeOptions = {},
-): { packet: Packet; end: number } {
+): PacketDecode {
   const header = readPacketHeader(bytes, offset);
   const end = packetEnd(bytes, offset, header);
   const start = offset + header.headerSize;
   switch (header.kind) {
     case "discovery": {
-      if (options.verifyCrc !== false) checkCrc(bytes, offset, header);
-      const { xml, message } = options.documents
-        ? options.documents.read(bytes, start, header.payloadSize, header.tid)
-        : parseBody(bytes, start, header.payloadSize, header.tid);
+      const reader = options.documents ?? oneOffReader;
+      const expectedCrc = options.verifyCrc !== false ? header.crc : undefined;
+      const document = reader.read(bytes, start, header.payloadSize, header.tid, expectedCrc);
       const packet: DiscoveryPacket = {
         kind: "discovery",
         tid: header.tid,
         crc: header.crc,
-        message,
-        xml,
+        message: document.message,
+        xml: document.xml,
       };
       const odd = unusualHeaderWord(header);
       if (odd !== undefined) packet.headerUnknown = odd;
-      return { packet, end };
+      return { packet, end, crcOk: reader.lastCrc === header.crc, document };
     }
     case "relay": {
-      if (options.verifyCrc !== false) checkCrc(bytes, offset, header);
+      const actual = bodyCrc(bytes, offset, header);
+      const crcOk = actual === header.crc;
+      if (!crcOk && options.verifyCrc !== false) throw crcMismatch(offset, header.crc, actual);
       const packet: RelayPacket = {
         kind: "relay",
         tid: header.tid,
@@ -339,7 +330,7 @@ export function decodePacketAt(
       };
       const odd = unusualHeaderWord(header);
       if (odd !== undefined) packet.headerUnknown = odd;
-      return { packet, end };
+      return { packet, end, crcOk };
     }
     case "data":
       return {
@@ -377,29 +368,43 @@ export function decodeDatagram(bytes: Uint8Array, options: DecodeOptions = {}): 
   return packets;
 }
 
-/** Result of `decodeDatagramLenient`: the packets read, and the error that stopped it. */
-export interface LenientDecode {
-  packets: Packet[];
+/** The packets of a datagram (or what a caller made of each), and the error that stopped it. */
+export interface LenientDecode<T = Packet> {
+  packets: T[];
   error?: BcUdpError;
   /** Byte offset of the packet that failed. */
   errorOffset?: number;
 }
+
+const packetOf = (decoded: PacketDecode): Packet => decoded.packet;
 
 /** Like `decodeDatagram`, but returns the packets decoded before a failure with the error. */
 export function decodeDatagramLenient(
   bytes: Uint8Array,
   options: DecodeOptions = {},
 ): LenientDecode {
-  let packets: Packet[] | undefined;
+  return decodeDatagramEach(bytes, options, packetOf);
+}
+
+/**
+ * Like `decodeDatagramLenient`, keeping `each(decoded)` for every packet rather than the
+ * packet alone: for callers that show more of a packet (its CRC verdict, its document).
+ */
+export function decodeDatagramEach<T>(
+  bytes: Uint8Array,
+  options: DecodeOptions,
+  each: (decoded: PacketDecode) => T,
+): LenientDecode<T> {
+  let packets: T[] | undefined;
   let offset = 0;
   try {
     do {
-      const { packet, end } = decodePacketAt(bytes, offset, options);
+      const decoded = decodePacketAt(bytes, offset, options);
       // Most datagrams carry one packet: an array of one costs less than a push onto an
       // empty array (which reserves room for many).
-      if (packets) packets.push(packet);
-      else packets = [packet];
-      offset = end;
+      if (packets) packets.push(each(decoded));
+      else packets = [each(decoded)];
+      offset = decoded.end;
     } while (offset < bytes.length);
     return { packets };
   } catch (error) {
