@@ -43,7 +43,7 @@ Deno.test("pcap-replay on the demo capture shows the boot, the heartbeats, the w
   const result = await runCli(["pcap-replay", DEMO]);
   assert.equal(result.code, 0, result.stderr);
   const variants = result.stdout.split("\n")
-    .map((line) => line.match(/^\s+\d+\.\d{6}  \S+ -> \S+  (\S+)/)?.[1])
+    .map((line) => line.match(/^\s+\d+\.\d{6} {2}\S+ -> \S+ {2}(\S+)/)?.[1])
     .filter((variant) => variant !== undefined);
   assert.deepEqual(variants, [
     ...["D2M_Q", "M2D_Q_R", "D2R_R", "R2D_R_R"],
@@ -55,10 +55,10 @@ Deno.test("pcap-replay on the demo capture shows the boot, the heartbeats, the w
   assert.match(result.stdout, new RegExp(`cameras: 1\n    ${DEMO_UID}  from .* heartbeats 4`));
   assert.match(
     result.stdout,
-    /wakes: 1\n    95270000DEMOCAMA from 127\.0\.0\.4:52578 \(cid 4242, sid 4147289643\): first R2D_C after 2\.0 ms \(10 sent to 127\.0\.0\.2:43847\), D2R_C_R 238\.0 ms later/,
+    /wakes: 1\n {4}95270000DEMOCAMA from 127\.0\.0\.4:52578 \(cid 4242, sid 4147289643\): first R2D_C after 2\.0 ms \(10 sent to 127\.0\.0\.2:43847\), D2R_C_R 238\.0 ms later/,
   );
   assert.match(result.stdout, /push attempts: 1 \(127\.0\.0\.2 1\)/);
-  assert.match(result.stdout, /decode errors: none\n  capture problems: none/);
+  assert.match(result.stdout, /decode errors: none\n {2}capture problems: none/);
 });
 
 Deno.test("pcap-replay --target replays the demo capture against a real wake server", async () => {
