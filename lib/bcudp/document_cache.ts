@@ -10,7 +10,8 @@
  * in a fixed table), so a stream of distinct documents (a flood of random UIDs, a capture of
  * unique documents) keeps nothing alive: what a garbage collection finds alive is what makes
  * V8 grow its young generation, and that memory stays resident. Bounded by emptying it when
- * full: a camera's document is parsed again twice after each emptying.
+ * full: a camera's document is parsed again twice after each emptying. A reader of captures
+ * chooses the "bursts" eviction (see `DocumentEviction`).
  */
 
 import { HEADER_SIZE, MAX_PAYLOAD_SIZE } from "./constants.ts";
@@ -19,6 +20,7 @@ import { BcUdpError } from "./errors.ts";
 import { hex32 } from "./hex.ts";
 import { parseMessage } from "./message.ts";
 import type { Message } from "./schema.ts";
+import { RecentCache } from "./recent_cache.ts";
 import { fillKeystream, KEYSTREAM_LENGTH } from "./xor.ts";
 
 /** Documents held: four per camera at the default 1,024 cameras. */
@@ -31,6 +33,25 @@ export const DOCUMENT_CACHE_ENTRIES = 4096;
 export const SEEN_ONCE_SLOTS = 65536;
 /** Bodies longer than this are parsed every time (a D2R_HB is about 150 bytes). */
 export const MAX_CACHED_DOCUMENT_BYTES = 512;
+
+/**
+ * Documents a "bursts" cache holds briefly, the least recently used forgotten first. Few on
+ * purpose: whatever is cached when V8 collects its young generation survives, and V8 grows
+ * the young generation by as much as survives.
+ */
+export const RECENT_DOCUMENT_ENTRIES = 16;
+
+/**
+ * How a cache chooses what to keep. "clear" (serve's): a document is held from its second
+ * sight on, and the cache is emptied when full; a server sees each camera's few documents
+ * over and over. "bursts" (pcap-replay's): the second sight puts a document in a small tier
+ * of RECENT_DOCUMENT_ENTRIES, and only one seen again after it left that tier is held as
+ * with "clear". A capture holds every side's traffic, with bursts of one document (the same
+ * R2D_HB_R to every camera in one second, a wake's R2D_C burst): served from the small tier,
+ * such a document is dropped while still young instead of piling up as long-lived garbage
+ * that grows the heap (the pcap benchmark's resident memory, see BENCHMARKS.md).
+ */
+export type DocumentEviction = "clear" | "bursts";
 
 /** A decoded document. Shared between packets: treat it as read-only. */
 export interface CachedDocument {
@@ -60,7 +81,12 @@ export class DocumentCache {
    * to compare with.
    */
   #entries = new Map<number, CachedDocument>();
-  /** Hash + 1 of the last document seen once in each slot (0 = none); empty: never cache. */
+  /** "bursts" only: the documents seen twice lately. */
+  #recent: RecentCache<CachedDocument> | undefined;
+  /**
+   * Hash + 1 of the last document seen once in each slot (0 = none); with "bursts",
+   * -(hash + 1) once it went to the recent tier. Empty: never cache.
+   */
   #seenOnce: Int32Array;
   /** The CRC of the ciphertext of the body read last (compare with the header's). */
   lastCrc = 0;
@@ -69,9 +95,10 @@ export class DocumentCache {
   /** Documents served from the cache (for tests and benchmarks). */
   hits = 0;
 
-  /** `remember` false: a reader that parses every body (for one-off decodes). */
-  constructor(remember = true) {
-    this.#seenOnce = new Int32Array(remember ? SEEN_ONCE_SLOTS : 0);
+  /** `eviction` "none": a reader that parses every body (for one-off decodes). */
+  constructor(eviction: DocumentEviction | "none" = "clear") {
+    this.#seenOnce = new Int32Array(eviction === "none" ? 0 : SEEN_ONCE_SLOTS);
+    if (eviction === "bursts") this.#recent = new RecentCache(RECENT_DOCUMENT_ENTRIES);
   }
 
   /**
@@ -92,8 +119,8 @@ export class DocumentCache {
     if (expectedCrc !== undefined && this.lastCrc !== expectedCrc) {
       throw crcMismatch(start - HEADER_SIZE, expectedCrc, this.lastCrc);
     }
-    const cached = this.#entries.get(hash);
-    if (cached !== undefined && isText(cached.xml, size)) {
+    const cached = this.#find(hash, size);
+    if (cached !== undefined) {
       this.hits++;
       return cached;
     }
@@ -102,15 +129,29 @@ export class DocumentCache {
     if (!this.#ascii || size > MAX_CACHED_DOCUMENT_BYTES || this.#seenOnce.length === 0) {
       return { xml, message, cached: false };
     }
-    const seen = hash & (SEEN_ONCE_SLOTS - 1);
-    if (this.#seenOnce[seen] !== hash + 1) {
-      this.#seenOnce[seen] = hash + 1;
+    const slot = hash & (SEEN_ONCE_SLOTS - 1);
+    const seen = this.#seenOnce[slot];
+    if (seen !== hash + 1 && (this.#recent === undefined || seen !== -(hash + 1))) {
+      this.#seenOnce[slot] = hash + 1;
       return { xml, message, cached: false };
     }
     const fresh: CachedDocument = { xml, message, cached: true };
+    if (this.#recent !== undefined && seen === hash + 1) {
+      this.#seenOnce[slot] = -(hash + 1);
+      this.#recent.set(hash, fresh);
+      return fresh;
+    }
     if (this.#entries.size >= DOCUMENT_CACHE_ENTRIES) this.#entries.clear();
     this.#entries.set(hash, fresh);
     return fresh;
+  }
+
+  /** The held document whose text is the `size` bytes of `plain` with this hash, if any. */
+  #find(hash: number, size: number): CachedDocument | undefined {
+    const held = this.#entries.get(hash);
+    if (held !== undefined && isText(held.xml, size)) return held;
+    const recent = this.#recent?.get(hash);
+    return recent !== undefined && isText(recent.xml, size) ? recent : undefined;
   }
 
   /**

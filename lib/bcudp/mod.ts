@@ -25,4 +25,5 @@ export * from "./schema.ts";
 export * from "./message.ts";
 export * from "./packet.ts";
 export * from "./document_cache.ts";
+export { RecentCache } from "./recent_cache.ts";
 export * from "./inspect.ts";

@@ -278,7 +278,7 @@ export function bodyCrc(bytes: Uint8Array, offset: number, header: PacketHeader)
 }
 
 /** Reads Discovery bodies for decodes given no `documents`: parses every body. */
-const oneOffReader = new DocumentCache(false);
+const oneOffReader = new DocumentCache("none");
 
 /** One decoded packet, the offset just past it, and what a timeline shows besides. */
 export interface PacketDecode {

@@ -33,7 +33,7 @@ export type DatagramDecode = LenientDecode<DecodedPacket>;
 
 /** Decodes datagrams; keep one per capture so the document cache is shared. */
 export class DatagramDecoder {
-  #documents = new DocumentCache();
+  #documents = new DocumentCache("bursts");
   #options = { verifyCrc: false, documents: this.#documents };
   /** The JSON members of each document the cache holds (dropped with the document). */
   #json = new WeakMap<CachedDocument, Uint8Array>();
