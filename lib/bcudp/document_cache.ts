@@ -59,6 +59,11 @@ export interface CachedDocument {
   readonly message: Message;
   /** True when the cache holds this document (later sights of it return this object). */
   readonly cached: boolean;
+  /**
+   * The document's JSON members as UTF-8, for a printer to fill in once per cached document
+   * (pcap-replay's timeline writes them for every packet that carries it).
+   */
+  json: Uint8Array | undefined;
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: false });
@@ -127,15 +132,15 @@ export class DocumentCache {
     const xml = utf8.decode(plain.subarray(0, size));
     const message = parseMessage(xml);
     if (!this.#ascii || size > MAX_CACHED_DOCUMENT_BYTES || this.#seenOnce.length === 0) {
-      return { xml, message, cached: false };
+      return { xml, message, cached: false, json: undefined };
     }
     const slot = hash & (SEEN_ONCE_SLOTS - 1);
     const seen = this.#seenOnce[slot];
     if (seen !== hash + 1 && (this.#recent === undefined || seen !== -(hash + 1))) {
       this.#seenOnce[slot] = hash + 1;
-      return { xml, message, cached: false };
+      return { xml, message, cached: false, json: undefined };
     }
-    const fresh: CachedDocument = { xml, message, cached: true };
+    const fresh: CachedDocument = { xml, message, cached: true, json: undefined };
     if (this.#recent !== undefined && seen === hash + 1) {
       this.#seenOnce[slot] = -(hash + 1);
       this.#recent.set(hash, fresh);

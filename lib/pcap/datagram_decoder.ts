@@ -6,7 +6,6 @@
  */
 
 import {
-  type CachedDocument,
   decodeDatagramEach,
   DocumentCache,
   kindOfMagic,
@@ -35,8 +34,6 @@ export type DatagramDecode = LenientDecode<DecodedPacket>;
 export class DatagramDecoder {
   #documents = new DocumentCache("bursts");
   #options = { verifyCrc: false, documents: this.#documents };
-  /** The JSON members of each document the cache holds (dropped with the document). */
-  #json = new WeakMap<CachedDocument, Uint8Array>();
 
   /** How many Discovery documents were served from the cache (for tests and benchmarks). */
   get cacheHits(): number {
@@ -50,12 +47,8 @@ export class DatagramDecoder {
 
   #decoded = ({ packet, crcOk, document }: PacketDecode): DecodedPacket => {
     if (document === undefined || !document.cached) return { packet, crcOk };
-    let json = this.#json.get(document);
-    if (json === undefined) {
-      json = documentJsonBytes(document.message, document.xml);
-      this.#json.set(document, json);
-    }
-    return { packet, crcOk, documentJson: json };
+    document.json ??= documentJsonBytes(document.message, document.xml);
+    return { packet, crcOk, documentJson: document.json };
   };
 }
 
