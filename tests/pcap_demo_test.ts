@@ -9,8 +9,8 @@ import { encodeDiscovery, message } from "../lib/bcudp/mod.ts";
 import { concatBytes, LINKTYPE } from "../lib/pcap/mod.ts";
 import { DEMO_UID, demoSessionCapture } from "./support/demo_session.ts";
 import { ipPacket, linkFrame, pcapHeader, pcapRecord } from "./support/pcap_builder.ts";
+import { replayAgainstTestServer } from "./support/replay_cli.ts";
 import { runCli } from "./support/run_cli.ts";
-import { startTestServer } from "./support/wake_server.ts";
 
 const DEMO = new URL("../fixtures/demo/session.pcap", import.meta.url).pathname;
 const SCRIPT = new URL("../scripts/make_demo_capture.ts", import.meta.url).pathname;
@@ -62,40 +62,24 @@ Deno.test("pcap-replay on the demo capture shows the boot, the heartbeats, the w
 });
 
 Deno.test("pcap-replay --target replays the demo capture against a real wake server", async () => {
-  const server = await startTestServer();
-  try {
-    const result = await runCli([
-      "pcap-replay",
-      DEMO,
-      "--target",
-      "127.0.0.1",
-      "--target-middleman-port",
-      String(server.middleman.port),
-      "--target-register-port",
-      String(server.register.port),
-      "--speed",
-      "20",
-    ]);
-    // Boot, registration, heartbeats, the client's query and connect conform. The D2R_C_R
-    // is left out: serve's burst goes on after it with the same tid, and how many R2D_C
-    // follow it depends on the replay's speed.
-    for (const exchange of ["D2M_Q", "D2R_R", "D2R_HB", "C2M_Q", "C2R_C"]) {
-      assert.match(result.stdout, new RegExp(`^ok .* ${exchange} -> `, "m"), result.stdout);
-      assert.doesNotMatch(
-        result.stdout,
-        new RegExp(`^DIFF .* ${exchange} -> `, "m"),
-        result.stdout,
-      );
-    }
-    assert.match(
+  const result = await replayAgainstTestServer(DEMO, {}, 20);
+  // Boot, registration, heartbeats, the client's query and connect conform. The D2R_C_R
+  // is left out: serve's burst goes on after it with the same tid, and how many R2D_C
+  // follow it depends on the replay's speed.
+  for (const exchange of ["D2M_Q", "D2R_R", "D2R_HB", "C2M_Q", "C2R_C"]) {
+    assert.match(result.stdout, new RegExp(`^ok .* ${exchange} -> `, "m"), result.stdout);
+    assert.doesNotMatch(
       result.stdout,
-      /^ok .* R2D_C to 127\.0\.0\.2:43847: captured 3, received \d+$/m,
+      new RegExp(`^DIFF .* ${exchange} -> `, "m"),
       result.stdout,
     );
-    assert.match(result.stdout, /^Replay: 10 checks \(9 exchanges, 1 unsolicited groups\)/m);
-  } finally {
-    await server.close();
   }
+  assert.match(
+    result.stdout,
+    /^ok .* R2D_C to 127\.0\.0\.2:43847: captured 3, received \d+$/m,
+    result.stdout,
+  );
+  assert.match(result.stdout, /^Replay: 10 checks \(9 exchanges, 1 unsolicited groups\)/m);
 });
 
 Deno.test("pcap-replay --target with nothing to replay says why and fails", async () => {
