@@ -159,7 +159,7 @@ Deno.test("one burst in flight per camera: a second C2R_C joins it (same sid)", 
     assert.equal(b.reply.message.fields.rsp, 0);
     assert.equal(b.reply.message.fields.sid, a.reply.message.fields.sid);
     assert.ok(b.transfer);
-    assert.equal(server.wake(SHORT, "api").result, "in_flight");
+    assert.equal(server.wake(SHORT, { kind: "api" }).result, "in_flight");
     await camera.waitForWakes(5);
     assert.equal(await camera.countDuring("R2D_C", 500), 0);
     assert.equal(camera.wakes.length, 5);
@@ -188,12 +188,12 @@ Deno.test("wake budget: over max_wakes_per_hour the client gets rsp -1 until the
     camera.startHeartbeats(200);
     assert.equal((await client.connect(server.register, SHORT)).reply.message.fields.rsp, 0);
     clock.advance(1000);
-    assert.equal(server.wake(SHORT, "api").result, "started");
+    assert.equal(server.wake(SHORT, { kind: "api" }).result, "started");
     clock.advance(1000);
     const refused = await client.connect(server.register, SHORT);
     assert.equal(refused.reply.message.fields.rsp, -1);
     assert.equal(refused.reply.message.fields.nat, "NULL");
-    assert.deepEqual(server.wake(UID, "mqtt"), {
+    assert.deepEqual(server.wake(UID, { kind: "mqtt" }), {
       result: "over_budget",
       uid: UID,
       wakesInLastHour: 2,
@@ -216,7 +216,9 @@ Deno.test("max_wakes_per_hour = 0 means unlimited", async () => {
     { server: { burstCount: 1, maxWakesPerHour: 0 } },
     async ({ server, camera }) => {
       await camera.boot();
-      for (let i = 0; i < 70; i++) assert.equal(server.wake(SHORT, "api").result, "started");
+      for (let i = 0; i < 70; i++) {
+        assert.equal(server.wake(SHORT, { kind: "api" }).result, "started");
+      }
       await camera.waitForWakes(70);
     },
   );
@@ -231,10 +233,13 @@ Deno.test("server.wake by configured name, short or long UID; unknown is not_reg
   }, async ({ server, camera }) => {
     const events: WakeServerEvent[] = [];
     server.onEvent((e) => e.type === "wake" && events.push(e));
-    assert.deepEqual(server.wake("garden", "api"), { result: "not_registered", target: "garden" });
+    assert.deepEqual(server.wake("garden", { kind: "api" }), {
+      result: "not_registered",
+      target: "garden",
+    });
     await camera.boot();
     assert.equal(server.registry.lookupFresh(UID)?.name, "garden");
-    const outcome = server.wake("garden", "mqtt");
+    const outcome = server.wake("garden", { kind: "mqtt" });
     assert.equal(outcome.result, "started");
     const [wake] = await camera.waitForWakes(1);
     const relay = { ip: "127.0.0.1", port: server.register.port };
@@ -281,7 +286,7 @@ Deno.test("a woken camera can open its TCP port (tcpOnWake)", async () => {
     { server: { burstCount: 1 }, camera: { tcpOnWake: 0 } },
     async ({ server, camera }) => {
       await camera.boot();
-      server.wake(SHORT, "api");
+      server.wake(SHORT, { kind: "api" });
       await camera.waitForWakes(1);
       assert.ok(camera.tcpPort);
       const conn = await Deno.connect({ hostname: camera.address.ip, port: camera.tcpPort });

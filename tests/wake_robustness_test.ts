@@ -139,7 +139,7 @@ Deno.test("close() resolves within a second, mid-burst, and stops the burst", as
     { server: { burstCount: 50, burstIntervalMs: 100 } },
     async ({ server, camera }) => {
       await camera.boot();
-      server.wake(UID, "api");
+      server.wake(UID, { kind: "api" });
       await camera.waitForWakes(1);
       const started = performance.now();
       await server.close();
@@ -182,7 +182,7 @@ Deno.test("bound to :: (dual stack), IPv4 peers are handled and answered as plai
     const boot = await camera.boot();
     assert.deepEqual(boot.register, { ip: "127.0.0.1", port: server.register.port });
     assert.deepEqual(server.registry.lookupFresh(UID)?.address, camera.address);
-    server.wake(UID, "api");
+    server.wake(UID, { kind: "api" });
     const [wake] = await camera.waitForWakes(1);
     assert.equal(wake.message.fields.relay.ip, "127.0.0.1");
   } finally {

@@ -35,7 +35,7 @@ Deno.test("a restarted server wakes a camera before its next heartbeat", async (
     const first = await startTestServer({ stateDir, burstCount: 1 });
     camera.register = first.register;
     await camera.heartbeat(1);
-    first.wake(SHORT, "api");
+    first.wake(SHORT, { kind: "api" });
     await camera.waitForWakes(1);
     await first.close();
     const saved = parseState(await Deno.readTextFile(`${stateDir}/${STATE_FILE_NAME}`));

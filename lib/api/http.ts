@@ -21,7 +21,17 @@ export interface Route {
   path: string;
   /** Answers without a token even when the API has one (health checks). */
   public?: boolean;
-  handle(request: Request, params: Record<string, string>): Response | Promise<Response>;
+  handle(
+    request: Request,
+    params: Record<string, string>,
+    context: RequestContext,
+  ): Response | Promise<Response>;
+}
+
+/** What the listener knows of a request beyond the request itself. */
+export interface RequestContext {
+  /** The caller's IP address (a wake from the API is attributed to it). */
+  peer: string;
 }
 
 /** A compiled route table: finds the route for a request and runs it. */
@@ -37,7 +47,7 @@ export class Router {
   }
 
   /** Answers one request: 404 unknown path, 405 wrong method, 401 bad token, 500 on a bug. */
-  async handle(request: Request): Promise<Response> {
+  async handle(request: Request, context: RequestContext): Promise<Response> {
     const url = new URL(request.url);
     const matches = this.compiled
       .map(({ route, pattern }) => ({ route, match: pattern.exec({ pathname: url.pathname }) }))
@@ -66,7 +76,7 @@ export class Router {
       }
     }
     try {
-      return await hit.route.handle(request, params);
+      return await hit.route.handle(request, params, context);
     } catch (error) {
       log.error("API {method} {path} failed: {error}", {
         method: request.method,
@@ -135,7 +145,11 @@ export async function startHttpApi(options: HttpApiOptions): Promise<HttpApi> {
   const router = new Router(options.routes, token);
   let server: HttpListener;
   try {
-    server = listenHttp(listen, options.limits, (request) => router.handle(request));
+    server = listenHttp(
+      listen,
+      options.limits,
+      (request, peer) => router.handle(request, { peer }),
+    );
   } catch (error) {
     throw listenError("api", { listener: "api (HTTP, TCP)", ...listen }, error);
   }

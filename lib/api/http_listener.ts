@@ -95,7 +95,7 @@ const CRLF = encoder.encode("\r\n");
 export function listenHttp(
   at: { host: string; port: number },
   limits: HttpLimits,
-  handle: (request: Request) => Promise<Response>,
+  handle: (request: Request, peer: string) => Promise<Response>,
 ): HttpListener {
   const listener = Deno.listen({ hostname: at.host, port: at.port, transport: "tcp" });
   const port = listener.addr.port;
@@ -161,7 +161,7 @@ class Connection {
     private readonly conn: Deno.TcpConn,
     private readonly origin: string,
     private readonly limits: HttpLimits,
-    private readonly handle: (request: Request) => Promise<Response>,
+    private readonly handle: (request: Request, peer: string) => Promise<Response>,
   ) {}
 
   /** Serves requests until the peer or a limit ends the connection. */
@@ -212,7 +212,7 @@ class Connection {
     const request = new Request(url, { method: head.method, headers: head.headers, body });
     let response: Response;
     try {
-      response = await this.handle(request);
+      response = await this.handle(request, this.conn.remoteAddr.hostname);
     } catch {
       response = errorResponse(500, "internal error");
     }

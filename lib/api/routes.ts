@@ -168,8 +168,8 @@ export function wakeRoutes(deps: WakeRoutesDeps): Route[] {
     {
       method: "POST",
       path: "/api/cameras/:target/wake",
-      handle: (_request, params) => {
-        const outcome = deps.wake.wake(params.target, "api");
+      handle: (_request, params, { peer }) => {
+        const outcome = deps.wake.wake(params.target, { kind: "api", address: peer });
         switch (outcome.result) {
           case "started":
           case "in_flight":

@@ -139,7 +139,7 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
             bus,
             registry,
             cameras: config.cameras,
-            wake: (target) => running.wake(target, "mqtt"),
+            wake: (target) => running.wake(target, { kind: "mqtt" }),
             clock: timers,
           },
         );
@@ -157,7 +157,7 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
           // One wake per motion: pushes that only extend it find the camera awake already.
           const running = wake;
           closers.push(bus.on("motion", (event) => {
-            if (event.motion) running.wake(event.uid, "motion");
+            if (event.motion) running.wake(event.uid, { kind: "motion" });
           }));
         }
       }

@@ -17,10 +17,10 @@ import { type Address, type CameraEntry, CameraRegistry, SessionAnchors } from "
 import { Router } from "./routes.ts";
 import type {
   ListenerName,
+  Requester,
   WakeOutcome,
   WakeServerEvent,
   WakeServerOptions,
-  WakeSource,
 } from "./types.ts";
 import { WakeMetrics } from "./wake_metrics.ts";
 import { Waker } from "./waker.ts";
@@ -117,9 +117,9 @@ export class WakeCore {
     this.router.handleDatagram(listener, bytes, peer);
   }
 
-  /** Wakes `target` (configured name, short or long UID) on behalf of `source`. */
-  wake(target: string, source: WakeSource): WakeOutcome {
-    return this.waker.wake(target, source);
+  /** Wakes `target` (configured name, short or long UID) on behalf of `requester`. */
+  wake(target: string, requester: Requester): WakeOutcome {
+    return this.waker.wake(target, requester);
   }
 
   /**

@@ -12,6 +12,7 @@ import {
   writeDiscoveryPacket,
   writeMessage,
 } from "../bcudp/mod.ts";
+import { isLoopback } from "../net/ip.ts";
 import type { Anchors } from "./anchors.ts";
 import type { WakeEvents } from "./events.ts";
 import { LineBudget } from "./line_budget.ts";
@@ -137,9 +138,11 @@ export class Register {
   async answerConnect(msg: MessageOf<"C2R_C">, peer: Address, tid: number): Promise<void> {
     const { waker, outbox } = this.deps;
     const entry = this.deps.registry.lookupFresh(msg.fields.uid);
+    // A connect from this box itself is `bairelay wake` (or another local tool).
+    const requester = { kind: isLoopback(peer.ip) ? "cli" : "client", address: peer.ip } as const;
     const outcome = entry === undefined
-      ? waker.refuseUnknown(msg.fields.uid, "client")
-      : waker.start(entry, "client", {
+      ? waker.refuseUnknown(msg.fields.uid, requester)
+      : waker.start(entry, requester, {
         cli: { ip: peer.ip, port: msg.fields.cli.port },
         cmap: { ip: peer.ip, port: peer.port },
         cid: msg.fields.cid,

@@ -14,11 +14,11 @@ import { bindUdpListener, type UdpListener } from "./udp_listener.ts";
 import type {
   ListenerName,
   MotionSeenEvent,
+  Requester,
   WakeOutcome,
   WakeServerDeps,
   WakeServerEvent,
   WakeServerOptions,
-  WakeSource,
 } from "./types.ts";
 
 export * from "./types.ts";
@@ -50,8 +50,8 @@ export interface WakeServer {
   readonly receiveBuffers: readonly ReceiveBufferReport[];
   /** When the last datagram arrived on either listener (ms since the epoch), or null. */
   lastPacketAt(): number | null;
-  /** Wakes a camera by configured name, short or long UID. */
-  wake(target: string, source: WakeSource): WakeOutcome;
+  /** Wakes a camera by configured name, short or long UID, for `requester`. */
+  wake(target: string, requester: Requester): WakeOutcome;
   /** Wakes of `uid` in the last hour against max_wakes_per_hour (`limit` 0 = no budget). */
   wakeBudget(uid: string): { used: number; limit: number };
   /** Subscribes to events; returns the unsubscribe function. */
@@ -228,7 +228,7 @@ export async function startWakeServer(
     metrics,
     receiveBuffers,
     lastPacketAt: () => lastPacketAt,
-    wake: (target, source) => core.wake(target, source),
+    wake: (target, requester) => core.wake(target, requester),
     wakeBudget: (uid) => ({ used: core.budget.used(uid, now()), limit: core.budget.limitPerHour }),
     onEvent: (listener) => core.onEvent(listener),
     close() {

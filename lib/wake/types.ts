@@ -1,6 +1,7 @@
 /** Options, outcomes and events of the wake server (re-exported by `server.ts`). */
 
 import { defaultsOf } from "../config/spec.ts";
+import type { Requester } from "../history/requesters.ts";
 import { type CameraConfig, ROOT_SPEC, WAKE_SERVER_SPEC, type WakeServerConfig } from "./config.ts";
 
 /**
@@ -49,8 +50,7 @@ export type WakeOutcome =
   | { result: "not_registered"; target: string }
   | { result: "over_budget"; uid: string; wakesInLastHour: number; limit: number };
 
-/** Who asked for a wake. */
-export type WakeSource = "api" | "mqtt" | "motion" | "client";
+export type { Requester } from "../history/requesters.ts";
 
 /** Things that happen in the wake server, for the API, MQTT and tests. */
 export type WakeServerEvent =
@@ -63,7 +63,10 @@ export type WakeServerEvent =
     uid: string;
     /** The burst's session id (0 when no burst was started or joined). */
     sid: number;
+    /** The requester's kind ("client", "api", "mqtt", "motion", "cli"), as the events log shows it. */
     source: string;
+    /** Who asked: its kind and, for clients and API callers, its address. */
+    requester: Requester;
     result: WakeOutcome["result"];
     at: number;
   }

@@ -10,7 +10,7 @@ import type { WakeEvents } from "./events.ts";
 import { logger, type RateLimitedWarnings, uidAndName } from "./log.ts";
 import type { Outbox } from "./outbox.ts";
 import type { Address, CameraEntry, CameraRegistry } from "./registry.ts";
-import type { WakeOutcome, WakeSource } from "./types.ts";
+import type { Requester, WakeOutcome } from "./types.ts";
 import type { WakeMetrics } from "./wake_metrics.ts";
 
 /**
@@ -18,7 +18,7 @@ import type { WakeMetrics } from "./wake_metrics.ts";
  * which the `R2D_C` burst reuses as the original implementation does (verified against real
  * cameras).
  */
-export interface Requester {
+export interface ClientConnect {
   cli: IpPort;
   cmap: IpPort;
   cid: number;
@@ -44,17 +44,18 @@ export interface WakerDeps {
 export class Waker {
   constructor(private readonly deps: WakerDeps) {}
 
-  /** Wakes `target` (configured name, short or long UID) on behalf of `source`. */
-  wake(target: string, source: WakeSource): WakeOutcome {
+  /** Wakes `target` (configured name, short or long UID) on behalf of `requester`. */
+  wake(target: string, requester: Requester): WakeOutcome {
     const entry = this.deps.registry.resolveTarget(target);
     return entry === undefined
-      ? this.refuseUnknown(target, source)
-      : this.start(entry, source, undefined);
+      ? this.refuseUnknown(target, requester)
+      : this.start(entry, requester, undefined);
   }
 
   /** Refuses to wake `target`, which is not registered (or is stale). */
-  refuseUnknown(target: string, source: WakeSource): WakeOutcome {
-    this.record({ result: "not_registered", target }, target, 0, source);
+  refuseUnknown(target: string, requester: Requester): WakeOutcome {
+    const source = describeRequester(requester);
+    this.record({ result: "not_registered", target }, target, 0, requester);
     logger.info("Cannot wake {target} for {source}: not registered (or stale)", {
       target,
       source,
@@ -62,13 +63,14 @@ export class Waker {
     return { result: "not_registered", target };
   }
 
-  private record(outcome: WakeOutcome, uid: string, sid: number, source: WakeSource): void {
+  private record(outcome: WakeOutcome, uid: string, sid: number, requester: Requester): void {
     this.deps.metrics.wakes.inc({ result: outcome.result });
     this.deps.events.emit({
       type: "wake",
       uid,
       sid,
-      source,
+      source: requester.kind,
+      requester: { ...requester },
       result: outcome.result,
       at: this.deps.now(),
     });
@@ -78,14 +80,19 @@ export class Waker {
    * The battery guards, then the burst: joins a running burst, refuses over budget, or
    * starts `burstCount` R2D_C to the camera's registered address.
    */
-  start(entry: CameraEntry, source: WakeSource, requester: Requester | undefined): WakeOutcome {
+  start(
+    entry: CameraEntry,
+    requester: Requester,
+    client: ClientConnect | undefined,
+  ): WakeOutcome {
     const { bursts, budget } = this.deps;
+    const source = describeRequester(requester);
     const at = this.deps.now();
     const uid = entry.uid;
     const running = bursts.inFlight(uid);
     if (running !== undefined) {
       const outcome: WakeOutcome = { result: "in_flight", uid, sid: running.sid };
-      this.record(outcome, uid, running.sid, source);
+      this.record(outcome, uid, running.sid, requester);
       return outcome;
     }
     if (!budget.allows(uid, at)) {
@@ -96,7 +103,7 @@ export class Waker {
         wakesInLastHour: used,
         limit: budget.limitPerHour,
       };
-      this.record(outcome, uid, 0, source);
+      this.record(outcome, uid, 0, requester);
       this.deps.warnings.warn(
         `budget:${uid}`,
         `Not waking camera ${uidAndName(entry.name)} for {source}: {used} wakes in the last ` +
@@ -109,9 +116,9 @@ export class Waker {
     budget.record(uid, at);
     this.deps.registry.recordWake(uid, at);
     this.deps.onChange?.(true);
-    this.fireBurst(entry, sid, at, requester);
+    this.fireBurst(entry, sid, at, client);
     const outcome: WakeOutcome = { result: "started", uid, sid };
-    this.record(outcome, uid, sid, source);
+    this.record(outcome, uid, sid, requester);
     logger.info(`Waking camera ${uidAndName(entry.name)} at {ip}:{port} for {source} (sid {sid})`, {
       uid,
       name: entry.name,
@@ -130,7 +137,7 @@ export class Waker {
     entry: CameraEntry,
     sid: number,
     at: number,
-    requester: Requester | undefined,
+    client: ClientConnect | undefined,
   ): void {
     const { outbox, randomU32 } = this.deps;
     const to: Address = { ...entry.address };
@@ -139,14 +146,14 @@ export class Waker {
     const build = (relayIp: string) => {
       const relay = { ip: relayIp, port: outbox.registerPort };
       const wakeMessage = message("R2D_C", {
-        cli: requester?.cli ?? relay,
-        cmap: requester?.cmap ?? relay,
+        cli: client?.cli ?? relay,
+        cmap: client?.cmap ?? relay,
         relay,
         sid,
-        cid: requester?.cid ?? (randomU32() | 0),
+        cid: client?.cid ?? (randomU32() | 0),
       });
       // A client's wake reuses its C2R_C tid (as the original does); an API wake has none.
-      const tid = requester?.tid ?? randomU32() >>> 0;
+      const tid = client?.tid ?? randomU32() >>> 0;
       packet = encodeDiscovery(wakeMessage, tid, { validate: false });
     };
     const sendOne = () => {
@@ -195,4 +202,11 @@ export class Waker {
   forget(uid: string): void {
     this.deps.budget.forget(uid);
   }
+}
+
+/** How the log names a requester: its kind, and its address when it has one ("client 192.168.1.5"). */
+export function describeRequester(requester: Requester): string {
+  return requester.address === undefined
+    ? requester.kind
+    : `${requester.kind} ${requester.address}`;
 }
