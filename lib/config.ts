@@ -31,6 +31,8 @@ import {
   type MqttConfig,
   readMqtt,
 } from "./mqtt/config.ts";
+import { CLIENTS_SPEC, HISTORY_SPEC, type HistoryConfig, readClients } from "./history/config.ts";
+import type { NamedClient } from "./history/requesters.ts";
 import { DNS_SPEC, type DnsConfig, type DnsServerOptions, readDns } from "./dns/config.ts";
 
 export { type ConfigEnv, ConfigError, type ConfigProblem } from "./config/reader.ts";
@@ -56,6 +58,10 @@ export interface Config {
   dns: DnsConfig;
   /** The MQTT bridge; `brokerAddr` null = bridge off. */
   mqtt: MqttConfig;
+  /** Each camera's history: what is kept, gaps, the drain threshold. */
+  history: HistoryConfig;
+  /** Requesters named by address (`[[clients]]`). */
+  clients: NamedClient[];
 }
 
 /**
@@ -72,6 +78,8 @@ export const CONFIG_SCHEMA = {
   mqtt: MQTT_SPEC,
   dns: DNS_SPEC,
   "mqtt.discovery": MQTT_DISCOVERY_SPEC,
+  history: HISTORY_SPEC,
+  "clients[]": CLIENTS_SPEC,
 } as const satisfies Schema;
 
 /** The spec of a dotted key ("bind", "wake_server.middleman_port"). */
@@ -212,6 +220,7 @@ function read(reader: ConfigReader, raw: Table): Config {
   const mqtt = reader.table(root.mqtt, "mqtt");
   const discovery = reader.table(mqtt.discovery, "mqtt.discovery");
   const dns = reader.table(root.dns, "dns");
+  const history = reader.table(root.history, "history");
   const { bind, stateDir } = readRoot(reader, root);
   return {
     source: reader.file === "defaults" ? null : reader.file,
@@ -224,6 +233,8 @@ function read(reader: ConfigReader, raw: Table): Config {
     pushListener: readPushListener(reader, push, bind),
     dns: readDns(reader, dns, bind),
     mqtt: readMqtt(reader, mqtt, discovery),
+    history: reader.values(history, HISTORY_SPEC, "history"),
+    clients: readClients(reader, root.clients),
   };
 }
 

@@ -201,7 +201,7 @@ Deno.test("docs: every relative link in README.md and docs/ points at a file (an
 /** How docs/configuration.md titles the section `name` of CONFIG_SCHEMA. */
 function sectionTitle(name: string): string {
   if (name === "") return "Top level";
-  if (name === "cameras[]") return "`[[cameras]]`";
+  if (name.endsWith("[]")) return `\`[[${name.slice(0, -2)}]]\``;
   return `\`[${name}]\``;
 }
 

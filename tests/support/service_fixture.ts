@@ -22,6 +22,10 @@ export interface ServiceFixtureOptions {
   push?: boolean | Partial<Config["pushListener"]>;
   /** `[mqtt]` settings (default: no broker, bridge off). */
   mqtt?: Partial<Config["mqtt"]>;
+  /** `[history]` settings (default: its defaults). */
+  history?: Partial<Config["history"]>;
+  /** `[[clients]]` (default: none). */
+  clients?: Config["clients"];
 }
 
 /** A running service plus the base URL of its API. */
@@ -67,6 +71,8 @@ export async function startServiceFixture(
       ? { ...base.pushListener, enable: true, bind: "127.0.0.1", port: 0, ...push }
       : { ...base.pushListener, enable: false },
     mqtt: { ...base.mqtt, ...options.mqtt },
+    history: { ...base.history, ...options.history },
+    clients: options.clients ?? [],
   };
   let service: Service;
   try {
