@@ -31,17 +31,21 @@ Deno.test("GET /api/cameras lists a registered camera with every documented fiel
     assert.deepEqual(Object.keys(doc).sort(), [
       "address",
       "age_ms",
+      "drain",
       "first_seen",
       "fresh",
       "last_heartbeat",
       "last_motion",
       "last_wake",
+      "last_woken_by",
+      "motion_today",
       "name",
       "state",
       "uid",
       "wake_budget",
       "wakes",
       "wakes_last_hour",
+      "wakes_today",
     ]);
     assert.equal(doc.uid, LONG_UID);
     assert.equal(doc.name, "garden");
@@ -54,6 +58,10 @@ Deno.test("GET /api/cameras lists a registered camera with every documented fiel
     assert.equal(doc.wakes, 0);
     assert.equal(doc.last_wake, null);
     assert.equal(doc.last_motion, null);
+    assert.equal(doc.wakes_today, 0);
+    assert.equal(doc.motion_today, 0);
+    assert.equal(doc.last_woken_by, null);
+    assert.deepEqual(doc.drain, []);
   } finally {
     await camera.close();
     await fixture.close();

@@ -9,13 +9,8 @@ import {
   STATE_FILE_NAME,
   type WakeServerEvent,
 } from "../lib/wake/mod.ts";
-import {
-  parseState,
-  serializeState,
-  STATE_VERSION,
-  StateStore,
-  ThrottledWriter,
-} from "../lib/wake/state.ts";
+import { parseState, serializeState, STATE_VERSION, StateStore } from "../lib/wake/state.ts";
+import { ThrottledWriter } from "../lib/storage/throttled_writer.ts";
 import { CameraSim } from "./support/camera_sim.ts";
 import { ClientSim } from "./support/client_sim.ts";
 import { startTestServer } from "./support/wake_server.ts";

@@ -6,7 +6,7 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import { isLoopback } from "../net/ip.ts";
+import { isLoopback, plainIp } from "../net/ip.ts";
 import { formatListen, type ListenAddress } from "../net/listen_address.ts";
 import { ListenError, listenError } from "../net/listen_error.ts";
 import { type HttpLimits, type HttpListener, listenHttp } from "./http_listener.ts";
@@ -148,7 +148,7 @@ export async function startHttpApi(options: HttpApiOptions): Promise<HttpApi> {
     server = listenHttp(
       listen,
       options.limits,
-      (request, peer) => router.handle(request, { peer }),
+      (request, peer) => router.handle(request, { peer: plainIp(peer) }),
     );
   } catch (error) {
     throw listenError("api", { listener: "api (HTTP, TCP)", ...listen }, error);

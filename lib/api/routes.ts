@@ -9,6 +9,7 @@
 import type { Metrics } from "../metrics.ts";
 import type { CameraEntry, RegistryView } from "../wake/registry.ts";
 import type { WakeServer } from "../wake/server.ts";
+import type { CameraHistoryFields } from "./history_route.ts";
 import type { Route } from "./http.ts";
 import { errorResponse, jsonResponse } from "./json_response.ts";
 
@@ -39,10 +40,13 @@ export interface CameraDocument {
   last_motion: string | null;
 }
 
-/** The `GET /api/cameras` document. */
+/** The `GET /api/cameras` document (with each camera's history fields when serve keeps one). */
 export interface CamerasDocument {
-  cameras: CameraDocument[];
+  cameras: (CameraDocument & Partial<CameraHistoryFields>)[];
 }
+
+/** A camera's history fields by UID, e.g. `historyFieldsOf(store, now)`. */
+export type HistoryFieldsOf = (uid: string) => CameraHistoryFields;
 
 /**
  * Every camera the server knows: registered ones (freshest first), then configured cameras
@@ -52,9 +56,10 @@ export function camerasDocument(
   registry: RegistryView,
   now: number,
   budget?: WakeBudgetOf,
+  history?: HistoryFieldsOf,
 ): CamerasDocument {
   const listed = registry.list();
-  const cameras = listed.map((entry) =>
+  const cameras: CamerasDocument["cameras"] = listed.map((entry) =>
     cameraDocument(entry, registry.isFresh(entry, now) ? "fresh" : "stale", now, budget)
   );
   const named = new Set(listed.map((entry) => entry.name));
@@ -65,6 +70,7 @@ export function camerasDocument(
       departed ? cameraDocument(departed, "stale", now, budget) : neverSeenDocument(camera, budget),
     );
   }
+  if (history) cameras.forEach((camera) => Object.assign(camera, history(camera.uid)));
   return { cameras };
 }
 
@@ -150,6 +156,8 @@ export interface WakeRoutesDeps {
   metrics: Metrics;
   /** Clock in ms since the epoch (default Date.now). */
   now?: () => number;
+  /** Each camera's history fields at a time (serve's history); absent = none shown. */
+  history?: (now: number) => HistoryFieldsOf;
 }
 
 /**
@@ -162,8 +170,14 @@ export function wakeRoutes(deps: WakeRoutesDeps): Route[] {
     {
       method: "GET",
       path: "/api/cameras",
-      handle: () =>
-        jsonResponse(200, camerasDocument(deps.wake.registry, now(), deps.wake.wakeBudget)),
+      handle: () => {
+        const at = now();
+        const history = deps.history?.(at);
+        return jsonResponse(
+          200,
+          camerasDocument(deps.wake.registry, at, deps.wake.wakeBudget, history),
+        );
+      },
     },
     {
       method: "POST",

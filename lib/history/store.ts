@@ -80,7 +80,15 @@ export class HistoryStore {
   /** `${uid}\n${requester}` -> start of the day it was last warned about. */
   private readonly warned = new Map<string, number>();
 
-  constructor(readonly options: HistoryOptions, readonly names = new RequesterNames()) {}
+  /**
+   * `keep`: cameras never evicted to make room (the configured ones), so a flood of other
+   * UIDs cannot push them out.
+   */
+  constructor(
+    readonly options: HistoryOptions,
+    readonly names = new RequesterNames(),
+    private readonly keep: (uid: string) => boolean = () => false,
+  ) {}
 
   /** The camera's history, made when missing (the least recently seen one goes when full). */
   private camera(uid: string): CameraHistory {
@@ -97,6 +105,7 @@ export class HistoryStore {
     let oldest: string | undefined;
     let oldestSeen = Infinity;
     for (const [uid, history] of this.cameras) {
+      if (this.keep(uid)) continue;
       const seen = history.lastSeen ?? -Infinity;
       if (seen < oldestSeen) [oldest, oldestSeen] = [uid, seen];
     }

@@ -25,6 +25,9 @@ import { type ListenerStatus, type Listening, off, up } from "./listeners.ts";
 import { addServiceMetrics } from "./metrics.ts";
 import { startEventLog } from "./event_log.ts";
 import { type MqttFeed, startMqttFeed } from "./mqtt_feed.ts";
+import { type HistoryFeed, startHistoryFeed } from "./history_feed.ts";
+import { historyFieldsOf, historyRoute } from "../api/history_route.ts";
+import type { HistoryStore } from "../history/store.ts";
 
 const log = getLogger(["bairelay", "serve"]);
 
@@ -51,6 +54,8 @@ export interface Service {
   readonly motion: MotionService | null;
   /** The MQTT bridge; null without `[mqtt] broker_addr` or when the wake server is off. */
   readonly bridge: MqttBridge | null;
+  /** Each camera's history (`GET /api/cameras/{camera}/history`); null when the wake server is off. */
+  readonly history: HistoryStore | null;
   /** The recent-events log behind `GET /api/events`; null when the wake server is off. */
   readonly events: RecentEvents | null;
   /** The DNS responder; null unless `[dns] enable` (or --dns). */
@@ -112,6 +117,7 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
     }
 
     let events: RecentEvents | null = null;
+    let history: HistoryFeed | null = null;
     let feed: MqttFeed | null = null;
     let motion: MotionService | null = null;
     const routes: Route[] = [healthRoute(), ...pageRoutes()];
@@ -120,7 +126,27 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
       const eventLog = startEventLog(bus, registry, config.api.limits.maxEventStreams);
       closers.push(() => eventLog.close());
       events = eventLog.events;
-      routes.push(...wakeRoutes({ wake, metrics, now: deps.now }), ...eventLog.routes);
+      const historyFeed = await startHistoryFeed({
+        bus,
+        registry,
+        history: config.history,
+        clients: config.clients,
+        stateDir: config.stateDir,
+        metrics,
+        clock: { ...timers, now },
+      });
+      history = historyFeed;
+      closers.push(() => historyFeed.close());
+      routes.push(
+        ...wakeRoutes({
+          wake,
+          metrics,
+          now: deps.now,
+          history: (at) => historyFieldsOf(historyFeed.store, at),
+        }),
+        historyRoute({ store: historyFeed.store, registry, now }),
+        ...eventLog.routes,
+      );
 
       if (config.mqtt.brokerAddr !== null) {
         const running = wake;
@@ -235,6 +261,7 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
       api,
       motion,
       bridge: feed?.bridge ?? null,
+      history: history?.store ?? null,
       events,
       dns,
       listening,

@@ -9,7 +9,8 @@ import { Metrics } from "../metrics.ts";
 import { AddressAdvertiser } from "../net/advertiser.ts";
 import { WakeCore } from "./core.ts";
 import type { Address, CameraEntry, CameraRegistry, RegistryView } from "./registry.ts";
-import { StateStore, ThrottledWriter } from "./state.ts";
+import { ThrottledWriter } from "../storage/throttled_writer.ts";
+import { StateStore } from "./state.ts";
 import { bindUdpListener, type UdpListener } from "./udp_listener.ts";
 import type {
   ListenerName,

@@ -20,13 +20,6 @@ const logger = getLogger(["bairelay", "wake"]);
 export const STATE_FILE_NAME = "wake-state.json";
 /** Format version written into the file. */
 export const STATE_VERSION = 1;
-/** Minimum spacing of state writes, in ms. */
-export const STATE_WRITE_INTERVAL_MS = 1000;
-/**
- * Spacing of writes caused only by heartbeat refreshes, in ms: short enough that a restart
- * finds cameras fresh (stale_after_ms defaults to 80 s), long enough to spare flash.
- */
-export const STATE_RELAXED_WRITE_INTERVAL_MS = 15_000;
 
 /** What loading found. */
 export interface LoadedState {
@@ -198,76 +191,5 @@ export class StateStore {
   async save(cameras: readonly CameraEntry[], at = Date.now()): Promise<void> {
     await Deno.mkdir(this.dir, { recursive: true });
     await writeDurably(this.path, stateText(cameras, at));
-  }
-}
-
-/**
- * Coalesces changes into few writes: an important change (a camera registered, moved,
- * woken or evicted) is written within `intervalMs` (about a second); a routine one (a
- * heartbeat that only refreshes the time) within `relaxedIntervalMs`, sparing SD cards a
- * write every second. `close()` writes what is pending and schedules nothing afterwards.
- */
-export class ThrottledWriter {
-  private dirty = false;
-  private urgent = false;
-  private timer: ReturnType<typeof setTimeout> | undefined;
-  private due = Infinity;
-  private writing: Promise<void> | undefined;
-  private lastWrite = -Infinity;
-  private closed = false;
-
-  constructor(
-    private readonly write: () => Promise<void>,
-    private readonly onError: (error: Error) => void,
-    private readonly intervalMs = STATE_WRITE_INTERVAL_MS,
-    private readonly relaxedIntervalMs = STATE_RELAXED_WRITE_INTERVAL_MS,
-  ) {}
-
-  /** Notes a change; `urgent` ones are written within `intervalMs`, others later. */
-  markDirty(urgent = true): void {
-    // Every heartbeat lands here: when a routine change is already pending with its timer
-    // set, there is nothing to do (and nothing to allocate).
-    if (!urgent && this.dirty && this.timer !== undefined) return;
-    this.dirty = true;
-    this.urgent ||= urgent;
-    this.schedule();
-  }
-
-  private schedule(): void {
-    if (this.closed || !this.dirty || this.writing !== undefined) return;
-    const interval = this.urgent ? this.intervalMs : this.relaxedIntervalMs;
-    // One reading of the clock: two could make the delay a tiny negative number, which Deno
-    // reports as a TimeoutNegativeWarning on stderr (breaking --log-format json).
-    const now = performance.now();
-    const due = Math.max(now, this.lastWrite + interval);
-    if (this.timer !== undefined) {
-      if (this.due <= due) return;
-      clearTimeout(this.timer);
-    }
-    this.due = due;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      void this.run();
-    }, due - now);
-  }
-
-  private async run(): Promise<void> {
-    if (!this.dirty) return;
-    this.dirty = false;
-    this.urgent = false;
-    this.lastWrite = performance.now();
-    this.writing = this.write().catch(this.onError);
-    await this.writing;
-    this.writing = undefined;
-    this.schedule();
-  }
-
-  /** Cancels the timer, waits for a write in progress and writes what is pending. */
-  async close(): Promise<void> {
-    this.closed = true;
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
-    while (this.writing !== undefined) await this.writing;
-    await this.run();
   }
 }

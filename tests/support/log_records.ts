@@ -3,15 +3,15 @@
 import { configure, type LogRecord } from "@logtape/logtape";
 
 /**
- * Sends the "bairelay.wake" records of level info and above into the returned array (until
- * LogTape's `reset()`, which the test must call when done).
+ * Sends the records of `category` (default "bairelay.wake") of level info and above into the
+ * returned array (until LogTape's `reset()`, which the test must call when done).
  */
-export async function captureWakeLogs(): Promise<LogRecord[]> {
+export async function captureWakeLogs(category = ["bairelay", "wake"]): Promise<LogRecord[]> {
   const records: LogRecord[] = [];
   await configure({
     sinks: { capture: (record) => records.push(record) },
     loggers: [
-      { category: ["bairelay", "wake"], lowestLevel: "info", sinks: ["capture"] },
+      { category, lowestLevel: "info", sinks: ["capture"] },
       { category: ["logtape", "meta"], lowestLevel: "warning", sinks: [] },
     ],
     reset: true,
