@@ -4,7 +4,7 @@
  * `--token`, else $BAIRELAY_API_TOKEN, else the config file.
  */
 
-import { DEFAULT_API_URL } from "../lib/api/client.ts";
+import { ApiClientError, DEFAULT_API_URL } from "../lib/api/client.ts";
 import { type Config, ConfigError, loadConfig } from "../lib/config.ts";
 import { formatListen } from "../lib/net/listen_address.ts";
 import { CliExit, EXIT } from "./exit_codes.ts";
@@ -51,4 +51,32 @@ export function apiTarget(flags: ApiFlags, config: Config | null): ApiTarget {
   }
   const host = listen.host === "0.0.0.0" ? "127.0.0.1" : listen.host === "::" ? "::1" : listen.host;
   return { url: `http://${formatListen({ host, port: listen.port })}`, token };
+}
+
+/**
+ * The CliExit for a failed API call: 3 unreachable, 4 no answer in time, 2 token refused or a
+ * request the API calls bad (400), 1 any other refusal. Other errors are rethrown.
+ */
+export function apiExit(error: unknown): CliExit {
+  if (!(error instanceof ApiClientError)) throw error;
+  const code = error.kind === "unreachable"
+    ? EXIT.UNAVAILABLE
+    : error.kind === "timeout"
+    ? EXIT.TIMEOUT
+    : error.status === 401 || error.status === 400
+    ? EXIT.USAGE
+    : EXIT.FAILURE;
+  return new CliExit(code, error.message);
+}
+
+/** How long the client subcommands wait for the API by default, in ms. */
+export const DEFAULT_API_TIMEOUT_MS = 5000;
+
+/** `--timeout` as a positive integer of ms; anything else is a usage error (exit 2). */
+export function readTimeout(value: string | number): number {
+  const timeoutMs = Number(value);
+  if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) {
+    throw new CliExit(EXIT.USAGE, `--timeout must be a positive integer (got ${value})`);
+  }
+  return timeoutMs;
 }

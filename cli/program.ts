@@ -19,6 +19,7 @@ const SUBCOMMANDS: readonly { name: string; load: () => Promise<Command> }[] = [
   { name: "encode", load: async () => (await import("./encode.ts")).encodeCommand() },
   { name: "wake", load: async () => (await import("./wake.ts")).wakeCommand() },
   { name: "registry", load: async () => (await import("./registry.ts")).registryCommand() },
+  { name: "history", load: async () => (await import("./history.ts")).historyCommand() },
   { name: "doctor", load: async () => (await import("./doctor.ts")).doctorCommand() },
   {
     name: "pcap-replay",

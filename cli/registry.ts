@@ -1,13 +1,16 @@
 /** `bairelay registry`: the cameras registered with a running `serve`, from its control API. */
 
 import { Command, Option } from "commander";
-import { ApiClientError, DEFAULT_API_URL, fetchCameras } from "../lib/api/client.ts";
+import { DEFAULT_API_URL, fetchCameras } from "../lib/api/client.ts";
 import type { CameraDocument } from "../lib/api/routes.ts";
-import { apiTarget, loadConfigFile } from "./api_target.ts";
+import {
+  apiExit,
+  apiTarget,
+  DEFAULT_API_TIMEOUT_MS,
+  loadConfigFile,
+  readTimeout,
+} from "./api_target.ts";
 import { CliExit, EXIT } from "./exit_codes.ts";
-
-/** How long `registry` waits for the API by default, in ms. */
-const DEFAULT_TIMEOUT_MS = 5000;
 
 interface RegistryOptions {
   api?: string;
@@ -28,7 +31,7 @@ export function registryCommand(): Command {
     .option("--token <token>", "bearer token, if the API has one (default $BAIRELAY_API_TOKEN)")
     .addOption(
       new Option("--timeout <ms>", "give up after this many milliseconds").default(
-        DEFAULT_TIMEOUT_MS,
+        DEFAULT_API_TIMEOUT_MS,
       ),
     )
     .addHelpText(
@@ -43,13 +46,7 @@ export function registryCommand(): Command {
         '  bairelay registry --api 192.168.1.10:9899 --token "$TOKEN" --json | jq .',
     )
     .action(async (options: RegistryOptions) => {
-      const timeoutMs = Number(options.timeout);
-      if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) {
-        throw new CliExit(
-          EXIT.USAGE,
-          `--timeout must be a positive integer (got ${options.timeout})`,
-        );
-      }
+      const timeoutMs = readTimeout(options.timeout);
       const target = apiTarget(options, options.config ? loadConfigFile(options.config) : null);
       if (target.url === null) throw new CliExit(EXIT.UNAVAILABLE, target.offReason ?? "");
       const { url, token } = target;
@@ -57,15 +54,7 @@ export function registryCommand(): Command {
       try {
         document = await fetchCameras({ url, token, timeoutMs });
       } catch (error) {
-        if (!(error instanceof ApiClientError)) throw error;
-        const code = error.kind === "unreachable"
-          ? EXIT.UNAVAILABLE
-          : error.kind === "timeout"
-          ? EXIT.TIMEOUT
-          : error.status === 401
-          ? EXIT.USAGE
-          : EXIT.FAILURE;
-        throw new CliExit(code, error.message);
+        throw apiExit(error);
       }
       console.log(
         options.json ? JSON.stringify(document, null, 2) : renderTable(document.cameras),

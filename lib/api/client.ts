@@ -1,6 +1,7 @@
 /** A small client for the control API (`bairelay registry` and scripts built on the library). */
 
 import { API_SPEC } from "./config.ts";
+import type { HistoryDocument } from "./history_route.ts";
 import type { CamerasDocument } from "./routes.ts";
 import type { StatusDocument } from "./status.ts";
 
@@ -39,6 +40,21 @@ export function apiBaseUrl(url: string): string {
 export async function fetchCameras(options: ApiClientOptions): Promise<CamerasDocument> {
   const response = await request(options, "/api/cameras");
   return await response.json() as CamerasDocument;
+}
+
+/**
+ * GET /api/cameras/{camera}/history?since=... (`since`: an ISO time or a duration such as 24h).
+ * Throws `ApiClientError` (404 unknown camera, 400 bad `since`).
+ */
+export async function fetchHistory(
+  options: ApiClientOptions,
+  camera: string,
+  since: string,
+): Promise<HistoryDocument> {
+  const path = `/api/cameras/${encodeURIComponent(camera)}/history?since=${
+    encodeURIComponent(since)
+  }`;
+  return await (await request(options, path)).json() as HistoryDocument;
 }
 
 /** GET /api/status (what `serve` runs and how it is doing). Throws `ApiClientError`. */

@@ -11,7 +11,7 @@
 import type { HistoryEvent } from "../history/camera_history.ts";
 import { HOUR_MS } from "../history/hours.ts";
 import type { RequesterKind } from "../history/requesters.ts";
-import type { DrainReport, HistoryStore } from "../history/store.ts";
+import type { DrainReport, HistoryStore, RequesterTotal } from "../history/store.ts";
 import { type RegistryView, SHORT_UID_LENGTH } from "../wake/registry.ts";
 import type { Route } from "./http.ts";
 import { errorResponse, jsonResponse } from "./json_response.ts";
@@ -96,6 +96,42 @@ export function historyCamera(
   return { uid, name: registry.nameFor(uid) ?? null };
 }
 
+/** One event as the history document shows it (times ISO 8601 UTC). */
+export type HistoryEventDocument =
+  | { type: "registered"; at: string; address: string }
+  | { type: "offline"; from: string; to: string }
+  | { type: "motion"; at: string }
+  | {
+    type: "wake";
+    at: string;
+    requester: string;
+    kind: RequesterKind;
+    result: "started" | "refused";
+    acknowledged: boolean;
+    count: number;
+  };
+
+/** The `GET /api/cameras/{camera}/history` document. */
+export interface HistoryDocument {
+  uid: string;
+  name: string | null;
+  since: string;
+  now: string;
+  retention_days: number;
+  cadence_ms: number | null;
+  events: HistoryEventDocument[];
+  hours: {
+    hour: string;
+    wakes: number;
+    refused: number;
+    motion: number;
+    heartbeats: number;
+    by_requester: Record<string, number>;
+  }[];
+  requesters: RequesterTotal[];
+  drain: CameraHistoryFields["drain"];
+}
+
 /** What the history route needs. */
 export interface HistoryRouteDeps {
   store: HistoryStore;
@@ -129,7 +165,7 @@ export function historyRoute(deps: HistoryRouteDeps): Route {
         });
       }
       const report = deps.store.report(camera.uid, since, now);
-      return jsonResponse(200, {
+      const document: HistoryDocument = {
         uid: camera.uid,
         name: camera.name,
         since: iso(since),
@@ -147,13 +183,14 @@ export function historyRoute(deps: HistoryRouteDeps): Route {
         })),
         requesters: report?.requesters ?? [],
         drain: historyFieldsOf(deps.store, now)(camera.uid).drain,
-      });
+      };
+      return jsonResponse(200, document);
     },
   };
 }
 
 /** One event with ISO times. */
-function eventDocument(event: HistoryEvent): Record<string, unknown> {
+function eventDocument(event: HistoryEvent): HistoryEventDocument {
   switch (event.type) {
     case "offline":
       return { type: "offline", from: iso(event.from), to: iso(event.to) };

@@ -67,6 +67,12 @@ export interface DrainReport {
   threshold: number;
 }
 
+/** The drain warning with its remedy, as serve logs it and `bairelay history` shows it. */
+export function drainAdvice(drain: Omit<DrainReport, "uid" | "threshold">, camera: string): string {
+  return `${drain.requester} woke ${camera} ${drain.wakes} times in 24 h: lower that client's ` +
+    "polling, or set max_wakes_per_hour";
+}
+
 /** The start of the local day `at` falls in. */
 export function startOfDay(at: number): number {
   const date = new Date(at);

@@ -13,7 +13,7 @@ import { historyOptions } from "../history/config.ts";
 import { HistoryFile } from "../history/file.ts";
 import { HOUR_MS } from "../history/hours.ts";
 import { type NamedClient, RequesterNames } from "../history/requesters.ts";
-import { type DrainReport, HistoryStore } from "../history/store.ts";
+import { drainAdvice, HistoryStore } from "../history/store.ts";
 import type { Metrics } from "../metrics.ts";
 import { ThrottledWriter } from "../storage/throttled_writer.ts";
 import type { RegistryView } from "../wake/registry.ts";
@@ -41,12 +41,6 @@ export interface HistoryFeed {
   readonly store: HistoryStore;
   /** Stops listening and writes the history one last time. */
   close(): Promise<void>;
-}
-
-/** How the drain warning reads in the log (and in `bairelay history`). */
-export function drainAdvice(drain: DrainReport, camera: string): string {
-  return `${drain.requester} woke ${camera} ${drain.wakes} times in 24 h: lower that client's ` +
-    "polling, or set max_wakes_per_hour";
 }
 
 /** Loads the history file, then subscribes the store to the bus. Never throws on a bad file. */
@@ -94,7 +88,11 @@ export async function startHistoryFeed(deps: HistoryFeedDeps): Promise<HistoryFe
     const now = clock.now();
     store.prune(now);
     for (const drain of store.drainsToWarn(now)) {
-      log.warn(drainAdvice(drain, "{camera}"), { camera: cameraName(drain.uid), ...drain });
+      // Placeholders: the names go in as the line's properties, as in every other log line.
+      log.warn(drainAdvice({ ...drain, requester: "{requester}" }, "{camera}"), {
+        ...drain,
+        camera: cameraName(drain.uid),
+      });
     }
   };
   const unsubscribers = [
