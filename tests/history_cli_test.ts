@@ -94,7 +94,7 @@ Deno.test("history: the text shows offline spans and escapes control characters 
   assert.ok(!text.includes("\x1b"), text);
   assert.match(text, /^95270000EVIL\\x1b\[31m, since /);
   assert.match(text, /heartbeat: every 12s/);
-  assert.match(text, /offline: once\n    (\d\d:\d\d)-(\d\d:\d\d) \(28m00s\)/);
+  assert.match(text, /offline: once\n {4}(\d\d:\d\d)-(\d\d:\d\d) \(28m00s\)/);
   assert.match(text, /warning: 10\.0\.0\.1 woke 95270000EVIL\\x1b\[31m 30 times in 24 h/);
   assert.equal(terminalSafe("a\u009bb"), "a\\x9bb");
 });
