@@ -8,6 +8,7 @@ import { reset } from "@logtape/logtape";
 import type { ServeEvent } from "../lib/serve/bus.ts";
 import { CameraSim } from "./support/camera_sim.ts";
 import { ClientSim } from "./support/client_sim.ts";
+import { hostileDatagram, randomUid, seededRandom } from "./support/hostile_datagrams.ts";
 import { captureWakeLogs, renderRecord } from "./support/log_records.ts";
 import { sendPush } from "./support/push_client.ts";
 import { startServiceFixture } from "./support/service_fixture.ts";
@@ -146,5 +147,64 @@ Deno.test("serve keeps each camera's history: API, /api/cameras summary, drain w
     await fixture.close();
     await Deno.remove(stateDir, { recursive: true });
     await reset();
+  }
+});
+
+Deno.test("a flood of C2R_C from many addresses and heartbeats from random UIDs cannot grow the history or push a real camera's events out", async () => {
+  const MAX_CAMERAS = 8;
+  const MAX_EVENTS = 10;
+  const MAX_REQUESTERS = 4;
+  const fixture = await startServiceFixture({
+    wakeServer: { burstCount: 1, burstIntervalMs: 5, maxWakesPerHour: 0, maxCameras: MAX_CAMERAS },
+    cameras: [{ name: "garden", uid: UID }],
+    push: { motionHoldSecs: 1, wakeOnMotion: false },
+    history: { maxEventsPerCamera: MAX_EVENTS, maxRequestersPerHour: MAX_REQUESTERS },
+  });
+  const camera = await CameraSim.start({ uid: UID, ip: "127.0.0.5", middleman: fixture.middleman });
+  const clients = await Promise.all(
+    Array.from({ length: 48 }, (_, i) => ClientSim.start(`127.78.0.${i + 1}`)),
+  );
+  const register = fixture.service.wake!.register;
+  try {
+    await camera.boot();
+    camera.startHeartbeats(50);
+    await sendPush({ from: "127.0.0.5", port: fixture.service.motion!.push!.address.port });
+    const random = seededRandom(24);
+    for (let round = 0; round < 20; round++) {
+      for (const client of clients) {
+        await client.send(client.connectMessage(UID, register), register);
+        await client.send(client.connectMessage(randomUid(random), register), register);
+        await clients[0].sendRaw(hostileDatagram("random_uid", random), register);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      assert.ok(fixture.service.history!.uids().length <= MAX_CAMERAS + 1);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+
+    const history = await fixture.call("GET", "/api/cameras/garden/history");
+    assert.equal(history.status, 200);
+    const events = history.json.events as { type: string; requester?: string }[];
+    const others = events.filter((event) => event.type !== "wake" && event.type !== "offline");
+    assert.deepEqual(others.map((event) => event.type), ["registered", "motion"]);
+    const wakes = events.filter((event) => event.type === "wake");
+    assert.ok(wakes.length > 0 && wakes.length <= MAX_EVENTS, `${wakes.length} wake events`);
+    for (const bucket of history.json.hours) {
+      assert.ok(Object.keys(bucket.by_requester).length <= MAX_REQUESTERS + 1);
+    }
+    assert.ok(
+      history.json.requesters.some((r: { requester: string }) => r.requester === "(others)"),
+    );
+    const store = fixture.service.history!;
+    assert.ok(store.uids().length <= MAX_CAMERAS + 1, `${store.uids().length} histories`);
+    assert.ok(store.uids().includes(UID), "the configured camera keeps its history");
+    for (const uid of store.uids()) {
+      const kept = store.get(uid)!;
+      assert.ok(kept.events.length <= MAX_EVENTS && kept.wakes.length <= MAX_EVENTS);
+    }
+  } finally {
+    camera.stopHeartbeats();
+    await Promise.all(clients.map((client) => client.close()));
+    await camera.close();
+    await fixture.close();
   }
 });
