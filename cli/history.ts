@@ -4,16 +4,10 @@
  * and the drain warning.
  */
 
-import { Command, Option } from "commander";
-import { DEFAULT_API_URL, fetchCameras, fetchHistory } from "../lib/api/client.ts";
+import { Command } from "commander";
+import { fetchCameras, fetchHistory } from "../lib/api/client.ts";
 import type { HistoryDocument } from "../lib/api/history_route.ts";
-import {
-  apiExit,
-  apiTarget,
-  DEFAULT_API_TIMEOUT_MS,
-  loadConfigFile,
-  readTimeout,
-} from "./api_target.ts";
+import { apiExit, apiTarget, loadConfigFile, readTimeout, withApiOptions } from "./api_target.ts";
 import { drainAdvice } from "../lib/history/store.ts";
 import { CliExit, EXIT } from "./exit_codes.ts";
 import { formatAge } from "./registry.ts";
@@ -32,21 +26,15 @@ const MAX_SPANS_SHOWN = 10;
 
 /** The `history` subcommand. */
 export function historyCommand(): Command {
-  return new Command("history")
-    .description(
-      "who woke each camera, its motion and offline spans (from `bairelay serve`'s history)",
-    )
-    .argument("[camera]", "configured name or UID (default: every camera)")
-    .option("--since <when>", "a duration back from now (90m, 24h, 7d) or an ISO time", "24h")
-    .option("--api <url>", `control API address (default ${DEFAULT_API_URL})`)
-    .option("-c, --config <file>", "take the API address and token from serve's config file")
-    .option("--json", "print the API's JSON documents instead of text")
-    .option("--token <token>", "bearer token, if the API has one (default $BAIRELAY_API_TOKEN)")
-    .addOption(
-      new Option("--timeout <ms>", "give up after this many milliseconds").default(
-        DEFAULT_API_TIMEOUT_MS,
-      ),
-    )
+  return withApiOptions(
+    new Command("history")
+      .description(
+        "who woke each camera, its motion and offline spans (from `bairelay serve`'s history)",
+      )
+      .argument("[camera]", "configured name or UID (default: every camera)")
+      .option("--since <when>", "a duration back from now (90m, 24h, 7d) or an ISO time", "24h")
+      .option("--json", "print the API's JSON documents instead of text"),
+  )
     .addHelpText(
       "after",
       "\nExit codes: 0 ok, 1 unknown camera, 2 bad flags, bad --since or token refused,\n" +

@@ -1,15 +1,9 @@
 /** `bairelay registry`: the cameras registered with a running `serve`, from its control API. */
 
-import { Command, Option } from "commander";
-import { DEFAULT_API_URL, fetchCameras } from "../lib/api/client.ts";
+import { Command } from "commander";
+import { fetchCameras } from "../lib/api/client.ts";
 import type { CameraDocument } from "../lib/api/routes.ts";
-import {
-  apiExit,
-  apiTarget,
-  DEFAULT_API_TIMEOUT_MS,
-  loadConfigFile,
-  readTimeout,
-} from "./api_target.ts";
+import { apiExit, apiTarget, loadConfigFile, readTimeout, withApiOptions } from "./api_target.ts";
 import { CliExit, EXIT } from "./exit_codes.ts";
 
 interface RegistryOptions {
@@ -23,17 +17,11 @@ interface RegistryOptions {
 
 /** The `registry` subcommand. */
 export function registryCommand(): Command {
-  return new Command("registry")
-    .description("list the cameras registered with `bairelay serve` (through its control API)")
-    .option("--api <url>", `control API address (default ${DEFAULT_API_URL})`)
-    .option("-c, --config <file>", "take the API address and token from serve's config file")
-    .option("--json", "print the API's JSON document instead of a table")
-    .option("--token <token>", "bearer token, if the API has one (default $BAIRELAY_API_TOKEN)")
-    .addOption(
-      new Option("--timeout <ms>", "give up after this many milliseconds").default(
-        DEFAULT_API_TIMEOUT_MS,
-      ),
-    )
+  return withApiOptions(
+    new Command("registry")
+      .description("list the cameras registered with `bairelay serve` (through its control API)")
+      .option("--json", "print the API's JSON document instead of a table"),
+  )
     .addHelpText(
       "after",
       "\nColumns: NAME (configured name or -), UID, ADDRESS (where its heartbeats come from),\n" +
