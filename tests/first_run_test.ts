@@ -162,6 +162,10 @@ Deno.test("first run: configured cameras are listed before they register; /api/s
       wake_budget: 60,
       last_wake: null,
       last_motion: null,
+      wakes_today: 0,
+      motion_today: 0,
+      last_woken_by: null,
+      drain: [],
     });
     const table = await runCli(["registry", "--api", api]);
     assert.match(

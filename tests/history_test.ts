@@ -120,7 +120,9 @@ Deno.test("history: more wakes than the threshold in 24 h is a drain, warned onc
   assert.equal(drains.length, 1);
   assert.equal(drains[0].requester, "home-assistant");
   assert.ok(drains[0].wakes > 24 && drains[0].wakes <= 30, String(drains[0].wakes));
-  assert.equal(history.drainsToWarn(NOON).length, 1);
+  assert.deepEqual(history.drains(NOON, UID), drains);
+  assert.deepEqual(history.drains(NOON, "95270000OTHERCAM0001"), [], "one camera's alone");
+  assert.equal(history.drainsToWarn(NOON, UID).length, 1);
   assert.equal(history.drainsToWarn(NOON + HOUR_MS).length, 0, "once a day");
   const tomorrow = NOON + 24 * HOUR_MS;
   for (let i = 0; i < 25; i++) {

@@ -47,8 +47,13 @@ for (const pattern of PATTERNS) {
         const status = await serve.exit();
         assert.equal(status.code, 0, `round ${round}: exit ${status.code}\n${serve.stderr}`);
         assert.match(serve.stderr, /\bstopped\b/, `round ${round}: no "stopped" line`);
-        const names = [...Deno.readDirSync(stateDir)].map((entry) => entry.name);
-        assert.deepEqual(names, ["wake-state.json"], `round ${round}: ${names}`);
+        // Both files flushed, no temporary file left behind.
+        const names = [...Deno.readDirSync(stateDir)].map((entry) => entry.name).sort();
+        assert.deepEqual(
+          names,
+          ["wake-history.json", "wake-state.json"],
+          `round ${round}: ${names}`,
+        );
         const state = JSON.parse(await Deno.readTextFile(`${stateDir}/wake-state.json`));
         assert.equal(state.cameras.length, 1, `round ${round}: the camera was not flushed`);
       } finally {

@@ -214,12 +214,18 @@ export class HistoryStore {
     };
   }
 
-  /** Every requester over the drain threshold for a camera in the last 24 hours. */
-  drains(now: number): DrainReport[] {
+  /**
+   * Every requester over the drain threshold for a camera in the last 24 hours; of `only`
+   * alone when given (the check after each wake looks at the camera just woken).
+   */
+  drains(now: number, only?: string): DrainReport[] {
     const threshold = this.options.drainWakesPerDay;
     const dayAgo = hourOf(now) - 23 * HOUR_MS;
     const reports: DrainReport[] = [];
-    for (const [uid, history] of this.cameras) {
+    const cameras = only === undefined
+      ? this.cameras
+      : new Map(this.cameras.has(only) ? [[only, this.cameras.get(only)!]] : []);
+    for (const [uid, history] of cameras) {
       const totals = new Map<string, number>();
       for (const bucket of history.hours) {
         if (bucket.hour < dayAgo) continue;
@@ -235,9 +241,13 @@ export class HistoryStore {
   }
 
   /** The drains not yet reported today (each camera and requester once a local day). */
-  drainsToWarn(now: number): DrainReport[] {
+  drainsToWarn(now: number, only?: string): DrainReport[] {
     const today = startOfDay(now);
-    return this.drains(now).filter((drain) => {
+    // The full check (hourly) forgets earlier days' warnings, so they cannot pile up.
+    if (only === undefined) {
+      for (const [key, day] of this.warned) if (day !== today) this.warned.delete(key);
+    }
+    return this.drains(now, only).filter((drain) => {
       const key = `${drain.uid}\n${drain.requester}`;
       if (this.warned.get(key) === today) return false;
       this.warned.set(key, today);

@@ -84,10 +84,11 @@ export async function startHistoryFeed(deps: HistoryFeedDeps): Promise<HistoryFe
   // not registered names whatever UID a client sent).
   const known = (uid: string) => configured(uid) || registry.lookupFresh(uid) !== undefined;
 
-  const warnDrains = () => {
+  // After a wake only the camera woken is looked at: a busy hour must not cost a pass over
+  // every camera's history per wake.
+  const warnDrains = (only?: string) => {
     const now = clock.now();
-    store.prune(now);
-    for (const drain of store.drainsToWarn(now)) {
+    for (const drain of store.drainsToWarn(now, only)) {
       // Placeholders: the names go in as the line's properties, as in every other log line.
       log.warn(drainAdvice({ ...drain, requester: "{requester}" }, "{camera}"), {
         ...drain,
@@ -122,7 +123,7 @@ export async function startHistoryFeed(deps: HistoryFeedDeps): Promise<HistoryFe
       const result = event.result === "started" ? "started" : "refused";
       store.wake(event.uid, event.at, requester, result, event.sid);
       changed();
-      if (result === "started") warnDrains();
+      if (result === "started") warnDrains(event.uid);
     }),
     bus.on("wake_confirmed", (event) => {
       store.acknowledged(event.uid, event.sid);
@@ -132,6 +133,8 @@ export async function startHistoryFeed(deps: HistoryFeedDeps): Promise<HistoryFe
   let timer: unknown;
   let closed = false;
   const tick = () => {
+    store.prune(clock.now());
+    changed();
     warnDrains();
     if (!closed) timer = clock.setTimeout(tick, HISTORY_CHECK_INTERVAL_MS);
   };
