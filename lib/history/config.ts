@@ -22,14 +22,14 @@ export const HISTORY_SPEC = {
   },
   max_events_per_camera: {
     type: "integer",
-    default: 200,
+    default: 100,
     min: 10,
     max: 10_000,
     help: "most events kept per camera, wakes and the rest each (older ones leave first)",
   },
   max_requesters_per_hour: {
     type: "integer",
-    default: 16,
+    default: 8,
     min: 1,
     max: 256,
     help: 'requesters counted by name per camera and hour; the rest are counted as "(others)"',

@@ -165,6 +165,11 @@ export class ServeProcess {
     return new ServeProcess(child);
   }
 
+  /** The process id (benchmarks read its memory from /proc). */
+  get pid(): number {
+    return this.child.pid;
+  }
+
   /** Everything written to stderr so far. */
   get stderr(): string {
     return this.stderrText;
