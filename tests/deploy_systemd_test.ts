@@ -20,6 +20,7 @@ import { defaultStateDir } from "../lib/wake/config.ts";
 import { CameraSim } from "./support/camera_sim.ts";
 import { freeServePorts, randomLoopback, ServeProcess } from "./support/serve_process.ts";
 import { readableProgram } from "./support/unprivileged.ts";
+import { programPath } from "./support/programs.ts";
 import { taskFlags } from "../scripts/task_flags.ts";
 
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
@@ -51,7 +52,11 @@ const one = (key: string) => {
 
 function available(command: string): boolean {
   try {
-    return new Deno.Command(command, { args: ["--version"], stdout: "null", stderr: "null" })
+    return new Deno.Command(programPath(command), {
+      args: ["--version"],
+      stdout: "null",
+      stderr: "null",
+    })
       .outputSync().success;
   } catch {
     return false;
@@ -113,7 +118,7 @@ Deno.test({
     try {
       const verify = async (unit: string) => {
         await Deno.writeTextFile(join(dir, "bairelay.service"), unit);
-        const output = await new Deno.Command("systemd-analyze", {
+        const output = await new Deno.Command(programPath("systemd-analyze"), {
           args: ["verify", join(dir, "bairelay.service")],
           stdout: "piped",
           stderr: "piped",

@@ -9,6 +9,7 @@
  */
 
 import { join } from "node:path";
+import { programPath } from "./programs.ts";
 
 /** Kept across runs: debootstrap is slow. */
 export const DEBOOTSTRAP_CACHE = "/var/tmp/bairelay-debootstrap";
@@ -16,7 +17,13 @@ export const DEBOOTSTRAP_CACHE = "/var/tmp/bairelay-debootstrap";
 export const DEBIAN_SUITE = "bookworm";
 const STORAGE = "/var/tmp/bairelay-podman";
 /** podman with this test's own storage. */
-export const PODMAN = ["podman", "--root", `${STORAGE}/storage`, "--runroot", `${STORAGE}/run`];
+export const PODMAN = [
+  programPath("podman"),
+  "--root",
+  `${STORAGE}/storage`,
+  "--runroot",
+  `${STORAGE}/run`,
+];
 
 /** Runs a command; resolves with its output, throws with stderr when it fails. */
 export async function run(command: string[], options: { stdin?: Uint8Array } = {}) {
@@ -54,7 +61,9 @@ function succeeds(command: string[]): boolean {
  */
 export const CONTAINER_SKIP_REASON = (() => {
   if (Deno.uid() !== 0) return "needs root (podman build --isolation chroot, mount, chroot)";
-  if (!succeeds(["podman", "--version"])) return "podman is not installed (Debian package podman)";
+  if (!succeeds([programPath("podman"), "--version"])) {
+    return "podman is not installed (Debian package podman)";
+  }
   const dir = Deno.makeTempDirSync({ prefix: "bairelay-podman-probe-" });
   try {
     Deno.writeTextFileSync(join(dir, "probe"), "probe\n");
@@ -68,7 +77,7 @@ export const CONTAINER_SKIP_REASON = (() => {
     Deno.removeSync(dir, { recursive: true });
   }
   const cached = exists(join(DEBOOTSTRAP_CACHE, DEBIAN_SUITE, "etc/debian_version"));
-  if (!cached && !succeeds(["debootstrap", "--version"])) {
+  if (!cached && !succeeds([programPath("debootstrap"), "--version"])) {
     return "debootstrap is not installed (Debian package debootstrap) and no cached root file system";
   }
   return undefined;
@@ -94,7 +103,7 @@ export async function ensureDebianImage(name: string): Promise<void> {
     const partial = `${rootfs}.partial`;
     await Deno.mkdir(DEBOOTSTRAP_CACHE, { recursive: true });
     await Deno.remove(partial, { recursive: true }).catch(() => {});
-    await run(["debootstrap", "--variant=minbase", DEBIAN_SUITE, partial]);
+    await run([programPath("debootstrap"), "--variant=minbase", DEBIAN_SUITE, partial]);
     await Deno.rename(partial, rootfs);
   }
   await run(["sh", "-c", `tar -C '${rootfs}' -c . | ${PODMAN.join(" ")} import - '${name}'`]);
