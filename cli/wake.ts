@@ -188,6 +188,11 @@ const EXIT_OF: Record<Exclude<WakeOutcome["result"], "woken">, number> = {
   unusable: EXIT.FAILURE,
 };
 
+/** `text` ended as a sentence (a period added unless it ends with one, or with "?" or "!"). */
+function sentence(text: string): string {
+  return /[.?!]$/.test(text) ? text : `${text}.`;
+}
+
 /**
  * The camera names of the running serve (its `GET /api/cameras`), for a name given without
  * --config: the names serve knows are the ones a user expects to work.
@@ -202,9 +207,8 @@ async function namesFromServe(argument: string, options: WakeOptions): Promise<N
     if (!(error instanceof ApiClientError)) throw error;
     throw usageError(
       `"${argument}" is not a UID (16 letters and digits, as on the camera's sticker), and ` +
-        "the running serve could not be asked for its camera names; pass --config FILE (its " +
-        "[[cameras]] names) or --api URL (where serve's API listens). The API: " +
-        error.message,
+        `the running serve could not be asked for its camera names: ${sentence(error.message)} ` +
+        "Pass --config FILE (its [[cameras]] names) or --api URL (where serve's API listens).",
     );
   }
 }

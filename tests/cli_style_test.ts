@@ -290,7 +290,7 @@ Deno.test("cli style: every command-line mistake is exit 2, one message and the 
       ["wake", EXAMPLE_UID, "--api", "http://[bad"],
       /'http:\/\/\[bad' is invalid\. .*not a valid URL/,
     ],
-    [["wake", "front", "--api", closedApi], /^"front" is not a UID .*pass --config FILE/],
+    [["wake", "front", "--api", closedApi], /^"front" is not a UID .* Pass --config FILE/],
     [
       ["registry", "--api", "http://[bad"],
       /^option '--api <url>' argument 'http:\/\/\[bad' is invalid\. .*not a valid URL/,
