@@ -15,15 +15,14 @@
  */
 
 import { encodeDiscoveryXml, message, writeMessage } from "../lib/bcudp/mod.ts";
+import { concatBytes, LINKTYPE } from "../lib/pcap/mod.ts";
 import {
-  concatBytes,
   type Flow,
   ipPacket,
   linkFrame,
-  LINKTYPE,
   pcapHeader,
   pcapRecord,
-} from "../lib/pcap/mod.ts";
+} from "../tests/support/pcap_builder.ts";
 import { MEASURED_CHILD_ENV } from "./measure.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;

@@ -8,7 +8,12 @@
 import { getLogger } from "@logtape/logtape";
 import { ConfigError, type ConfigFlags, FLAG_KEYS, keySpec, loadConfig } from "../lib/config.ts";
 import { configureLogging, LOG_LEVELS } from "../lib/log.ts";
-import { describeListening, type Service, startService, StateDirError } from "../lib/service.ts";
+import {
+  describeListening,
+  type Service,
+  startService,
+  StateDirError,
+} from "../lib/serve/service.ts";
 import { MqttConfigError } from "../lib/mqtt/errors.ts";
 import { ListenError } from "../lib/net/listen_error.ts";
 import { redirectAdvice, REOLINK_HOSTS } from "../lib/reolink_hosts.ts";

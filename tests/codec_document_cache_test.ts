@@ -12,6 +12,8 @@ import {
   HEADER_SIZE,
   MAX_CACHED_DOCUMENT_BYTES,
   message,
+  RECENT_DOCUMENT_ENTRIES,
+  RecentCache,
   writeDiscoveryPacket,
   writeMessage,
 } from "../lib/bcudp/mod.ts";
@@ -140,6 +142,38 @@ Deno.test("document cache: only ASCII documents are kept; others decode right ev
     );
   }
   assert.equal(documents.hits, 1, "an ASCII document is served from its third sight");
+});
+
+Deno.test("RecentCache keeps at most its capacity, forgetting the least recently used", () => {
+  const cache = new RecentCache<string>(3);
+  cache.set(1, "a");
+  cache.set(2, "b");
+  cache.set(3, "c");
+  assert.equal(cache.get(1), "a"); // 2 is now the least recently used
+  cache.set(4, "d");
+  assert.equal(cache.get(2), undefined);
+  assert.deepEqual([cache.get(1), cache.get(3), cache.get(4)], ["a", "c", "d"]);
+  cache.set(3, "c2"); // replaces in place, forgets nothing
+  assert.deepEqual([cache.get(1), cache.get(3), cache.get(4)], ["a", "c2", "d"]);
+  for (let key = 10; key < 1000; key++) cache.set(key, `k${key}`);
+  assert.deepEqual([cache.get(997), cache.get(998), cache.get(999)], ["k997", "k998", "k999"]);
+  assert.equal(cache.get(1), undefined);
+});
+
+Deno.test("document cache, bursts: a burst is served from the recent tier, then forgotten", () => {
+  const documents = new DocumentCache("bursts");
+  const uid = (i: number) => `9527${String(i).padStart(12, "0")}0123`;
+  const decode = (i: number, tid = i + 1) =>
+    decodeDatagramLenient(encodeDiscovery(heartbeat(uid(i)), tid), { documents });
+  for (let tid = 1; tid <= 5; tid++) decode(0, tid); // a burst of one document
+  assert.equal(documents.hits, 3, "held from its second sight on");
+  for (let i = 1; i <= RECENT_DOCUMENT_ENTRIES; i++) [decode(i), decode(i)]; // other bursts
+  const hits = documents.hits;
+  decode(0);
+  assert.equal(documents.hits, hits, "pushed out of the recent tier by newer bursts");
+  for (let i = 20; i < 20 + RECENT_DOCUMENT_ENTRIES; i++) [decode(i), decode(i)];
+  decode(0);
+  assert.equal(documents.hits, hits + 1, "seen again after it left the recent tier: held long");
 });
 
 Deno.test("writeDiscoveryPacket frames UTF-8 bytes exactly like encodeDiscoveryXml", () => {

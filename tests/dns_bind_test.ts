@@ -12,14 +12,8 @@ import { DEFAULT_NAMES } from "../lib/dns/names.ts";
 import { type DnsServerOptions, startDnsServer } from "../lib/dns/server.ts";
 import { dig, startDnsmasq } from "./support/dns.ts";
 import { UNPRIVILEGED_SKIP_REASON, withoutBindCapability } from "./support/privileges.ts";
-import {
-  freeServePorts,
-  freeUdpPort,
-  randomLoopback,
-  serveAddressArgs,
-} from "./support/serve_process.ts";
+import { freeUdpPort, randomLoopback, serveCommand, serveSetup } from "./support/serve_process.ts";
 
-const MAIN = new URL("../main.ts", import.meta.url).pathname;
 /** Why the port-53 test cannot run here, or undefined. */
 const ROOT_SKIP_REASON = Deno.uid() !== 0 ? "needs root to bind port 53 on loopback" : undefined;
 
@@ -63,16 +57,9 @@ Deno.test({
   ),
   ignore: UNPRIVILEGED_SKIP_REASON !== undefined,
   async fn() {
-    const ip = randomLoopback();
-    const ports = await freeServePorts(ip);
-    const stateDir = await Deno.makeTempDir({ prefix: "bairelay-dns-bind-" });
+    const { ip, args, remove } = await serveSetup({ prefix: "bairelay-dns-bind-" });
     try {
-      const command = withoutBindCapability([
-        Deno.execPath(),
-        ...["run", "--allow-all", "--quiet", MAIN, "serve", "--no-push", "--dns"],
-        ...serveAddressArgs(ip, ports),
-        ...["--state-dir", stateDir],
-      ]);
+      const command = withoutBindCapability(serveCommand(["--no-push", "--dns", ...args]));
       const result = await new Deno.Command(command[0], {
         args: command.slice(1),
         stdin: "null",
@@ -87,7 +74,7 @@ Deno.test({
       assert.match(stderr, /CAP_NET_BIND_SERVICE/);
       assert.match(stderr, /--dns-port/);
     } finally {
-      await Deno.remove(stateDir, { recursive: true });
+      await remove();
     }
   },
 });

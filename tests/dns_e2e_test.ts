@@ -7,30 +7,20 @@
 
 import assert from "node:assert/strict";
 import { CameraSim } from "./support/camera_sim.ts";
-import {
-  freeServePorts,
-  freeUdpPort,
-  randomLoopback,
-  serveAddressArgs,
-  ServeProcess,
-} from "./support/serve_process.ts";
+import { freeUdpPort, randomLoopback, ServeProcess, serveSetup } from "./support/serve_process.ts";
 
 const LONG_UID = "95270000DNSE2E000001";
 
 Deno.test("dns e2e: a camera resolves p2p.reolink.com here, registers and is woken", async () => {
-  const ip = randomLoopback();
-  const ports = await freeServePorts(ip);
+  const { ip, ports, args, remove } = await serveSetup({
+    toml: "[push_listener]\nenable = false\n\n[dns]\nforward = false\n",
+    prefix: "bairelay-dns-e2e-",
+  });
   let dnsPort = await freeUdpPort(ip);
   while ([ports.middleman, ports.register, ports.api].includes(dnsPort)) {
     dnsPort = await freeUdpPort(ip);
   }
-  const stateDir = await Deno.makeTempDir({ prefix: "bairelay-dns-e2e-" });
-  const config = `${stateDir}/config.toml`;
-  await Deno.writeTextFile(config, "[push_listener]\nenable = false\n\n[dns]\nforward = false\n");
-  const serve = ServeProcess.start([
-    ...serveAddressArgs(ip, ports),
-    ...["--state-dir", stateDir, "--config", config, "--dns-port", String(dnsPort)],
-  ]);
+  const serve = ServeProcess.start([...args, "--dns-port", String(dnsPort)]);
   const cameraIp = randomLoopback();
   let camera: CameraSim | undefined;
   try {
@@ -78,6 +68,6 @@ Deno.test("dns e2e: a camera resolves p2p.reolink.com here, registers and is wok
     await camera?.close();
     const stopped = await serve.stop();
     assert.equal(stopped.code, 0, serve.stderr);
-    await Deno.remove(stateDir, { recursive: true });
+    await remove();
   }
 });

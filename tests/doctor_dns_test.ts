@@ -58,7 +58,12 @@ Deno.test("doctor DNS: dnsmasq pointing here, at another address, and missing na
     assert.equal(elsewhere.verdict, "problem");
     assert.match(elsewhere.summary, /the p2p names do not resolve to this box/);
     assert.match(elsewhere.details[0], /-> 203\.0\.113\.7 \(not this box: Reolink's cloud/);
-    assert.match(elsewhere.remedy!, /dnsmasq, one line: address=\/p2p\.reolink\.com\//);
+    assert.match(
+      elsewhere.remedy!,
+      /dnsmasq configuration file, one line: address=\/p2p\.reolink\.com\//,
+    );
+    assert.match(elsewhere.remedy!, /on dnsmasq's command line: --address=\/p2p\.reolink\.com\//);
+    assert.match(elsewhere.remedy!, /`bairelay doctor --recipes`/);
 
     const mix = dnsResult(results, partial);
     assert.equal(mix.verdict, "problem");

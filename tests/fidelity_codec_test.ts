@@ -8,7 +8,8 @@
 
 import assert from "node:assert/strict";
 import { encodeDiscovery, encodeDiscoveryXml, message, toHex } from "../lib/bcudp/mod.ts";
-import { ipPacket, linkFrame, LINKTYPE, pcapHeader, pcapRecord } from "../lib/pcap/mod.ts";
+import { LINKTYPE } from "../lib/pcap/mod.ts";
+import { ipPacket, linkFrame, pcapHeader, pcapRecord } from "./support/pcap_builder.ts";
 import { ClientSim } from "./support/client_sim.ts";
 import { runCli } from "./support/run_cli.ts";
 import { startTestServer } from "./support/wake_server.ts";

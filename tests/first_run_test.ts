@@ -12,6 +12,7 @@ import {
   randomLoopback,
   serveAddressArgs,
   ServeProcess,
+  serveSetup,
 } from "./support/serve_process.ts";
 import { AS_NOBODY_SKIP_REASON, asNobody, readableProgram } from "./support/unprivileged.ts";
 import { dnsmasqLine, P2P_HOSTS, redirectAdvice, REOLINK_HOSTS } from "../lib/reolink_hosts.ts";
@@ -119,20 +120,13 @@ Deno.test({
 });
 
 Deno.test("first run: configured cameras are listed before they register; /api/status", async () => {
-  const ip = randomLoopback();
-  const ports = await freeServePorts(ip);
-  const stateDir = await Deno.makeTempDir({ prefix: "bairelay-firstrun-" });
-  const config = `${stateDir}/config.toml`;
-  await Deno.writeTextFile(
-    config,
-    `[push_listener]\nenable = false\n\n[[cameras]]\nname = "garden"\nuid = "${GARDEN_UID}"\n\n` +
+  const { ip, ports, stateDir, args, apiUrl: api, remove } = await serveSetup({
+    toml:
+      `[push_listener]\nenable = false\n\n[[cameras]]\nname = "garden"\nuid = "${GARDEN_UID}"\n\n` +
       `[[cameras]]\nname = "porch"\nuid = "${PORCH_UID}"\n`,
-  );
-  const api = `http://${ip}:${ports.api}`;
-  const serve = ServeProcess.start([
-    ...serveAddressArgs(ip, ports),
-    ...["--state-dir", stateDir, "--config", config],
-  ]);
+    prefix: "bairelay-firstrun-",
+  });
+  const serve = ServeProcess.start(args);
   let camera: CameraSim | undefined;
   try {
     await serve.ready();
@@ -194,21 +188,16 @@ Deno.test("first run: configured cameras are listed before they register; /api/s
     await camera?.close();
     const stopped = await serve.stop();
     assert.equal(stopped.code, 0, serve.stderr);
-    await Deno.remove(stateDir, { recursive: true });
+    await remove();
   }
 });
 
 Deno.test("first run: /api/status needs the token like the other endpoints", async () => {
-  const ip = randomLoopback();
-  const ports = await freeServePorts(ip);
-  const stateDir = await Deno.makeTempDir({ prefix: "bairelay-firstrun-" });
-  const config = `${stateDir}/config.toml`;
-  await Deno.writeTextFile(config, `[push_listener]\nenable = false\n[api]\ntoken = "s3cret"\n`);
-  const api = `http://${ip}:${ports.api}`;
-  const serve = ServeProcess.start([
-    ...serveAddressArgs(ip, ports),
-    ...["--state-dir", stateDir, "--config", config],
-  ]);
+  const { args, apiUrl: api, remove } = await serveSetup({
+    toml: `[push_listener]\nenable = false\n[api]\ntoken = "s3cret"\n`,
+    prefix: "bairelay-firstrun-",
+  });
+  const serve = ServeProcess.start(args);
   try {
     await serve.ready();
     const refused = await fetch(`${api}/api/status`);
@@ -219,19 +208,13 @@ Deno.test("first run: /api/status needs the token like the other endpoints", asy
     assert.equal((await ok.json()).version, VERSION);
   } finally {
     await serve.stop();
-    await Deno.remove(stateDir, { recursive: true });
+    await remove();
   }
 });
 
 Deno.test("first run: the ready log names the addresses, every host name and a dnsmasq line", async () => {
-  const ip = randomLoopback();
-  const ports = await freeServePorts(ip);
-  const stateDir = await Deno.makeTempDir({ prefix: "bairelay-firstrun-" });
-  const serve = ServeProcess.start([
-    ...serveAddressArgs(ip, ports, "off"),
-    "--no-push",
-    ...["--state-dir", stateDir],
-  ]);
+  const { ip, args, remove } = await serveSetup({ api: "off", prefix: "bairelay-firstrun-" });
+  const serve = ServeProcess.start([...args, "--no-push"]);
   try {
     await serve.ready();
     await serve.waitFor(/Send the cameras here/);
@@ -243,7 +226,7 @@ Deno.test("first run: the ready log names the addresses, every host name and a d
     assert.match(line, /bairelay doctor/);
   } finally {
     await serve.stop();
-    await Deno.remove(stateDir, { recursive: true });
+    await remove();
   }
 });
 

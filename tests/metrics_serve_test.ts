@@ -10,12 +10,7 @@
 import assert from "node:assert/strict";
 import { CameraSim } from "./support/camera_sim.ts";
 import { startMosquitto } from "./support/mosquitto.ts";
-import {
-  freeServePorts,
-  randomLoopback,
-  serveAddressArgs,
-  ServeProcess,
-} from "./support/serve_process.ts";
+import { randomLoopback, ServeProcess, serveSetup } from "./support/serve_process.ts";
 import { VERSION } from "../lib/version.ts";
 
 const DOOR = "95270000MTRC0001";
@@ -72,13 +67,8 @@ Deno.test({
   ignore: skip !== undefined,
   fn: async () => {
     const broker = await startMosquitto({ users: { bridge: "s3cret" } });
-    const ip = randomLoopback();
-    const ports = await freeServePorts(ip);
-    const stateDir = await Deno.makeTempDir({ prefix: "bairelay-metrics-" });
-    const config = `${stateDir}/config.toml`;
-    await Deno.writeTextFile(
-      config,
-      [
+    const { ip, ports, args, remove } = await serveSetup({
+      toml: [
         "[wake_server]",
         "max_cameras = 1",
         "[push_listener]",
@@ -91,11 +81,11 @@ Deno.test({
         `uid = "${DOOR}"`,
         "",
       ].join("\n"),
-    );
+      prefix: "bairelay-metrics-",
+    });
     const serve = ServeProcess.start(
       [
-        ...serveAddressArgs(ip, ports),
-        ...["--state-dir", stateDir, "--config", config],
+        ...args,
         ...["--log-format", "json", "--log-level", "debug"],
       ],
       { BAIRELAY_MQTT_USERNAME: "bridge", BAIRELAY_MQTT_PASSWORD: "s3cret" },
@@ -182,7 +172,7 @@ Deno.test({
       for (const camera of cameras) await camera.close();
       const stopped = await serve.stop();
       await broker.dispose();
-      await Deno.remove(stateDir, { recursive: true });
+      await remove();
       assert.equal(stopped.code, 0, serve.stderr);
     }
 

@@ -11,13 +11,7 @@ import assert from "node:assert/strict";
 import { launchBrowser, NO_CHROMIUM, type Page, type TestBrowser } from "./support/browser.ts";
 import { CameraSim } from "./support/camera_sim.ts";
 import { sendPush } from "./support/push_client.ts";
-import {
-  freeServePorts,
-  freeTcpPort,
-  randomLoopback,
-  serveAddressArgs,
-  ServeProcess,
-} from "./support/serve_process.ts";
+import { freeTcpPort, randomLoopback, ServeProcess, serveSetup } from "./support/serve_process.ts";
 
 const GARDEN_UID = "95270000ABCDEFGH0123";
 const DOOR_UID = "95270000DOORDOOR";
@@ -29,16 +23,9 @@ const named = (name: string) => ignore ? `${name} (skipped: ${NO_CHROMIUM})` : n
 
 /** One `serve` on a random loopback address with `toml` as its config file. */
 async function startServe(toml: string) {
-  const ip = randomLoopback();
-  const ports = await freeServePorts(ip);
+  const { ip, ports, args, remove } = await serveSetup({ toml, prefix: "bairelay-page-" });
   const pushPort = freeTcpPort(ip);
-  const stateDir = await Deno.makeTempDir({ prefix: "bairelay-page-" });
-  await Deno.writeTextFile(`${stateDir}/config.toml`, toml);
-  const serve = ServeProcess.start([
-    ...serveAddressArgs(ip, ports),
-    ...["--state-dir", stateDir, "--config", `${stateDir}/config.toml`],
-    ...["--push-port", String(pushPort)],
-  ]);
+  const serve = ServeProcess.start([...args, "--push-port", String(pushPort)]);
   await serve.ready();
   return {
     ip,
@@ -48,7 +35,7 @@ async function startServe(toml: string) {
     serve,
     async stop() {
       const stopped = await serve.stop();
-      await Deno.remove(stateDir, { recursive: true });
+      await remove();
       assert.equal(stopped.code, 0, serve.stderr);
     },
   };

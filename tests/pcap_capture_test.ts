@@ -15,6 +15,7 @@ import {
   portFilter,
   startCaptures,
 } from "./support/capture.ts";
+import { replayAgainstTestServer } from "./support/replay_cli.ts";
 import { runCli } from "./support/run_cli.ts";
 import { freeServePorts, randomLoopback, ServeProcess } from "./support/serve_process.ts";
 import { startTestServer } from "./support/wake_server.ts";
@@ -260,25 +261,10 @@ captureTest("pcap-replay filters by uid, variant and port", async () => {
 /** Runs a replay of the tcpdump -i any capture against a fresh server configured by `options`. */
 async function replayAgainst(options: Parameters<typeof startTestServer>[0]) {
   const { dir } = await recorded();
-  const server = await startTestServer(options);
-  try {
-    return await runCli([
-      "pcap-replay",
-      `${dir}/tcpdump-any-sll2.pcap`,
-      "--target",
-      "127.0.0.1",
-      "--target-middleman-port",
-      String(server.middleman.port),
-      "--target-register-port",
-      String(server.register.port),
-      "--speed",
-      "4",
-      "--reply-timeout",
-      "500",
-    ], { timeoutMs: 60000 });
-  } finally {
-    await server.close();
-  }
+  return await replayAgainstTestServer(`${dir}/tcpdump-any-sll2.pcap`, options, 4, [
+    "--reply-timeout",
+    "500",
+  ]);
 }
 
 captureTest("replaying a capture against a fresh server conforms", async () => {

@@ -30,13 +30,21 @@ import {
   entryJson,
   entryLine,
   FifoMap,
-  type Flow,
-  ipPacket,
-  linkFrame,
   LINKTYPE,
   MAX_RECORD_BYTES,
   MAX_SUMMARY_CAMERAS,
   NameCache,
+  readCapture,
+  showCapture,
+  type TimelineEntry,
+  type TimelineOptions,
+  writeDocumentJson,
+  writtenText,
+} from "../lib/pcap/mod.ts";
+import {
+  type Flow,
+  ipPacket,
+  linkFrame,
   pcapHeader,
   pcapngBlock,
   pcapngInterface,
@@ -45,14 +53,7 @@ import {
   pcapngSimplePacket,
   type PcapOptions,
   pcapRecord,
-  readCapture,
-  RecentCache,
-  showCapture,
-  type TimelineEntry,
-  type TimelineOptions,
-  writeDocumentJson,
-  writtenText,
-} from "../lib/pcap/mod.ts";
+} from "./support/pcap_builder.ts";
 import { runCli } from "./support/run_cli.ts";
 
 const UID = "9527000ABCDEFGHI0123";
@@ -715,22 +716,6 @@ Deno.test("a cached document's JSON bytes are whole, however much longer than it
   const written = writtenText((writer) => writeDocumentJson(writer, parsed, xml));
   assert.ok(written.length > 4 * 3000);
   assert.equal(new TextDecoder().decode(documentJsonBytes(parsed, xml)), written);
-});
-
-Deno.test("RecentCache keeps at most its capacity, forgetting the least recently used", () => {
-  const cache = new RecentCache<string>(3);
-  cache.set(1, "a");
-  cache.set(2, "b");
-  cache.set(3, "c");
-  assert.equal(cache.get(1), "a"); // 2 is now the least recently used
-  cache.set(4, "d");
-  assert.equal(cache.get(2), undefined);
-  assert.deepEqual([cache.get(1), cache.get(3), cache.get(4)], ["a", "c", "d"]);
-  cache.set(3, "c2"); // replaces in place, forgets nothing
-  assert.deepEqual([cache.get(1), cache.get(3), cache.get(4)], ["a", "c2", "d"]);
-  for (let key = 10; key < 1000; key++) cache.set(key, `k${key}`);
-  assert.deepEqual([cache.get(997), cache.get(998), cache.get(999)], ["k997", "k998", "k999"]);
-  assert.equal(cache.get(1), undefined);
 });
 
 Deno.test("the timeline's decoder decodes as the codec does, CRC check included", () => {

@@ -18,18 +18,15 @@ import {
 import {
   compareMessages,
   concatBytes,
-  type Flow,
-  ipPacket,
   LINKTYPE,
   MAX_REPLAY_PACKETS,
-  pcapHeader,
-  pcapRecord,
   replayCapture,
   ReplayError,
   type ReplayOptions,
   SessionValues,
   type Verdict,
 } from "../lib/pcap/mod.ts";
+import { type Flow, ipPacket, pcapHeader, pcapRecord } from "./support/pcap_builder.ts";
 
 const UID = "9527000ABCDEFGHI0123";
 

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { message, type Packet } from "../lib/bcudp/mod.ts";
 import { MAX_SUMMARY_CAMERAS, SummaryBuilder } from "../lib/pcap/summary.ts";
-import type { BcUdpEntry } from "../lib/pcap/timeline.ts";
+import type { BcUdpEntry } from "../lib/pcap/timeline_entry.ts";
 
 function heartbeat(uid: string, source: string, time: number): BcUdpEntry {
   const packet: Packet = {

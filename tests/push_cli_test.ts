@@ -6,41 +6,19 @@ import { freePort, startMosquitto } from "./support/mosquitto.ts";
 import { sendPush } from "./support/push_client.ts";
 import { UNPRIVILEGED_SKIP_REASON, withoutBindCapability } from "./support/privileges.ts";
 import { runCli } from "./support/run_cli.ts";
-import {
-  freeServePorts,
-  freeTcpPort,
-  randomLoopback,
-  serveAddressArgs,
-  ServeProcess,
-} from "./support/serve_process.ts";
+import { freeTcpPort, serveCommand, ServeProcess, serveSetup } from "./support/serve_process.ts";
 
 const UID = "95270000PUSHCLI00001";
-const MAIN = new URL("../main.ts", import.meta.url).pathname;
 
-/** Flags for one `serve` on a random loopback address, push on a free port, `toml` as config. */
-async function serveSetup(toml: string) {
-  const ip = randomLoopback();
-  const ports = await freeServePorts(ip);
-  const pushPort = freeTcpPort(ip);
-  const stateDir = await Deno.makeTempDir({ prefix: "bairelay-pushcli-" });
-  const config = `${stateDir}/config.toml`;
-  await Deno.writeTextFile(config, toml);
-  const args = [
-    ...serveAddressArgs(ip, ports),
-    ...["--state-dir", stateDir, "--config", config, "--push-port", String(pushPort)],
-  ];
-  return {
-    ip,
-    ports,
-    pushPort,
-    args,
-    apiUrl: `http://${ip}:${ports.api}`,
-    remove: () => Deno.remove(stateDir, { recursive: true }),
-  };
+/** One `serve` on a random loopback address, push on a free port, `toml` as config. */
+async function pushServeSetup(toml: string) {
+  const setup = await serveSetup({ toml, prefix: "bairelay-pushcli-" });
+  const pushPort = freeTcpPort(setup.ip);
+  return { ...setup, pushPort, args: [...setup.args, "--push-port", String(pushPort)] };
 }
 
 Deno.test("serve without a broker: a push logs motion and wakes the camera; registry shows it", async () => {
-  const setup = await serveSetup(
+  const setup = await pushServeSetup(
     `[push_listener]\nmotion_hold_secs = 1\n[mqtt]\nbroker_addr = "127.0.0.1"\nport = ${freePort()}\n` +
       `[wake_server]\nburst_count = 2\nburst_interval_ms = 10\n`,
   );
@@ -91,7 +69,7 @@ Deno.test("serve without a broker: a push logs motion and wakes the camera; regi
 });
 
 Deno.test("serve --no-push runs without the push listener", async () => {
-  const setup = await serveSetup("[push_listener]\nenable = true\n");
+  const setup = await pushServeSetup("[push_listener]\nenable = true\n");
   const serve = ServeProcess.start([...setup.args, "--no-push"]);
   try {
     await serve.ready();
@@ -104,7 +82,7 @@ Deno.test("serve --no-push runs without the push listener", async () => {
 });
 
 Deno.test("serve: a push port in use exits 1 naming the listener, address, port and remedy", async () => {
-  const setup = await serveSetup("");
+  const setup = await pushServeSetup("");
   const busy = Deno.listen({ hostname: setup.ip, port: setup.pushPort });
   try {
     const result = await runCli(["serve", ...setup.args]);
@@ -124,7 +102,7 @@ Deno.test("serve: a push port in use exits 1 naming the listener, address, port 
 
 Deno.test("serve: bad MQTT credentials are a clear error naming the broker", async () => {
   const broker = await startMosquitto({ users: { ha: "secret" } });
-  const setup = await serveSetup(
+  const setup = await pushServeSetup(
     `[mqtt]\nbroker_addr = "127.0.0.1"\nport = ${broker.port}\ncredentials = ["ha", "wrong"]\n`,
   );
   const serve = ServeProcess.start(setup.args);
@@ -147,7 +125,9 @@ Deno.test("serve: bad MQTT credentials are a clear error naming the broker", asy
 });
 
 Deno.test("serve: an unreadable [mqtt] ca file exits 2 naming the key and the file", async () => {
-  const setup = await serveSetup(`[mqtt]\nbroker_addr = "127.0.0.1"\nca = "/nonexistent/ca.pem"\n`);
+  const setup = await pushServeSetup(
+    `[mqtt]\nbroker_addr = "127.0.0.1"\nca = "/nonexistent/ca.pem"\n`,
+  );
   try {
     const result = await runCli(["serve", ...setup.args]);
     assert.equal(result.code, 2, result.stderr);
@@ -162,13 +142,10 @@ Deno.test({
     (UNPRIVILEGED_SKIP_REASON ? ` (skipped: ${UNPRIVILEGED_SKIP_REASON})` : ""),
   ignore: UNPRIVILEGED_SKIP_REASON !== undefined,
   async fn() {
-    const setup = await serveSetup("");
+    const setup = await pushServeSetup("");
     try {
       const args = setup.args.map((arg) => arg === String(setup.pushPort) ? "443" : arg);
-      const [program, ...rest] = withoutBindCapability([
-        Deno.execPath(),
-        ...["run", "--allow-all", "--quiet", MAIN, "serve", ...args],
-      ]);
+      const [program, ...rest] = withoutBindCapability(serveCommand(args));
       const output = await new Deno.Command(program, {
         args: rest,
         stdout: "null",

@@ -7,8 +7,8 @@
 import assert from "node:assert/strict";
 import { type HttpApi, startHttpApi } from "../lib/api/http.ts";
 import { DEFAULT_API_LIMITS } from "../lib/api/config.ts";
-import { EventStreams, MAX_QUEUED_CHUNKS } from "../lib/push/event_stream.ts";
-import { RecentEvents } from "../lib/push/events.ts";
+import { EventStreams, MAX_QUEUED_CHUNKS } from "../lib/api/event_stream.ts";
+import { RecentEvents } from "../lib/api/events.ts";
 
 const AT = Date.UTC(2026, 10, 29, 4, 0, 0);
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { eventsRoute, MAX_RECENT_EVENTS, RecentEvents } from "../lib/push/events.ts";
+import { eventsRoute, MAX_RECENT_EVENTS, RecentEvents } from "../lib/api/events.ts";
 
 const motion = (at: number) => ({
   type: "motion" as const,

@@ -5,11 +5,14 @@
  */
 
 import assert from "node:assert/strict";
-import { type Config, loadConfig } from "../lib/config.ts";
-import { type Service, type ServiceDeps, startService } from "../lib/service.ts";
+import type { Config } from "../lib/config.ts";
+import type { Service, ServiceDeps } from "../lib/serve/service.ts";
+import { STATE_FILE_NAME } from "../lib/wake/mod.ts";
+import { parseState, serializeState } from "../lib/wake/state.ts";
 import { CameraSim } from "./support/camera_sim.ts";
 import { freePort, type Mosquitto, startMosquitto, Subscriber } from "./support/mosquitto.ts";
 import { sendPush } from "./support/push_client.ts";
+import { startServiceFixture } from "./support/service_fixture.ts";
 
 const GARDEN_UID = "95270000ABCDEFGH0123";
 const GARDEN_SHORT = "95270000ABCDEFGH";
@@ -43,36 +46,18 @@ async function setup(options: {
   const broker = options.mqtt === "start" ? await startMosquitto() : undefined;
   const sub = broker ? await Subscriber.connect(broker) : undefined;
   const brokerAddress = broker ?? (options.mqtt === "start" ? undefined : options.mqtt);
-  const base = loadConfig({ env: { uid: 1000, vars: {} } });
-  const stateDir = await Deno.makeTempDir({ prefix: "bairelay-push-" });
-  const config: Config = {
-    ...base,
-    bind: "127.0.0.1",
-    stateDir,
-    wakeServer: {
-      ...base.wakeServer,
-      middlemanPort: 0,
-      registerPort: 0,
-      burstCount: BURST,
-      burstIntervalMs: 20,
-    },
+  const fixture = await startServiceFixture({
+    wakeServer: { burstCount: BURST, burstIntervalMs: 20 },
     cameras: options.configured ?? [],
-    api: { ...base.api, listen: { host: "127.0.0.1", port: 0 }, token: null },
-    pushListener: {
-      ...base.pushListener,
-      bind: "127.0.0.1",
-      port: 0,
-      motionHoldSecs: 1,
-      wakeOnMotion: options.wakeOnMotion ?? true,
-    },
+    push: { motionHoldSecs: 1, wakeOnMotion: options.wakeOnMotion ?? true },
     mqtt: {
-      ...base.mqtt,
       brokerAddr: brokerAddress?.host ?? null,
       port: brokerAddress?.port ?? 1883,
       credentials: options.credentials ?? null,
     },
-  };
-  const service = await startService(config, options.deps);
+    deps: options.deps,
+  });
+  const service = fixture.service;
   const cameras = new Map<string, CameraSim>();
   try {
     for (const { uid, ip } of options.cameras ?? []) {
@@ -82,12 +67,11 @@ async function setup(options: {
     }
   } catch (error) {
     for (const camera of cameras.values()) await camera.close();
-    await service.close();
+    await fixture.close();
     await sub?.close();
     await broker?.dispose();
     throw error;
   }
-  const apiBase = `http://127.0.0.1:${service.api!.address.port}`;
   return {
     service,
     broker,
@@ -95,15 +79,14 @@ async function setup(options: {
     push: { port: service.motion!.push!.address.port },
     cameras,
     async api(path) {
-      const response = await fetch(apiBase + path);
-      return { status: response.status, json: await response.json() };
+      const reply = await fixture.call("GET", path);
+      return { status: reply.status, json: reply.json };
     },
     async close() {
       for (const camera of cameras.values()) await camera.close();
-      await service.close();
+      await fixture.close();
       await sub?.close();
       await broker?.dispose();
-      await Deno.remove(stateDir, { recursive: true });
     },
   };
 }
@@ -196,7 +179,7 @@ Deno.test("a push from an unregistered IP produces nothing", async () => {
   const { s, sub } = await gardenOnBroker();
   try {
     await sendPush({ from: "127.0.0.9", port: s.push.port, sni: "pushx.reolink.com" });
-    const counter = s.service.wake!.metrics.counter("bairelay_push_connections_total", "");
+    const counter = s.service.metrics.counter("bairelay_push_connections_total", "");
     await until(() => counter.get({ result: "unknown_ip" }) === 1, "unknown_ip counted");
     await sleep(200);
     assert.ok(!sub.messages.some((m) => m.topic.endsWith("/motion") && m.payload === "on"));
@@ -226,12 +209,12 @@ Deno.test("a stale camera reads registered off on MQTT and its pushes produce no
     skew = s.service.wake!.registry.staleAfterMs + 1000; // the heartbeat is now too old
     await sub.waitForPayload(registered, "off", { from: sub.messages.length });
     await sendPush({ from: "127.0.0.5", port: s.push.port });
-    const counter = s.service.wake!.metrics.counter("bairelay_push_connections_total", "");
+    const counter = s.service.metrics.counter("bairelay_push_connections_total", "");
     await until(() => counter.get({ result: "unknown_ip" }) === 1, "stale camera not matched");
     assert.equal(counter.get({ result: "motion" }), 0);
     await sleep(150);
     assert.equal(s.cameras.get(GARDEN_UID)!.wakes.length, 0);
-    assert.deepEqual(s.service.motion!.events.list().map((e) => e.type), ["stale", "registered"]);
+    assert.deepEqual(s.service.events!.list().map((e) => e.type), ["stale", "registered"]);
     assert.ok(!sub.messages.some((m) => m.topic.endsWith("/motion") && m.payload === "on"));
   } finally {
     await s.close();
@@ -257,7 +240,7 @@ Deno.test("wake_on_motion sends the camera a wake burst; off sends none", async 
   try {
     await sendPush({ from: "127.0.0.5", port: quiet.push.port });
     await until(
-      () => quiet.service.motion!.events.list().some((e) => e.type === "motion"),
+      () => quiet.service.events!.list().some((e) => e.type === "motion"),
       "motion on",
     );
     await sleep(200);
@@ -283,12 +266,12 @@ Deno.test("control/wakeup over MQTT sends the wake burst", async () => {
     // A target nobody knows is refused and the bridge carries on.
     await sub.publish("bairelay/nobody/control/wakeup", "");
     await until(
-      () => s.service.motion!.events.list().some((e) => e.type === "wake" && e.uid === "nobody"),
+      () => s.service.events!.list().some((e) => e.type === "wake" && e.uid === "nobody"),
       "refused wake recorded",
     );
-    const refused = s.service.motion!.events.list().find((e) => e.uid === "nobody")!;
+    const refused = s.service.events!.list().find((e) => e.uid === "nobody")!;
     assert.equal((refused as { result: string }).result, "not_registered");
-    assert.equal(s.service.motion!.bridge!.status().connection, "connected");
+    assert.equal(s.service.bridge!.status().connection, "connected");
   } finally {
     await s.close();
   }
@@ -333,7 +316,7 @@ Deno.test("broker restarted mid-test: motion during the outage is visible after 
   const session = { clientId: "push-test-watcher", clean: false };
   let sub = await Subscriber.connect(broker, "bairelay/#", session);
   const s = await setup({ mqtt: broker, cameras: [{ uid: GARDEN_UID, ip: "127.0.0.5" }] });
-  const bridge = s.service.motion!.bridge!;
+  const bridge = s.service.bridge!;
   const motion = `bairelay/${GARDEN_UID}/status/motion`;
   try {
     await sub.waitForPayload(`bairelay/${GARDEN_UID}/status/registered`, "on");
@@ -343,7 +326,7 @@ Deno.test("broker restarted mid-test: motion during the outage is visible after 
     await sendPush({ from: "127.0.0.5", port: s.push.port }); // motion while the broker is down
     assert.equal((await s.cameras.get(GARDEN_UID)!.waitForWakes(BURST)).length, BURST);
     await until(
-      () => s.service.motion!.events.list().some((e) => e.type === "motion" && !e.motion),
+      () => s.service.events!.list().some((e) => e.type === "motion" && !e.motion),
       "the motion (hold 1 s) ending before the broker is back",
     );
     await broker.start();
@@ -367,10 +350,10 @@ Deno.test("no broker at all: serve still records motion and wakes", async () => 
   try {
     await sendPush({ from: "127.0.0.5", port: s.push.port });
     assert.equal((await s.cameras.get(GARDEN_UID)!.waitForWakes(BURST)).length, BURST);
-    const events = s.service.motion!.events.list();
+    const events = s.service.events!.list();
     assert.ok(events.some((e) => e.type === "motion" && e.motion));
-    assert.notEqual(s.service.motion!.bridge!.status().connection, "connected");
-    assert.match(s.service.motion!.bridge!.status().lastError ?? "", /unreachable/);
+    assert.notEqual(s.service.bridge!.status().connection, "connected");
+    assert.match(s.service.bridge!.status().lastError ?? "", /unreachable/);
   } finally {
     await s.close();
   }
@@ -384,7 +367,7 @@ Deno.test("bad MQTT credentials: a clear error naming the broker, serve keeps wo
     cameras: [{ uid: GARDEN_UID, ip: "127.0.0.5" }],
   });
   try {
-    const bridge = s.service.motion!.bridge!;
+    const bridge = s.service.bridge!;
     await until(() => bridge.status().lastError !== undefined, "auth error");
     assert.match(
       bridge.status().lastError!,
@@ -395,5 +378,38 @@ Deno.test("bad MQTT credentials: a clear error naming the broker, serve keeps wo
   } finally {
     await s.close();
     await broker.dispose();
+  }
+});
+
+Deno.test("a camera's last motion reaches the state file without waiting for a heartbeat", async () => {
+  const stateDir = await Deno.makeTempDir({ prefix: "bairelay-push-state-" });
+  try {
+    // A camera restored from the state file: nothing is pending for the state writer, and no
+    // heartbeat comes before the service stops.
+    const at = Date.now();
+    const camera = {
+      uid: GARDEN_UID,
+      address: { ip: "127.0.0.5", port: 5000 },
+      firstSeen: at,
+      lastHeartbeat: at,
+      wakes: 0,
+    };
+    await Deno.writeTextFile(`${stateDir}/${STATE_FILE_NAME}`, serializeState([camera], at));
+    const fixture = await startServiceFixture({ stateDir, push: { wakeOnMotion: false } });
+    let motionAt: number | undefined;
+    try {
+      await sendPush({ from: "127.0.0.5", port: fixture.service.motion!.push!.address.port });
+      await until(
+        () => fixture.service.events!.list().some((e) => e.type === "motion"),
+        "motion on",
+      );
+      motionAt = fixture.service.events!.list().find((e) => e.type === "motion")!.at;
+    } finally {
+      await fixture.close();
+    }
+    const saved = parseState(await Deno.readTextFile(`${stateDir}/${STATE_FILE_NAME}`));
+    assert.equal(saved[0].lastMotion, motionAt);
+  } finally {
+    await Deno.remove(stateDir, { recursive: true });
   }
 });

@@ -6,32 +6,26 @@ import { CameraSim } from "./support/camera_sim.ts";
 import { UNPRIVILEGED_SKIP_REASON, withoutBindCapability } from "./support/privileges.ts";
 import { runCli } from "./support/run_cli.ts";
 import {
-  freeServePorts,
   freeUdpPort,
   randomLoopback,
-  serveAddressArgs,
+  serveCommand,
   ServeProcess,
+  serveSetup as sharedServeSetup,
 } from "./support/serve_process.ts";
 
-const MAIN = new URL("../main.ts", import.meta.url).pathname;
 const LONG_UID = "95270000SERVECLI0001";
 
 /**
- * Everything one `serve` run needs: a random loopback address, free ports on it, a temp state
- * directory holding the test config (push listener off: port 443 needs privileges these tests
- * must not depend on; the push listener has its own tests), and the matching flags.
+ * One `serve` run's address, ports, state directory and flags, with the test config: push
+ * listener off (port 443 needs privileges these tests must not depend on; the push listener
+ * has its own tests).
  */
-async function serveSetup(options: { api?: "off" } = {}) {
-  const ip = randomLoopback();
-  const ports = await freeServePorts(ip);
-  const stateDir = await Deno.makeTempDir({ prefix: "bairelay-state-" });
-  const config = `${stateDir}/test-config.toml`;
-  await Deno.writeTextFile(config, "[push_listener]\nenable = false\n");
-  const args = [
-    ...serveAddressArgs(ip, ports, options.api),
-    ...["--state-dir", stateDir, "--config", config],
-  ];
-  return { ip, ports, stateDir, args, remove: () => Deno.remove(stateDir, { recursive: true }) };
+function serveSetup(options: { api?: "off" } = {}) {
+  return sharedServeSetup({
+    toml: "[push_listener]\nenable = false\n",
+    api: options.api,
+    prefix: "bairelay-state-",
+  });
 }
 
 async function tempFile(text: string): Promise<string> {
@@ -191,23 +185,10 @@ Deno.test({
   ignore: UNPRIVILEGED_SKIP_REASON !== undefined,
   async fn() {
     const ip = randomLoopback();
-    const args = [
-      Deno.execPath(),
-      "run",
-      "--allow-all",
-      "--quiet",
-      MAIN,
-      "serve",
-      "--bind",
-      ip,
-      "--middleman-port",
-      "999",
-      "--register-port",
-      String(await freeUdpPort(ip)),
-      "--api",
-      "off",
-    ];
-    const [program, ...rest] = withoutBindCapability(args);
+    const [program, ...rest] = withoutBindCapability(serveCommand([
+      ...["--bind", ip, "--middleman-port", "999"],
+      ...["--register-port", String(await freeUdpPort(ip)), "--api", "off"],
+    ]));
     const output = await new Deno.Command(program, {
       args: rest,
       stdout: "piped",

@@ -6,12 +6,7 @@
 
 import assert from "node:assert/strict";
 import { CameraSim } from "./support/camera_sim.ts";
-import {
-  freeServePorts,
-  randomLoopback,
-  serveAddressArgs,
-  ServeProcess,
-} from "./support/serve_process.ts";
+import { randomLoopback, ServeProcess, serveSetup } from "./support/serve_process.ts";
 
 /** How many times each pattern of signals is tried: the race it guards against is timing. */
 const ROUNDS = 8;
@@ -33,13 +28,8 @@ const PATTERNS: { name: string; signals: Deno.Signal[]; gapMs: number }[] = [
 for (const pattern of PATTERNS) {
   Deno.test(`serve: ${pattern.name} gives one orderly stop, state flushed, exit 0`, async () => {
     for (let round = 0; round < ROUNDS; round++) {
-      const ip = randomLoopback();
-      const ports = await freeServePorts(ip);
-      const stateDir = await Deno.makeTempDir();
-      const serve = ServeProcess.start([
-        ...serveAddressArgs(ip, ports),
-        ...["--state-dir", stateDir, "--no-push"],
-      ]);
+      const { ip, ports, stateDir, args, remove } = await serveSetup();
+      const serve = ServeProcess.start([...args, "--no-push"]);
       let camera: CameraSim | undefined;
       try {
         await serve.ready();
@@ -64,23 +54,18 @@ for (const pattern of PATTERNS) {
       } finally {
         await camera?.close();
         await serve.stop("SIGKILL");
-        await Deno.remove(stateDir, { recursive: true });
+        await remove();
       }
     }
   });
 }
 
 Deno.test("serve: temporary state files of a killed run are removed at the next start", async () => {
-  const ip = randomLoopback();
-  const ports = await freeServePorts(ip);
-  const stateDir = await Deno.makeTempDir();
+  const { stateDir, args, remove } = await serveSetup();
   // What a run killed between creating and renaming its temporary file leaves behind.
   await Deno.writeTextFile(`${stateDir}/wake-state.json.4242.tmp`, "");
   await Deno.writeTextFile(`${stateDir}/unrelated.4242.tmp`, "keep");
-  const serve = ServeProcess.start([
-    ...serveAddressArgs(ip, ports),
-    ...["--state-dir", stateDir, "--no-push"],
-  ]);
+  const serve = ServeProcess.start([...args, "--no-push"]);
   try {
     await serve.ready();
     await serve.waitFor(/Removed \S*wake-state\.json\.4242\.tmp/);
@@ -88,6 +73,6 @@ Deno.test("serve: temporary state files of a killed run are removed at the next 
     assert.deepEqual(names, ["unrelated.4242.tmp"]);
   } finally {
     await serve.stop();
-    await Deno.remove(stateDir, { recursive: true });
+    await remove();
   }
 });

@@ -14,8 +14,8 @@ import {
   freeServePorts,
   freeTcpPort,
   randomLoopback,
-  serveAddressArgs,
   ServeProcess,
+  serveSetup,
 } from "./support/serve_process.ts";
 import { startTestServer } from "./support/wake_server.ts";
 
@@ -199,15 +199,10 @@ Deno.test("e2e: `bairelay wake NAME --config FILE --wait` against `bairelay serv
 });
 
 Deno.test("e2e: wake by a name the running serve knows, and by a lower-case UID", async () => {
-  const ip = randomLoopback();
-  const ports = await freeServePorts(ip);
-  const dir = await Deno.makeTempDir();
-  const config = `${dir}/config.toml`;
-  await Deno.writeTextFile(config, `[[cameras]]\nname = "garden"\nuid = "${SHORT_UID}"\n`);
-  const serve = ServeProcess.start([
-    ...serveAddressArgs(ip, ports),
-    ...["--config", config, "--state-dir", dir, "--no-push"],
-  ]);
+  const { ip, ports, args, remove } = await serveSetup({
+    toml: `[[cameras]]\nname = "garden"\nuid = "${SHORT_UID}"\n`,
+  });
+  const serve = ServeProcess.start([...args, "--no-push"]);
   let camera: CameraSim | undefined;
   try {
     await serve.ready();
@@ -238,6 +233,6 @@ Deno.test("e2e: wake by a name the running serve knows, and by a lower-case UID"
   } finally {
     await camera?.close();
     await serve.stop();
-    await Deno.remove(dir, { recursive: true });
+    await remove();
   }
 });

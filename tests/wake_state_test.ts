@@ -2,7 +2,13 @@
 
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { type CameraEntry, STATE_FILE_NAME } from "../lib/wake/mod.ts";
+import { EventBus } from "../lib/event_bus.ts";
+import {
+  type CameraEntry,
+  type MotionSeenEvent,
+  STATE_FILE_NAME,
+  type WakeServerEvent,
+} from "../lib/wake/mod.ts";
 import {
   parseState,
   serializeState,
@@ -78,6 +84,36 @@ Deno.test("state is written within about a second of a change, atomically", asyn
   } finally {
     await camera.close();
     await server.close();
+    await Deno.remove(stateDir, { recursive: true });
+  }
+});
+
+Deno.test("motion heard on the bus is recorded and written with the registry", async () => {
+  const stateDir = await Deno.makeTempDir();
+  try {
+    // Restored from the file: nothing is pending for the writer until the motion.
+    const at = Date.now();
+    await Deno.writeTextFile(
+      `${stateDir}/${STATE_FILE_NAME}`,
+      serializeState([{
+        uid: UID,
+        address: { ip: "127.0.0.2", port: 5000 },
+        firstSeen: at,
+        lastHeartbeat: at,
+        wakes: 0,
+      }], at),
+    );
+    const bus = new EventBus<WakeServerEvent | MotionSeenEvent>();
+    const server = await startTestServer({ stateDir }, { bus });
+    try {
+      bus.emit({ type: "motion_seen", uid: UID, at: at + 5 });
+      assert.equal(server.registry.lookupFresh(UID)?.lastMotion, at + 5);
+    } finally {
+      await server.close();
+    }
+    const saved = parseState(await Deno.readTextFile(`${stateDir}/${STATE_FILE_NAME}`));
+    assert.equal(saved[0].lastMotion, at + 5);
+  } finally {
     await Deno.remove(stateDir, { recursive: true });
   }
 });

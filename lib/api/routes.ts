@@ -6,7 +6,8 @@
  * integer milliseconds (`age_ms`).
  */
 
-import type { CameraEntry, CameraRegistry } from "../wake/registry.ts";
+import type { Metrics } from "../metrics.ts";
+import type { CameraEntry, RegistryView } from "../wake/registry.ts";
 import type { WakeServer } from "../wake/server.ts";
 import type { Route } from "./http.ts";
 import { errorResponse, jsonResponse } from "./json_response.ts";
@@ -48,7 +49,7 @@ export interface CamerasDocument {
  * without a registered UID, as `stale` (seen before, swept since) or `never_seen`.
  */
 export function camerasDocument(
-  registry: CameraRegistry,
+  registry: RegistryView,
   now: number,
   budget?: WakeBudgetOf,
 ): CamerasDocument {
@@ -72,7 +73,7 @@ export function camerasDocument(
  * counted without building it. Status is polled (the page, `doctor`, scripts); a document of
  * every camera per poll is garbage enough to grow the heap with 1,024 cameras.
  */
-export function countCameras(registry: CameraRegistry, now: number): Record<CameraState, number> {
+export function countCameras(registry: RegistryView, now: number): Record<CameraState, number> {
   const counts: Record<CameraState, number> = { fresh: 0, stale: 0, never_seen: 0 };
   const named = new Set<string>();
   registry.forEachEntry((entry) => {
@@ -145,6 +146,8 @@ function iso(ms: number): string {
 /** What the wake-server routes need. */
 export interface WakeRoutesDeps {
   wake: WakeServer;
+  /** The process's metrics, rendered by `GET /metrics`. */
+  metrics: Metrics;
   /** Clock in ms since the epoch (default Date.now). */
   now?: () => number;
 }
@@ -200,7 +203,7 @@ export function wakeRoutes(deps: WakeRoutesDeps): Route[] {
       method: "GET",
       path: "/metrics",
       handle: () =>
-        new Response(deps.wake.metrics.render(), {
+        new Response(deps.metrics.render(), {
           headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
         }),
     },

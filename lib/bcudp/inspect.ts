@@ -9,7 +9,6 @@ import { toHex } from "./hex.ts";
 import { fieldsToJsonValue, type JsonValue } from "./message.ts";
 import {
   bodyCrc,
-  crcMismatch,
   decodePacketAt,
   kindOfMagic,
   type Packet,
@@ -20,6 +19,7 @@ import {
   unusualHeaderWord,
 } from "./packet.ts";
 import { decryptToString } from "./xor.ts";
+import { crcMismatch } from "./document_cache.ts";
 
 /** How many payload bytes the hex preview of Data/Ack/Relay packets shows. */
 export const PREVIEW_BYTES = 32;

@@ -24,5 +24,7 @@ export { parseXml, writeXml, type XmlElement } from "./xml.ts";
 export * from "./schema.ts";
 export * from "./message.ts";
 export * from "./packet.ts";
+export * from "./datagram.ts";
 export * from "./document_cache.ts";
+export { RecentCache } from "./recent_cache.ts";
 export * from "./inspect.ts";

@@ -14,12 +14,12 @@ import {
   MAX_PAYLOAD_SIZE,
 } from "./constants.ts";
 import { bcudpCrc } from "./crc.ts";
-import type { DocumentCache } from "./document_cache.ts";
+import { type CachedDocument, crcMismatch, DocumentCache } from "./document_cache.ts";
 import { BcUdpError } from "./errors.ts";
 import { hex32 } from "./hex.ts";
-import { parseMessage, writeMessage, writeValidMessage } from "./message.ts";
+import { writeMessage, writeValidMessage } from "./message.ts";
 import type { Message } from "./schema.ts";
-import { decryptToString, encryptString, xorInto } from "./xor.ts";
+import { encryptString, xorInto } from "./xor.ts";
 
 /** A Discovery packet: the XOR-encrypted XML message. */
 export interface DiscoveryPacket {
@@ -116,7 +116,8 @@ export interface DecodeOptions {
   verifyCrc?: boolean;
   /**
    * Parsed documents to reuse: a Discovery body seen before yields the same (shared,
-   * read-only) message without a parse. For servers that see the same documents again.
+   * read-only) message without a parse. For servers and timelines, which see the same
+   * documents again and again.
    */
   documents?: DocumentCache;
 }
@@ -276,28 +277,17 @@ export function bodyCrc(bytes: Uint8Array, offset: number, header: PacketHeader)
   return bcudpCrc(bytes, start, start + header.payloadSize);
 }
 
-/** The error for a body whose CRC (`actual`) differs from its header's (`expected`). */
-export function crcMismatch(offset: number, expected: number, actual: number): BcUdpError {
-  return new BcUdpError(
-    "crc_mismatch",
-    `CRC mismatch at byte ${offset}: header says ${hex32(expected)}, body gives ${hex32(actual)}`,
-    { expected, actual, offset },
-  );
-}
+/** Reads Discovery bodies for decodes given no `documents`: parses every body. */
+const oneOffReader = new DocumentCache("none");
 
-function checkCrc(bytes: Uint8Array, offset: number, header: PacketHeader & DiscoveryHeader) {
-  const actual = bodyCrc(bytes, offset, header);
-  if (actual !== header.crc) throw crcMismatch(offset, header.crc, actual);
-}
-
-function parseBody(bytes: Uint8Array, start: number, size: number, tid: number) {
-  const xml = decryptToString(bytes, start, size, tid);
-  return { xml, message: parseMessage(xml) };
-}
-
-/** Decrypts the `size` bytes at `start` with `tid` into a string. */
-export function decryptBody(bytes: Uint8Array, start: number, size: number, tid: number): string {
-  return decryptToString(bytes, start, size, tid);
+/** One decoded packet, the offset just past it, and what a timeline shows besides. */
+export interface PacketDecode {
+  packet: Packet;
+  end: number;
+  /** Discovery/Relay: whether the header CRC matches the body. */
+  crcOk?: boolean;
+  /** Discovery: the document as `documents` returned it (`cached` says whether it holds it). */
+  document?: CachedDocument;
 }
 
 /**
@@ -308,29 +298,30 @@ export function decodePacketAt(
   bytes: Uint8Array,
   offset = 0,
   options: DecodeOptions = {},
-): { packet: Packet; end: number } {
+): PacketDecode {
   const header = readPacketHeader(bytes, offset);
   const end = packetEnd(bytes, offset, header);
   const start = offset + header.headerSize;
   switch (header.kind) {
     case "discovery": {
-      if (options.verifyCrc !== false) checkCrc(bytes, offset, header);
-      const { xml, message } = options.documents
-        ? options.documents.read(bytes, start, header.payloadSize, header.tid)
-        : parseBody(bytes, start, header.payloadSize, header.tid);
+      const reader = options.documents ?? oneOffReader;
+      const expectedCrc = options.verifyCrc !== false ? header.crc : undefined;
+      const document = reader.read(bytes, start, header.payloadSize, header.tid, expectedCrc);
       const packet: DiscoveryPacket = {
         kind: "discovery",
         tid: header.tid,
         crc: header.crc,
-        message,
-        xml,
+        message: document.message,
+        xml: document.xml,
       };
       const odd = unusualHeaderWord(header);
       if (odd !== undefined) packet.headerUnknown = odd;
-      return { packet, end };
+      return { packet, end, crcOk: reader.lastCrc === header.crc, document };
     }
     case "relay": {
-      if (options.verifyCrc !== false) checkCrc(bytes, offset, header);
+      const actual = bodyCrc(bytes, offset, header);
+      const crcOk = actual === header.crc;
+      if (!crcOk && options.verifyCrc !== false) throw crcMismatch(offset, header.crc, actual);
       const packet: RelayPacket = {
         kind: "relay",
         tid: header.tid,
@@ -339,7 +330,7 @@ export function decodePacketAt(
       };
       const odd = unusualHeaderWord(header);
       if (odd !== undefined) packet.headerUnknown = odd;
-      return { packet, end };
+      return { packet, end, crcOk };
     }
     case "data":
       return {
@@ -363,48 +354,6 @@ export function decodePacketAt(
         },
         end,
       };
-  }
-}
-
-/**
- * Decodes every packet packed back to back in one datagram. Stops at the first packet that
- * fails and throws its BcUdpError; use `decodeDatagramLenient` to keep the packets read
- * before it. An empty datagram is a truncated header.
- */
-export function decodeDatagram(bytes: Uint8Array, options: DecodeOptions = {}): Packet[] {
-  const { packets, error } = decodeDatagramLenient(bytes, options);
-  if (error) throw error;
-  return packets;
-}
-
-/** Result of `decodeDatagramLenient`: the packets read, and the error that stopped it. */
-export interface LenientDecode {
-  packets: Packet[];
-  error?: BcUdpError;
-  /** Byte offset of the packet that failed. */
-  errorOffset?: number;
-}
-
-/** Like `decodeDatagram`, but returns the packets decoded before a failure with the error. */
-export function decodeDatagramLenient(
-  bytes: Uint8Array,
-  options: DecodeOptions = {},
-): LenientDecode {
-  let packets: Packet[] | undefined;
-  let offset = 0;
-  try {
-    do {
-      const { packet, end } = decodePacketAt(bytes, offset, options);
-      // Most datagrams carry one packet: an array of one costs less than a push onto an
-      // empty array (which reserves room for many).
-      if (packets) packets.push(packet);
-      else packets = [packet];
-      offset = end;
-    } while (offset < bytes.length);
-    return { packets };
-  } catch (error) {
-    if (!(error instanceof BcUdpError)) throw error;
-    return { packets: packets ?? [], error, errorOffset: offset };
   }
 }
 

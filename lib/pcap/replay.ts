@@ -221,6 +221,22 @@ function buildExchanges(messages: CapturedMessage[]) {
   return { exchanges, unsolicited };
 }
 
+/**
+ * Why a capture gives replay nothing to send: no Discovery packet at all (wrong ports, or
+ * not a capture of the camera side), or only the server's side of the conversation.
+ */
+function nothingToReplay(discoveryPackets: number, options: ReplayOptions): string {
+  if (discoveryPackets === 0) {
+    const ports = [...BCUDP_PORTS, ...(options.ports ?? [])].join(", ");
+    return `nothing to replay: the capture holds no BcUdp Discovery packet (looked at UDP ` +
+      `ports ${ports} and at payloads starting with a BcUdp magic number; add --port N for ` +
+      `another port)`;
+  }
+  return `nothing to replay: none of the capture's ${discoveryPackets} Discovery packets is ` +
+    `a request from a camera or client (${Object.keys(REQUEST_ROLES).join(", ")}); capture ` +
+    `where both sides are seen, e.g. on the server or the router`;
+}
+
 /** Values of token/ac/sid that the captured server issued (requests echoing them need ours). */
 function issuedValues(messages: CapturedMessage[]): Set<string> {
   const issued = new Set<string>();
@@ -343,6 +359,7 @@ export async function replayCapture(
 ): Promise<ReplayReport> {
   const messages = await collectMessages(input, options.ports ?? []);
   const { exchanges, unsolicited } = buildExchanges(messages);
+  if (exchanges.length === 0) throw new ReplayError(nothingToReplay(messages.length, options));
   const issued = issuedValues(messages);
   const session = new SessionValues();
   const peers = new Map<string, Peer>();

@@ -3,7 +3,8 @@
 import { type ByteInput, ByteSource } from "./byte_source.ts";
 import { type CaptureInfo, readCapture } from "./capture.ts";
 import type { Summary } from "./summary.ts";
-import { Timeline, type TimelineEntry, type TimelineOptions } from "./timeline.ts";
+import { Timeline, type TimelineOptions } from "./timeline.ts";
+import type { TimelineEntry } from "./timeline_entry.ts";
 
 /** Options for `showCapture`. */
 export interface ShowOptions extends TimelineOptions {

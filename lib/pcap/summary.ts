@@ -5,7 +5,7 @@
  */
 
 import type { CaptureIssue } from "./capture.ts";
-import type { TimelineEntry } from "./timeline.ts";
+import type { TimelineEntry } from "./timeline_entry.ts";
 
 /** Cameras tracked by the summary (later ones are counted, not detailed). */
 export const MAX_SUMMARY_CAMERAS = 10000;

@@ -4,12 +4,13 @@
  * (`uid`, `variant`, `port`) choose what is emitted; the summary always sees everything.
  */
 
-import { type BcUdpError, inspectDatagram, type Packet, reportJson } from "../bcudp/mod.ts";
+import { inspectDatagram, type Packet, reportJson } from "../bcudp/mod.ts";
 import type { CaptureIssue, Frame } from "./capture.ts";
 import { DatagramDecoder, type DecodedPacket, startsWithMagic } from "./datagram_decoder.ts";
 import { dissectFrame, type Segment, TCP_ACK, TCP_SYN } from "./dissect.ts";
 import { FifoMap } from "./fifo_map.ts";
 import { SummaryBuilder } from "./summary.ts";
+import type { BcUdpEntry, EntryPlace, TimelineEntry } from "./timeline_entry.ts";
 
 /** UDP ports whose traffic is BcUdp without looking (middleman and register). */
 export const BCUDP_PORTS = [9999, 58200] as const;
@@ -29,38 +30,6 @@ export interface TimelineOptions {
   /** Show only these variants (also "data", "ack", "relay", "push", "error"). */
   variants?: string[];
 }
-
-/** Where and when a packet was seen. */
-export interface EntryPlace {
-  frame: number;
-  /** File offset of the frame's record. */
-  offset: number;
-  /** Seconds since the first frame of the capture. */
-  time: number;
-  seconds: number;
-  nanos: number;
-  source: string;
-  destination: string;
-  vlans?: number[];
-}
-
-/** The timeline line of one BcUdp packet. */
-export type BcUdpEntry = EntryPlace & { kind: "bcudp"; decoded: DecodedPacket };
-
-/** One timeline line. */
-export type TimelineEntry =
-  | BcUdpEntry
-  | EntryPlace & {
-    kind: "decode_error";
-    /** Why the packet failed, worded as `decode` words it. */
-    error: BcUdpError;
-    errorOffset: number;
-    length: number;
-    /** The JSON members `decode --json` prints for the packet (with offset and length). */
-    packet: Record<string, unknown>;
-  }
-  | EntryPlace & { kind: "push_attempt" }
-  | { kind: "capture_error"; issue: CaptureIssue; time?: number };
 
 /** Builds the timeline of one capture; feed it frames and issues in file order. */
 export class Timeline {

@@ -15,6 +15,11 @@ export interface MotionChange {
   at: number;
 }
 
+/** A motion change as published on serve's event bus. */
+export interface MotionChangeEvent extends MotionChange {
+  type: "motion";
+}
+
 /** What a push did to the camera's state. */
 export type PushEffect = "started" | "extended";
 

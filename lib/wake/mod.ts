@@ -5,6 +5,7 @@ export {
   type Address,
   type CameraEntry,
   CameraRegistry,
+  type RegistryView,
   type SessionAnchor,
   SessionAnchors,
 } from "./registry.ts";

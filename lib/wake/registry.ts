@@ -10,7 +10,10 @@ export interface Address {
   port: number;
 }
 
-/** One registered camera. Entries returned by the registry are copies. */
+/**
+ * One registered camera. `list()`, `lookupFresh()`, `lookupByIp()` and `departedEntry()` return
+ * copies; `forEachEntry()` and `upsertHeartbeat()` hand out the stored entries themselves.
+ */
 export interface CameraEntry {
   /** The long UID the camera reports (sticker UID + firmware suffix). */
   uid: string;
@@ -60,6 +63,26 @@ export const SHORT_UID_LENGTH = 16;
 function copyEntry(entry: CameraEntry): CameraEntry {
   return { ...entry, address: { ...entry.address } };
 }
+
+/**
+ * The registry as the rooms around the wake server see it: lookups and listings, no mutation
+ * (heartbeats, wakes and motion change it only through the wake server, which persists them).
+ */
+export type RegistryView = Pick<
+  CameraRegistry,
+  | "size"
+  | "staleAfterMs"
+  | "maxCameras"
+  | "configured"
+  | "isFresh"
+  | "list"
+  | "forEachEntry"
+  | "departedEntry"
+  | "nameFor"
+  | "lookupFresh"
+  | "lookupByIp"
+  | "resolveTarget"
+>;
 
 /**
  * The camera registry. Lookups only ever return fresh entries; `sweep()` evicts stale

@@ -4,14 +4,16 @@
  */
 
 import { getLogger } from "@logtape/logtape";
+import type { EventSink, EventSource } from "../event_bus.ts";
 import { Metrics } from "../metrics.ts";
 import { AddressAdvertiser } from "../net/advertiser.ts";
 import { WakeCore } from "./core.ts";
-import type { Address, CameraEntry, CameraRegistry } from "./registry.ts";
+import type { Address, CameraEntry, CameraRegistry, RegistryView } from "./registry.ts";
 import { StateStore, ThrottledWriter } from "./state.ts";
 import { bindUdpListener, type UdpListener } from "./udp_listener.ts";
 import type {
   ListenerName,
+  MotionSeenEvent,
   WakeOutcome,
   WakeServerDeps,
   WakeServerEvent,
@@ -26,13 +28,23 @@ const logger = getLogger(["bairelay", "wake"]);
 /** How often stale cameras and expired anchors are swept, in ms. */
 export const SWEEP_INTERVAL_MS = 1000;
 
+/** What a wake server shares with the rest of `serve`. */
+export interface WakeServerLinks {
+  /** The process's metrics (default: the server's own). */
+  metrics?: Metrics;
+  /** Where the server publishes its events and hears of motion (default: nowhere). */
+  bus?: EventSink<WakeServerEvent> & EventSource<MotionSeenEvent>;
+}
+
 /** A running wake server. */
 export interface WakeServer {
   /** The middleman's actual address (port resolved when 0 was asked). */
   readonly middleman: Address;
   /** The register's actual address. */
   readonly register: Address;
-  readonly registry: CameraRegistry;
+  /** The registry, read-only: it changes only here, where every change reaches the state file. */
+  readonly registry: RegistryView;
+  /** The metrics it counts into (`deps.metrics` when given). */
   readonly metrics: Metrics;
   /** What became of `receiveBufferBytes` on each listener (empty when 0 was asked). */
   readonly receiveBuffers: readonly ReceiveBufferReport[];
@@ -76,15 +88,16 @@ function randomU64(): bigint {
 
 /**
  * Binds both listeners and starts serving. Loads the state file first (when `stateDir`
- * is set) so cameras registered before a restart can be woken at once. Rejects with
- * ListenError when a listener cannot bind.
+ * is set) so cameras registered before a restart can be woken at once. Publishes its events
+ * on `deps.bus` and records the motion seen there. Rejects with ListenError when a listener
+ * cannot bind.
  */
 export async function startWakeServer(
   options: WakeServerOptions,
-  deps: WakeServerDeps = {},
+  deps: WakeServerDeps & WakeServerLinks = {},
 ): Promise<WakeServer> {
   const now = deps.now ?? Date.now;
-  const metrics = new Metrics();
+  const metrics = deps.metrics ?? new Metrics();
   const advertiser = new AddressAdvertiser({
     bind: options.bind,
     routeSource: deps.routeSource,
@@ -100,6 +113,9 @@ export async function startWakeServer(
   };
   const store = options.stateDir === undefined ? undefined : new StateStore(options.stateDir);
   let writer: ThrottledWriter | undefined;
+  // The one path from a registry change to the state file: `urgent` ones are written within a
+  // second, routine ones (heartbeats, motion) with the next relaxed write.
+  const changed = (urgent: boolean) => writer?.markDirty(urgent);
   const core = new WakeCore(options, {
     send,
     advertiser,
@@ -107,7 +123,7 @@ export async function startWakeServer(
     now,
     randomU32: deps.randomU32 ?? randomU32,
     randomU64: deps.randomU64 ?? randomU64,
-    onChange: (urgent) => writer?.markDirty(urgent),
+    onChange: changed,
   });
 
   if (store !== undefined) {
@@ -192,6 +208,12 @@ export async function startWakeServer(
     }
   }
 
+  const bus = deps.bus;
+  const unpublish = bus ? core.onEvent((event) => bus.emit(event)) : undefined;
+  const unsubscribe = bus?.on("motion_seen", (event) => {
+    core.registry.recordMotion(event.uid, event.at);
+    changed(false);
+  });
   const sweepTimer = setInterval(() => core.sweep(), SWEEP_INTERVAL_MS);
   logger.info("Wake server listening: middleman udp {m}, register udp {r}", {
     m: `${middleman.ip}:${middleman.port}`,
@@ -212,6 +234,8 @@ export async function startWakeServer(
     close() {
       closing ??= (async () => {
         clearInterval(sweepTimer);
+        unsubscribe?.();
+        unpublish?.();
         core.bursts.cancelAll();
         await Promise.all([sockets.middleman!.close(), sockets.register!.close()]);
         await advertiser.settle();

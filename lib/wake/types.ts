@@ -68,3 +68,13 @@ export type WakeServerEvent =
     at: number;
   }
   | { type: "wake_confirmed"; uid: string; sid: number; at: number };
+
+/**
+ * A motion push from a fresh registered camera, published by the push listener's side: the wake
+ * server remembers it as the camera's last motion and persists it with the registry.
+ */
+export interface MotionSeenEvent {
+  type: "motion_seen";
+  uid: string;
+  at: number;
+}

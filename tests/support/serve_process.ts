@@ -1,7 +1,9 @@
 /**
  * Runs the real `bairelay serve` (main.ts) as a long-lived subprocess for tests: waits (bounded)
  * for its "ready" log line, collects stderr, stops it with a signal and reports how long the
- * shutdown took. Also picks free loopback addresses and ports for it.
+ * shutdown took. Also picks free loopback addresses and ports for it and builds its command
+ * line, so every test that runs serve as a user does starts it the same way (in-process runs
+ * use `service_fixture.ts`).
  */
 
 import dgram from "node:dgram";
@@ -57,6 +59,69 @@ export function serveAddressArgs(
   ];
 }
 
+/** One `serve`'s address, ports, state directory and config file, and its flags for them. */
+export interface ServeSetup {
+  ip: string;
+  ports: { middleman: number; register: number; api: number };
+  /** A fresh temp directory: the state directory, and the config file's home. */
+  stateDir: string;
+  /** The config file (`toml` as given), or null when none was given. */
+  config: string | null;
+  /** `--bind`, the ports, `--api`, `--state-dir` and (with a config file) `--config`. */
+  args: string[];
+  /** "http://ip:port" of the API. */
+  apiUrl: string;
+  /** Removes the state directory. */
+  remove(): Promise<void>;
+}
+
+/**
+ * Picks a random loopback address and free ports and makes a state directory (`prefix`); with
+ * `toml`, writes it as the config file there (without, serve runs on its defaults and flags).
+ * `api` replaces the API address (e.g. "off").
+ */
+export async function serveSetup(
+  options: { toml?: string; api?: string; prefix?: string } = {},
+): Promise<ServeSetup> {
+  const ip = randomLoopback();
+  const ports = await freeServePorts(ip);
+  const stateDir = await Deno.makeTempDir({ prefix: options.prefix ?? "bairelay-serve-" });
+  const config = options.toml === undefined ? null : `${stateDir}/config.toml`;
+  if (config !== null) await Deno.writeTextFile(config, options.toml!);
+  return {
+    ip,
+    ports,
+    stateDir,
+    config,
+    args: [
+      ...serveAddressArgs(ip, ports, options.api),
+      ...["--state-dir", stateDir],
+      ...config === null ? [] : ["--config", config],
+    ],
+    apiUrl: `http://${ip}:${ports.api}`,
+    remove: () => Deno.remove(stateDir, { recursive: true }),
+  };
+}
+
+/** How to run `serve`: `wrapper` goes before the command, `main` replaces main.ts. */
+export interface ServeCommandOptions {
+  /** Deno permission flags (default `--allow-all`). */
+  permissions?: string[];
+  /** Words before the command (e.g. `setpriv ...` to run it as another user). */
+  wrapper?: string[];
+  /** A main.ts to run instead of this checkout's (a copy another user can read). */
+  main?: string;
+}
+
+/** The command line that runs `bairelay serve <args>`. */
+export function serveCommand(args: string[], options: ServeCommandOptions = {}): string[] {
+  return [
+    ...options.wrapper ?? [],
+    ...[Deno.execPath(), "run", ...options.permissions ?? ["--allow-all"], "--quiet"],
+    ...[options.main ?? MAIN, "serve", ...args],
+  ];
+}
+
 /** A running `bairelay serve`. */
 export class ServeProcess {
   private stderrText = "";
@@ -81,9 +146,8 @@ export class ServeProcess {
     permissions = ["--allow-all"],
     as: { wrapper?: string[]; main?: string } = {},
   ): ServeProcess {
-    const main = as.main ?? MAIN;
-    const command = [...as.wrapper ?? [], Deno.execPath(), "run", ...permissions, "--quiet", main];
-    return ServeProcess.spawn([...command, "serve", ...args], { NO_COLOR: "1", ...env });
+    const command = serveCommand(args, { permissions, ...as });
+    return ServeProcess.spawn(command, { NO_COLOR: "1", ...env });
   }
 
   /**

@@ -8,6 +8,7 @@ import {
   startWakeServer,
   type WakeServer,
   type WakeServerDeps,
+  type WakeServerLinks,
   type WakeServerOptions,
 } from "../../lib/wake/server.ts";
 import { CameraSim, type CameraSimOptions } from "./camera_sim.ts";
@@ -27,7 +28,7 @@ export function testServerOptions(overrides: Partial<WakeServerOptions> = {}): W
 /** Starts a wake server on 127.0.0.1 (ephemeral ports) with `overrides`; close it after. */
 export function startTestServer(
   overrides: Partial<WakeServerOptions> = {},
-  deps: WakeServerDeps = {},
+  deps: WakeServerDeps & WakeServerLinks = {},
 ): Promise<WakeServer> {
   return startWakeServer(testServerOptions(overrides), deps);
 }

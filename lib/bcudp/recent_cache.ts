@@ -1,4 +1,4 @@
-/** A small least-recently-used cache keyed by small integers, used by the timeline's decoder. */
+/** A small least-recently-used cache keyed by small integers: the document cache's recent tier. */
 
 /**
  * At most `capacity` values keyed by integers, the least recently used forgotten first.

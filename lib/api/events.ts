@@ -4,8 +4,8 @@
  * it. Subscribers (the live event stream) hear each event as it is added.
  */
 
-import type { Route } from "../api/http.ts";
-import { jsonResponse } from "../api/json_response.ts";
+import type { Route } from "./http.ts";
+import { jsonResponse } from "./json_response.ts";
 
 /** How many events `GET /api/events` can return (older ones are dropped). */
 export const MAX_RECENT_EVENTS = 256;

@@ -4,13 +4,13 @@
  * camera in the registry (so their number is bounded by `max_cameras`).
  */
 
-import type { Metrics } from "./metrics.ts";
-import { VERSION } from "./version.ts";
-import type { CameraRegistry } from "./wake/registry.ts";
+import type { Metrics } from "../metrics.ts";
+import { VERSION } from "../version.ts";
+import type { RegistryView } from "../wake/registry.ts";
 
 /** Where the scrape-time series come from. */
 export interface ServiceMetricsSources {
-  registry: CameraRegistry;
+  registry: RegistryView;
   /** True while the camera's motion hold is on. */
   isMoving: (uid: string) => boolean;
   /** True while the MQTT bridge is connected (false when no broker is configured). */

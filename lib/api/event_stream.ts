@@ -7,8 +7,8 @@
  * queue grow.
  */
 
-import type { Route } from "../api/http.ts";
-import { errorResponse } from "../api/json_response.ts";
+import type { Route } from "./http.ts";
+import { errorResponse } from "./json_response.ts";
 import { eventDocument, type RecentEvent, type RecentEvents } from "./events.ts";
 
 /** How often a quiet stream gets a heartbeat comment. */

@@ -1,11 +1,11 @@
 /**
  * Builders for captures: IPv4/IPv6 UDP datagrams and TCP SYNs, the link layers the reader
  * understands, pcap records and pcapng blocks in either byte order. Tests use them to craft
- * edge cases and the benchmark to write big captures.
+ * edge cases, the benchmark to write big captures and `scripts/make_demo_capture.ts` the
+ * demo capture.
  */
 
-import { concatBytes } from "./byte_writer.ts";
-import { LINKTYPE } from "./dissect.ts";
+import { concatBytes, LINKTYPE } from "../../lib/pcap/mod.ts";
 
 /** A packet's addresses and ports. */
 export interface Flow {
