@@ -2,7 +2,7 @@
  * What `bairelay serve` does once its flags are read: load the config, start the service, stop
  * on SIGINT/SIGTERM. Its flags are the table `SERVE_FLAGS`; `cli/serve.ts` builds commander's
  * command (help, errors) from it, and `cli/root.ts` reads an ordinary command line with
- * `readFlags` so a running server never loads commander (issue 14).
+ * `readFlags` so a running server never loads commander (megabytes kept resident for nothing).
  */
 
 import { getLogger } from "@logtape/logtape";
