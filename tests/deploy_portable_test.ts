@@ -14,6 +14,7 @@
 import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { runCommand } from "./support/command.ts";
 import { debianRootSkipReason, ensureDebianRoot } from "./support/debian_root.ts";
 import {
   chrootBox,
@@ -43,23 +44,9 @@ const TIMEOUTS_MS: Record<string, { step: number; ready: number }> = {
 /** How long serve sits idle before its memory is read. */
 const IDLE_MS = 5_000;
 
-/** Runs a command to its end: exit code and output; `stdin` is fed to it. */
-async function runTo(command: string[], timeoutMs: number, stdin?: Uint8Array) {
-  const child = new Deno.Command(command[0], {
-    args: command.slice(1),
-    stdin: stdin ? "piped" : "null",
-    stdout: "piped",
-    stderr: "piped",
-    signal: AbortSignal.timeout(timeoutMs),
-  }).spawn();
-  if (stdin) {
-    const writer = child.stdin.getWriter();
-    await writer.write(stdin);
-    await writer.close();
-  }
-  const output = await child.output();
-  const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-  return { code: output.code, stdout: text(output.stdout), stderr: text(output.stderr) };
+/** Runs a command to its end within `timeoutMs`: exit code and output. */
+function runTo(command: string[], timeoutMs: number, stdin?: Uint8Array) {
+  return runCommand(command, { timeoutMs, stdin });
 }
 
 /** The simulated camera as its own process in `netns`: boots, then waits for one wake. */

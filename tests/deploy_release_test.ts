@@ -11,6 +11,7 @@
 import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { runCommand } from "./support/command.ts";
 import { portableName, runRelease, sharedRelease } from "./support/release.ts";
 
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
@@ -18,19 +19,11 @@ const ARCHES = ["x86_64", "aarch64"];
 /** deno.json imports only the tests use: they must not travel. */
 const TEST_ONLY = ["fast-check", "puppeteer-core"];
 
+/** The stdout of `command` (times in UTC); throws with its stderr when it fails. */
 async function output(command: string[], cwd?: string): Promise<string> {
-  const result = await new Deno.Command(command[0], {
-    args: command.slice(1),
-    cwd,
-    env: { TZ: "UTC" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = new TextDecoder().decode(result.stdout);
-  if (!result.success) {
-    throw new Error(`${command.join(" ")}: ${new TextDecoder().decode(result.stderr)}`);
-  }
-  return text;
+  const result = await runCommand(command, { cwd, env: { TZ: "UTC" } });
+  if (result.code !== 0) throw new Error(`${command.join(" ")}: ${result.stderr}`);
+  return result.stdout;
 }
 
 Deno.test({

@@ -8,6 +8,7 @@
  */
 
 import { join } from "node:path";
+import { runCommand } from "./command.ts";
 import { debianRootSkipReason, ensureDebianRoot, succeeds } from "./debian_root.ts";
 
 const STORAGE = "/var/tmp/bairelay-podman";
@@ -16,23 +17,11 @@ export const PODMAN = ["podman", "--root", `${STORAGE}/storage`, "--runroot", `$
 
 /** Runs a command; resolves with its output, throws with stderr when it fails. */
 export async function run(command: string[], options: { stdin?: Uint8Array } = {}) {
-  const child = new Deno.Command(command[0], {
-    args: command.slice(1),
-    stdin: options.stdin ? "piped" : "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  if (options.stdin) {
-    const writer = child.stdin.getWriter();
-    await writer.write(options.stdin);
-    await writer.close();
+  const result = await runCommand(command, options);
+  if (result.code !== 0) {
+    throw new Error(`${command.join(" ")} failed (${result.code}):\n${result.stderr}`);
   }
-  const output = await child.output();
-  const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-  if (!output.success) {
-    throw new Error(`${command.join(" ")} failed (${output.code}):\n${text(output.stderr)}`);
-  }
-  return { stdout: text(output.stdout), stderr: text(output.stderr) };
+  return result;
 }
 
 /**

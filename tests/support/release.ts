@@ -6,6 +6,7 @@
 
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { runCommand } from "./command.ts";
 
 const ROOT = dirname(dirname(dirname(fileURLToPath(import.meta.url))));
 /** How long one scripts/release run may take on a busy two-core machine. */
@@ -27,15 +28,12 @@ export function portableName(version: string, arch: string): string {
 /** Runs scripts/release for `arches` into a new temporary directory. */
 export async function runRelease(arches: string[] = []): Promise<Release> {
   const dir = join(await Deno.makeTempDir({ prefix: "bairelay-release-" }), "release");
-  const output = await new Deno.Command(join(ROOT, "scripts/release"), {
-    args: arches,
+  const result = await runCommand([join(ROOT, "scripts/release"), ...arches], {
     env: { RELEASE_DIR: dir, NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-    signal: AbortSignal.timeout(RELEASE_TIMEOUT_MS),
-  }).output();
-  const log = new TextDecoder().decode(output.stderr);
-  if (!output.success) throw new Error(`scripts/release failed (${output.code}):\n${log}`);
+    timeoutMs: RELEASE_TIMEOUT_MS,
+  });
+  const log = result.stderr;
+  if (result.code !== 0) throw new Error(`scripts/release failed (${result.code}):\n${log}`);
   const version = JSON.parse(Deno.readTextFileSync(join(ROOT, "deno.json"))).version;
   return { dir, version, log };
 }
@@ -72,6 +70,5 @@ export async function unpack(file: string, top: string): Promise<string> {
 
 /** Bytes used by the files under `dir` (du -sb). */
 export async function treeBytes(dir: string): Promise<number> {
-  const output = await new Deno.Command("du", { args: ["-sb", dir], stdout: "piped" }).output();
-  return Number(new TextDecoder().decode(output.stdout).split("\t")[0]);
+  return Number((await runCommand(["du", "-sb", dir])).stdout.split("\t")[0]);
 }
