@@ -16,7 +16,7 @@
  * keeps the kernel's.
  */
 
-import { DEFAULT_RECEIVE_BUFFER_BYTES } from "../lib/wake/receive_buffer.ts";
+import { DEFAULT_RECEIVE_BUFFER_BYTES } from "../lib/net/receive_buffer.ts";
 import { bindUdpListener, type UdpListener } from "../lib/wake/udp_listener.ts";
 import { type Endpoint, flag, heartbeatPackets, spawnProc, udpDrops } from "./serve_support.ts";
 

@@ -5,7 +5,8 @@
  */
 
 import { DEFAULT_API_URL } from "../lib/api/client.ts";
-import { type Config, ConfigError, formatListen, loadConfig } from "../lib/config.ts";
+import { type Config, ConfigError, loadConfig } from "../lib/config.ts";
+import { formatListen } from "../lib/net/listen_address.ts";
 import { CliExit, EXIT } from "./exit_codes.ts";
 
 /** The API flags shared by the client subcommands. */

@@ -3,7 +3,8 @@
  * so a unit file, a container or the Home Assistant add-on can be checked before it starts.
  */
 
-import { type Config, formatListen } from "../lib/config.ts";
+import type { Config } from "../lib/config.ts";
+import { formatListen } from "../lib/net/listen_address.ts";
 
 /**
  * The listeners, state directory, cameras and MQTT broker `serve` would use with `config`,

@@ -14,8 +14,9 @@ import {
 } from "../lib/doctor/facts.ts";
 import type { CheckGroup, CheckResult } from "../lib/doctor/result.ts";
 import { RESOLV_CONF } from "../lib/dns/upstreams.ts";
-import { ipVersion } from "../lib/ip_address.ts";
-import { MAX_P2P_HOST_NUMBER, REOLINK_HOSTS } from "../lib/reolink_hosts.ts";
+import { ipVersion } from "../lib/net/ip.ts";
+import { advertisedAddresses } from "../lib/net/local_address.ts";
+import { MAX_P2P_HOST_NUMBER, REDIRECT_RECIPES, REOLINK_HOSTS } from "../lib/reolink_hosts.ts";
 import { apiTarget, loadConfigFile } from "./api_target.ts";
 import { CliExit, EXIT } from "./exit_codes.ts";
 
@@ -36,6 +37,8 @@ interface DoctorOptions {
   resolvConf: string;
   expect?: string[];
   json?: boolean;
+  /** `--recipes [address]`: true without an address. */
+  recipes?: string | true;
 }
 
 const GROUP_TITLES: Record<CheckGroup, string> = {
@@ -78,12 +81,21 @@ export function doctorCommand(): Command {
       ),
     )
     .option("--json", "print one JSON object per check, one per line")
+    .option(
+      "--recipes [address]",
+      "print, ready to paste, how to point the Reolink names at this box (or at ADDRESS) in " +
+        "dnsmasq, Pi-hole, AdGuard Home, OpenWrt or bairelay's own DNS, and exit",
+    )
     .addOption(
       new Option("--resolv-conf <file>", "take the system resolver from this file")
         .default(RESOLV_CONF).hideHelp(),
     )
     .addHelpText("after", helpText())
     .action(async (options: DoctorOptions) => {
+      if (options.recipes !== undefined) {
+        console.log(await recipesText(options.recipes, options.json === true));
+        return;
+      }
       const plan = makePlan(options);
       const facts = await gatherFacts(plan);
       const results = runChecks(facts);
@@ -99,6 +111,44 @@ export function doctorCommand(): Command {
         : EXIT.FAILURE;
       throw new CliExit(code, "");
     });
+}
+
+/**
+ * Every redirect recipe for `address` (true: this box's advertised address), as text blocks
+ * or, with `json`, one object per line.
+ */
+async function recipesText(address: string | true, json: boolean): Promise<string> {
+  let target: string;
+  if (address === true) {
+    const found = await advertisedAddresses("0.0.0.0");
+    if (found.length === 0) {
+      throw new CliExit(
+        EXIT.FAILURE,
+        "no LAN address found for this box (is the network up?): name it, e.g. " +
+          "`bairelay doctor --recipes 192.168.1.10`",
+      );
+    }
+    target = found[0];
+  } else if (ipVersion(address) !== 4) {
+    throw new CliExit(EXIT.USAGE, `--recipes takes an IPv4 address (got ${address})`);
+  } else {
+    target = address;
+  }
+  if (json) {
+    return REDIRECT_RECIPES.map((recipe) =>
+      JSON.stringify({
+        key: recipe.key,
+        resolver: recipe.resolver,
+        where: recipe.where,
+        text: recipe.text(target),
+      })
+    ).join("\n");
+  }
+  const blocks = REDIRECT_RECIPES.map((recipe) =>
+    `${recipe.resolver}: ${recipe.where}\n\n${recipe.text(target).replace(/^/gm, "    ")}\n`
+  );
+  return [`Point ${REOLINK_HOSTS.length} names at ${target}, one of these ways:`, "", ...blocks]
+    .join("\n");
 }
 
 function helpText(): string {
@@ -124,6 +174,7 @@ function helpText(): string {
     "  bairelay doctor --config /etc/bairelay/config.toml",
     "  bairelay doctor --dns 192.168.1.1 --expect 192.168.1.10 --no-system-dns",
     "  bairelay doctor --json | jq -c 'select(.verdict != \"ok\")'",
+    "  bairelay doctor --recipes                    # how to set up the LAN's DNS, per resolver",
   ].join("\n");
 }
 

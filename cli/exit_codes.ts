@@ -1,4 +1,4 @@
-/** Process exit codes shared by every subcommand (documented in the README). */
+/** Process exit codes shared by every subcommand (documented in docs/commands.md). */
 export const EXIT = {
   /** Everything worked. */
   OK: 0,

@@ -1,17 +1,21 @@
 /** `bairelay serve` for commander: its `--help` and error messages, built from `SERVE_FLAGS`. */
 
 import { Command } from "commander";
+import { CONFIG_SCHEMA } from "../lib/config.ts";
 import { addFlags } from "./command_flags.ts";
 import { runServe, SERVE_FLAGS } from "./serve_run.ts";
 
 /** The `serve` subcommand. */
 export function serveCommand(): Command {
+  const wake = CONFIG_SCHEMA.wake_server;
   return addFlags(
     new Command("serve")
       .description(
-        "run the local wake server (UDP 9999 + 58200), the push listener that\n" +
-          "turns camera pushes into motion (TCP 443), the optional MQTT bridge and\n" +
-          "the control API (http://127.0.0.1:9899). Point your LAN's DNS for\n" +
+        `run the local wake server (UDP ${wake.middleman_port.default} + ` +
+          `${wake.register_port.default}), the push listener that\n` +
+          `turns camera pushes into motion (TCP ${CONFIG_SCHEMA.push_listener.port.default}), ` +
+          "the optional MQTT bridge and\n" +
+          `the control API (http://${CONFIG_SCHEMA.api.listen.default}). Point your LAN's DNS for\n` +
           "p2p*.reolink.com and pushx.reolink.com at this box first. Flags override\n" +
           "the config file; sample_config.toml documents every setting.",
       ),

@@ -6,10 +6,11 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import { ConfigError, type ConfigFlags, loadConfig } from "../lib/config.ts";
-import { configureLogging } from "../lib/log.ts";
+import { ConfigError, type ConfigFlags, FLAG_KEYS, keySpec, loadConfig } from "../lib/config.ts";
+import { configureLogging, LOG_LEVELS } from "../lib/log.ts";
 import { describeListening, type Service, startService, StateDirError } from "../lib/service.ts";
 import { MqttConfigError } from "../lib/mqtt/errors.ts";
+import { ListenError } from "../lib/net/listen_error.ts";
 import { redirectAdvice, REOLINK_HOSTS } from "../lib/reolink_hosts.ts";
 import { responderAdvice } from "../lib/dns/advice.ts";
 import { CliExit, EXIT } from "./exit_codes.ts";
@@ -32,24 +33,31 @@ export interface ServeOptions extends ConfigFlags {
   checkConfig?: boolean;
 }
 
+/**
+ * A flag that sets a config key, for `--help`: the key's help text and default, then `note`.
+ * The value's name (`<port>`) is commander's.
+ */
+function keyFlag(name: keyof typeof FLAG_KEYS, value: string, note = ""): FlagSpec {
+  const { flag, key } = FLAG_KEYS[name];
+  const spec = keySpec(key);
+  const fallback = "default" in spec ? ` (default ${spec.default}${note})` : note;
+  const choices = spec.type === "string" ? spec.oneOf : undefined;
+  return {
+    flags: `${flag} ${value}`,
+    description: spec.help + fallback,
+    ...choices && { choices },
+  };
+}
+
 /** Every `serve` flag, in `--help` order. */
 export const SERVE_FLAGS: readonly FlagSpec[] = [
   { flags: "-c, --config <file>", description: "TOML config file (default: built-in defaults)" },
-  { flags: "--bind <addr>", description: "address the UDP listeners bind (default 0.0.0.0)" },
-  { flags: "--middleman-port <port>", description: "middleman UDP port (default 9999)" },
-  { flags: "--register-port <port>", description: "register UDP port (default 58200)" },
-  {
-    flags: "--api <addr>",
-    description: 'control API "host:port", or "off" (default 127.0.0.1:9899)',
-  },
-  {
-    flags: "--state-dir <dir>",
-    description: "where the registry is saved (default ~/.local/state/bairelay)",
-  },
-  {
-    flags: "--push-port <port>",
-    description: "push listener TCP port (default 443, needs root or CAP_NET_BIND_SERVICE)",
-  },
+  keyFlag("bind", "<addr>"),
+  keyFlag("middlemanPort", "<port>"),
+  keyFlag("registerPort", "<port>"),
+  keyFlag("api", "<addr>"),
+  keyFlag("stateDir", "<dir>", " (default ~/.local/state/bairelay)"),
+  keyFlag("pushPort", "<port>", ", needs root or CAP_NET_BIND_SERVICE"),
   {
     flags: "--no-push",
     description: "do not run the push listener (motion from pushx.reolink.com)",
@@ -59,25 +67,18 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
     description:
       "answer the cameras' DNS here: p2p*/pushx.reolink.com -> this box, the rest forwarded",
   },
-  {
-    flags: "--dns-port <port>",
-    description: "DNS responder UDP+TCP port (default 53; implies --dns)",
-  },
+  keyFlag("dnsPort", "<port>", "; implies --dns"),
   {
     flags: "--check-config",
     description:
       "load and validate the configuration, print what would run, and exit (0 valid, 2 not)",
   },
   {
-    flags: "--log-level <level>",
-    description: "least severe level logged (default info)",
-    choices: ["trace", "debug", "info", "warn", "warning", "error", "fatal"],
+    ...keyFlag("logLevel", "<level>"),
+    // "warn", an alias of "warning", listed beside it.
+    choices: LOG_LEVELS.flatMap((level) => level === "warning" ? ["warn", level] : [level]),
   },
-  {
-    flags: "--log-format <format>",
-    description: "log line format (default pretty)",
-    choices: ["pretty", "json"],
-  },
+  keyFlag("logFormat", "<format>"),
 ];
 
 /**
@@ -111,7 +112,7 @@ export async function runServe(options: ServeOptions): Promise<void> {
     service = await startService(config);
   } catch (error) {
     stopSignal.dispose();
-    if (isListenFailure(error) || error instanceof StateDirError) {
+    if (error instanceof ListenError || error instanceof StateDirError) {
       throw new CliExit(EXIT.FAILURE, error.message);
     }
     if (error instanceof MqttConfigError) throw new CliExit(EXIT.USAGE, error.message);
@@ -150,30 +151,40 @@ export async function runServe(options: ServeOptions): Promise<void> {
     new Promise<false>((resolve) => timer = setTimeout(() => resolve(false), STOP_LIMIT_MS)),
   ]);
   clearTimeout(timer);
+  // The handlers stay until the process exits, right after this returns: removed, a signal
+  // still on its way (the second copy of a Ctrl-C) would end the process with code 130.
   if (!closed) {
     throw new CliExit(EXIT.FAILURE, `did not stop within ${STOP_LIMIT_MS} ms; exiting anyway`);
   }
   log.info("stopped");
 }
 
-/** Bind failures from any listener carry the failing listener and an errno-like code. */
-function isListenFailure(error: unknown): error is Error & { listener: string; code: string } {
-  return error instanceof Error && typeof (error as { listener?: unknown }).listener === "string" &&
-    typeof (error as { code?: unknown }).code === "string";
-}
-
-/** Watches for the first SIGINT or SIGTERM; `received` resolves with its name. */
+/**
+ * Watches for SIGINT and SIGTERM; `received` resolves with the first one's name. The handlers
+ * stay until `dispose()` (serve leaves them to the process's exit): a terminal's Ctrl-C reaches serve twice (the terminal signals the
+ * whole process group, and `deno task` forwards its copy), and a second signal without a
+ * handler would kill serve halfway through its stop, before the state is flushed. Later
+ * signals are logged and otherwise wait for the stop under way (bounded by STOP_LIMIT_MS).
+ */
 function watchSignals(): { received: Promise<Deno.Signal>; dispose(): void } {
   const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
   const handlers: [Deno.Signal, () => void][] = [];
   const dispose = () => {
     for (const [signal, handler] of handlers.splice(0)) Deno.removeSignalListener(signal, handler);
   };
+  let first: Deno.Signal | null = null;
   const received = new Promise<Deno.Signal>((resolve) => {
     for (const signal of signals) {
       const handler = () => {
-        dispose();
-        resolve(signal);
+        if (first === null) {
+          first = signal;
+          resolve(signal);
+          return;
+        }
+        log.info(
+          "{signal} received while stopping after {first}: the stop goes on (at most {limit} ms)",
+          { signal, first, limit: STOP_LIMIT_MS },
+        );
       };
       Deno.addSignalListener(signal, handler);
       handlers.push([signal, handler]);

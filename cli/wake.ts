@@ -7,6 +7,7 @@ import {
   DEFAULT_MIDDLEMAN_PORT,
   type Endpoint,
   formatAddress,
+  looksLikeUid,
   type NamedCamera,
   parseServerSpec,
   resolveCameraTarget,
@@ -17,6 +18,7 @@ import {
   wakeCamera,
   type WakeOutcome,
 } from "../lib/client/mod.ts";
+import { ApiClientError, DEFAULT_API_URL, fetchCameras } from "../lib/api/client.ts";
 import { ConfigError, loadConfig } from "../lib/config.ts";
 import { portArgument } from "./arguments.ts";
 import { CliExit, EXIT } from "./exit_codes.ts";
@@ -35,6 +37,8 @@ interface WakeOptions {
   waitTimeout: number;
   cameraPort: number;
   config?: string;
+  api?: string;
+  token?: string;
   json?: boolean;
 }
 
@@ -178,11 +182,37 @@ const EXIT_OF: Record<Exclude<WakeOutcome["result"], "woken">, number> = {
   unusable: EXIT.FAILURE,
 };
 
+/**
+ * The camera names of the running serve (its `GET /api/cameras`), for a name given without
+ * --config: the names serve knows are the ones a user expects to work.
+ */
+async function namesFromServe(argument: string, options: WakeOptions): Promise<NamedCamera[]> {
+  const url = options.api ?? DEFAULT_API_URL;
+  const token = options.token ?? Deno.env.get("BAIRELAY_API_TOKEN");
+  try {
+    const { cameras } = await fetchCameras({ url, token, timeoutMs: 3000 });
+    return cameras.flatMap((camera) => camera.name === null ? [] : [camera as NamedCamera]);
+  } catch (error) {
+    if (!(error instanceof ApiClientError)) throw error;
+    throw new CliExit(
+      EXIT.USAGE,
+      `"${argument}" is not a UID (16 letters and digits, as on the camera's sticker), and ` +
+        `the running serve could not be asked for its camera names: ${error.message}. ` +
+        "Pass --config FILE (its [[cameras]] names) or --api URL (where serve's API listens).",
+    );
+  }
+}
+
 async function runWake(argument: string, options: WakeOptions): Promise<void> {
   const config = readConfig(options.config);
+  const askServe = options.config === undefined && !looksLikeUid(argument);
+  const cameras = askServe ? await namesFromServe(argument, options) : config.cameras;
+  const source = askServe
+    ? `the running serve at ${options.api ?? DEFAULT_API_URL}`
+    : options.config ?? "the configuration";
   let target: CameraTarget;
   try {
-    target = resolveCameraTarget(argument, config.cameras, options.config);
+    target = resolveCameraTarget(argument, cameras, source);
   } catch (error) {
     if (error instanceof CameraTargetError) throw new CliExit(EXIT.USAGE, error.message);
     throw error;
@@ -245,7 +275,8 @@ export function wakeCommand(): Command {
     )
     .argument(
       "<uid-or-name>",
-      "camera UID (16 characters; a 20-character one is shortened) or a [[cameras]] name from --config",
+      "camera UID (16 characters, any case; a 20-character one is shortened) or a camera " +
+        "name (from --config, else asked of the running serve's API)",
     )
     .option(
       "-s, --server <host[:port]>",
@@ -277,6 +308,11 @@ export function wakeCommand(): Command {
       "the serve config: its [[cameras]] names work instead of UIDs, and its wake server is the default",
     )
     .option(
+      "--api <url>",
+      `where the running serve's API is, to look a camera name up (default ${DEFAULT_API_URL})`,
+    )
+    .option("--token <token>", "bearer token, if the API has one (default $BAIRELAY_API_TOKEN)")
+    .option(
       "--json",
       "print one JSON object: uid, server, result, camera, sid, elapsed_ms, online_ms, step, message",
     )
@@ -288,6 +324,7 @@ export function wakeCommand(): Command {
         "opened its port.\n\n" +
         "Examples:\n" +
         "  bairelay wake 95270000ABCDEFGH                    # through the local `bairelay serve`\n" +
+        "  bairelay wake garden                              # a name the running serve knows\n" +
         "  bairelay wake front-door --config /etc/bairelay/config.toml --wait\n" +
         "  bairelay wake 95270000ABCDEFGH --server p2p.reolink.com   # via the LAN's DNS redirect\n" +
         "  bairelay wake 95270000ABCDEFGH --server 192.168.1.5 --server 192.168.1.6:19999\n" +

@@ -11,7 +11,33 @@ import {
   resetSync,
   type Sink,
 } from "@logtape/logtape";
-import type { LogFormat, LogLevel } from "./config.ts";
+import type { ConfigReader, Table } from "./config/reader.ts";
+import type { SectionSpec } from "./config/spec.ts";
+
+/** Log severities accepted by `--log-level` / `[log] level` (LogTape's names; "warn" is an alias). */
+export const LOG_LEVELS = ["trace", "debug", "info", "warning", "error", "fatal"] as const;
+/** A LogTape log level. */
+export type LogLevel = typeof LOG_LEVELS[number];
+
+/** `[log]` in the config file. */
+export const LOG_SPEC = {
+  level: {
+    type: "string",
+    default: "info",
+    oneOf: [...LOG_LEVELS, "warn"],
+    help: "least severe level logged",
+  },
+  format: { type: "string", default: "pretty", oneOf: ["pretty", "json"], help: "log line format" },
+} as const satisfies SectionSpec;
+
+/** How log lines are written on stderr. */
+export type LogFormat = typeof LOG_SPEC.format.oneOf[number];
+
+/** `[log]`, with "warn" read as "warning". */
+export function readLog(reader: ConfigReader, log: Table): { level: LogLevel; format: LogFormat } {
+  const { level, format } = reader.values(log, LOG_SPEC, "log");
+  return { level: level === "warn" ? "warning" : level, format };
+}
 
 /** How to log: the least severe level written, the line format, and where lines go. */
 export interface LoggingOptions {

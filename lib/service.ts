@@ -4,12 +4,13 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import { type Config, dnsServerOptions, formatListen, wakeServerOptions } from "./config.ts";
+import { type Config, dnsServerOptions, wakeServerOptions } from "./config.ts";
 import { type HttpApi, type Route, startHttpApi } from "./api/http.ts";
 import { countCameras, healthRoute, wakeRoutes } from "./api/routes.ts";
 import { type ListenerStatus, type MqttStatus, statusRoute } from "./api/status.ts";
 import { pageRoutes } from "./api/page.ts";
-import { advertisedAddresses, type LocalAddressSources } from "./local_address.ts";
+import { formatListen } from "./net/listen_address.ts";
+import { advertisedAddresses, type LocalAddressSources } from "./net/local_address.ts";
 import { startWakeServer, type WakeServer, type WakeServerDeps } from "./wake/server.ts";
 import { type MotionServices, startMotionServices } from "./push/service.ts";
 import { statusUrl } from "./mqtt/discovery.ts";

@@ -1,7 +1,9 @@
 /** The control API's HTTP layer: route table, methods, bearer token, listen refusals, bind errors. */
 
 import assert from "node:assert/strict";
-import { ListenError, type Route, startHttpApi } from "../lib/api/http.ts";
+import { type Route, startHttpApi } from "../lib/api/http.ts";
+import { DEFAULT_API_LIMITS } from "../lib/api/config.ts";
+import { ListenError } from "../lib/net/listen_error.ts";
 import { jsonResponse } from "../lib/api/json_response.ts";
 import { healthRoute } from "../lib/api/routes.ts";
 
@@ -26,6 +28,7 @@ async function withApi(
     listen: { host: "127.0.0.1", port: 0 },
     token,
     routes: [healthRoute(), echo, broken],
+    limits: DEFAULT_API_LIMITS,
   });
   try {
     await body(`http://127.0.0.1:${api.address.port}`);
@@ -94,7 +97,12 @@ Deno.test("token: required on every route but /healthz, checked exactly", async 
 
 Deno.test("a non-loopback listen without a token is refused; with one it starts", async () => {
   await assert.rejects(
-    startHttpApi({ listen: { host: "0.0.0.0", port: 0 }, token: null, routes: [] }),
+    startHttpApi({
+      listen: { host: "0.0.0.0", port: 0 },
+      token: null,
+      routes: [],
+      limits: DEFAULT_API_LIMITS,
+    }),
     (error: unknown) => {
       assert.ok(error instanceof ListenError);
       assert.equal(error.code, "NO_TOKEN");
@@ -106,6 +114,7 @@ Deno.test("a non-loopback listen without a token is refused; with one it starts"
     listen: { host: "0.0.0.0", port: 0 },
     token: "t",
     routes: [healthRoute()],
+    limits: DEFAULT_API_LIMITS,
   });
   try {
     // Only loopback traffic in tests: reach the wildcard listener through 127.0.0.1.
@@ -122,7 +131,12 @@ Deno.test("a port in use is a ListenError naming the address, the port and a rem
   const port = (holder.addr as Deno.NetAddr).port;
   try {
     await assert.rejects(
-      startHttpApi({ listen: { host: "127.0.0.1", port }, token: null, routes: [] }),
+      startHttpApi({
+        listen: { host: "127.0.0.1", port },
+        token: null,
+        routes: [],
+        limits: DEFAULT_API_LIMITS,
+      }),
       (error: unknown) => {
         assert.ok(error instanceof ListenError);
         assert.equal(error.code, "EADDRINUSE");

@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { type HttpApi, startHttpApi } from "../lib/api/http.ts";
 import { jsonResponse } from "../lib/api/json_response.ts";
 import { healthRoute } from "../lib/api/routes.ts";
-import { type ApiLimits, DEFAULT_API_LIMITS } from "../lib/config.ts";
+import { type ApiLimits, DEFAULT_API_LIMITS } from "../lib/api/config.ts";
 import {
   KEEP_ALIVE_TIMEOUT_MS,
   MAX_HEADER_BYTES,

@@ -6,13 +6,8 @@
  */
 
 import assert from "node:assert/strict";
-import {
-  type ConfigEnv,
-  ConfigError,
-  loadConfig,
-  MQTT_PASSWORD_ENV,
-  MQTT_USERNAME_ENV,
-} from "../lib/config.ts";
+import { type ConfigEnv, ConfigError, loadConfig } from "../lib/config.ts";
+import { MQTT_PASSWORD_ENV, MQTT_USERNAME_ENV } from "../lib/mqtt/config.ts";
 
 const FILE = "/etc/bairelay/test.toml";
 const BROKER = '[mqtt]\nbroker_addr = "127.0.0.1"\n';

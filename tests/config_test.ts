@@ -4,13 +4,14 @@ import {
   CONFIG_SCHEMA,
   type ConfigEnv,
   ConfigError,
-  DEFAULT_API_LIMITS,
-  defaultStateDir,
   loadConfig,
   type LoadConfigInput,
-  parseListen,
   wakeServerOptions,
 } from "../lib/config.ts";
+import { DEFAULT_API_LIMITS } from "../lib/api/config.ts";
+import { violation } from "../lib/config/spec.ts";
+import { defaultStateDir } from "../lib/wake/config.ts";
+import { parseListen } from "../lib/net/listen_address.ts";
 import { DEFAULT_WAKE_SERVER_OPTIONS } from "../lib/wake/server.ts";
 
 const ENV: ConfigEnv = { uid: 1000, vars: { HOME: "/home/ann" } };
@@ -380,6 +381,18 @@ Deno.test("sample_config.toml documents every key the schema knows", () => {
   assert.ok(!("cameras" in parsed) || Array.isArray(parsed.cameras));
   assert.match(text, /p2p\*\.reolink\.com/);
   assert.match(text, /pushx\.reolink\.com/);
+});
+
+Deno.test("every key's spec has help text and a default that its own rules accept", () => {
+  for (const [section, keys] of Object.entries(CONFIG_SCHEMA)) {
+    for (const [key, spec] of Object.entries(keys)) {
+      const name = section ? `${section}.${key}` : key;
+      assert.ok(spec.help.length > 0, `${name} has no help text`);
+      if ("default" in spec && spec.default !== undefined) {
+        assert.equal(violation(spec.default, spec), null, `${name}'s default breaks its spec`);
+      }
+    }
+  }
 });
 
 /** The text of a section, from its header (possibly commented) to the next header. */

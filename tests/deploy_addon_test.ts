@@ -17,19 +17,10 @@ import { fileURLToPath } from "node:url";
 import { parse as parseYaml } from "yaml";
 import { parse as parseToml } from "smol-toml";
 import fc from "fast-check";
-import {
-  ADDON_API_PORT,
-  addonConfig,
-  AddonOptionsError,
-  type MqttService,
-} from "../lib/addon/options.ts";
-import {
-  ConfigError,
-  loadConfig,
-  MQTT_PASSWORD_ENV,
-  MQTT_USERNAME_ENV,
-  processEnv,
-} from "../lib/config.ts";
+import { addonConfig, AddonOptionsError, type MqttService } from "../lib/addon/options.ts";
+import { ConfigError, loadConfig, processEnv } from "../lib/config.ts";
+import { MQTT_PASSWORD_ENV, MQTT_USERNAME_ENV } from "../lib/mqtt/config.ts";
+import { API_PORT } from "../lib/api/config.ts";
 import { runCli } from "./support/run_cli.ts";
 
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
@@ -239,7 +230,7 @@ Deno.test("add-on: config.yaml has the keys the Supervisor requires and the ones
   assert.deepEqual([...ADDON.arch].sort(), ["aarch64", "amd64"], "64-bit glibc builds only");
   assert.equal(ADDON.host_network, true);
   assert.ok(ADDON.services.includes("mqtt:want"));
-  const apiPort = ADDON_API_PORT;
+  const apiPort = API_PORT;
   assert.equal(ADDON.watchdog, `http://[HOST]:[PORT:${apiPort}]/healthz`);
   for (const port of ["9999/udp", "58200/udp", "443/tcp", `${apiPort}/tcp`]) {
     assert.ok(port in ADDON.ports, `ports: ${port}`);

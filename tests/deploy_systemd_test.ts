@@ -17,7 +17,7 @@
 import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { defaultStateDir } from "../lib/config.ts";
+import { defaultStateDir } from "../lib/wake/config.ts";
 import { CameraSim } from "./support/camera_sim.ts";
 import { runCommand } from "./support/command.ts";
 import { debianRootSkipReason, ensureDebianRoot, succeeds } from "./support/debian_root.ts";

@@ -6,10 +6,10 @@
  */
 
 import assert from "node:assert/strict";
-import { ListenError } from "../lib/api/http.ts";
+import { ListenError, RESOLVED_STUB } from "../lib/net/listen_error.ts";
 import { DEFAULT_ALLOW_FROM } from "../lib/dns/ranges.ts";
 import { DEFAULT_NAMES } from "../lib/dns/names.ts";
-import { type DnsServerOptions, RESOLVED_STUB, startDnsServer } from "../lib/dns/server.ts";
+import { type DnsServerOptions, startDnsServer } from "../lib/dns/server.ts";
 import { dig, startDnsmasq } from "./support/dns.ts";
 import { UNPRIVILEGED_SKIP_REASON, withoutBindCapability } from "./support/privileges.ts";
 import {

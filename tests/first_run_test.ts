@@ -15,7 +15,7 @@ import {
 } from "./support/serve_process.ts";
 import { AS_NOBODY_SKIP_REASON, asNobody, readableProgram } from "./support/unprivileged.ts";
 import { dnsmasqLine, P2P_HOSTS, redirectAdvice, REOLINK_HOSTS } from "../lib/reolink_hosts.ts";
-import { advertisedAddresses } from "../lib/local_address.ts";
+import { advertisedAddresses } from "../lib/net/local_address.ts";
 import { statusDocument } from "../lib/api/status.ts";
 import { VERSION } from "../lib/version.ts";
 

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { isIP } from "node:net";
 import fc from "fast-check";
-import { ipVersion } from "../lib/ip_address.ts";
+import { ipVersion, plainIp } from "../lib/net/ip.ts";
 
 const KNOWN: readonly [string, 0 | 4 | 6][] = [
   ["0.0.0.0", 4],
@@ -60,4 +60,10 @@ Deno.test("ipVersion agrees with node:net isIP (zone ids aside)", () => {
     }),
     { numRuns: 5000 },
   );
+});
+
+Deno.test("IPv4-mapped peers are normalized", () => {
+  assert.equal(plainIp("::ffff:127.0.0.5"), "127.0.0.5");
+  assert.equal(plainIp("127.0.0.5"), "127.0.0.5");
+  assert.equal(plainIp("::1"), "::1");
 });

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { guessLocalAddress, localAddressFor } from "../lib/local_address.ts";
+import { guessLocalAddress, localAddressFor } from "../lib/net/local_address.ts";
 
 const INTERFACES = [
   { family: "IPv4" as const, address: "127.0.0.1", netmask: "255.0.0.0" },

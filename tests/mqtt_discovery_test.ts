@@ -6,6 +6,7 @@
  */
 
 import assert from "node:assert/strict";
+import mqtt from "mqtt";
 import { MqttBridge, type MqttBridgeOptions } from "../lib/mqtt/bridge.ts";
 import {
   bridgeDiscovery,
@@ -190,8 +191,12 @@ Deno.test("the device message: dev, o, cmps, qos, ids, availability per entity",
     assert.equal(entity.p, platforms[key]);
     // The unique_id of the old per-entity message: Home Assistant keeps the entity.
     assert.equal(entity.unique_id, `${NODE}_${key}`);
-    assert.equal(entity.default_entity_id, `${platforms[key]}.${NODE.toLowerCase()}_${key}`);
-    assert.equal(entity.object_id, undefined, "object_id is deprecated in Home Assistant");
+    // The same readable entity id for new entities on Home Assistant before 2025.10
+    // (object_id) and after (default_entity_id): from the configured name.
+    assert.equal(entity.default_entity_id, `${platforms[key]}.garden_${key}`);
+    assert.equal(entity.object_id, `garden_${key}`);
+    // Home Assistant before 2026.5 reads qos only from the component.
+    assert.equal(entity.qos, 1, `${key}: qos in the component`);
   }
   // Motion and Wake need the camera registered too; the rest only the bridge (root level).
   const registered = {
@@ -220,7 +225,34 @@ Deno.test("the device message: dev, o, cmps, qos, ids, availability per entity",
   assert.deepEqual(bridge.dev.identifiers, [BRIDGE_NODE]);
   assert.equal(bridge.dev.sw_version, VERSION);
   assert.equal(bridge.dev.configuration_url, STATUS_URL);
+  assert.equal(bridge.qos, 1);
   assert.equal(bridge.cmps.cameras_registered.state_topic, "bairelay/cameras_registered");
+  assert.deepEqual(bridge.cmps.cameras_registered.availability, [bridgeOnline]);
+  assert.equal(
+    bridge.cmps.cameras_registered.default_entity_id,
+    "sensor.bairelay_cameras_registered",
+  );
+  assert.equal(bridge.cmps.cameras_registered.object_id, "bairelay_cameras_registered");
+  assert.equal(bridge.cmps.cameras_registered.unique_id, `${BRIDGE_NODE}_cameras_registered`);
+  // Whether bairelay itself is connected: the availability topic (and last will) as a
+  // connectivity sensor that stays available, so "offline" reads as disconnected.
+  assert.deepEqual(bridge.cmps.status, {
+    p: "binary_sensor",
+    unique_id: `${BRIDGE_NODE}_status`,
+    default_entity_id: "binary_sensor.bairelay_status",
+    object_id: "bairelay_status",
+    qos: 1,
+    name: "Status",
+    device_class: "connectivity",
+    entity_category: "diagnostic",
+    state_topic: "bairelay/status",
+    payload_on: "online",
+    payload_off: "offline",
+  });
+  assert.equal(bridge.availability, undefined, "no shared availability: Status has none");
+  for (const [key, entity] of Object.entries(bridge.cmps) as [string, { qos: number }][]) {
+    assert.equal(entity.qos, 1, `${key}: qos in the component`);
+  }
   // Without a reachable API there is no link at all.
   const offline = JSON.parse(bridgeDiscovery({ ...context(), statusUrl: null }).payload);
   assert.equal(offline.dev.configuration_url, undefined);
@@ -459,6 +491,115 @@ Deno.test("Home Assistant coming online gets the bridge and the camera devices a
   } finally {
     await bridge.close();
     await sub.close();
+    await broker.dispose();
+  }
+});
+
+/** A component of a device discovery message, as retained on the broker. */
+interface Component {
+  p: string;
+  unique_id: string;
+  default_entity_id: string;
+  object_id: string;
+  qos?: number;
+  state_topic?: string;
+  payload_on?: string;
+  payload_off?: string;
+  availability?: unknown;
+}
+
+function components(payload: string): Record<string, Component> {
+  return JSON.parse(payload).cmps;
+}
+
+Deno.test("as Home Assistant reads the broker: qos in each component, readable entity ids, unique_ids kept", async () => {
+  const stray = "95270000STRAYCAM0456";
+  const strayTopic = `homeassistant/device/bairelay_${stray}/config`;
+  const broker = await startMosquitto();
+  const bridge = MqttBridge.start(options(broker), { wake });
+  let homeAssistant: mqtt.MqttClient | undefined;
+  try {
+    bridge.declare(GARDEN);
+    bridge.setHeartbeat({ uid: stray }, Date.now());
+    const now = await retainedUntil(broker, {
+      [DEVICE_TOPIC]: null,
+      [strayTopic]: null,
+      [BRIDGE_TOPIC]: null,
+    });
+    // Named: ids from the name; unnamed: from the UID. Old (object_id) and new
+    // (default_entity_id) Home Assistant get the same; unique_ids stay as they were.
+    for (
+      const [topic, node, base] of [[DEVICE_TOPIC, NODE, "garden"], [
+        strayTopic,
+        `bairelay_${stray}`,
+        stray.toLowerCase(),
+      ]]
+    ) {
+      const cmps = components(now[topic]);
+      assert.equal(Object.keys(cmps).length, 7);
+      for (const [key, entity] of Object.entries(cmps)) {
+        assert.equal(entity.unique_id, `${node}_${key}`);
+        assert.equal(entity.default_entity_id, `${entity.p}.${base}_${key}`);
+        assert.equal(entity.object_id, `${base}_${key}`);
+        assert.equal(entity.qos, 1, `${topic} ${key}`);
+      }
+    }
+    const bridgeCmps = components(now[BRIDGE_TOPIC]);
+    assert.equal(
+      bridgeCmps.cameras_registered.default_entity_id,
+      "sensor.bairelay_cameras_registered",
+    );
+    assert.equal(bridgeCmps.status.default_entity_id, "binary_sensor.bairelay_status");
+    for (const entity of Object.values(bridgeCmps)) assert.equal(entity.qos, 1);
+
+    // An older Home Assistant subscribes with the component's qos (0 when it has none):
+    // the camera's motion then reaches it at QoS 1.
+    const motion = components(now[DEVICE_TOPIC]).motion;
+    const client = homeAssistant = await mqtt.connectAsync({
+      host: broker.host,
+      port: broker.port,
+      reconnectPeriod: 0,
+    });
+    const received: { payload: string; qos: number }[] = [];
+    client.on("message", (_topic, payload, packet) => {
+      received.push({ payload: payload.toString(), qos: packet.qos });
+    });
+    await client.subscribeAsync(motion.state_topic!, { qos: (motion.qos ?? 0) as 0 | 1 });
+    bridge.setMotion(GARDEN, true);
+    const deadline = Date.now() + 5000;
+    while (!received.some((m) => m.payload === "on")) {
+      if (Date.now() > deadline) throw new Error(`no motion: ${JSON.stringify(received)}`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    assert.equal(received.find((m) => m.payload === "on")!.qos, 1);
+  } finally {
+    await homeAssistant?.endAsync(true);
+    await bridge.close();
+    await broker.dispose();
+  }
+});
+
+Deno.test("the bridge's Status reads connected while bairelay runs and disconnected once it stops", async () => {
+  const broker = await startMosquitto();
+  const bridge = MqttBridge.start(options(broker), { wake });
+  try {
+    const now = await retainedUntil(broker, {
+      [BRIDGE_TOPIC]: null,
+      "bairelay/status": "online",
+    });
+    const status = components(now[BRIDGE_TOPIC]).status;
+    assert.equal(status.p, "binary_sensor");
+    assert.equal(now[status.state_topic!], status.payload_on, "connected");
+    // It has no availability of its own, so Home Assistant shows it disconnected rather than
+    // unavailable when bairelay goes (close here; the last will when it vanishes).
+    assert.equal(status.availability, undefined);
+    assert.deepEqual(JSON.parse(now[BRIDGE_TOPIC]).availability, undefined);
+    await bridge.close();
+    const after = await retainedUntil(broker, { "bairelay/status": "offline" });
+    assert.equal(after[status.state_topic!], status.payload_off, "disconnected");
+    assert.equal(after[BRIDGE_TOPIC], now[BRIDGE_TOPIC], "the entity stays");
+  } finally {
+    await bridge.close();
     await broker.dispose();
   }
 });

@@ -35,8 +35,10 @@ Deno.test("hostile UIDs cannot inject topic levels or wildcards", () => {
   assert.equal(topic, "homeassistant/device/bairelay_x__/config");
   const config = JSON.parse(payload);
   assert.equal(config.cmps.motion.state_topic, "bairelay/x__/status/motion");
+  // Entity ids from a hostile UID hold only what Home Assistant allows (no "__" either).
   for (const entity of Object.values(config.cmps) as { default_entity_id: string }[]) {
-    assert.match(entity.default_entity_id, /^(binary_sensor|button|sensor)\.bairelay_x___\w+$/);
+    assert.match(entity.default_entity_id, /^(binary_sensor|button|sensor)\.x_[a-z0-9_]+$/);
+    assert.ok(!entity.default_entity_id.includes("__"), entity.default_entity_id);
   }
 });
 

@@ -6,6 +6,7 @@
 
 import assert from "node:assert/strict";
 import { startHttpApi } from "../lib/api/http.ts";
+import { DEFAULT_API_LIMITS } from "../lib/api/config.ts";
 import { pageRoutes } from "../lib/api/page.ts";
 import { healthRoute } from "../lib/api/routes.ts";
 
@@ -21,6 +22,7 @@ Deno.test("the page's files need no token, the data does; strict headers", async
       path: "/api/cameras",
       handle: () => new Response("{}"),
     }],
+    limits: DEFAULT_API_LIMITS,
   });
   try {
     const base = `http://127.0.0.1:${api.address.port}`;

@@ -6,6 +6,7 @@
 
 import assert from "node:assert/strict";
 import { type HttpApi, startHttpApi } from "../lib/api/http.ts";
+import { DEFAULT_API_LIMITS } from "../lib/api/config.ts";
 import { EventStreams, MAX_QUEUED_CHUNKS } from "../lib/push/event_stream.ts";
 import { RecentEvents } from "../lib/push/events.ts";
 
@@ -29,6 +30,7 @@ async function withStreams(
     listen: { host: "127.0.0.1", port: 0 },
     token: null,
     routes: [streams.route()],
+    limits: DEFAULT_API_LIMITS,
   });
   try {
     await body(events, `http://127.0.0.1:${api.address.port}/api/events/stream`, api, streams);

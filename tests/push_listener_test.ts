@@ -3,12 +3,11 @@ import * as net from "node:net";
 import { Metrics } from "../lib/metrics.ts";
 import {
   type MotionPush,
-  normalizePeerIp,
-  PushBindError,
   type PushCamera,
   type PushListenerOptions,
   startPushListener,
 } from "../lib/push/listener.ts";
+import { ListenError, listenError } from "../lib/net/listen_error.ts";
 import { sendPush } from "./support/push_client.ts";
 
 const CAMERAS: Record<string, PushCamera> = {
@@ -170,7 +169,7 @@ Deno.test("close ends open SNI reads promptly", async () => {
   await closed(socket);
 });
 
-Deno.test("a port in use is a PushBindError naming the port and the remedy", () => {
+Deno.test("a port in use is a ListenError naming the port and the remedy", () => {
   const busy = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   try {
     const port = (busy.addr as Deno.NetAddr).port;
@@ -178,7 +177,7 @@ Deno.test("a port in use is a PushBindError naming the port and the remedy", () 
       () =>
         startPushListener({ bind: "127.0.0.1", port }, { lookup: () => undefined, onMotion() {} }),
       (error: unknown) => {
-        assert.ok(error instanceof PushBindError);
+        assert.ok(error instanceof ListenError);
         assert.equal(error.code, "EADDRINUSE");
         assert.equal(error.port, port);
         assert.match(error.message, new RegExp(`127\\.0\\.0\\.1:${port}`));
@@ -192,15 +191,13 @@ Deno.test("a port in use is a PushBindError naming the port and the remedy", () 
 });
 
 Deno.test("the remedy for a privileged port names CAP_NET_BIND_SERVICE", () => {
-  const error = new PushBindError("0.0.0.0", 443, "EACCES", "Permission denied (os error 13)");
+  const error = listenError(
+    "push",
+    { listener: "push", host: "0.0.0.0", port: 443 },
+    new Deno.errors.PermissionDenied("Permission denied (os error 13)"),
+  );
   assert.match(error.message, /0\.0\.0\.0:443: Permission denied/);
   assert.match(error.message, /root or CAP_NET_BIND_SERVICE/);
-});
-
-Deno.test("IPv4-mapped peers are normalized", () => {
-  assert.equal(normalizePeerIp("::ffff:127.0.0.5"), "127.0.0.5");
-  assert.equal(normalizePeerIp("127.0.0.5"), "127.0.0.5");
-  assert.equal(normalizePeerIp("::1"), "::1");
 });
 
 /** A ClientHello record with `padding` bytes of padding extension before the server_name. */

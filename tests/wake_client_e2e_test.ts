@@ -14,6 +14,7 @@ import {
   freeServePorts,
   freeTcpPort,
   randomLoopback,
+  serveAddressArgs,
   ServeProcess,
 } from "./support/serve_process.ts";
 import { startTestServer } from "./support/wake_server.ts";
@@ -190,6 +191,50 @@ Deno.test("e2e: `bairelay wake NAME --config FILE --wait` against `bairelay serv
 
     const unknown = await runCli(["wake", "95270000NOSUCHCA", "--config", config]);
     assert.equal(unknown.code, 3, unknown.stderr);
+  } finally {
+    await camera?.close();
+    await serve.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("e2e: wake by a name the running serve knows, and by a lower-case UID", async () => {
+  const ip = randomLoopback();
+  const ports = await freeServePorts(ip);
+  const dir = await Deno.makeTempDir();
+  const config = `${dir}/config.toml`;
+  await Deno.writeTextFile(config, `[[cameras]]\nname = "garden"\nuid = "${SHORT_UID}"\n`);
+  const serve = ServeProcess.start([
+    ...serveAddressArgs(ip, ports),
+    ...["--config", config, "--state-dir", dir, "--no-push"],
+  ]);
+  let camera: CameraSim | undefined;
+  try {
+    await serve.ready();
+    camera = await CameraSim.start({
+      uid: LONG_UID,
+      ip: randomLoopback(),
+      middleman: { ip, port: ports.middleman },
+    });
+    await camera.boot();
+    const server = ["--server", `${ip}:${ports.middleman}`];
+    const api = ["--api", `http://${ip}:${ports.api}`];
+    // No --config: the name is looked up in the running serve's camera list.
+    const byName = await runCli(["wake", "garden", ...server, ...api, "--json"]);
+    assert.equal(byName.code, 0, byName.stderr);
+    assert.equal(JSON.parse(byName.stdout).uid, SHORT_UID);
+    const lower = await runCli(["wake", SHORT_UID.toLowerCase(), ...server, "--json"]);
+    assert.equal(lower.code, 0, lower.stderr);
+    assert.equal(JSON.parse(lower.stdout).uid, SHORT_UID);
+    const unknown = await runCli(["wake", "porch", ...server, ...api]);
+    assert.equal(unknown.code, 2);
+    assert.match(
+      unknown.stderr,
+      /"porch" is neither a UID nor a camera named in the running serve at .* \(its cameras are: garden\)/,
+    );
+    const noServe = await runCli(["wake", "garden", "--api", "http://127.0.0.1:1"]);
+    assert.equal(noServe.code, 2);
+    assert.match(noServe.stderr, /could not be asked for its camera names: .*--config FILE/);
   } finally {
     await camera?.close();
     await serve.stop();

@@ -366,8 +366,13 @@ Deno.test("resolveCameraTarget: names first, then UIDs, long UIDs shortened", ()
     name: "95270000ZZZZZZZZ",
     uid: "95270000YYYYYYYY",
   });
-  assert.deepEqual(resolveCameraTarget("95270000QQQQQQQQ", []), { uid: "95270000QQQQQQQQ" });
-  assert.throws(() => resolveCameraTarget("porch", []), /not a UID.*--config FILE/);
+  assert.deepEqual(resolveCameraTarget("95270000QQQQQQQQ", [], "c.toml"), {
+    uid: "95270000QQQQQQQQ",
+  });
+  // Any case: sent as on the sticker.
+  assert.deepEqual(resolveCameraTarget("95270000abcdefgh", [], "c.toml"), {
+    uid: "95270000ABCDEFGH",
+  });
   assert.throws(
     () => resolveCameraTarget("porch", cameras, "c.toml"),
     (error) =>
@@ -376,7 +381,7 @@ Deno.test("resolveCameraTarget: names first, then UIDs, long UIDs shortened", ()
   );
   assert.throws(
     () => resolveCameraTarget("porch", [], "c.toml"),
-    /it has no \[\[cameras\]\] entries/,
+    /neither a UID nor a camera named in c\.toml \(it names no cameras\)/,
   );
-  assert.throws(() => resolveCameraTarget("9527-0000-ABCD-EFGH", []), CameraTargetError);
+  assert.throws(() => resolveCameraTarget("9527-0000-ABCD-EFGH", [], "c.toml"), CameraTargetError);
 });

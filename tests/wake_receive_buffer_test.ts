@@ -1,7 +1,7 @@
 /** receive_buffer_bytes: a listener's kernel receive buffer, checked with `ss` (iproute2). */
 
 import assert from "node:assert/strict";
-import { MAX_RECEIVE_BUFFER_BYTES, setReceiveBuffer } from "../lib/wake/receive_buffer.ts";
+import { MAX_RECEIVE_BUFFER_BYTES, setReceiveBuffer } from "../lib/net/receive_buffer.ts";
 import { bindUdpListener } from "../lib/wake/udp_listener.ts";
 
 const ignore = { onDatagram() {}, onSendFailed() {}, onReceiveError() {} };

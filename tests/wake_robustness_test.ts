@@ -3,7 +3,8 @@
 import assert from "node:assert/strict";
 import { reset } from "@logtape/logtape";
 import { encodeDiscovery, encodePacket, message } from "../lib/bcudp/mod.ts";
-import { startWakeServer, WakeServerBindError } from "../lib/wake/mod.ts";
+import { ListenError } from "../lib/net/listen_error.ts";
+import { startWakeServer } from "../lib/wake/mod.ts";
 import { CameraSim } from "./support/camera_sim.ts";
 import { ClientSim } from "./support/client_sim.ts";
 import { captureWakeLogs, renderRecord } from "./support/log_records.ts";
@@ -110,13 +111,13 @@ Deno.test("anchor cap: D2M_Q from a new UID is refused when full, a known one re
   }
 });
 
-Deno.test("a port in use is a WakeServerBindError naming the listener, port and remedy", async () => {
+Deno.test("a port in use is a ListenError naming the listener, port and remedy", async () => {
   const first = await startTestServer();
   try {
     await assert.rejects(
       () => startWakeServer(testServerOptions({ registerPort: first.register.port })),
       (error: unknown) => {
-        assert.ok(error instanceof WakeServerBindError);
+        assert.ok(error instanceof ListenError);
         assert.equal(error.listener, "register");
         assert.equal(error.code, "EADDRINUSE");
         assert.equal(error.port, first.register.port);
@@ -126,7 +127,7 @@ Deno.test("a port in use is a WakeServerBindError naming the listener, port and 
     );
     await assert.rejects(
       () => startWakeServer(testServerOptions({ bind: "192.0.2.254" })),
-      (error: unknown) => error instanceof WakeServerBindError && error.listener === "middleman",
+      (error: unknown) => error instanceof ListenError && error.listener === "middleman",
     );
   } finally {
     await first.close();

@@ -3,7 +3,8 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { CounterByPair, Metrics } from "../lib/metrics.ts";
-import { AddressAdvertiser, isWildcard } from "../lib/wake/advertise.ts";
+import { AddressAdvertiser } from "../lib/net/advertiser.ts";
+import { isWildcard } from "../lib/net/ip.ts";
 import { WakeBudget } from "../lib/wake/bursts.ts";
 import { CameraRegistry, SessionAnchors, SHORT_UID_LENGTH } from "../lib/wake/registry.ts";
 import { SEND_SLAB_BYTES, SendBuffers } from "../lib/wake/send_buffers.ts";

@@ -7,19 +7,18 @@
  */
 
 import { parse as parseToml, stringify as stringifyToml, TomlError } from "smol-toml";
-import { MQTT_PASSWORD_ENV, MQTT_USERNAME_ENV } from "../config.ts";
+import { API_PORT } from "../api/config.ts";
+import { MQTT_PASSWORD_ENV, MQTT_USERNAME_ENV } from "../mqtt/config.ts";
 
 /** Where the add-on keeps its state (the Supervisor's persistent /data volume). */
 export const ADDON_STATE_DIR = "/data/state";
 /**
  * The API listens on every address: the Supervisor's watchdog reaches /healthz from its own
  * network namespace, so loopback would not do (the API then needs a token, which the run script
- * provides). The port is the one the user gives "9899/tcp" in the add-on's Network section
- * (`ADDON_API_PORT` when none), because that is the port the watchdog (`[PORT:9899]`) asks.
+ * provides). The port is the one the user gives "9899/tcp" (the API's default port, `API_PORT`)
+ * in the add-on's Network section, because that is the port the watchdog (`[PORT:9899]`) asks.
  */
 const ADDON_API_HOST = "0.0.0.0";
-/** The API's port in config.yaml (`ports`, `watchdog`): the container port the user may move. */
-export const ADDON_API_PORT = 9899;
 
 /**
  * The add-on's ports as the Supervisor reports them (`GET /addons/self/info`, `data.network`):
@@ -86,7 +85,7 @@ export function addonConfig(
     throw new AddonOptionsError("the add-on options must be a JSON object");
   }
   const o = options as Table;
-  const apiPort = network[`${ADDON_API_PORT}/tcp`] ?? ADDON_API_PORT;
+  const apiPort = network[`${API_PORT}/tcp`] ?? API_PORT;
   const doc: Table = {
     state_dir: ADDON_STATE_DIR,
     log: { format: "pretty" },

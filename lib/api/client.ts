@@ -1,10 +1,11 @@
 /** A small client for the control API (`bairelay registry` and scripts built on the library). */
 
+import { API_SPEC } from "./config.ts";
 import type { CamerasDocument } from "./routes.ts";
 import type { StatusDocument } from "./status.ts";
 
 /** The default API address, matching `[api] listen`'s default. */
-export const DEFAULT_API_URL = "http://127.0.0.1:9899";
+export const DEFAULT_API_URL = `http://${API_SPEC.listen.default}`;
 
 /** Why an API call failed: `unreachable` (no connection), `timeout`, or `http` (a bad status). */
 export class ApiClientError extends Error {

@@ -6,9 +6,10 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import { type ApiLimits, DEFAULT_API_LIMITS, formatListen, type ListenAddress } from "../config.ts";
-import { isLoopback } from "../local_address.ts";
-import { type HttpListener, listenHttp } from "./http_listener.ts";
+import { isLoopback } from "../net/ip.ts";
+import { formatListen, type ListenAddress } from "../net/listen_address.ts";
+import { ListenError, listenError } from "../net/listen_error.ts";
+import { type HttpLimits, type HttpListener, listenHttp } from "./http_listener.ts";
 import { errorResponse } from "./json_response.ts";
 
 const log = getLogger(["bairelay", "api"]);
@@ -93,28 +94,14 @@ function constantTimeEqual(a: string, b: string): boolean {
   return diff === 0;
 }
 
-/** A listener could not be opened: which one, where, why, and what to do about it. */
-export class ListenError extends Error {
-  constructor(
-    readonly listener: string,
-    readonly address: string,
-    readonly port: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = "ListenError";
-  }
-}
-
 /** Options for `startHttpApi`. */
 export interface HttpApiOptions {
   listen: ListenAddress;
   /** Bearer token; required unless `listen` is loopback. */
   token: string | null;
   routes: readonly Route[];
-  /** Header deadline and connection cap (default DEFAULT_API_LIMITS). */
-  limits?: ApiLimits;
+  /** Header deadline and connection cap (`[api]`'s limits). */
+  limits: HttpLimits;
 }
 
 /** A running control API. */
@@ -136,71 +123,21 @@ export interface HttpApi {
 export async function startHttpApi(options: HttpApiOptions): Promise<HttpApi> {
   const { listen, token } = options;
   if (!isLoopback(listen.host) && token === null) {
+    const reason = "no token";
+    const remedy = "set [api] token, or listen on a loopback address (127.0.0.1)";
     throw new ListenError(
-      "api",
-      listen.host,
-      listen.port,
+      { listener: "api", ...listen },
       "NO_TOKEN",
-      `refusing to serve the control API on ${formatListen(listen)} without a token: set ` +
-        "[api] token, or listen on a loopback address (127.0.0.1)",
+      { reason, remedy },
+      `refusing to serve the control API on ${formatListen(listen)} without a token: ${remedy}`,
     );
   }
   const router = new Router(options.routes, token);
   let server: HttpListener;
   try {
-    server = listenHttp(
-      listen,
-      options.limits ?? DEFAULT_API_LIMITS,
-      (request) => router.handle(request),
-    );
+    server = listenHttp(listen, options.limits, (request) => router.handle(request));
   } catch (error) {
-    throw listenError("api (HTTP, TCP)", listen, error);
+    throw listenError("api", { listener: "api (HTTP, TCP)", ...listen }, error);
   }
   return { address: { host: listen.host, port: server.port }, close: () => server.close() };
-}
-
-/** The errno-like code and the "cause; remedy" text for each bind failure we can explain. */
-const BIND_FAILURES: {
-  kind: new (...args: never[]) => Error;
-  code: string;
-  explain: (at: ListenAddress) => string;
-}[] = [
-  {
-    kind: Deno.errors.AddrInUse,
-    code: "EADDRINUSE",
-    explain: (at) =>
-      `port ${at.port} is already in use (another bairelay? see \`ss -lntup | grep ${at.port}\`); ` +
-      "stop that program or choose another port",
-  },
-  {
-    kind: Deno.errors.PermissionDenied,
-    code: "EACCES",
-    explain: () =>
-      "permission denied (ports below 1024 need root or CAP_NET_BIND_SERVICE, e.g. " +
-      "`setcap cap_net_bind_service=+ep bairelay` or systemd " +
-      "AmbientCapabilities=CAP_NET_BIND_SERVICE); or choose another port",
-  },
-  {
-    kind: Deno.errors.AddrNotAvailable,
-    code: "EADDRNOTAVAIL",
-    explain: (at) =>
-      `${at.host} is not an address of this machine; use one of its addresses or 0.0.0.0`,
-  },
-];
-
-/** Turns a bind failure into a `ListenError` with the cause and the remedy spelled out. */
-export function listenError(listener: string, at: ListenAddress, error: unknown): ListenError {
-  // Deno's own errors are classes; node's (node:dgram in the DNS responder) carry `code`.
-  const code = (error as { code?: unknown } | null)?.code;
-  const known = BIND_FAILURES.find((failure) =>
-    error instanceof failure.kind || code === failure.code
-  );
-  const detail = known?.explain(at) ?? (error instanceof Error ? error.message : String(error));
-  return new ListenError(
-    listener,
-    at.host,
-    at.port,
-    known?.code ?? "UNKNOWN",
-    `cannot listen on ${formatListen(at)} for the ${listener}: ${detail}`,
-  );
 }

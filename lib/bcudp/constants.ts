@@ -9,6 +9,11 @@ export const MAGIC_ACK = 0x2a87cf20;
 /** First u32 of a Relay packet (header only; body undocumented). */
 export const MAGIC_RELAY = 0x2a87cf31;
 
+/** The UDP port cameras and clients ask first (the cloud's "middleman"). */
+export const MIDDLEMAN_PORT = 9999;
+/** The UDP port the cloud's register listens on (cameras register and heartbeat there). */
+export const REGISTER_PORT = 58200;
+
 /** Header length of Discovery, Data and Relay packets. */
 export const HEADER_SIZE = 20;
 /** Header length of Ack packets. */

@@ -4,7 +4,8 @@
  */
 
 import { lookup } from "node:dns/promises";
-import { ipVersion } from "../ip_address.ts";
+import { MIDDLEMAN_PORT } from "../bcudp/constants.ts";
+import { ipVersion } from "../net/ip.ts";
 
 /** An IPv4 address and a port, as the protocol writes them (`<ip>`, `<port>`). */
 export interface Endpoint {
@@ -18,8 +19,8 @@ export interface ServerSpec {
   port: number;
 }
 
-/** The middleman port cameras and clients use first (UDP 9999). */
-export const DEFAULT_MIDDLEMAN_PORT = 9999;
+/** The middleman port cameras and clients use first. */
+export const DEFAULT_MIDDLEMAN_PORT = MIDDLEMAN_PORT;
 
 /** Why a server address could not be used. */
 export class ServerAddressError extends Error {

@@ -29,37 +29,39 @@ export class CameraTargetError extends Error {
 
 const UID_PATTERN = /^[A-Za-z0-9]{16,64}$/;
 
-function shorten(uid: string): Pick<CameraTarget, "uid" | "shortenedFrom"> {
+/**
+ * The UID to send: upper case (as on the sticker and as cameras report it; servers may
+ * compare UIDs exactly), cut to its short form when long.
+ */
+function shorten(typed: string): Pick<CameraTarget, "uid" | "shortenedFrom"> {
+  const uid = typed.toUpperCase();
   return uid.length > SHORT_UID_LENGTH
-    ? { uid: uid.slice(0, SHORT_UID_LENGTH), shortenedFrom: uid }
+    ? { uid: uid.slice(0, SHORT_UID_LENGTH), shortenedFrom: typed }
     : { uid };
 }
 
+/** True when `argument` has the shape of a UID (16 to 64 letters and digits). */
+export function looksLikeUid(argument: string): boolean {
+  return UID_PATTERN.test(argument);
+}
+
 /**
- * Resolves `argument` to a short UID: a configured camera name first (its UID), else the
- * argument itself when it looks like a UID (16 to 64 letters and digits). Long UIDs (the
- * 20-character form cameras report) are cut to their 16-character prefix.
- * `configSource` names the config file in errors (undefined: no config was given).
+ * Resolves `argument` to a short UID: a camera name first (its UID), else the argument itself
+ * when it looks like a UID (16 to 64 letters and digits, any case). Long UIDs (the
+ * 20-character form cameras report) are cut to their 16-character prefix. `source` names
+ * where the names came from in errors (a config file, or the running serve).
  */
 export function resolveCameraTarget(
   argument: string,
   cameras: NamedCamera[],
-  configSource?: string,
+  source: string,
 ): CameraTarget {
   const named = cameras.find((camera) => camera.name === argument);
   if (named) return { name: named.name, ...shorten(named.uid) };
-  if (UID_PATTERN.test(argument)) return shorten(argument);
-  if (configSource === undefined) {
-    throw new CameraTargetError(
-      `"${argument}" is not a UID (16 letters and digits, as on the camera's sticker); ` +
-        "to wake a camera by name, pass --config FILE with a [[cameras]] entry for it",
-    );
-  }
+  if (looksLikeUid(argument)) return shorten(argument);
   const names = cameras.map((camera) => camera.name);
-  const known = names.length === 0
-    ? "it has no [[cameras]] entries"
-    : `its cameras are: ${names.join(", ")}`;
+  const known = names.length === 0 ? "it names no cameras" : `its cameras are: ${names.join(", ")}`;
   throw new CameraTargetError(
-    `"${argument}" is neither a UID nor a camera named in ${configSource} (${known})`,
+    `"${argument}" is neither a UID nor a camera named in ${source} (${known})`,
   );
 }

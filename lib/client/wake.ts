@@ -21,7 +21,7 @@ import {
   systemResolveHost,
 } from "./endpoint.ts";
 import { type Clock, systemClock } from "../clock.ts";
-import { type InterfaceAddress, localAddressFor, type RouteSource } from "../local_address.ts";
+import { type InterfaceAddress, localAddressFor, type RouteSource } from "../net/local_address.ts";
 import { type ClientSocket, openDgramSocket, type OpenSocket } from "./udp.ts";
 
 /** What to wake and through which servers. */

@@ -3,7 +3,7 @@
  * to check. Replaces the "override these names in your LAN's resolver" advice in that case.
  */
 
-import { isWildcard } from "../local_address.ts";
+import { isWildcard } from "../net/ip.ts";
 import { DNS_PORT } from "./upstreams.ts";
 
 /**

@@ -6,7 +6,7 @@
  */
 
 import { BlockList } from "node:net";
-import { ipVersion } from "../ip_address.ts";
+import { ipVersion } from "../net/ip.ts";
 import { parseRange, rangeProblem } from "./ranges.ts";
 
 /** A set of address ranges to test client addresses against. */

@@ -6,7 +6,7 @@
  * client's id restored. Everything ends by the timeout; at most `maxInflight` run at once.
  */
 
-import { ipVersion } from "../ip_address.ts";
+import { ipVersion } from "../net/ip.ts";
 import { type Query, readUpstreamAnswer, withId } from "./message.ts";
 import { frame, MAX_TCP_MESSAGE_BYTES, readFrame, writeAll } from "./tcp_frame.ts";
 import type { Upstream } from "./upstreams.ts";

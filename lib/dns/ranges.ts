@@ -5,7 +5,7 @@
  * clients against them.
  */
 
-import { ipVersion } from "../ip_address.ts";
+import { ipVersion } from "../net/ip.ts";
 
 /** Loopback, RFC 1918 private, link-local, and IPv6 unique-local ranges: a home LAN. */
 export const DEFAULT_ALLOW_FROM: readonly string[] = [

@@ -8,7 +8,7 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import { ipVersion } from "../ip_address.ts";
+import { ipVersion } from "../net/ip.ts";
 import { AllowList } from "./allow_list.ts";
 import type { Forwarder } from "./forwarder.ts";
 import {

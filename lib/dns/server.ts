@@ -7,15 +7,15 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import { ListenError, listenError } from "../api/http.ts";
-import { isWildcard, systemInterfaces } from "../local_address.ts";
-import { AddressAdvertiser } from "../wake/advertise.ts";
-import type { RouteSource } from "../local_address.ts";
-import { plainIp } from "../wake/udp_listener.ts";
+import { AddressAdvertiser } from "../net/advertiser.ts";
+import { isWildcard, plainIp } from "../net/ip.ts";
+import { type ListenError, listenError, RESOLVED_STUB } from "../net/listen_error.ts";
+import { type RouteSource, systemInterfaces } from "../net/local_address.ts";
+import { receiveDatagrams } from "../net/udp_receive.ts";
 import { closeQuietly, Forwarder } from "./forwarder.ts";
 import { DNS_RESULTS, type DnsResult, Responder } from "./responder.ts";
 import { frame, readFrame, writeAll } from "./tcp_frame.ts";
-import type { DnsServerOptions } from "./options.ts";
+import { DNS_SPEC, type DnsServerOptions } from "./config.ts";
 import { isSelf, systemUpstreams, type Upstream } from "./upstreams.ts";
 
 export type { DnsServerOptions };
@@ -24,18 +24,12 @@ const log = getLogger(["bairelay", "dns"]);
 
 /** Largest query accepted, UDP or TCP (real queries are under 600 bytes; EDNS padding included). */
 export const MAX_QUERY_BYTES = 4096;
-/** Default cap on TCP connections held open at once (more are closed at accept). */
-export const DEFAULT_TCP_MAX_CONNECTIONS = 64;
-/** Default time a TCP connection may sit idle, or take to send one message (ms). */
-export const DEFAULT_TCP_IDLE_MS = 10_000;
 /** Queries of one TCP connection answered at once (RFC 7766 pipelining); reading waits beyond. */
 export const MAX_PIPELINED = 16;
 /** Tries to find a port free for both UDP and TCP when port 0 is asked. */
 const EPHEMERAL_TRIES = 10;
-/** Pause after a failed receive or accept, so a persistent error cannot spin the CPU. */
+/** Pause after a failed accept, so a persistent error cannot spin the CPU. */
 const ERROR_PAUSE_MS = 10;
-/** systemd-resolved's stub listener address. */
-export const RESOLVED_STUB = "127.0.0.53";
 
 /** The counter registry the query counts go to (the wake server's `Metrics`). */
 export interface DnsMetrics {
@@ -66,11 +60,11 @@ export interface DnsServer {
 
 /**
  * Binds UDP and TCP on `bind`:`port` and starts answering. Throws `ListenError` (listener
- * "dns") when either cannot be bound.
+ * "DNS responder (UDP and TCP)") when either cannot be bound.
  */
 export function startDnsServer(options: DnsServerOptions, deps: DnsServerDeps = {}): DnsServer {
-  const tcpMaxConnections = options.tcpMaxConnections ?? DEFAULT_TCP_MAX_CONNECTIONS;
-  const tcpIdleMs = options.tcpIdleMs ?? DEFAULT_TCP_IDLE_MS;
+  const tcpMaxConnections = options.tcpMaxConnections ?? DNS_SPEC.tcp_max_connections.default;
+  const tcpIdleMs = options.tcpIdleMs ?? DNS_SPEC.tcp_idle_ms.default;
   const queries = deps.metrics?.counter(
     "bairelay_dns_queries_total",
     "DNS queries to the built-in responder, by result (intercepted: answered here; forwarded; " +
@@ -113,37 +107,29 @@ export function startDnsServer(options: DnsServerOptions, deps: DnsServerDeps = 
     settled.finally(() => tasks.delete(settled));
   };
 
-  const udpLoop = (async () => {
-    const buffer = new Uint8Array(MAX_QUERY_BYTES + 1);
-    while (!closed) {
-      let received: [Uint8Array, Deno.Addr];
-      try {
-        received = await udp.receive(buffer);
-      } catch (error) {
-        if (closed || error instanceof Deno.errors.BadResource) return;
-        log.warn("DNS UDP receive failed: {error}", { error: String(error) });
-        await pause();
-        continue;
-      }
-      const from = received[1] as Deno.NetAddr;
+  const udpLoop = receiveDatagrams(udp, MAX_QUERY_BYTES + 1, {
+    onDatagram(bytes, from) {
       const client = plainIp(from.hostname);
-      if (received[0].length > MAX_QUERY_BYTES) {
+      if (bytes.length > MAX_QUERY_BYTES) {
         queries?.inc({ result: "malformed" });
         log.debug("DNS udp from {client}: over {max} bytes, dropped", {
           client,
           max: MAX_QUERY_BYTES,
         });
-        continue;
+        return;
       }
-      const message = received[0].slice();
+      const message = bytes.slice();
       track(
         responder.respond(message, client, "udp").then(async (reply) => {
           if (reply === null || closed) return;
           await udp.send(reply, from).catch(() => {/* client gone: nothing to do */});
         }),
       );
-    }
-  })();
+    },
+    onReceiveError(error) {
+      log.warn("DNS UDP receive failed: {error}", { error: String(error) });
+    },
+  }, () => closed);
 
   const tcpLoop = (async () => {
     while (!closed) {
@@ -298,32 +284,13 @@ function bindError(
   error: unknown,
   deps: DnsServerDeps,
 ): ListenError {
-  const base = listenError("DNS responder (UDP and TCP)", at, error);
-  if (error instanceof Deno.errors.AddrInUse && stubListenerHolds(at.port)) {
-    const lan = deps.lanAddresses?.find((address) => address !== RESOLVED_STUB) ??
-      "192.168.1.10";
-    return new ListenError(
-      base.listener,
-      base.address,
-      base.port,
-      base.code,
-      `cannot listen on ${at.host}:${at.port} for the DNS responder: systemd-resolved's stub ` +
-        `listener holds ${RESOLVED_STUB}:${at.port}. Bind the responder to this box's LAN ` +
-        `address instead ([dns] bind = "${lan}"), or turn the stub listener off ` +
-        "(DNSStubListener=no in /etc/systemd/resolved.conf, then restart systemd-resolved)",
-    );
-  }
-  if (base.code === "EACCES") {
-    return new ListenError(
-      base.listener,
-      base.address,
-      base.port,
-      base.code,
-      `${base.message} with [dns] port or --dns-port, and redirect UDP and TCP port ` +
-        `${at.port} to it (nft/iptables): cameras always ask port 53`,
-    );
-  }
-  return base;
+  const stub = error instanceof Deno.errors.AddrInUse && stubListenerHolds(at.port);
+  const suggestedHost = deps.lanAddresses?.find((address) => address !== RESOLVED_STUB);
+  return listenError(
+    stub ? "dnsResolvedStub" : "dns",
+    { listener: "DNS responder (UDP and TCP)", ...at, suggestedHost },
+    error,
+  );
 }
 
 /** True when something listens on 127.0.0.53:`port` (UDP or TCP), as systemd-resolved does. */

@@ -4,8 +4,7 @@
  * would send every forwarded query round in a loop).
  */
 
-import { ipVersion } from "../ip_address.ts";
-import { isLoopback, isWildcard } from "../local_address.ts";
+import { ipVersion, isLoopback, isWildcard } from "../net/ip.ts";
 
 /** A DNS server to forward to. */
 export interface Upstream {

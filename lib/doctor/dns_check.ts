@@ -5,7 +5,7 @@
  * across the p2p names, only pushx missing, a silent or broken server).
  */
 
-import { isLoopback } from "../local_address.ts";
+import { isLoopback } from "../net/ip.ts";
 import { P2P_HOSTS, PUSH_HOST, redirectAdvice, REOLINK_HOSTS } from "../reolink_hosts.ts";
 import type { DnsOutcome } from "./dns_client.ts";
 import type { DoctorFacts, ResolverAnswers } from "./facts.ts";

@@ -9,9 +9,9 @@ import { Buffer } from "node:buffer";
 import dgram from "node:dgram";
 // @ts-types="@types/dns-packet"
 import dnsPacket from "dns-packet";
-import { parseListen } from "../config.ts";
 import { DNS_PORT, type Upstream } from "../dns/upstreams.ts";
-import { ipVersion } from "../ip_address.ts";
+import { ipVersion } from "../net/ip.ts";
+import { parseListen } from "../net/listen_address.ts";
 
 /** A DNS server to ask: an IP address and a UDP port. */
 export type DnsServer = Upstream;

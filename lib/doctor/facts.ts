@@ -14,14 +14,14 @@ import {
 } from "../api/client.ts";
 import type { CameraDocument } from "../api/routes.ts";
 import type { StatusDocument } from "../api/status.ts";
-import { formatListen, parseListen } from "../config.ts";
+import { isWildcard } from "../net/ip.ts";
+import { formatListen, parseListen } from "../net/listen_address.ts";
 import {
   advertisedAddresses,
   type InterfaceAddress,
-  isWildcard,
   type LocalAddressSources,
   systemInterfaces,
-} from "../local_address.ts";
+} from "../net/local_address.ts";
 import { REOLINK_HOSTS } from "../reolink_hosts.ts";
 import { type BoxFacts, readBoxFacts, type ReadText, readTextFile, UNKNOWN_BOX } from "./box.ts";
 import { DNS_PORT, resolvConfNameservers } from "../dns/upstreams.ts";

@@ -4,13 +4,22 @@
  * (`dev`), the origin (`o`) and every entity (`cmps`). Two kinds of device:
  *
  * - the bridge (bairelay itself: version, a link to its status page, a "Cameras registered"
- *   sensor), which every camera names as its `via_device`;
+ *   sensor and a Status connectivity sensor reading `{prefix}/status`), which every camera
+ *   names as its `via_device`;
  * - one per camera (node `bairelay_{UID}`): Motion, Registered, Wake, Last heartbeat,
  *   Last motion, Wakes (bursts started in the last hour) and Last wake.
  *
- * Every entity is available while the bridge's `{prefix}/status` is "online"; Motion and Wake
- * also need the camera's `registered` topic to be "on" (`availability_mode: all`), so a camera
- * that never registered shows "unavailable", not a false "Clear".
+ * Every entity is available while the bridge's `{prefix}/status` is "online" (except Status,
+ * which shows that topic as connected or disconnected); Motion and Wake also need the
+ * camera's `registered` topic to be "on" (`availability_mode: all`), so a camera that never
+ * registered shows "unavailable", not a false "Clear".
+ *
+ * Home Assistant before 2026.5 ignores the device-level `qos` (it subscribed and sent wakes at
+ * QoS 0), so every component carries it too. Entity ids are suggested twice, as
+ * `default_entity_id` (honoured from 2025.10) and `object_id` (before it; ignored from
+ * 2026.4), both from the camera's configured name (else its UID), so old and new Home
+ * Assistant create the same readable ids (`binary_sensor.garden_motion`). They apply only to
+ * entities Home Assistant has not seen: it keys entities on `unique_id`, which never changes.
  *
  * Earlier builds gave each entity a message of its own
  * (`{discovery}/{platform}/{node}/{key}/config`, the legacy topics). The device message keeps
@@ -19,7 +28,7 @@
  * over with its history and settings.
  */
 
-import { isWildcard } from "../local_address.ts";
+import { isWildcard } from "../net/ip.ts";
 import { VERSION } from "../version.ts";
 import { AVAILABILITY, type CameraStateTopic, OFF, ON, type Topics } from "./topics.ts";
 
@@ -175,12 +184,26 @@ function origin(context: DiscoveryContext): Record<string, unknown> {
   };
 }
 
-/** An entity's ids: `unique_id` as earlier builds had it, and the entity id to start with. */
-function ids(platform: string, uniqueId: string): Record<string, string> {
-  return {
-    unique_id: uniqueId,
-    default_entity_id: `${platform}.${uniqueId.toLowerCase().replace(/-/g, "_")}`,
-  };
+/**
+ * The object id part of an entity id, as Home Assistant slugs names: lower case, every run of
+ * other characters one `_`, none at either end.
+ */
+function objectId(text: string): string {
+  return text.toLowerCase().replace(/[^a-z0-9]+/g, "_").replace(/^_+|_+$/g, "");
+}
+
+/**
+ * An entity's ids: its `unique_id` (what Home Assistant keys on; as earlier builds had it),
+ * and the entity id to start with, `{platform}.{base}_{key}` (see the top of this file).
+ */
+function ids(
+  platform: string,
+  uniqueId: string,
+  base: string,
+  key: string,
+): Record<string, string> {
+  const object = objectId(`${base}_${key}`);
+  return { unique_id: uniqueId, default_entity_id: `${platform}.${object}`, object_id: object };
 }
 
 /** The retained discovery message of one camera's device and its seven entities. */
@@ -196,7 +219,8 @@ export function cameraDiscovery(
   for (const entity of CAMERA_ENTITIES) {
     cmps[entity.key] = {
       p: entity.platform,
-      ...ids(entity.platform, `${node}_${entity.key}`),
+      ...ids(entity.platform, `${node}_${entity.key}`, camera.name ?? camera.uid, entity.key),
+      qos: QOS,
       ...entity.config,
       ...(entity.state === undefined
         ? { command_topic: topics.wakeup(camera.segment) }
@@ -230,6 +254,7 @@ export function cameraDiscovery(
 export function bridgeDiscovery(context: DiscoveryContext): DiscoveryMessage {
   const { topics } = context;
   const node = bridgeDeviceId(topics.prefix);
+  const bridgeOnline = availability(topics.availability, AVAILABILITY.online, AVAILABILITY.offline);
   const payload = {
     dev: {
       identifiers: [node],
@@ -240,18 +265,29 @@ export function bridgeDiscovery(context: DiscoveryContext): DiscoveryMessage {
       ...(context.statusUrl === null ? {} : { configuration_url: context.statusUrl }),
     },
     o: origin(context),
-    availability: [
-      availability(topics.availability, AVAILABILITY.online, AVAILABILITY.offline),
-    ],
     qos: QOS,
+    // Availability per component, not shared: Status must stay available to show "offline".
     cmps: {
       cameras_registered: {
         p: "sensor",
-        ...ids("sensor", `${node}_cameras_registered`),
+        ...ids("sensor", `${node}_cameras_registered`, topics.prefix, "cameras_registered"),
+        qos: QOS,
         name: "Cameras registered",
         icon: "mdi:cctv",
         state_class: "measurement",
         state_topic: topics.camerasRegistered,
+        availability: [bridgeOnline],
+      },
+      status: {
+        p: "binary_sensor",
+        ...ids("binary_sensor", `${node}_status`, topics.prefix, "status"),
+        qos: QOS,
+        name: "Status",
+        device_class: "connectivity",
+        entity_category: "diagnostic",
+        state_topic: topics.availability,
+        payload_on: AVAILABILITY.online,
+        payload_off: AVAILABILITY.offline,
       },
     },
   };

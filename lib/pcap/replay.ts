@@ -26,7 +26,7 @@ import { compareMessages, ECHOED_RANDOM_FIELDS, SessionValues } from "./compare.
 import { DatagramDecoder, startsWithMagic } from "./datagram_decoder.ts";
 import { dissectFrame } from "./dissect.ts";
 import { BCUDP_PORTS } from "./timeline.ts";
-import { isLoopback } from "../local_address.ts";
+import { isLoopback } from "../net/ip.ts";
 
 /** Discovery packets a replay holds in memory (replay is for small captures). */
 export const MAX_REPLAY_PACKETS = 100000;

@@ -7,20 +7,21 @@
  */
 
 import { getLogger } from "@logtape/logtape";
+import { PUSH_LISTENER_SPEC } from "./config.ts";
+import { plainIp } from "../net/ip.ts";
+import { listenError } from "../net/listen_error.ts";
 import { MAX_CLIENT_HELLO_BYTES, readClientHelloSni } from "./sni.ts";
 
 const log = getLogger(["bairelay", "push"]);
 
-/** Default port: where `pushx.reolink.com:443` lands after the DNS redirect. */
-export const DEFAULT_PUSH_PORT = 443;
 /**
  * Default cap on connections held open at once (while their ClientHello is read). Over the
  * cap a connection still fires its motion event but is closed at once, so a flood cannot
  * exhaust file descriptors.
  */
-export const DEFAULT_MAX_PUSH_CONNECTIONS = 256;
+const DEFAULT_MAX_PUSH_CONNECTIONS = PUSH_LISTENER_SPEC.max_connections.default;
 /** How long a connection may take to send its ClientHello after the motion event fired. */
-export const DEFAULT_SNI_TIMEOUT_MS = 200;
+const DEFAULT_SNI_TIMEOUT_MS = PUSH_LISTENER_SPEC.sni_timeout_ms.default;
 /** First read buffer for the ClientHello (real ones are 200-600 bytes). */
 const INITIAL_READ_BYTES = 1024;
 /** Pause after a failed accept (e.g. out of file descriptors) before accepting again. */
@@ -80,60 +81,6 @@ export interface PushListener {
   close(): Promise<void>;
 }
 
-/** Why the push port could not be bound, with the remedy in the message. */
-export class PushBindError extends Error {
-  /** Which listener failed (as WakeServerBindError says "middleman" or "register"). */
-  readonly listener = "push";
-  readonly address: string;
-  readonly port: number;
-  readonly code: string;
-  /** What the user can do about it, one sentence. */
-  readonly remedy: string;
-
-  constructor(address: string, port: number, code: string, cause: string) {
-    const advice = remedy(code, port);
-    super(`push listener cannot bind TCP ${address}:${port}: ${cause}. ${advice}`);
-    this.name = "PushBindError";
-    this.remedy = `${advice}.`;
-    this.address = address;
-    this.port = port;
-    this.code = code;
-  }
-}
-
-function remedy(code: string, port: number): string {
-  if (code === "EACCES") {
-    return `Ports below 1024 need root or CAP_NET_BIND_SERVICE (e.g. \`setcap ` +
-      `cap_net_bind_service=+ep\` on the executable, or AmbientCapabilities=` +
-      `CAP_NET_BIND_SERVICE in the systemd unit), or set [push_listener] port / --push-port ` +
-      `to an unprivileged port and redirect ${port} to it with iptables/nft`;
-  }
-  if (code === "EADDRINUSE") {
-    return `Another program already listens on port ${port} (find it with \`ss -ltnp\`); ` +
-      `stop it, or choose another [push_listener] port / --push-port, or disable the push ` +
-      `listener with --no-push`;
-  }
-  if (code === "EADDRNOTAVAIL") {
-    return `The address is not one of this machine's; fix [push_listener] bind (or the ` +
-      `top-level bind)`;
-  }
-  return `Check [push_listener] bind and port`;
-}
-
-function bindErrorCode(error: unknown): string {
-  if (error instanceof Deno.errors.AddrInUse) return "EADDRINUSE";
-  if (error instanceof Deno.errors.PermissionDenied) return "EACCES";
-  if (error instanceof Deno.errors.AddrNotAvailable) return "EADDRNOTAVAIL";
-  const code = (error as { code?: unknown })?.code;
-  return typeof code === "string" ? code : "EUNKNOWN";
-}
-
-/** An IPv4 peer on a dual-stack socket shows as ::ffff:a.b.c.d; the registry holds a.b.c.d. */
-export function normalizePeerIp(ip: string): string {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
-  return mapped ? mapped[1] : ip;
-}
-
 /** How an SNI outcome is counted (a bounded label set: the host name itself goes to the log). */
 function sniKind(sni: string | undefined): string {
   if (sni === undefined) return "none";
@@ -142,7 +89,7 @@ function sniKind(sni: string | undefined): string {
 }
 
 /**
- * Binds the push port and starts accepting. Throws PushBindError (with the remedy) when the
+ * Binds the push port and starts accepting. Throws ListenError (with the remedy) when the
  * port cannot be bound.
  */
 export function startPushListener(
@@ -174,12 +121,7 @@ export function startPushListener(
   try {
     listener = Deno.listen({ hostname: options.bind, port: options.port, transport: "tcp" });
   } catch (error) {
-    throw new PushBindError(
-      options.bind,
-      options.port,
-      bindErrorCode(error),
-      error instanceof Error ? error.message : String(error),
-    );
+    throw listenError("push", { listener: "push", host: options.bind, port: options.port }, error);
   }
   const bound = listener.addr as Deno.NetAddr;
   const open = new Set<Deno.TcpConn>();
@@ -189,7 +131,7 @@ export function startPushListener(
   let retry: { timer: ReturnType<typeof setTimeout>; resume: () => void } | undefined;
 
   function handle(conn: Deno.TcpConn): void {
-    const ip = normalizePeerIp((conn.remoteAddr as Deno.NetAddr).hostname);
+    const ip = plainIp((conn.remoteAddr as Deno.NetAddr).hostname);
     const at = now();
     const camera = deps.lookup(ip);
     if (camera) {

@@ -7,12 +7,14 @@
 
 import { getLogger } from "@logtape/logtape";
 import type { Route } from "../api/http.ts";
-import { type Config, formatListen } from "../config.ts";
+import type { Config } from "../config.ts";
+import { formatListen } from "../net/listen_address.ts";
+import { ListenError } from "../net/listen_error.ts";
 import type { CameraRef, MqttBridge } from "../mqtt/bridge.ts";
 import type { WakeServer } from "../wake/server.ts";
 import { eventsRoute, RecentEvents } from "./events.ts";
 import { EventStreams } from "./event_stream.ts";
-import { PushBindError, type PushListener, startPushListener } from "./listener.ts";
+import { type PushListener, startPushListener } from "./listener.ts";
 import { type Clock, systemClock } from "../clock.ts";
 import { MotionTracker } from "./motion.ts";
 
@@ -49,7 +51,7 @@ export interface MotionServices {
 
 /**
  * Starts the push listener and the MQTT bridge a config describes, on top of `wake`.
- * Throws PushBindError when the push port cannot be bound and MqttConfigError when a TLS
+ * Throws ListenError when the push port cannot be bound and MqttConfigError when a TLS
  * file of `[mqtt]` cannot be read (a broker that is down is not an error).
  */
 export async function startMotionServices(
@@ -190,7 +192,7 @@ export async function startMotionServices(
         pushDisabled = `no permission for port ${config.pushListener.port}`;
         log.warn(
           "Motion events are off: the push listener needs TCP port {port}, which this user may " +
-            "not bind. {remedy} Then restart; wake and registration work without it.",
+            "not bind. {remedy}. Then restart; wake and registration work without it.",
           { port: config.pushListener.port, remedy: error.remedy },
         );
       } else {
@@ -224,6 +226,6 @@ export async function startMotionServices(
 }
 
 /** A bind refused for lack of privilege (a port below 1024 without CAP_NET_BIND_SERVICE). */
-function isPrivilegeFailure(error: unknown): error is PushBindError {
-  return error instanceof PushBindError && error.code === "EACCES";
+function isPrivilegeFailure(error: unknown): error is ListenError {
+  return error instanceof ListenError && error.listener === "push" && error.code === "EACCES";
 }

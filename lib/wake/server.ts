@@ -5,7 +5,7 @@
 
 import { getLogger } from "@logtape/logtape";
 import { Metrics } from "../metrics.ts";
-import { AddressAdvertiser } from "./advertise.ts";
+import { AddressAdvertiser } from "../net/advertiser.ts";
 import { WakeCore } from "./core.ts";
 import type { Address, CameraEntry, CameraRegistry } from "./registry.ts";
 import { StateStore, ThrottledWriter } from "./state.ts";
@@ -20,7 +20,6 @@ import type {
 } from "./types.ts";
 
 export * from "./types.ts";
-export { plainIp, WakeServerBindError } from "./udp_listener.ts";
 
 const logger = getLogger(["bairelay", "wake"]);
 
@@ -78,7 +77,7 @@ function randomU64(): bigint {
 /**
  * Binds both listeners and starts serving. Loads the state file first (when `stateDir`
  * is set) so cameras registered before a restart can be woken at once. Rejects with
- * WakeServerBindError when a listener cannot bind.
+ * ListenError when a listener cannot bind.
  */
 export async function startWakeServer(
   options: WakeServerOptions,

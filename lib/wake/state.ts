@@ -1,11 +1,20 @@
 /**
  * The wake server's state file (`<state_dir>/wake-state.json`): the camera registry, so a
- * restarted server can wake a camera before its next heartbeat. Written atomically (temp
- * file + rename) and at most about once a second; a corrupt or unreadable file is renamed
- * aside and the server starts empty.
+ * restarted server can wake a camera before its next heartbeat. Written durably (see
+ * lib/storage/durable_file.ts) and at most about once a second; a corrupt, torn or unreadable
+ * file is renamed aside and the server starts empty.
  */
 
+import { getLogger } from "@logtape/logtape";
+import {
+  keepAside,
+  type KeptAside,
+  removeLeftoverTemps,
+  writeDurably,
+} from "../storage/durable_file.ts";
 import type { CameraEntry } from "./registry.ts";
+
+const logger = getLogger(["bairelay", "wake"]);
 
 /** The state file's name inside the state directory. */
 export const STATE_FILE_NAME = "wake-state.json";
@@ -23,7 +32,7 @@ export const STATE_RELAXED_WRITE_INTERVAL_MS = 15_000;
 export interface LoadedState {
   cameras: CameraEntry[];
   /** Set when the file was unusable: what was wrong and where it was moved. */
-  problem?: { message: string; movedTo?: string };
+  problem?: KeptAside;
 }
 
 interface StoredCamera {
@@ -119,9 +128,6 @@ export function parseState(text: string): CameraEntry[] {
 
 /** Cameras per piece of `stateText`: pieces of about 16 KB. */
 const CAMERAS_PER_PIECE = 64;
-/** The buffer a piece is encoded into for writing (room for a piece of 64 ordinary cameras). */
-const STATE_WRITE_BUFFER_BYTES = 64 * 1024;
-const encoder = new TextEncoder();
 
 /**
  * The state file's text for these entries, in pieces that join to
@@ -162,57 +168,36 @@ export class StateStore {
   }
 
   /**
-   * Loads the registry. A missing file is an empty start; an unreadable or corrupt one is
-   * renamed to `<file>.corrupt-<time>` and reported in `problem`. Never throws.
+   * Loads the registry. A missing file is an empty start; an unreadable, corrupt, torn or
+   * empty one is renamed to `<file>.corrupt-<time>` and reported in `problem`. Temporary
+   * files a killed run left behind are removed first. Never throws.
    */
   async load(at = Date.now()): Promise<LoadedState> {
+    for (const leftover of await removeLeftoverTemps(this.path)) {
+      logger.info("Removed {leftover}, left by a run that was killed while saving", { leftover });
+    }
     let text: string;
     try {
       text = await Deno.readTextFile(this.path);
     } catch (error) {
       if (error instanceof Deno.errors.NotFound) return { cameras: [] };
-      return { cameras: [], problem: await this.moveAside(error as Error, at) };
+      return { cameras: [], problem: await keepAside(this.path, error as Error, at) };
     }
     try {
       return { cameras: parseState(text) };
     } catch (error) {
-      return { cameras: [], problem: await this.moveAside(error as Error, at) };
-    }
-  }
-
-  private async moveAside(error: Error, at: number): Promise<LoadedState["problem"]> {
-    const movedTo = `${this.path}.corrupt-${new Date(at).toISOString().replace(/[:.]/g, "-")}`;
-    const message = `state file ${this.path} is unusable: ${error.message}`;
-    try {
-      await Deno.rename(this.path, movedTo);
-      return { message, movedTo };
-    } catch (renameError) {
-      return { message: `${message}; could not move it aside: ${(renameError as Error).message}` };
+      return { cameras: [], problem: await keepAside(this.path, error as Error, at) };
     }
   }
 
   /**
-   * Writes the entries atomically: a temp file in the same directory, then rename. The text
-   * goes out piece by piece through one buffer (see `stateText`); an entry that changes
-   * while the file is written is written as it is when its piece is made.
+   * Writes the entries durably (temp file, sync, rename, directory sync). The text goes out
+   * piece by piece (see `stateText`); an entry that changes while the file is written is
+   * written as it is when its piece is made.
    */
   async save(cameras: readonly CameraEntry[], at = Date.now()): Promise<void> {
     await Deno.mkdir(this.dir, { recursive: true });
-    const temp = `${this.path}.${Deno.pid}.tmp`;
-    const file = await Deno.open(temp, { write: true, create: true, truncate: true });
-    try {
-      const buffer = new Uint8Array(STATE_WRITE_BUFFER_BYTES);
-      for (const piece of stateText(cameras, at)) {
-        // A piece fits unless its UIDs are freakishly long; such a one is encoded on its own.
-        const bytes = piece.length * 3 <= buffer.length
-          ? buffer.subarray(0, encoder.encodeInto(piece, buffer).written)
-          : encoder.encode(piece);
-        for (let done = 0; done < bytes.length;) done += await file.write(bytes.subarray(done));
-      }
-    } finally {
-      file.close();
-    }
-    await Deno.rename(temp, this.path);
+    await writeDurably(this.path, stateText(cameras, at));
   }
 }
 

@@ -1,54 +1,27 @@
 /** Options, outcomes and events of the wake server (re-exported by `server.ts`). */
 
-import { DEFAULT_RECEIVE_BUFFER_BYTES } from "./receive_buffer.ts";
+import { defaultsOf } from "../config/spec.ts";
+import { type CameraConfig, ROOT_SPEC, WAKE_SERVER_SPEC, type WakeServerConfig } from "./config.ts";
 
-/** Everything that configures a wake server; see DEFAULT_WAKE_SERVER_OPTIONS. */
-export interface WakeServerOptions {
-  /** Address both listeners bind to, e.g. "0.0.0.0" (tests use "127.0.0.1"). */
+/**
+ * Everything that configures a wake server: `[wake_server]` (see WAKE_SERVER_SPEC; its ports
+ * may be 0 = ephemeral, for tests) but `enable`, with the address both listeners bind to
+ * (tests use "127.0.0.1"), the configured cameras (for names and `wake <name>`) and where the
+ * registry is persisted (undefined = no persistence).
+ */
+export type WakeServerOptions = Omit<WakeServerConfig, "enable"> & {
   bind: string;
-  /** Middleman UDP port (9999); 0 = ephemeral. */
-  middlemanPort: number;
-  /** Register UDP port (58200); 0 = ephemeral. */
-  registerPort: number;
-  /** Advisory `<timer><hb>` in R2D_HB_R, ms. */
-  heartbeatMs: number;
-  /** Registry entries older than this read as absent and are evicted, ms. */
-  staleAfterMs: number;
-  /** Most cameras held; new UIDs are refused when full. */
-  maxCameras: number;
-  /** Most session anchors held; new UIDs are refused when full. */
-  maxAnchors: number;
-  /** How long a D2M_Q anchor waits for its D2R_R, ms. */
-  anchorTtlMs: number;
-  /** R2D_C packets per wake. */
-  burstCount: number;
-  /** Spacing of R2D_C packets in a burst, ms. */
-  burstIntervalMs: number;
-  /** Wake bursts per camera per sliding hour; 0 = unlimited. */
-  maxWakesPerHour: number;
-  /** Configured cameras (name + short or long UID), for names and `wake <name>`. */
-  cameras: { name: string; uid: string }[];
-  /** Kernel receive buffer asked for each listener, bytes; 0 = the kernel's default. */
-  receiveBufferBytes: number;
-  /** Where the registry is persisted; undefined = no persistence. */
+  cameras: CameraConfig[];
   stateDir?: string;
-}
+};
 
-/** The defaults of every option but `stateDir`. */
+const { enable: _, ...WAKE_SERVER_DEFAULTS } = defaultsOf(WAKE_SERVER_SPEC);
+
+/** The defaults of every option but `stateDir`: the config file's. */
 export const DEFAULT_WAKE_SERVER_OPTIONS: Omit<WakeServerOptions, "stateDir"> = {
-  bind: "0.0.0.0",
-  middlemanPort: 9999,
-  registerPort: 58200,
-  heartbeatMs: 20_000,
-  staleAfterMs: 80_000,
-  maxCameras: 1024,
-  maxAnchors: 1024,
-  anchorTtlMs: 300_000,
-  burstCount: 10,
-  burstIntervalMs: 100,
-  maxWakesPerHour: 60,
+  ...WAKE_SERVER_DEFAULTS,
+  bind: ROOT_SPEC.bind.default,
   cameras: [],
-  receiveBufferBytes: DEFAULT_RECEIVE_BUFFER_BYTES,
 };
 
 /** Injected clock and randomness (tests control them; defaults are real). */

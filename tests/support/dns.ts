@@ -83,11 +83,14 @@ export interface Dnsmasq {
 /**
  * Starts dnsmasq on `ip` and a free port (or `fixedPort`), answering `addresses` (name -> IPv4) and nothing
  * else (no resolv.conf, no hosts file, no upstream): a real upstream that never leaves the box.
+ * `extra.args` adds command-line options (then `extra.probe` names a name they answer, asked
+ * until dnsmasq is up).
  */
 export async function startDnsmasq(
   ip: string,
   addresses: Record<string, string>,
   fixedPort?: number,
+  extra: { args: string[]; probe: string } = { args: [], probe: Object.keys(addresses)[0] },
 ): Promise<Dnsmasq> {
   let port = fixedPort ?? await freeUdpPort(ip);
   while (fixedPort === undefined && !tcpFree(ip, port)) port = await freeUdpPort(ip);
@@ -105,13 +108,14 @@ export async function startDnsmasq(
       "--pid-file",
       "--cache-size=0",
       ...Object.entries(addresses).map(([name, address]) => `--address=/${name}/${address}`),
+      ...extra.args,
     ],
     stdin: "null",
     stdout: "null",
     stderr: "piped",
   }).spawn();
   const stderr = (async () => new TextDecoder().decode((await child.output()).stderr))();
-  const first = Object.keys(addresses)[0];
+  const first = extra.probe;
   const deadline = Date.now() + 5000;
   while (Date.now() < deadline) {
     const answer = await dig(ip, port, first, { timeSecs: 1 });

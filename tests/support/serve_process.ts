@@ -154,6 +154,13 @@ export class ServeProcess {
     return this.waitFor(/bairelay serve ready/);
   }
 
+  /** Sends `signal` without waiting for anything (a no-op once the process has exited). */
+  signal(signal: Deno.Signal): void {
+    try {
+      this.child.kill(signal);
+    } catch { /* already exited */ }
+  }
+
   /** Sends `signal` and waits (bounded) for the exit; returns the code and the time taken. */
   async stop(signal: Deno.Signal = "SIGTERM", timeoutMs = 10_000) {
     const start = performance.now();

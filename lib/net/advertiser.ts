@@ -1,12 +1,12 @@
 /**
- * The address the wake server puts in `reg`/`relay`/`log`/`t`: never `0.0.0.0` or `::`.
- * Bound to a specific address, that address. Bound to a wildcard, the local address the
- * kernel would use to reach the peer (lib/local_address.ts), cached per peer.
+ * The address to tell a peer to reach us on: what the wake server puts in
+ * `reg`/`relay`/`log`/`t` and what the DNS responder answers; never `0.0.0.0` or `::`. Bound
+ * to a specific address, that address. Bound to a wildcard, the local address the kernel
+ * would use to reach the peer (local_address.ts), cached per peer.
  */
 
-import { isWildcard, localAddressFor, type RouteSource } from "../local_address.ts";
-
-export { isWildcard };
+import { isWildcard } from "./ip.ts";
+import { localAddressFor, type RouteSource } from "./local_address.ts";
 
 /** Options for an AddressAdvertiser. */
 export interface AdvertiserOptions {

@@ -5,6 +5,8 @@
  * routing table is asked (`ip route get`), with a guess from the interface list as fallback.
  */
 
+import { isLoopback, isWildcard } from "./ip.ts";
+
 /** Finds the kernel's source address for reaching `peerIp`, or undefined when unknown. */
 export type RouteSource = (peerIp: string) => Promise<string | undefined>;
 
@@ -41,16 +43,6 @@ export const ipRouteSource: RouteSource = async (peerIp) => {
   }
   return undefined;
 };
-
-/** True for `0.0.0.0`, `::` and the empty string. */
-export function isWildcard(address: string): boolean {
-  return address === "" || address === "0.0.0.0" || address === "::" || address === "[::]";
-}
-
-/** True for `localhost`, `::1` and any 127.x.y.z address. */
-export function isLoopback(host: string): boolean {
-  return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
-}
 
 function ipv4ToNumber(ip: string): number {
   return ip.split(".").reduce((value, part) => (value * 256 + Number(part)) >>> 0, 0);

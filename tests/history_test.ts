@@ -1,0 +1,238 @@
+/**
+ * A camera's history: gaps from the heartbeat cadence, wakes attributed to requesters,
+ * today's summary, the drain warning, the bounds under a flood, and the file across restarts.
+ */
+
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { HOUR_MS, OTHERS } from "../lib/history/hours.ts";
+import { HISTORY_FILE_NAME, HistoryFile } from "../lib/history/file.ts";
+import { RequesterNames } from "../lib/history/requesters.ts";
+import { type HistoryOptions, HistoryStore, startOfDay } from "../lib/history/store.ts";
+
+const OPTIONS: HistoryOptions = {
+  retentionMs: 7 * 24 * HOUR_MS,
+  maxEvents: 200,
+  maxRequestersPerHour: 8,
+  gapFactor: 3,
+  minGapMs: 30_000,
+  maxCameras: 16,
+  drainWakesPerDay: 24,
+};
+const UID = "95270000HISTORY1-0123";
+/** A fixed local noon, so "today" has room on both sides. */
+const NOON = startOfDay(Date.UTC(2026, 11, 6, 12)) + 12 * HOUR_MS;
+
+function store(options: Partial<HistoryOptions> = {}) {
+  return new HistoryStore(
+    { ...OPTIONS, ...options },
+    new RequesterNames([{ name: "home-assistant", address: "192.168.1.5" }]),
+  );
+}
+
+Deno.test("history: a silence longer than the gap factor times the cadence is an offline span", () => {
+  const history = store();
+  history.registered(UID, NOON, "192.168.1.20:5000");
+  let at = NOON;
+  for (let i = 0; i < 60; i++) history.heartbeat(UID, at += 10_000);
+  const lastBefore = at;
+  // 25 s is an ordinary late heartbeat (under 3 x 10 s); 28 minutes is a gap.
+  history.heartbeat(UID, at += 25_000);
+  history.heartbeat(UID, at += 28 * 60_000);
+  const report = history.report(UID, NOON - 1, at)!;
+  const offline = report.events.filter((event) => event.type === "offline");
+  assert.deepEqual(offline, [{ type: "offline", from: lastBefore + 25_000, to: at }]);
+  // The late heartbeat moves the average a little; the gap does not move it at all.
+  assert.ok(report.cadenceMs! >= 10_000 && report.cadenceMs! <= 13_000, String(report.cadenceMs));
+  // A silence going on now is shown as an open span.
+  const open = history.report(UID, NOON, at + 10 * 60_000)!.events.at(-1);
+  assert.deepEqual(open, { type: "offline", from: at, to: at + 10 * 60_000 });
+  assert.equal(report.hours.reduce((sum, bucket) => sum + bucket.heartbeats, 0), 62);
+});
+
+Deno.test("history: wakes are attributed by requester, named clients by name", () => {
+  const history = store();
+  history.registered(UID, NOON, "192.168.1.20:5000");
+  history.wake(UID, NOON + 1000, { kind: "client", address: "192.168.1.5" }, "started", 77);
+  history.wake(UID, NOON + 2000, { kind: "api", address: "10.0.0.9" }, "started", 78);
+  history.wake(UID, NOON + 3000, { kind: "mqtt" }, "started", 79);
+  history.acknowledged(UID, 77);
+  for (let i = 0; i < 5; i++) {
+    history.wake(UID, NOON + 4000 + i, { kind: "client", address: "192.168.1.5" }, "refused");
+  }
+  const report = history.report(UID, NOON, NOON + 10_000)!;
+  const wakes = report.events.filter((event) => event.type === "wake");
+  assert.equal(wakes.length, 4, "five refusals within the hour fold into one event");
+  assert.deepEqual(
+    wakes.map((w) => w.type === "wake" && [w.requester, w.kind, w.result, w.acknowledged, w.count]),
+    [
+      ["home-assistant", "client", "started", true, 1],
+      ["10.0.0.9", "api", "started", false, 1],
+      ["mqtt", "mqtt", "started", false, 1],
+      ["home-assistant", "client", "refused", false, 5],
+    ],
+  );
+  assert.deepEqual(report.requesters, [
+    { requester: "home-assistant", kind: "client", wakes: 1, refused: 5, acknowledged: 1 },
+    { requester: "10.0.0.9", kind: "api", wakes: 1, refused: 0, acknowledged: 0 },
+    { requester: "mqtt", kind: "mqtt", wakes: 1, refused: 0, acknowledged: 0 },
+  ]);
+  assert.equal(report.hours[0].refused, 5);
+});
+
+Deno.test("history: today's summary counts since local midnight; the last hour survives", () => {
+  const history = store();
+  const yesterday = startOfDay(NOON) - HOUR_MS;
+  history.wake(UID, yesterday, { kind: "mqtt" }, "started", 1);
+  history.motion(UID, yesterday);
+  history.wake(UID, NOON - 2 * HOUR_MS, { kind: "motion" }, "started", 2);
+  history.motion(UID, NOON - 2 * HOUR_MS);
+  history.wake(UID, NOON - 60_000, { kind: "api", address: "127.0.0.1" }, "started", 3);
+  assert.deepEqual(history.summary(UID, NOON), {
+    wakesToday: 2,
+    motionToday: 1,
+    wakesLastDay: 3,
+    wakesLastHour: 1,
+    lastWokenBy: { requester: "127.0.0.1", kind: "api", at: NOON - 60_000 },
+  });
+  assert.deepEqual(history.summary("95270000NOBODY00", NOON), {
+    wakesToday: 0,
+    motionToday: 0,
+    wakesLastDay: 0,
+    wakesLastHour: 0,
+    lastWokenBy: null,
+  });
+});
+
+Deno.test("history: more wakes than the threshold in 24 h is a drain, warned once a day", () => {
+  const history = store();
+  for (let i = 0; i < 30; i++) {
+    history.wake(
+      UID,
+      NOON - i * 40 * 60_000,
+      { kind: "client", address: "192.168.1.5" },
+      "started",
+      i,
+    );
+  }
+  for (let i = 0; i < 10; i++) history.wake(UID, NOON - i * 60_000, { kind: "mqtt" }, "started", i);
+  const drains = history.drains(NOON);
+  assert.equal(drains.length, 1);
+  assert.equal(drains[0].requester, "home-assistant");
+  assert.ok(drains[0].wakes > 24 && drains[0].wakes <= 30, String(drains[0].wakes));
+  assert.equal(history.drainsToWarn(NOON).length, 1);
+  assert.equal(history.drainsToWarn(NOON + HOUR_MS).length, 0, "once a day");
+  const tomorrow = NOON + 24 * HOUR_MS;
+  for (let i = 0; i < 25; i++) {
+    history.wake(
+      UID,
+      tomorrow - i * 60_000,
+      { kind: "client", address: "192.168.1.5" },
+      "started",
+      i,
+    );
+  }
+  assert.equal(history.drainsToWarn(tomorrow).length, 1, "again the next day");
+});
+
+Deno.test("history: a flood of wake requests cannot grow it or push a camera's events out", () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.tuple(fc.ipV4(), fc.boolean(), fc.nat(3 * HOUR_MS)), {
+        minLength: 1,
+        maxLength: 2000,
+      }),
+      (requests) => {
+        const history = store();
+        history.registered(UID, NOON, "192.168.1.20:5000");
+        history.motion(UID, NOON + 1);
+        for (const [address, started, offset] of requests) {
+          const result = started ? "started" : "refused";
+          history.wake(UID, NOON + offset, { kind: "client", address }, result, offset);
+        }
+        const kept = history.get(UID)!;
+        assert.ok(kept.wakes.length <= OPTIONS.maxEvents);
+        assert.deepEqual(kept.events.map((event) => event.type), ["registered", "motion"]);
+        for (const bucket of kept.hours) {
+          assert.ok(Object.keys(bucket.byRequester).length <= OPTIONS.maxRequestersPerHour + 1);
+          const counted = Object.values(bucket.byRequester).reduce((a, b) => a + b, 0);
+          assert.equal(counted, bucket.wakes);
+        }
+      },
+    ),
+    { numRuns: 40 },
+  );
+  const history = store();
+  for (let i = 0; i < 20; i++) {
+    history.wake(UID, NOON, { kind: "client", address: `10.0.0.${i}` }, "started", i);
+  }
+  assert.equal(history.get(UID)!.hours[0].byRequester[OTHERS], 12);
+});
+
+Deno.test("history: cameras are bounded; the one seen least recently goes first", () => {
+  const history = store({ maxCameras: 4 });
+  for (let i = 0; i < 10; i++) history.registered(`95270000CAMERA${i}0`, NOON + i, "10.0.0.2:1");
+  assert.deepEqual(history.uids(), [
+    "95270000CAMERA60",
+    "95270000CAMERA70",
+    "95270000CAMERA80",
+    "95270000CAMERA90",
+  ]);
+});
+
+Deno.test("history: what is older than the retention is dropped", () => {
+  const history = store();
+  history.motion(UID, NOON - 8 * 24 * HOUR_MS);
+  history.wake(UID, NOON - 8 * 24 * HOUR_MS, { kind: "mqtt" }, "started", 1);
+  history.motion(UID, NOON);
+  history.prune(NOON);
+  const report = history.report(UID, 0, NOON)!;
+  assert.deepEqual(report.events, [{ type: "motion", at: NOON }]);
+  assert.equal(report.hours.length, 1);
+  history.prune(NOON + 8 * 24 * HOUR_MS);
+  assert.deepEqual(history.uids(), []);
+});
+
+Deno.test("history file: a restart keeps the history; a torn file is kept aside", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const before = store();
+    before.registered(UID, NOON, "192.168.1.20:5000");
+    for (let i = 1; i <= 20; i++) before.heartbeat(UID, NOON + i * 10_000);
+    before.wake(UID, NOON + 5000, { kind: "client", address: "192.168.1.5" }, "started", 9);
+    before.acknowledged(UID, 9);
+    before.motion(UID, NOON + 6000);
+    const file = new HistoryFile(dir);
+    await file.save(before, NOON + 300_000);
+    const after = store();
+    const loaded = await file.load(after, NOON + 300_000);
+    assert.deepEqual(loaded, { cameras: 1, removed: [] });
+    assert.deepEqual(after.report(UID, 0, NOON + 300_000), before.report(UID, 0, NOON + 300_000));
+    assert.deepEqual(after.summary(UID, NOON + 300_000), before.summary(UID, NOON + 300_000));
+
+    const text = await Deno.readTextFile(`${dir}/${HISTORY_FILE_NAME}`);
+    await Deno.writeTextFile(`${dir}/${HISTORY_FILE_NAME}`, text.slice(0, text.length / 2));
+    await Deno.writeTextFile(`${dir}/${HISTORY_FILE_NAME}.4242.tmp`, "");
+    const torn = store();
+    const result = await file.load(torn, NOON);
+    assert.equal(result.cameras, 0);
+    assert.match(result.problem!.message, /unusable: not JSON/);
+    assert.ok(result.problem!.movedTo!.includes(".corrupt-"));
+    assert.deepEqual(result.removed, [`${dir}/${HISTORY_FILE_NAME}.4242.tmp`]);
+    assert.deepEqual(torn.uids(), []);
+    for (
+      const bad of [
+        '{"version":1,"cameras":{"x":{"events":[{"type":"wake"}],"wakes":[],"hours":[]}}}',
+        "[]",
+        "",
+      ]
+    ) {
+      await Deno.writeTextFile(`${dir}/${HISTORY_FILE_NAME}`, bad);
+      const fresh = store();
+      assert.ok((await file.load(fresh, NOON)).problem, bad);
+      assert.deepEqual(fresh.uids(), []);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
