@@ -31,6 +31,32 @@ Deno.test("registry: prefix lookup picks the freshest, stale entries read as abs
   assert.equal(registry.size, 1);
 });
 
+Deno.test("registry: UIDs match in any case; identify knows configured and held cameras only", () => {
+  const registry = new CameraRegistry({
+    staleAfterMs: 1000,
+    maxCameras: 10,
+    cameras: [{ name: "garden", uid: "95270000garden01" }, {
+      name: "porch",
+      uid: "95270000PORCH001",
+    }],
+  });
+  registry.upsertHeartbeat("95270000GARDEN010123", at("127.0.0.2"), 1n);
+  assert.equal(registry.lookupFresh("95270000garden01")?.uid, "95270000GARDEN010123");
+  assert.equal(registry.resolveTarget("95270000Garden010123")?.name, "garden");
+  assert.equal(registry.nameFor("95270000GARDEN010123"), "garden");
+  assert.deepEqual(registry.identify("porch"), { uid: "95270000PORCH001", name: "porch" });
+  assert.deepEqual(registry.identify("95270000porch001"), {
+    uid: "95270000PORCH001",
+    name: "porch",
+  });
+  assert.deepEqual(registry.identify("95270000garden01"), {
+    uid: "95270000GARDEN01",
+    name: "garden",
+  });
+  assert.equal(registry.identify("nosuch"), undefined);
+  assert.equal(registry.identify("95279999XXXXXXXX"), undefined);
+});
+
 Deno.test("registry: returned entries are copies; an address change is reported as moved", () => {
   const registry = new CameraRegistry({ staleAfterMs: 1000, maxCameras: 10 });
   registry.upsertHeartbeat("UID1", at("127.0.0.2"), 1n);

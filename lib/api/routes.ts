@@ -183,6 +183,13 @@ export function wakeRoutes(deps: WakeRoutesDeps): Route[] {
               404,
               `camera ${outcome.target} is not registered (no fresh heartbeat); check that its ` +
                 "DNS points p2p*.reolink.com here",
+              { target: outcome.target, uid: outcome.uid },
+            );
+          case "unknown":
+            return errorResponse(
+              404,
+              `no camera is named ${outcome.target} or has that UID (GET /api/cameras lists ` +
+                "them)",
               { target: outcome.target },
             );
           case "over_budget":

@@ -171,7 +171,8 @@ export function readCameras(reader: ConfigReader, raw: unknown): CameraConfig[] 
         `must be unique; cameras[${uids.get(uid.toUpperCase())}] has it too`,
       );
     } else uids.set(uid.toUpperCase(), index);
-    if (name !== undefined && uid !== undefined) cameras.push({ name, uid });
+    // Upper case, as cameras report their UIDs: a UID copied in lower case still matches.
+    if (name !== undefined && uid !== undefined) cameras.push({ name, uid: uid.toUpperCase() });
   });
   return cameras;
 }

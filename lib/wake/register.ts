@@ -138,7 +138,7 @@ export class Register {
     const { waker, outbox } = this.deps;
     const entry = this.deps.registry.lookupFresh(msg.fields.uid);
     const outcome = entry === undefined
-      ? waker.refuseUnknown(msg.fields.uid, "client")
+      ? waker.refuse(msg.fields.uid, "client")
       : waker.start(entry, "client", {
         cli: { ip: peer.ip, port: msg.fields.cli.port },
         cmap: { ip: peer.ip, port: peer.port },
