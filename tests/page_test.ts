@@ -4,11 +4,18 @@
  * The status page in a real browser (Debian's Chromium, headless, via puppeteer-core) against a
  * real `bairelay serve` and simulated cameras: the camera table (registered and never seen),
  * the Wake button reaching the camera, motion showing live from a push, the token prompt,
- * hostile UIDs shown as text, and 1,024 cameras. Saves the README's screenshots.
+ * hostile UIDs shown as text, and 1,024 cameras. Saves the README's screenshots into a temporary
+ * directory, or into docs/screenshots/ with UPDATE_SCREENSHOTS=1.
  */
 
 import assert from "node:assert/strict";
-import { launchBrowser, NO_CHROMIUM, type Page, type TestBrowser } from "./support/browser.ts";
+import {
+  launchBrowser,
+  NO_CHROMIUM,
+  type Page,
+  screenshotDir,
+  type TestBrowser,
+} from "./support/browser.ts";
 import { CameraSim } from "./support/camera_sim.ts";
 import { sendPush } from "./support/push_client.ts";
 import { freeTcpPort, randomLoopback, ServeProcess, serveSetup } from "./support/serve_process.ts";
@@ -16,7 +23,6 @@ import { freeTcpPort, randomLoopback, ServeProcess, serveSetup } from "./support
 const GARDEN_UID = "95270000ABCDEFGH0123";
 const DOOR_UID = "95270000DOORDOOR";
 const HOSTILE_UID = `<img src=x onerror="window.pwned=1">'"&amp;<script>x</script>`;
-const SCREENSHOTS = new URL("../docs/screenshots/", import.meta.url).pathname;
 const ignore = NO_CHROMIUM !== false;
 /** A test's name, with why it is skipped when Chromium is missing. */
 const named = (name: string) => ignore ? `${name} (skipped: ${NO_CHROMIUM})` : name;
@@ -194,10 +200,10 @@ Deno.test({
         );
 
         // Screenshots for the README: light, dark, phone width.
-        await Deno.mkdir(SCREENSHOTS, { recursive: true });
-        await page.screenshot({ path: `${SCREENSHOTS}status-page-light.png` });
+        const screenshots = await screenshotDir();
+        await page.screenshot({ path: `${screenshots}status-page-light.png` });
         await page.emulateMediaFeatures([{ name: "prefers-color-scheme", value: "dark" }]);
-        await page.screenshot({ path: `${SCREENSHOTS}status-page-dark.png` });
+        await page.screenshot({ path: `${screenshots}status-page-dark.png` });
         await page.emulateMediaFeatures([{ name: "prefers-color-scheme", value: "light" }]);
         // A mobile viewport reloads the page: wait for the rows again each time.
         await page.setViewport({ width: 390, height: 844, isMobile: true, deviceScaleFactor: 2 });
@@ -205,7 +211,7 @@ Deno.test({
           selector: "td:nth-child(5) .badge",
           equals: "motion",
         });
-        await page.screenshot({ path: `${SCREENSHOTS}status-page-phone.png`, fullPage: true });
+        await page.screenshot({ path: `${screenshots}status-page-phone.png`, fullPage: true });
         await page.setViewport({ width: 1280, height: 820 });
         await waitForRow(page, GARDEN_UID, { includes: "fresh" });
 

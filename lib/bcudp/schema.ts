@@ -1,7 +1,7 @@
 /**
  * One declarative schema per BcUdp XML variant: element order, type and optionality.
  * `message.ts` reads these tables to parse, write and validate, so this file is the single
- * source of truth for every variant (see shared/docs/bcudp-wire.md).
+ * source of truth for every variant (docs/protocol.md lists them).
  */
 
 import { MAX_UID_LENGTH } from "./constants.ts";
