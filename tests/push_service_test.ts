@@ -288,10 +288,13 @@ Deno.test("a registered camera's device message; motion and wakes reach its MQTT
       "last_heartbeat",
       "last_motion",
       "last_wake",
+      "last_woken_by",
       "motion",
+      "motion_today",
       "registered",
       "wake",
       "wakes",
+      "wakes_today",
     ]);
     // A push is motion, and motion wakes the camera (wake_on_motion): both reach MQTT.
     await sendPush({ from: "127.0.0.6", port: s.push.port });
