@@ -173,6 +173,7 @@ export const CONFIG_SCHEMA: Record<string, Record<string, KeySpec>> = {
     token: { type: "string" },
     header_timeout_ms: { type: "integer", default: 10_000, min: 100, max: 300_000 },
     max_connections: { type: "integer", default: 128, min: 1, max: 65_536 },
+    max_connections_per_address: { type: "integer", default: 32, min: 1, max: 65_536 },
     max_event_streams: { type: "integer", default: 16, min: 1, max: 1024 },
   },
   push_listener: {
@@ -215,12 +216,17 @@ export const CONFIG_SCHEMA: Record<string, Record<string, KeySpec>> = {
 /** Longest UID accepted (bytes), as in the wake server. */
 export const MAX_UID_BYTES = 64;
 
-/** The control API's bounds: `[api]` header_timeout_ms, max_connections, max_event_streams. */
+/**
+ * The control API's bounds: `[api]` header_timeout_ms, max_connections,
+ * max_connections_per_address, max_event_streams.
+ */
 export interface ApiLimits {
   /** A request header must be complete this long after it starts, or 408 and the close. */
   headerTimeoutMs: number;
   /** Open HTTP connections at most (event streams included). */
   maxConnections: number;
+  /** Open HTTP connections from one source address at most, so one host cannot take them all. */
+  maxConnectionsPerAddress: number;
   /** `GET /api/events/stream` clients at most. */
   maxEventStreams: number;
 }
@@ -229,6 +235,7 @@ export interface ApiLimits {
 export const DEFAULT_API_LIMITS: ApiLimits = {
   headerTimeoutMs: CONFIG_SCHEMA.api.header_timeout_ms.default as number,
   maxConnections: CONFIG_SCHEMA.api.max_connections.default as number,
+  maxConnectionsPerAddress: CONFIG_SCHEMA.api.max_connections_per_address.default as number,
   maxEventStreams: CONFIG_SCHEMA.api.max_event_streams.default as number,
 };
 
@@ -646,6 +653,7 @@ class Reader {
     return {
       headerTimeoutMs: this.value(api, "api", "header_timeout_ms") as number,
       maxConnections: this.value(api, "api", "max_connections") as number,
+      maxConnectionsPerAddress: this.value(api, "api", "max_connections_per_address") as number,
       maxEventStreams: this.value(api, "api", "max_event_streams") as number,
     };
   }
