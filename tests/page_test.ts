@@ -4,7 +4,8 @@
  * The status page in a real browser (Debian's Chromium, headless, via puppeteer-core) against a
  * real `bairelay serve` and simulated cameras: the camera table (registered and never seen),
  * the Wake button reaching the camera, motion showing live from a push, the token prompt,
- * hostile UIDs shown as text, and 1,024 cameras. Saves the README's screenshots.
+ * hostile UIDs shown as text, the page as the server sends it (read with JavaScript off), and
+ * 1,024 cameras. Saves the README's screenshots.
  */
 
 import assert from "node:assert/strict";
@@ -262,6 +263,73 @@ Deno.test({
     } finally {
       await camera.close();
       await hostile?.close();
+      await setup.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: named(
+    "page: the server sends it filled in, readable without JavaScript, hostile UIDs as text",
+  ),
+  ignore,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const setup = await startServe(
+      `[[cameras]]\nname = "garden"\nuid = "${GARDEN_UID.slice(0, 16)}"\n` +
+        `[[cameras]]\nname = "door"\nuid = "${DOOR_UID}"\n`,
+    );
+    const cameraIp = randomLoopback();
+    const cameras = [
+      await CameraSim.start({ uid: GARDEN_UID, ip: cameraIp, middleman: setup.middleman }),
+      await CameraSim.start({ uid: HOSTILE_UID, ip: randomLoopback(), middleman: setup.middleman }),
+    ];
+    try {
+      for (const camera of cameras) await camera.boot();
+      const html = await (await fetch(setup.url)).text();
+      assert.ok(!html.includes("<img"), "no tag from the wire reaches the HTML");
+      await withBrowser(async ({ browser }) => {
+        const page = await browser.newPage();
+        await page.setJavaScriptEnabled(false);
+        await page.goto(setup.url);
+        const garden = (await row(page, GARDEN_UID))!;
+        assert.equal(garden.name, "garden");
+        assert.equal(garden.state, "fresh");
+        assert.match(garden.cells[1], new RegExp(`^${cameraIp.replaceAll(".", "\\.")}:\\d+$`));
+        assert.match(garden.cells[3], /^\d+ s ago$/);
+        assert.equal((await row(page, DOOR_UID))!.state, "never seen");
+        const hostile = (await row(page, HOSTILE_UID))!;
+        assert.equal(hostile.uid, HOSTILE_UID);
+        assert.equal(hostile.name, "(unnamed)");
+        assert.equal(hostile.elements, 0, "no element was made from the UID");
+        const shown = await page.evaluate(() => ({
+          version: document.getElementById("version")!.textContent,
+          uptime: document.getElementById("uptime")!.textContent,
+          live: document.getElementById("live")!.textContent,
+          listeners: document.getElementById("listeners")!.textContent,
+          count: document.getElementById("camera-count")!.textContent,
+          who: [...document.querySelectorAll("#events li .who")].map((item) => item.textContent),
+          what: document.getElementById("events")!.textContent,
+          nothingYet: document.getElementById("no-events")!.hidden,
+          tokenPanel: document.getElementById("token-panel")!.hidden,
+          images: document.querySelectorAll("img, #events script, tbody script").length,
+        }));
+        assert.match(shown.version!, /^v\d+\.\d+\.\d+/);
+        assert.match(shown.uptime!, /^\d+ s$/);
+        assert.match(shown.live!, /^snapshot of \d\d:\d\d:\d\d UTC$/);
+        assert.match(shown.listeners!, /api.*up/);
+        assert.equal(shown.count, "(3)");
+        assert.ok(shown.who.includes(HOSTILE_UID), `events name the hostile UID: ${shown.who}`);
+        assert.ok(shown.who.includes("garden"));
+        assert.match(shown.what!, /Registered from/);
+        assert.equal(shown.nothingYet, true, '"Nothing yet." is hidden: there are events');
+        assert.equal(shown.tokenPanel, true);
+        assert.equal(shown.images, 0);
+        assert.equal(await page.evaluate(() => "pwned" in window), false);
+      });
+    } finally {
+      for (const camera of cameras) await camera.close();
       await setup.stop();
     }
   },
