@@ -4,8 +4,8 @@
  * every key the file may hold (sample_config.toml documents each of them; a test checks it).
  */
 
-// pathe and ipVersion rather than node:path and node:net: no Node layer in serve (issue 14).
-import { dirname, isAbsolute, join, resolve } from "pathe";
+// ./paths.ts and ipVersion rather than node:path and node:net: no Node layer in serve.
+import { dirname, isAbsolute, join, resolve } from "./paths.ts";
 import { parse as parseToml, TomlError } from "smol-toml";
 import { ipVersion } from "./ip_address.ts";
 import { isLoopback } from "./local_address.ts";

@@ -4,9 +4,13 @@
  * connection is closed), a cap on header size, caps on open connections in all and per source
  * address (one more is closed at once), a cap on request bodies, and an idle keep-alive timeout.
  *
- * Why not `Deno.serve`: it has no header deadline (a half-sent header stayed open for minutes)
- * and no connection cap. Why not `node:http`: importing it brings up Deno's Node compatibility
- * layer, several MB of resident memory for the whole life of `serve` (issue 14, BENCHMARKS.md).
+ * Why not `Deno.serve`: its handler sees a request only once its header is parsed, and it has
+ * no header deadline (a half-sent header stayed open for minutes), no connection cap and no
+ * hook on a connection before its request; `Deno.serveHttp`, which served one connection
+ * accepted from our own `Deno.listen`, is gone in Deno 2. Nor would it save memory: an empty
+ * process serving with it is as large as one with this listener (BENCHMARKS.md). Why not
+ * `node:http`: importing it brings up Deno's Node compatibility layer, several MB of resident
+ * memory for the whole life of `serve`.
  *
  * Deliberately small: HTTP/1.1 and 1.0 over plain TCP; requests answered one at a time, in
  * order, per connection; bodies only with Content-Length (a Transfer-Encoding request body is
