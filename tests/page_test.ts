@@ -22,6 +22,9 @@ import {
 
 const GARDEN_UID = "95270000ABCDEFGH0123";
 const DOOR_UID = "95270000DOORDOOR";
+/** Two configured cameras: garden (its simulator registers) and door (never seen). */
+const GARDEN_AND_DOOR = `[[cameras]]\nname = "garden"\nuid = "${GARDEN_UID.slice(0, 16)}"\n` +
+  `[[cameras]]\nname = "door"\nuid = "${DOOR_UID}"\n`;
 const HOSTILE_UID = `<img src=x onerror="window.pwned=1">'"&amp;<script>x</script>`;
 const SCREENSHOTS = new URL("../docs/screenshots/", import.meta.url).pathname;
 const ignore = NO_CHROMIUM !== false;
@@ -130,8 +133,7 @@ Deno.test({
   sanitizeOps: false,
   fn: async () => {
     const setup = await startServe(
-      `[[cameras]]\nname = "garden"\nuid = "${GARDEN_UID.slice(0, 16)}"\n` +
-        `[[cameras]]\nname = "door"\nuid = "${DOOR_UID}"\n` +
+      GARDEN_AND_DOOR +
         `[wake_server]\nburst_count = 2\nburst_interval_ms = 10\nmax_wakes_per_hour = 1\n` +
         `[push_listener]\nmotion_hold_secs = 60\nwake_on_motion = false\n`,
     );
@@ -276,10 +278,7 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
-    const setup = await startServe(
-      `[[cameras]]\nname = "garden"\nuid = "${GARDEN_UID.slice(0, 16)}"\n` +
-        `[[cameras]]\nname = "door"\nuid = "${DOOR_UID}"\n`,
-    );
+    const setup = await startServe(GARDEN_AND_DOOR);
     const cameraIp = randomLoopback();
     const cameras = [
       await CameraSim.start({ uid: GARDEN_UID, ip: cameraIp, middleman: setup.middleman }),

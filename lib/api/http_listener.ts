@@ -8,7 +8,7 @@
  * no header deadline (a half-sent header stayed open for minutes), no connection cap and no
  * hook on a connection before its request; `Deno.serveHttp`, which served one connection
  * accepted from our own `Deno.listen`, is gone in Deno 2. Nor would it save memory: an empty
- * process serving with it is as large as one with this listener (BENCHMARKS.md). Why not
+ * process serving with it measured no smaller than one with this listener. Why not
  * `node:http`: importing it brings up Deno's Node compatibility layer, several MB of resident
  * memory for the whole life of `serve`.
  *
