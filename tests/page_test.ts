@@ -226,6 +226,12 @@ Deno.test({
         await waitForRow(page, GARDEN_UID, { includes: "fresh" });
 
         const events = await page.$eval("#events", (list) => list.textContent ?? "");
+        const keys = await page.$$eval("#events li", (items) => items.map((i) => i.dataset.key));
+        assert.equal(
+          new Set(keys).size,
+          keys.length,
+          "the events the server sent are not repeated",
+        );
         assert.match(events, /Motion started/);
         assert.match(events, /Registered from/);
         assert.match(events, /Wake \(api\): Wake started/);
