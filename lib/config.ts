@@ -6,7 +6,7 @@
  * test checks it) and checks the sections against each other.
  */
 
-import { dirname, resolve } from "pathe";
+import { dirname, resolve } from "./paths.ts";
 import { parse as parseToml, TomlError } from "smol-toml";
 import { type ConfigEnv, ConfigError, ConfigReader, isTable, type Table } from "./config/reader.ts";
 import type { KeySpec, Schema } from "./config/spec.ts";

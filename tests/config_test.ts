@@ -70,6 +70,7 @@ Deno.test("no file: the embedded defaults", () => {
   assert.deepEqual(DEFAULT_API_LIMITS, {
     headerTimeoutMs: 10_000,
     maxConnections: 128,
+    maxConnectionsPerAddress: 32,
     maxEventStreams: 16,
   });
   assert.deepEqual(config.pushListener, {
@@ -138,6 +139,7 @@ listen = "0.0.0.0:8080"
 token = "s3cret"
 header_timeout_ms = 2000
 max_connections = 32
+max_connections_per_address = 8
 max_event_streams = 4
 [push_listener]
 port = 8443
@@ -159,7 +161,12 @@ topic = "ha"
   assert.deepEqual(config.api, {
     listen: { host: "0.0.0.0", port: 8080 },
     token: "s3cret",
-    limits: { headerTimeoutMs: 2000, maxConnections: 32, maxEventStreams: 4 },
+    limits: {
+      headerTimeoutMs: 2000,
+      maxConnections: 32,
+      maxConnectionsPerAddress: 8,
+      maxEventStreams: 4,
+    },
   });
   assert.deepEqual(config.mqtt.credentials, { username: "user", password: "pw" });
   assert.deepEqual(

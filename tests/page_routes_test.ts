@@ -11,7 +11,7 @@ import { pageRoutes } from "../lib/api/page.ts";
 import { healthRoute } from "../lib/api/routes.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url);
-const PAGE_FILES = ["index.html", "page.css", "page.js"];
+const PAGE_FILES = ["index.html", "page.css", "page.js", "format.js"];
 
 Deno.test("the page's files need no token, the data does; strict headers", async () => {
   const api = await startHttpApi({
@@ -31,6 +31,7 @@ Deno.test("the page's files need no token, the data does; strict headers", async
         ["/", /^text\/html/],
         ["/page.css", /^text\/css/],
         ["/page.js", /^text\/javascript/],
+        ["/format.js", /^text\/javascript/],
       ] as const
     ) {
       const response = await fetch(base + path);

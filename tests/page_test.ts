@@ -4,8 +4,9 @@
  * The status page in a real browser (Debian's Chromium, headless, via puppeteer-core) against a
  * real `bairelay serve` and simulated cameras: the camera table (registered and never seen),
  * the Wake button reaching the camera, motion showing live from a push, the token prompt,
- * hostile UIDs shown as text, and 1,024 cameras. Saves the README's screenshots into a temporary
- * directory, or into docs/screenshots/ with UPDATE_SCREENSHOTS=1.
+ * hostile UIDs shown as text, the page as the server sends it (read with JavaScript off), and
+ * 1,024 cameras. Saves the README's screenshots into a temporary directory, or into
+ * docs/screenshots/ with UPDATE_SCREENSHOTS=1.
  */
 
 import assert from "node:assert/strict";
@@ -22,6 +23,9 @@ import { freeTcpPort, randomLoopback, ServeProcess, serveSetup } from "./support
 
 const GARDEN_UID = "95270000ABCDEFGH0123";
 const DOOR_UID = "95270000DOORDOOR";
+/** Two configured cameras: garden (its simulator registers) and door (never seen). */
+const GARDEN_AND_DOOR = `[[cameras]]\nname = "garden"\nuid = "${GARDEN_UID.slice(0, 16)}"\n` +
+  `[[cameras]]\nname = "door"\nuid = "${DOOR_UID}"\n`;
 const HOSTILE_UID = `<img src=x onerror="window.pwned=1">'"&amp;<script>x</script>`;
 const ignore = NO_CHROMIUM !== false;
 /** A test's name, with why it is skipped when Chromium is missing. */
@@ -122,8 +126,7 @@ Deno.test({
   sanitizeOps: false,
   fn: async () => {
     const setup = await startServe(
-      `[[cameras]]\nname = "garden"\nuid = "${GARDEN_UID.slice(0, 16)}"\n` +
-        `[[cameras]]\nname = "door"\nuid = "${DOOR_UID}"\n` +
+      GARDEN_AND_DOOR +
         `[wake_server]\nburst_count = 2\nburst_interval_ms = 10\nmax_wakes_per_hour = 1\n` +
         `[push_listener]\nmotion_hold_secs = 60\nwake_on_motion = false\n`,
     );
@@ -216,6 +219,12 @@ Deno.test({
         await waitForRow(page, GARDEN_UID, { includes: "fresh" });
 
         const events = await page.$eval("#events", (list) => list.textContent ?? "");
+        const keys = await page.$$eval("#events li", (items) => items.map((i) => i.dataset.key));
+        assert.equal(
+          new Set(keys).size,
+          keys.length,
+          "the events the server sent are not repeated",
+        );
         assert.match(events, /Motion started/);
         assert.match(events, /Registered from/);
         assert.match(events, /Wake \(api\): Wake started/);
@@ -255,6 +264,70 @@ Deno.test({
     } finally {
       await camera.close();
       await hostile?.close();
+      await setup.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: named(
+    "page: the server sends it filled in, readable without JavaScript, hostile UIDs as text",
+  ),
+  ignore,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const setup = await startServe(GARDEN_AND_DOOR);
+    const cameraIp = randomLoopback();
+    const cameras = [
+      await CameraSim.start({ uid: GARDEN_UID, ip: cameraIp, middleman: setup.middleman }),
+      await CameraSim.start({ uid: HOSTILE_UID, ip: randomLoopback(), middleman: setup.middleman }),
+    ];
+    try {
+      for (const camera of cameras) await camera.boot();
+      const html = await (await fetch(setup.url)).text();
+      assert.ok(!html.includes("<img"), "no tag from the wire reaches the HTML");
+      await withBrowser(async ({ browser }) => {
+        const page = await browser.newPage();
+        await page.setJavaScriptEnabled(false);
+        await page.goto(setup.url);
+        const garden = (await row(page, GARDEN_UID))!;
+        assert.equal(garden.name, "garden");
+        assert.equal(garden.state, "fresh");
+        assert.match(garden.cells[1], new RegExp(`^${cameraIp.replaceAll(".", "\\.")}:\\d+$`));
+        assert.match(garden.cells[3], /^\d+ s ago$/);
+        assert.equal((await row(page, DOOR_UID))!.state, "never seen");
+        const hostile = (await row(page, HOSTILE_UID))!;
+        assert.equal(hostile.uid, HOSTILE_UID);
+        assert.equal(hostile.name, "(unnamed)");
+        assert.equal(hostile.elements, 0, "no element was made from the UID");
+        const shown = await page.evaluate(() => ({
+          version: document.getElementById("version")!.textContent,
+          uptime: document.getElementById("uptime")!.textContent,
+          live: document.getElementById("live")!.textContent,
+          listeners: document.getElementById("listeners")!.textContent,
+          count: document.getElementById("camera-count")!.textContent,
+          who: [...document.querySelectorAll("#events li .who")].map((item) => item.textContent),
+          what: document.getElementById("events")!.textContent,
+          nothingYet: document.getElementById("no-events")!.hidden,
+          tokenPanel: document.getElementById("token-panel")!.hidden,
+          images: document.querySelectorAll("img, #events script, tbody script").length,
+        }));
+        assert.match(shown.version!, /^v\d+\.\d+\.\d+/);
+        assert.match(shown.uptime!, /^\d+ s$/);
+        assert.match(shown.live!, /^snapshot of \d\d:\d\d:\d\d UTC$/);
+        assert.match(shown.listeners!, /api.*up/);
+        assert.equal(shown.count, "(3)");
+        assert.ok(shown.who.includes(HOSTILE_UID), `events name the hostile UID: ${shown.who}`);
+        assert.ok(shown.who.includes("garden"));
+        assert.match(shown.what!, /Registered from/);
+        assert.equal(shown.nothingYet, true, '"Nothing yet." is hidden: there are events');
+        assert.equal(shown.tokenPanel, true);
+        assert.equal(shown.images, 0);
+        assert.equal(await page.evaluate(() => "pwned" in window), false);
+      });
+    } finally {
+      for (const camera of cameras) await camera.close();
       await setup.stop();
     }
   },

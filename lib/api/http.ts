@@ -14,6 +14,12 @@ import { errorResponse } from "./json_response.ts";
 
 const log = getLogger(["bairelay", "api"]);
 
+/**
+ * Answers a GET of another endpoint of this API as the request being handled would be answered
+ * (its headers, so its token, go along): the status page renders what its script would load.
+ */
+export type LocalGet = (path: string) => Promise<Response>;
+
 /** One endpoint: `GET /api/cameras`, `POST /api/cameras/:target/wake`, ... */
 export interface Route {
   method: "GET" | "POST";
@@ -21,7 +27,12 @@ export interface Route {
   path: string;
   /** Answers without a token even when the API has one (health checks). */
   public?: boolean;
-  handle(request: Request, params: Record<string, string>): Response | Promise<Response>;
+  /** `get`: always given by the Router (optional so that a route can be called by itself). */
+  handle(
+    request: Request,
+    params: Record<string, string>,
+    get?: LocalGet,
+  ): Response | Promise<Response>;
 }
 
 /** A compiled route table: finds the route for a request and runs it. */
@@ -66,7 +77,9 @@ export class Router {
       }
     }
     try {
-      return await hit.route.handle(request, params);
+      const get = (path: string) =>
+        this.handle(new Request(new URL(path, url), { headers: request.headers }));
+      return await hit.route.handle(request, params, get);
     } catch (error) {
       log.error("API {method} {path} failed: {error}", {
         method: request.method,

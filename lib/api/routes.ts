@@ -1,6 +1,7 @@
 /**
  * The control API's endpoints: the camera list, waking a camera, Prometheus metrics and a
- * health check. Each is a `Route`; `startService` puts them in the table (issue 5 adds its own).
+ * health check. Each is a `Route`; `startService` puts them in the table (the events log adds
+ * its own).
  *
  * Times in the JSON documents are ISO 8601 strings in UTC (`null` when never); durations are
  * integer milliseconds (`age_ms`).
