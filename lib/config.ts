@@ -146,7 +146,10 @@ export function loadConfig(input: LoadConfigInput = {}): Config {
         throw new ConfigError([{
           source,
           key: "(file)",
-          rule: `cannot read it: ${reason(error)}`,
+          // The absolute path too: a relative one is read from the current directory, which is
+          // not always the one the user thinks of (a service, a script that changes into a
+          // checkout).
+          rule: `cannot read it (${resolve(Deno.cwd(), source)}): ${reason(error)}`,
         }]);
       }
     }

@@ -352,7 +352,20 @@ Deno.test("unreadable and malformed files name the file and the problem", () => 
     }
     assert.fail("accepted a missing file");
   })();
-  assertProblem(error, "(file)", /cannot read it: no such file/, missing);
+  assertProblem(error, "(file)", /cannot read it \(\/.*\): no such file/, missing);
+  const relative = (() => {
+    try {
+      loadConfig({ path: "no-such-config.toml", env: ENV });
+    } catch (e) {
+      return e as ConfigError;
+    }
+    assert.fail("accepted a missing file");
+  })();
+  // A relative path names the absolute one it was read as.
+  assert.equal(
+    relative.problems[0].rule,
+    `cannot read it (${Deno.cwd()}/no-such-config.toml): no such file`,
+  );
   error = failing(`[wake_server\nx = 1\n`);
   assert.equal(error.problems[0].source, FILE);
   assert.match(error.problems[0].key, /^line 1, column \d+$/);
