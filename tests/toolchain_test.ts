@@ -73,6 +73,28 @@ Deno.test("scripts/deno: installing into a fresh clone changes no tracked file",
   });
 });
 
+Deno.test("scripts/deno: the first fetch into a log is one plain line, not a line per package", async () => {
+  await withTempDir("bairelay-fetch-", async (dir) => {
+    // A fresh clone and a fresh Deno cache: as on a new machine (the npm cache is warm).
+    const clone = join(dir, "bairelay");
+    const cloned = await run("git", ["clone", "--quiet", "--no-hardlinks", ROOT, clone]);
+    assert.equal(cloned.code, 0, cloned.stderr);
+    const deno = join(clone, "scripts/deno");
+    const env = { DENO_DIR: join(dir, "deno"), NO_COLOR: "" };
+    assert.equal((await run(deno, ["--version"], { env })).code, 0);
+    const first = await run(deno, ["run", "-A", "main.ts", "--version"], { env, cwd: clone });
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stdout, /^bairelay /);
+    assert.match(first.stderr, /^scripts\/deno: fetching the npm packages bairelay uses/m);
+    assert.doesNotMatch(first.stderr, /Download/);
+    assert.ok(first.stderr.trim().split("\n").length <= 2, first.stderr);
+    const again = await run(deno, ["run", "-A", "main.ts", "--version"], { env, cwd: clone });
+    assert.equal(again.stderr, "", "the second run fetches nothing and says nothing");
+    const status = await run("git", ["status", "--porcelain"], { cwd: clone });
+    assert.equal(status.stdout, "", "the stamp is ignored by git");
+  });
+});
+
 Deno.test("scripts/test: a skipped test is reported as skipped, never as passed", async () => {
   await withTempDir("bairelay-skip-", async (dir) => {
     const file = join(dir, "counted_test.ts");
