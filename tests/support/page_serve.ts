@@ -1,0 +1,38 @@
+/**
+ * What the status page's browser tests share: a real `bairelay serve` on a random loopback
+ * address with a config of the test's own, and a headless Chromium closed after use.
+ */
+
+import assert from "node:assert/strict";
+import { launchBrowser, type TestBrowser } from "./browser.ts";
+import { freeTcpPort, ServeProcess, serveSetup } from "./serve_process.ts";
+
+/** One `serve` on a random loopback address with `toml` as its config file. */
+export async function startServe(toml: string) {
+  const { ip, ports, args, remove } = await serveSetup({ toml, prefix: "bairelay-page-" });
+  const pushPort = freeTcpPort(ip);
+  const serve = ServeProcess.start([...args, "--push-port", String(pushPort)]);
+  await serve.ready();
+  return {
+    ip,
+    middleman: { ip, port: ports.middleman },
+    pushPort,
+    url: `http://${ip}:${ports.api}/`,
+    serve,
+    async stop() {
+      const stopped = await serve.stop();
+      await remove();
+      assert.equal(stopped.code, 0, serve.stderr);
+    },
+  };
+}
+
+/** Runs `body` with a fresh headless Chromium, closed afterwards whatever happens. */
+export async function withBrowser(body: (browser: TestBrowser) => Promise<void>): Promise<void> {
+  const browser = await launchBrowser();
+  try {
+    await body(browser);
+  } finally {
+    await browser.close();
+  }
+}
