@@ -15,13 +15,15 @@ import assert from "node:assert/strict";
 import type { HTTPRequest } from "puppeteer-core";
 import { NO_CHROMIUM, type Page, screenshotDir } from "./support/browser.ts";
 import { CameraSim } from "./support/camera_sim.ts";
-import { startServe, withBrowser } from "./support/page_serve.ts";
+import {
+  DOOR_UID,
+  GARDEN_AND_DOOR,
+  GARDEN_UID,
+  startServe,
+  withBrowser,
+} from "./support/page_serve.ts";
 import { randomLoopback } from "./support/serve_process.ts";
 
-const GARDEN_UID = "95270000ABCDEFGH0123";
-const DOOR_UID = "95270000DOORDOOR";
-const GARDEN_AND_DOOR = `[[cameras]]\nname = "garden"\nuid = "${GARDEN_UID.slice(0, 16)}"\n` +
-  `[[cameras]]\nname = "door"\nuid = "${DOOR_UID}"\n`;
 const HOSTILE = `<img src=x onerror="window.pwned=1">'"&amp;<b>x</b>`;
 const HOUR_MS = 3_600_000;
 const ignore = NO_CHROMIUM !== false;

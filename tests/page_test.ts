@@ -13,14 +13,15 @@ import assert from "node:assert/strict";
 import { NO_CHROMIUM, type Page, screenshotDir } from "./support/browser.ts";
 import { CameraSim } from "./support/camera_sim.ts";
 import { sendPush } from "./support/push_client.ts";
-import { startServe, withBrowser } from "./support/page_serve.ts";
+import {
+  DOOR_UID,
+  GARDEN_AND_DOOR,
+  GARDEN_UID,
+  startServe,
+  withBrowser,
+} from "./support/page_serve.ts";
 import { randomLoopback } from "./support/serve_process.ts";
 
-const GARDEN_UID = "95270000ABCDEFGH0123";
-const DOOR_UID = "95270000DOORDOOR";
-/** Two configured cameras: garden (its simulator registers) and door (never seen). */
-const GARDEN_AND_DOOR = `[[cameras]]\nname = "garden"\nuid = "${GARDEN_UID.slice(0, 16)}"\n` +
-  `[[cameras]]\nname = "door"\nuid = "${DOOR_UID}"\n`;
 const HOSTILE_UID = `<img src=x onerror="window.pwned=1">'"&amp;<script>x</script>`;
 const ignore = NO_CHROMIUM !== false;
 /** A test's name, with why it is skipped when Chromium is missing. */

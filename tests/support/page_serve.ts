@@ -7,6 +7,14 @@ import assert from "node:assert/strict";
 import { launchBrowser, type TestBrowser } from "./browser.ts";
 import { freeTcpPort, ServeProcess, serveSetup } from "./serve_process.ts";
 
+/** A camera's UID as its simulator sends it (its first 16 characters are configured). */
+export const GARDEN_UID = "95270000ABCDEFGH0123";
+export const DOOR_UID = "95270000DOORDOOR";
+/** Two configured cameras: garden (its simulator registers) and door (never seen). */
+export const GARDEN_AND_DOOR =
+  `[[cameras]]\nname = "garden"\nuid = "${GARDEN_UID.slice(0, 16)}"\n` +
+  `[[cameras]]\nname = "door"\nuid = "${DOOR_UID}"\n`;
+
 /** One `serve` on a random loopback address with `toml` as its config file. */
 export async function startServe(toml: string) {
   const { ip, ports, args, remove } = await serveSetup({ toml, prefix: "bairelay-page-" });
