@@ -99,3 +99,18 @@ Deno.test("page render: no cameras and no events say so", () => {
   assert.match(page, /<p id="no-events" class="muted">Nothing yet\.<\/p>/);
   assert.match(page, /\(0\)/);
 });
+
+Deno.test("page render: the drain warning in words, its requester escaped, the row marked", () => {
+  const drained = { ...camera, drain: [{ requester: HOSTILE, wakes: 48, threshold: 24 }] };
+  const page = renderPage(html, { ...state, cameras: [drained, { ...camera, uid: "QUIET" }] });
+  assert.ok(!page.includes("<img"), "no tag from the data");
+  assert.ok(
+    page.includes(
+      `<p class="drain">Battery drain: ${escapeHtml(HOSTILE)} woke it 48 times in 24 h ` +
+        `(more than 24)</p>`,
+    ),
+  );
+  assert.match(page, /<tr data-uid="[^"]*" class="draining">/);
+  assert.match(page, /<tr data-uid="QUIET"><th/);
+  assert.match(page, /<td data-label="Last 24 hours" class="history"><div class="drains"><\/div>/);
+});

@@ -10,46 +10,22 @@
  */
 
 import assert from "node:assert/strict";
-import {
-  launchBrowser,
-  NO_CHROMIUM,
-  type Page,
-  screenshotDir,
-  type TestBrowser,
-} from "./support/browser.ts";
+import { NO_CHROMIUM, type Page, screenshotDir } from "./support/browser.ts";
 import { CameraSim } from "./support/camera_sim.ts";
 import { sendPush } from "./support/push_client.ts";
-import { freeTcpPort, randomLoopback, ServeProcess, serveSetup } from "./support/serve_process.ts";
+import {
+  DOOR_UID,
+  GARDEN_AND_DOOR,
+  GARDEN_UID,
+  startServe,
+  withBrowser,
+} from "./support/page_serve.ts";
+import { randomLoopback } from "./support/serve_process.ts";
 
-const GARDEN_UID = "95270000ABCDEFGH0123";
-const DOOR_UID = "95270000DOORDOOR";
-/** Two configured cameras: garden (its simulator registers) and door (never seen). */
-const GARDEN_AND_DOOR = `[[cameras]]\nname = "garden"\nuid = "${GARDEN_UID.slice(0, 16)}"\n` +
-  `[[cameras]]\nname = "door"\nuid = "${DOOR_UID}"\n`;
 const HOSTILE_UID = `<img src=x onerror="window.pwned=1">'"&amp;<script>x</script>`;
 const ignore = NO_CHROMIUM !== false;
 /** A test's name, with why it is skipped when Chromium is missing. */
 const named = (name: string) => ignore ? `${name} (skipped: ${NO_CHROMIUM})` : name;
-
-/** One `serve` on a random loopback address with `toml` as its config file. */
-async function startServe(toml: string) {
-  const { ip, ports, args, remove } = await serveSetup({ toml, prefix: "bairelay-page-" });
-  const pushPort = freeTcpPort(ip);
-  const serve = ServeProcess.start([...args, "--push-port", String(pushPort)]);
-  await serve.ready();
-  return {
-    ip,
-    middleman: { ip, port: ports.middleman },
-    pushPort,
-    url: `http://${ip}:${ports.api}/`,
-    serve,
-    async stop() {
-      const stopped = await serve.stop();
-      await remove();
-      assert.equal(stopped.code, 0, serve.stderr);
-    },
-  };
-}
 
 /** The texts of one camera row (found by its UID in the page, never by a CSS selector). */
 function row(page: Page, uid: string) {
@@ -106,15 +82,6 @@ async function clickWake(page: Page, uid: string): Promise<void> {
     return tr!.querySelector("button")!;
   }, uid);
   await button.click();
-}
-
-async function withBrowser(body: (browser: TestBrowser) => Promise<void>): Promise<void> {
-  const browser = await launchBrowser();
-  try {
-    await body(browser);
-  } finally {
-    await browser.close();
-  }
 }
 
 Deno.test({

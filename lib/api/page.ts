@@ -11,6 +11,9 @@ import html from "./page/index.html" with { type: "text" };
 import css from "./page/page.css" with { type: "text" };
 import script from "./page/page.js" with { type: "text" };
 import format from "./page/format.js" with { type: "text" };
+import dom from "./page/dom.js" with { type: "text" };
+import history from "./page/history.js" with { type: "text" };
+import strip from "./page/strip.js" with { type: "text" };
 import type { LocalGet, Route } from "./http.ts";
 import { type PageEvent, type PageState, renderPage } from "./page_render.ts";
 
@@ -32,11 +35,14 @@ const FILES = [
   { path: "/page.css", type: "text/css; charset=utf-8", body: css },
   { path: "/page.js", type: "text/javascript; charset=utf-8", body: script },
   { path: "/format.js", type: "text/javascript; charset=utf-8", body: format },
+  { path: "/dom.js", type: "text/javascript; charset=utf-8", body: dom },
+  { path: "/history.js", type: "text/javascript; charset=utf-8", body: history },
+  { path: "/strip.js", type: "text/javascript; charset=utf-8", body: strip },
 ] as const;
 
 /**
- * `GET /` (rendered with the current state), `/page.css`, `/page.js` and `/format.js`: public,
- * so a browser can load the page before the token. `now`: the clock (default Date.now).
+ * `GET /` (rendered with the current state), `/page.css` and the script modules: public, so a
+ * browser can load the page before the token. `now`: the clock (default Date.now).
  */
 export function pageRoutes(now: () => number = Date.now): Route[] {
   return [

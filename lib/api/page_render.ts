@@ -10,6 +10,7 @@ import type { CameraDocument } from "./routes.ts";
 import type { StatusDocument } from "./status.ts";
 import {
   ago,
+  drainText,
   duration,
   eventText,
   hostPort,
@@ -31,10 +32,18 @@ export interface PageEvent {
   address?: string;
 }
 
+/**
+ * A camera of `GET /api/cameras`, with the requesters that woke it more than the drain
+ * threshold in 24 hours when the server keeps a history.
+ */
+export type PageCamera = CameraDocument & {
+  drain?: { requester: string; wakes: number; threshold: number }[];
+};
+
 /** What the first paint shows; null where the API would not tell (no token yet). */
 export interface PageState {
   status: StatusDocument | null;
-  cameras: CameraDocument[] | null;
+  cameras: PageCamera[] | null;
   /** Newest first. */
   events: PageEvent[] | null;
   /** The API asked for its token: the page shows the token form. */
@@ -122,7 +131,7 @@ function listenerHtml(item: ReturnType<typeof listenerItems>[number]): string {
 
 /** A camera row in the markup the page's script builds (it adopts these rows as they are). */
 function cameraHtml(
-  camera: CameraDocument,
+  camera: PageCamera,
   motion: Map<string, { on: boolean; at: string }>,
   now: number,
 ): string {
@@ -135,7 +144,10 @@ function cameraHtml(
     : camera.last_motion;
   const motionAgo = lastMotion ? `last ${ago(now - Date.parse(lastMotion))}` : "never";
   const on = seen?.on === true;
-  return `<tr data-uid="${uid}">` +
+  const drains = (camera.drain ?? []).map((drain) =>
+    `<p class="drain">${escapeHtml(drainText(drain))}</p>`
+  );
+  return `<tr data-uid="${uid}"${drains.length > 0 ? ' class="draining"' : ""}>` +
     `<th scope="row"><span class="name">${escapeHtml(camera.name ?? "(unnamed)")}</span>` +
     `<span class="uid">${uid}</span></th>` +
     `<td data-label="Address"><span class="address" title="${address}">${address}</span></td>` +
@@ -145,6 +157,9 @@ function cameraHtml(
     `${on ? "motion" : "idle"}</span><span class="sub">${escapeHtml(motionAgo)}</span></td>` +
     `<td data-label="Wakes, last hour"><span>${escapeHtml(wakesText(camera))}</span>` +
     `<span class="sub">${camera.wakes} in all</span></td>` +
+    // The script draws the 24-hour strip below the drain warnings.
+    `<td data-label="Last 24 hours" class="history"><div class="drains">${drains.join("")}</div>` +
+    `</td>` +
     // Disabled until the script runs: without it the button could not wake anything.
     `<td class="action"><button type="button" aria-label="${
       escapeHtml(`Wake ${camera.name ?? camera.uid}`)

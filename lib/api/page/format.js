@@ -110,3 +110,13 @@ export function eventText(event) {
       return event.type;
   }
 }
+
+/**
+ * The drain warning of one requester in `GET /api/cameras`'s `drain` (text, never colour alone).
+ * @param {{ requester: string, wakes: number, threshold: number }} drain
+ * @returns {string}
+ */
+export function drainText(drain) {
+  return `Battery drain: ${drain.requester} woke it ${drain.wakes} times in 24 h ` +
+    `(more than ${drain.threshold})`;
+}

@@ -3,6 +3,7 @@
 // and keeps one table row per camera, keyed by UID and updated in place. Every piece of data
 // reaches the page through textContent, never as HTML. The server sends the page already
 // filled in (status, cameras, recent events): the script adopts those rows and keeps them live.
+// Each camera's 24-hour strip and drain warning are history.js's.
 
 import {
   ago,
@@ -14,6 +15,8 @@ import {
   WAKE_RESULTS,
   wakesText,
 } from "./format.js";
+import { el, setText } from "./dom.js";
+import { HistoryStrips } from "./history.js";
 
 const TOKEN_KEY = "bairelay.token";
 /** Status and camera list refresh interval (ages tick every second in between). */
@@ -33,6 +36,7 @@ const $ = (id) => document.getElementById(id);
 const page = {
   token: sessionStorage.getItem(TOKEN_KEY),
   rows: new Map(),
+  strips: new HistoryStrips(getJson),
   /** uid -> {on, at}: motion on/off from the events. */
   motion: new Map(),
   /** Server clock minus browser clock, ms (from heartbeat ages). */
@@ -98,10 +102,6 @@ $("token-form").addEventListener("submit", (event) => {
 // ------------------------------------------------------------------------------------------
 // Formatting
 
-function setText(element, text) {
-  if (element.textContent !== text) element.textContent = text;
-}
-
 /** ms since an ISO time of the server, or null. */
 function since(iso) {
   if (!iso) return null;
@@ -110,13 +110,6 @@ function since(iso) {
 
 function clock(iso) {
   return new Date(iso).toLocaleTimeString([], { hour12: false });
-}
-
-function el(tag, className, text) {
-  const element = document.createElement(tag);
-  if (className) element.className = className;
-  if (text !== undefined) element.textContent = text;
-  return element;
 }
 
 // ------------------------------------------------------------------------------------------
@@ -165,6 +158,7 @@ function createRow(uid) {
     motionAgo: el("span", "sub"),
     wakes: el("span"),
     wakesTotal: el("span", "sub"),
+    drains: el("div", "drains"),
     button: el("button", "", "Wake"),
     result: el("span", "result"),
   };
@@ -186,14 +180,16 @@ function createRow(uid) {
     cell("Last heartbeat", "", cells.heartbeat),
     cell("Motion", "", cells.motion, cells.motionAgo),
     cell("Wakes, last hour", "", cells.wakes, cells.wakesTotal),
+    cell("Last 24 hours", "history", cells.drains),
     cell("", "action", cells.button, cells.result),
   );
+  cells.history = cells.drains.parentElement;
   return wireRow(tr, cells);
 }
 
 /** A row the server rendered (the same markup as createRow's), taken over as it is. */
 function adoptRow(tr) {
-  const [head, address, state, heartbeat, motion, wakes, action] = tr.cells;
+  const [head, address, state, heartbeat, motion, wakes, history, action] = tr.cells;
   const cells = {
     name: head.children[0],
     uid: head.children[1],
@@ -204,6 +200,8 @@ function adoptRow(tr) {
     motionAgo: motion.children[1],
     wakes: wakes.children[0],
     wakesTotal: wakes.children[1],
+    history,
+    drains: history.children[0],
     button: action.children[0],
     result: action.children[1],
   };
@@ -215,6 +213,7 @@ function adoptRow(tr) {
 function wireRow(tr, cells) {
   const row = { tr, cells, camera: null, fetchedAt: 0 };
   cells.button.addEventListener("click", () => wake(row));
+  page.strips.add(tr.dataset.uid, row);
   return row;
 }
 
@@ -259,6 +258,7 @@ function renderCameras(document_) {
     if (!present.has(uid)) {
       row.tr.remove();
       page.rows.delete(uid);
+      page.strips.remove(uid);
     }
   }
   setText($("camera-count"), `(${page.rows.size})`);
@@ -281,6 +281,7 @@ function updateRow(row) {
   if (cells.state.className !== badge) cells.state.className = badge;
   setText(cells.wakes, wakesText(camera));
   setText(cells.wakesTotal, `${camera.wakes} in all`);
+  page.strips.update(camera.uid);
   tickRow(row);
 }
 
@@ -377,6 +378,7 @@ function applyMotion(event) {
 
 function onLiveEvent(event) {
   if (!showEvent(event)) return;
+  if (event.type === "wake" || event.type === "motion") page.strips.eventFor(event.uid);
   if (event.type === "motion") applyMotion(event);
   else refreshSoon();
 }
@@ -477,7 +479,9 @@ async function start() {
   void streamForever(page.stream);
   page.timers.push(
     setInterval(() => {
-      if (!document.hidden) void refresh().catch(() => {});
+      if (document.hidden) return;
+      void refresh().catch(() => {});
+      page.strips.refreshDue();
     }, POLL_MS),
     setInterval(tick, TICK_MS),
   );
