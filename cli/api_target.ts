@@ -4,7 +4,6 @@
  * `--token`, else $BAIRELAY_API_TOKEN, else the config file.
  */
 
-import { type Command, Option } from "commander";
 import { ApiClientError, DEFAULT_API_URL } from "../lib/api/client.ts";
 import { type Config, ConfigError, loadConfig } from "../lib/config.ts";
 import { formatListen } from "../lib/net/listen_address.ts";
@@ -68,29 +67,4 @@ export function apiExit(error: unknown): CliExit {
     ? EXIT.USAGE
     : EXIT.FAILURE;
   return new CliExit(code, error.message);
-}
-
-/** How long the client subcommands wait for the API by default, in ms. */
-export const DEFAULT_API_TIMEOUT_MS = 5000;
-
-/** `--timeout` as a positive integer of ms; anything else is a usage error (exit 2). */
-export function readTimeout(value: string | number): number {
-  const timeoutMs = Number(value);
-  if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) {
-    throw new CliExit(EXIT.USAGE, `--timeout must be a positive integer (got ${value})`);
-  }
-  return timeoutMs;
-}
-
-/** Adds the options of a subcommand that reads the API: --api, --config, --token, --timeout. */
-export function withApiOptions(command: Command): Command {
-  return command
-    .option("--api <url>", `control API address (default ${DEFAULT_API_URL})`)
-    .option("-c, --config <file>", "take the API address and token from serve's config file")
-    .option("--token <token>", "bearer token, if the API has one (default $BAIRELAY_API_TOKEN)")
-    .addOption(
-      new Option("--timeout <ms>", "give up after this many milliseconds").default(
-        DEFAULT_API_TIMEOUT_MS,
-      ),
-    );
 }

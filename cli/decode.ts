@@ -138,23 +138,29 @@ function datagramsOf(bytes: Uint8Array): Uint8Array[] {
 /** The `decode` subcommand. */
 export function decodeCommand(): Command {
   return new Command("decode")
+    .summary("Decode BcUdp packets (hex, file or stdin)")
     .description(
       "Decode BcUdp packets and show their kind, header, CRC and (Discovery) XML fields.\n\n" +
         "Input: hex as arguments (spaces and colons allowed), --file PATH (raw bytes, or hex " +
-        "text with one datagram per line) or - for stdin (raw or hex). Exits 1 when a packet " +
-        "fails to decode or has a bad CRC (the other packets are still shown), 2 when there " +
-        "is no input.",
+        "text with one datagram per line) or - for stdin (raw or hex).",
     )
-    .argument("[hex...]", "the datagram in hex, or - to read stdin")
-    .option("-f, --file <path>", "read the input from a file (raw bytes or hex text)")
-    .option("--json", "print one JSON object per packet per line (u64 values as strings)")
-    .option("--xml", "also print the decrypted XML of Discovery packets")
+    .argument("[hex...]", "The datagram in hex, or - to read stdin")
+    .option("-f, --file <path>", "Read the input from a file (raw bytes or hex text)")
+    .option("--json", "Print one JSON object per packet per line (u64 values as strings)")
+    .option("--xml", "Also print the decrypted XML of Discovery packets")
     .addHelpText(
       "after",
-      "\nExamples:\n" +
-        "  bairelay decode --file fixtures/captured/cloud_r2d_c.bin\n" +
-        "  bairelay decode --json 20cf872a 50000000 00000000 00000000 87090000 00000000 00000000\n" +
-        "  xxd -p -c 0 packet.bin | bairelay decode --xml -",
+      `
+Exit codes:
+  0  every packet decoded
+  1  a packet failed to decode or has a bad CRC (the other packets are still
+     shown), or the hex text is malformed
+  2  no input, or a file that cannot be read
+
+Examples:
+  bairelay decode --file fixtures/captured/cloud_r2d_c.bin
+  bairelay decode --json 20cf872a 50000000 00000000 00000000 87090000 00000000 00000000
+  xxd -p -c 0 packet.bin | bairelay decode --xml -`,
     )
     .action(async (words: string[], options: { file?: string; json?: boolean; xml?: boolean }) => {
       const input = await readInput(words, options.file);

@@ -1,6 +1,6 @@
 /** `bairelay doctor`: checks the whole set-up and says, line by line, what is right and what to fix. */
 
-import { Command, Option } from "commander";
+import { Command, InvalidArgumentError, Option } from "commander";
 import { DEFAULT_API_URL } from "../lib/api/client.ts";
 import { type Config, loadConfig } from "../lib/config.ts";
 import { CHECKS, doctorOutcome, runChecks } from "../lib/doctor/checks.ts";
@@ -18,6 +18,7 @@ import { ipVersion } from "../lib/net/ip.ts";
 import { advertisedAddresses } from "../lib/net/local_address.ts";
 import { MAX_P2P_HOST_NUMBER, REDIRECT_RECIPES, REOLINK_HOSTS } from "../lib/reolink_hosts.ts";
 import { apiTarget, loadConfigFile } from "./api_target.ts";
+import { apiUrlArgument, millisecondsArgument } from "./arguments.ts";
 import { CliExit, EXIT } from "./exit_codes.ts";
 
 /** The longest time limit accepted for --timeout and --dns-timeout. */
@@ -29,10 +30,9 @@ interface DoctorOptions {
   api?: string;
   config?: string;
   token?: string;
-  /** A string when given, the default number otherwise (shown as a number in --help). */
-  timeout: string | number;
-  dns?: string[];
-  dnsTimeout: string | number;
+  timeout: number;
+  dns?: DnsServer[];
+  dnsTimeout: number;
   systemDns: boolean;
   resolvConf: string;
   expect?: string[];
@@ -48,46 +48,74 @@ const GROUP_TITLES: Record<CheckGroup, string> = {
   box: "this box",
 };
 
-const collect = (value: string, previous: string[] | undefined) => [...previous ?? [], value];
+/** `--dns`, repeatable: each an IP address with an optional port, at most MAX_DNS_SERVERS. */
+function dnsServers(text: string, previous: DnsServer[] = []): DnsServer[] {
+  const server = parseDnsServer(text);
+  if (server === null) {
+    throw new InvalidArgumentError(
+      "Expected an IP address with an optional port, e.g. 192.168.1.2, 192.168.1.2:5353 or " +
+        "[fd00::2]:53.",
+    );
+  }
+  if (previous.length === MAX_DNS_SERVERS) {
+    throw new InvalidArgumentError(`At most ${MAX_DNS_SERVERS} --dns servers are asked at once.`);
+  }
+  return [...previous, server];
+}
+
+/** `--expect`, repeatable: IP addresses. */
+function expectedAddresses(text: string, previous: string[] = []): string[] {
+  if (ipVersion(text) === 0) throw new InvalidArgumentError("Expected an IP address.");
+  return [...previous, text];
+}
+
+/** `--recipes ADDRESS`: the IPv4 address the recipes point the names at. */
+function recipeAddress(text: string): string {
+  if (ipVersion(text) !== 4) throw new InvalidArgumentError("Expected an IPv4 address.");
+  return text;
+}
+
+const milliseconds = millisecondsArgument(MAX_TIMEOUT_MS);
 
 /** The `doctor` subcommand. */
 export function doctorCommand(): Command {
   return new Command("doctor")
+    .summary("Check DNS, serve, cameras and this box")
     .description(
-      "check the set-up: DNS sends the Reolink names here, serve runs, cameras register, " +
-        "this box allows it",
+      "Check the set-up: DNS sends the Reolink names here, serve runs, cameras register, " +
+        "this box allows it. Each problem comes with what to do.",
     )
     .option(
       "--dns <host[:port]>",
-      "also ask this DNS server (the one the cameras use); repeatable",
-      collect,
+      "Also ask this DNS server (the one the cameras use); repeatable",
+      dnsServers,
     )
-    .option("--no-system-dns", "do not ask the system resolver (/etc/resolv.conf)")
+    .option("--no-system-dns", "Do not ask the system resolver (/etc/resolv.conf)")
     .option(
       "--expect <address>",
-      "count this address as here too (serve on another box); repeatable",
-      collect,
+      "Count this address as here too (serve on another box); repeatable",
+      expectedAddresses,
     )
     .addOption(
-      new Option("--dns-timeout <ms>", "time limit for each DNS query")
-        .default(DEFAULT_DNS_TIMEOUT_MS),
+      new Option("--dns-timeout <ms>", "Time limit for each DNS query")
+        .default(DEFAULT_DNS_TIMEOUT_MS).argParser(milliseconds),
     )
-    .option("--api <url>", `serve's control API (default ${DEFAULT_API_URL})`)
-    .option("-c, --config <file>", "serve's config file: API address, token, ports, cameras")
-    .option("--token <token>", "bearer token, if the API has one (default $BAIRELAY_API_TOKEN)")
+    .option("--api <url>", `Serve's control API (default: ${DEFAULT_API_URL})`, apiUrlArgument)
+    .option("-c, --config <file>", "Serve's config file: API address, token, ports, cameras")
+    .option("--token <token>", "Bearer token, if the API has one (default: $BAIRELAY_API_TOKEN)")
     .addOption(
-      new Option("--timeout <ms>", "time limit for each API request").default(
-        DEFAULT_API_TIMEOUT_MS,
-      ),
+      new Option("--timeout <ms>", "Time limit for each API request")
+        .default(DEFAULT_API_TIMEOUT_MS).argParser(milliseconds),
     )
-    .option("--json", "print one JSON object per check, one per line")
+    .option("--json", "Print one JSON object per check, one per line")
     .option(
       "--recipes [address]",
-      "print, ready to paste, how to point the Reolink names at this box (or at ADDRESS) in " +
+      "Print, ready to paste, how to point the Reolink names at this box (or at ADDRESS) in " +
         "dnsmasq, Pi-hole, AdGuard Home, OpenWrt or bairelay's own DNS, and exit",
+      recipeAddress,
     )
     .addOption(
-      new Option("--resolv-conf <file>", "take the system resolver from this file")
+      new Option("--resolv-conf <file>", "Take the system resolver from this file")
         .default(RESOLV_CONF).hideHelp(),
     )
     .addHelpText("after", helpText())
@@ -129,8 +157,6 @@ async function recipesText(address: string | true, json: boolean): Promise<strin
       );
     }
     target = found[0];
-  } else if (ipVersion(address) !== 4) {
-    throw new CliExit(EXIT.USAGE, `--recipes takes an IPv4 address (got ${address})`);
   } else {
     target = address;
   }
@@ -159,67 +185,37 @@ function helpText(): string {
     ...checks,
     "",
     `DNS: asks each resolver for ${REOLINK_HOSTS.length} names (p2p.reolink.com, ` +
-    `p2p1..p2p${MAX_P2P_HOST_NUMBER}, ` +
-    "pushx.reolink.com)",
-    "and tells whether each answer is this box (any of its addresses, loopback included, or",
-    "--expect), Reolink's cloud (another public address), NXDOMAIN, blocked, or no answer.",
-    "Ask the resolver the cameras use (the router, Pi-hole, AdGuard Home) with --dns.",
+    `p2p1..p2p${MAX_P2P_HOST_NUMBER},`,
+    "pushx.reolink.com) and tells whether each answer is this box (any of its",
+    "addresses, loopback included, or --expect), Reolink's cloud (another public",
+    "address), NXDOMAIN, blocked, or no answer. Ask the resolver the cameras use",
+    "(the router, Pi-hole, AdGuard Home) with --dns.",
     "",
-    "Exit codes: 0 no problem (warnings allowed), 1 a problem, 2 bad usage or token refused,",
-    "3 serve unreachable (the DNS and box checks still run and print).",
+    "Exit codes:",
+    "  0  no problem (warnings allowed)",
+    "  1  a problem",
+    "  2  bad usage, a bad config file, or the token was refused",
+    "  3  serve unreachable (the DNS and box checks still run and print)",
     "",
     "Examples:",
     "  bairelay doctor",
-    "  bairelay doctor --dns 192.168.1.2            # the Pi-hole the cameras use",
+    "  bairelay doctor --dns 192.168.1.2          # the Pi-hole the cameras use",
     "  bairelay doctor --config /etc/bairelay/config.toml",
     "  bairelay doctor --dns 192.168.1.1 --expect 192.168.1.10 --no-system-dns",
     "  bairelay doctor --json | jq -c 'select(.verdict != \"ok\")'",
-    "  bairelay doctor --recipes                    # how to set up the LAN's DNS, per resolver",
+    "  bairelay doctor --recipes                  # how to set up the LAN's DNS",
   ].join("\n");
 }
 
-function milliseconds(flag: string, text: string | number): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value <= 0 || value > MAX_TIMEOUT_MS) {
-    throw new CliExit(
-      EXIT.USAGE,
-      `${flag} must be a whole number of milliseconds from 1 to ${MAX_TIMEOUT_MS} (got ${text})`,
-    );
-  }
-  return value;
-}
-
-/** Turns the flags into what to gather; bad flags and a bad config file are usage errors. */
+/** Turns the flags into what to gather; a bad config file is a usage error. */
 function makePlan(options: DoctorOptions): DoctorPlan {
-  if ((options.dns ?? []).length > MAX_DNS_SERVERS) {
-    throw new CliExit(EXIT.USAGE, `at most ${MAX_DNS_SERVERS} --dns servers at once`);
-  }
-  const dns: DnsServer[] = (options.dns ?? []).map((text) => {
-    const server = parseDnsServer(text);
-    if (server === null) {
-      throw new CliExit(
-        EXIT.USAGE,
-        `--dns must be an IP address with an optional port, e.g. 192.168.1.2 or ` +
-          `192.168.1.2:5353 or [fd00::2]:53 (got ${text})`,
-      );
-    }
-    return server;
-  });
-  const expect = options.expect ?? [];
-  for (const address of expect) {
-    if (ipVersion(address) === 0) {
-      throw new CliExit(EXIT.USAGE, `--expect must be an IP address (got ${address})`);
-    }
-  }
-  const apiTimeoutMs = milliseconds("--timeout", options.timeout);
-  const dnsTimeoutMs = milliseconds("--dns-timeout", options.dnsTimeout);
   const config = options.config ? loadConfigFile(options.config) : null;
   return {
-    api: { ...apiTarget(options, config), timeoutMs: apiTimeoutMs },
+    api: { ...apiTarget(options, config), timeoutMs: options.timeout },
     resolvConf: options.systemDns ? options.resolvConf : null,
-    dns,
-    dnsTimeoutMs,
-    expect,
+    dns: options.dns ?? [],
+    dnsTimeoutMs: options.dnsTimeout,
+    expect: options.expect ?? [],
     setup: setupOf(config),
   };
 }

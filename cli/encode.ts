@@ -20,7 +20,7 @@ export function parseTid(text: string): number {
     ? Number(text)
     : NaN;
   if (!(value >= 0 && value <= 0xffffffff)) {
-    throw new InvalidArgumentError("expected a u32, decimal or 0x-hex (0..0xffffffff)");
+    throw new InvalidArgumentError("Expected a u32, decimal or 0x-hex (0 to 0xffffffff).");
   }
   return value;
 }
@@ -133,28 +133,34 @@ export function encodeText(text: string, options: EncodeOptions): Uint8Array[] {
 /** The `encode` subcommand. */
 export function encodeCommand(): Command {
   return new Command("encode")
+    .summary("Encode Discovery packets from XML or JSON")
     .description(
       "Encode a Discovery packet from XML (<P2P><VARIANT>...</VARIANT></P2P>) or from the " +
         "JSON that `decode --json` prints (one object per line; its tid is reused unless " +
         "--tid is given).\n\n" +
         "The message is checked against its variant's schema and written in the exact shape " +
         "peers expect (schema order, no whitespace). Prints the packet as hex, one line per " +
-        "packet, or writes raw bytes with --out. Exits 1 when the input cannot be encoded, " +
-        "2 for a bad --tid or no input.",
+        "packet, or writes raw bytes with --out.",
     )
-    .argument("[input...]", "the XML or JSON, or - to read stdin")
-    .option("-f, --file <path>", "read the XML or JSON from a file")
-    .option("--tid <n>", "transaction id, decimal or 0x-hex (default: random)", parseTid)
-    .option("-o, --out <file>", "write the raw bytes to FILE (several packets back to back)")
+    .argument("[input...]", "The XML or JSON, or - to read stdin")
+    .option("-f, --file <path>", "Read the XML or JSON from a file")
+    .option("--tid <n>", "Transaction id, decimal or 0x-hex (default: random)", parseTid)
+    .option("-o, --out <file>", "Write the raw bytes to FILE (several packets back to back)")
     .option(
       "--no-validate",
-      "encode XML as it is, without the schema check (JSON: encode its xml member)",
+      "Encode XML as it is, without the schema check (JSON: encode its xml member)",
     )
     .addHelpText(
       "after",
-      "\nExamples:\n" +
-        "  bairelay encode --tid 7 '<P2P><R2D_R_R><rsp>-4</rsp><ac>2</ac></R2D_R_R></P2P>'\n" +
-        "  bairelay decode --json --file fixtures/captured/cloud_r2d_c.bin | bairelay encode -",
+      `
+Exit codes:
+  0  every packet encoded
+  1  the input cannot be encoded, or --out cannot be written
+  2  a bad --tid, no input, or a file that cannot be read
+
+Examples:
+  bairelay encode --tid 7 '<P2P><R2D_R_R><rsp>-4</rsp><ac>2</ac></R2D_R_R></P2P>'
+  bairelay decode --json --file fixtures/captured/cloud_r2d_c.bin | bairelay encode -`,
     )
     .action(async (words: string[], options: EncodeOptions) => {
       const input = await readInput(words, options.file);

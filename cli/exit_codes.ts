@@ -19,3 +19,14 @@ export class CliExit extends Error {
     this.name = "CliExit";
   }
 }
+
+/** The line after every mistake in the command line: commander's errors and `usageError`'s. */
+export const HELP_HINT = "(run with --help for usage)";
+
+/**
+ * A mistake in the command line that commander cannot see (a missing input, a name that is not
+ * a camera): exit 2, printed like commander's own errors, the message and then HELP_HINT.
+ */
+export function usageError(message: string): CliExit {
+  return new CliExit(EXIT.USAGE, `${message}\n${HELP_HINT}`);
+}

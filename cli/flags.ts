@@ -3,7 +3,7 @@
  *
  * Why: commander imports `node:fs`, `node:child_process` and more, which bring up Deno's Node
  * compatibility layer: several MB that a long-running `serve` on a small box would carry all
- * day (issue 14). So `serve`'s flags are written once here; commander builds its `--help`
+ * day. So `serve`'s flags are written once here; commander builds its `--help`
  * and its error messages from the same table (`addFlags`), and `readFlags` reads an ordinary
  * command line without commander. `readFlags` accepts only what it fully understands and
  * returns null for anything else (help, unknown flags, missing values, a bad choice, a value

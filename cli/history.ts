@@ -4,10 +4,11 @@
  * and the drain warning.
  */
 
-import { Command } from "commander";
-import { fetchCameras, fetchHistory } from "../lib/api/client.ts";
+import { Command, Option } from "commander";
+import { DEFAULT_API_URL, fetchCameras, fetchHistory } from "../lib/api/client.ts";
 import type { HistoryDocument } from "../lib/api/history_route.ts";
-import { apiExit, apiTarget, loadConfigFile, readTimeout, withApiOptions } from "./api_target.ts";
+import { apiExit, apiTarget, loadConfigFile } from "./api_target.ts";
+import { apiUrlArgument, millisecondsArgument } from "./arguments.ts";
 import { drainAdvice } from "../lib/history/store.ts";
 import { CliExit, EXIT } from "./exit_codes.ts";
 import { formatAge } from "./registry.ts";
@@ -18,34 +19,55 @@ interface HistoryOptions {
   config?: string;
   json?: boolean;
   token?: string;
-  timeout: string | number;
+  timeout: number;
 }
+
+/** How long `history` waits for each API answer by default, in ms. */
+const DEFAULT_TIMEOUT_MS = 5000;
 
 /** Most offline spans listed per camera (the count says how many there were). */
 const MAX_SPANS_SHOWN = 10;
 
 /** The `history` subcommand. */
 export function historyCommand(): Command {
-  return withApiOptions(
-    new Command("history")
-      .description(
-        "who woke each camera, its motion and offline spans (from `bairelay serve`'s history)",
-      )
-      .argument("[camera]", "configured name or UID (default: every camera)")
-      .option("--since <when>", "a duration back from now (90m, 24h, 7d) or an ISO time", "24h")
-      .option("--json", "print the API's JSON documents instead of text"),
-  )
+  return new Command("history")
+    .summary("Who woke each camera, its motion and gaps")
+    .description(
+      "Per camera: its wakes by requester, motion, offline spans, heartbeat cadence and the " +
+        "drain warning, from `bairelay serve`'s history, through its control API.",
+    )
+    .argument("[camera]", "Configured name or UID (default: every camera)")
+    .option("--since <when>", "A duration back from now (90m, 24h, 7d) or an ISO time", "24h")
+    .option(
+      "--api <url>",
+      `Control API address (default: ${DEFAULT_API_URL})`,
+      apiUrlArgument,
+    )
+    .option("-c, --config <file>", "Take the API address and token from serve's config file")
+    .option("--json", "Print the API's JSON documents instead of text")
+    .option("--token <token>", "Bearer token, if the API has one (default: $BAIRELAY_API_TOKEN)")
+    .addOption(
+      new Option("--timeout <ms>", "Give up after this many milliseconds")
+        .default(DEFAULT_TIMEOUT_MS)
+        .argParser(millisecondsArgument()),
+    )
     .addHelpText(
       "after",
-      "\nExit codes: 0 ok, 1 unknown camera, 2 bad flags, bad --since or token refused,\n" +
-        "3 API unreachable, 4 no answer in time.\n\n" +
-        "Examples:\n" +
-        "  bairelay history\n" +
-        "  bairelay history garden --since 7d\n" +
-        "  bairelay history --config /etc/bairelay/config.toml --json | jq .",
+      `
+Exit codes:
+  0  shown
+  1  the API answered with an error (an unknown camera)
+  2  bad flags, a bad --since, a bad config file, or the token was refused
+  3  the API is unreachable, or off in the config file
+  4  no answer in time
+
+Examples:
+  bairelay history
+  bairelay history garden --since 7d
+  bairelay history --config /etc/bairelay/config.toml --json | jq .`,
     )
     .action(async (camera: string | undefined, options: HistoryOptions) => {
-      const timeoutMs = readTimeout(options.timeout);
+      const timeoutMs = options.timeout;
       const target = apiTarget(options, options.config ? loadConfigFile(options.config) : null);
       if (target.url === null) throw new CliExit(EXIT.UNAVAILABLE, target.offReason ?? "");
       const client = { url: target.url, token: target.token, timeoutMs };

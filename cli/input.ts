@@ -3,7 +3,7 @@
  * (`--file PATH`) or stdin (`-`), and turning hex text into datagrams.
  */
 
-import { CliExit, EXIT } from "./exit_codes.ts";
+import { CliExit, EXIT, usageError } from "./exit_codes.ts";
 
 /** Largest input read from a file or stdin (bytes); more is refused rather than buffered. */
 export const MAX_INPUT_BYTES = 16 * 1024 * 1024;
@@ -65,7 +65,7 @@ async function readFile(path: string): Promise<Uint8Array> {
  */
 export async function readInput(words: string[], file: string | undefined): Promise<Input> {
   if (file !== undefined && words.length > 0) {
-    throw new CliExit(EXIT.USAGE, "give the input either as arguments or with --file, not both");
+    throw usageError("give the input either as arguments or with --file, not both");
   }
   let input: Input;
   if (file !== undefined) input = { bytes: await readFile(file), source: file };
@@ -74,10 +74,7 @@ export async function readInput(words: string[], file: string | undefined): Prom
   } else if (words.length > 0) {
     input = { bytes: new TextEncoder().encode(words.join(" ")), source: "argument" };
   } else {
-    throw new CliExit(
-      EXIT.USAGE,
-      "no input: give it as an argument, with --file PATH, or - for stdin",
-    );
+    throw usageError("no input: give it as an argument, with --file PATH, or - for stdin");
   }
   if (input.bytes.every(isSpaceByte)) {
     throw new CliExit(EXIT.USAGE, `empty input (${input.source})`);

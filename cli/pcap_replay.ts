@@ -51,7 +51,7 @@ function collectNames(value: string, previous: string[] = []): string[] {
 function positive(value: string): number {
   const number = Number(value);
   if (!Number.isFinite(number) || number <= 0) {
-    throw new InvalidArgumentError("expected a number above 0");
+    throw new InvalidArgumentError("Expected a number above 0.");
   }
   return number;
 }
@@ -185,22 +185,23 @@ async function replay(path: string, options: Options): Promise<void> {
 /** The `pcap-replay` subcommand. */
 export function pcapReplayCommand(): Command {
   return new Command("pcap-replay")
+    .summary("Show or replay the BcUdp traffic of a capture")
     .description(
       "Show the BcUdp traffic of a pcap/pcapng capture as a timeline with a summary, or replay its " +
         "camera and client side against a wake server (--target) and check the answers.",
     )
-    .argument("<capture>", "pcap or pcapng file (tcpdump -w, dumpcap, Wireshark), or - for stdin")
+    .argument("<capture>", "A pcap or pcapng file (tcpdump -w, dumpcap, Wireshark), or - for stdin")
     .optionsGroup("Timeline options:")
-    .option("--uid <uid>", "show only packets of this camera UID (short or long form)")
+    .option("--uid <uid>", "Show only packets of this camera UID (short or long form)")
     .option(
       "--variant <names>",
-      "show only these variants, comma-separated (e.g. R2D_C,D2R_C_R; also DATA, ACK, RELAY, " +
+      "Show only these variants, comma-separated (e.g. R2D_C,D2R_C_R; also DATA, ACK, RELAY, " +
         "PUSH, ERROR)",
       collectNames,
     )
     .option(
       "--port <port>",
-      "treat this UDP port as BcUdp too and show only traffic on it (repeatable; 9999 and " +
+      "Treat this UDP port as BcUdp too and show only traffic on it (repeatable; 9999 and " +
         "58200 are always BcUdp, other ports are found by magic number)",
       collectPorts,
     )
@@ -210,55 +211,58 @@ export function pcapReplayCommand(): Command {
     )
     .option(
       "--json",
-      "one JSON object per line (decode --json members plus frame, time, timestamp, source, " +
+      "Print one JSON object per line (decode --json members plus frame, time, timestamp, source, " +
         "destination)",
     )
-    .option("--no-summary", "leave out the summary at the end")
+    .option("--no-summary", "Leave out the summary at the end")
     .optionsGroup("Replay options:")
-    .option("--target <host>", "replay the capture against the wake server on HOST")
+    .option("--target <host>", "Replay the capture against the wake server on HOST")
     .addOption(
-      new Option("--target-middleman-port <port>", "middleman port on the target").default(9999)
+      new Option("--target-middleman-port <port>", "Middleman port on the target").default(9999)
         .argParser(portArgument),
     )
     .addOption(
-      new Option("--target-register-port <port>", "register port on the target").default(58200)
+      new Option("--target-register-port <port>", "Register port on the target").default(58200)
         .argParser(portArgument),
     )
     .addOption(
-      new Option("--speed <factor>", "replay this many times faster than captured").default(1)
+      new Option("--speed <factor>", "Replay this many times faster than captured").default(1)
         .argParser(positive),
     )
-    .option("--no-timing", "send each request once the previous one is answered")
+    .option("--no-timing", "Send each request once the previous one is answered")
     .addOption(
-      new Option("--reply-timeout <ms>", "how long to wait for each answer").default(1000)
+      new Option("--reply-timeout <ms>", "How long to wait for each answer").default(1000)
         .argParser(positive),
     )
     .option(
       "--bind <address>",
-      "local address of the replay sockets (default: the captured source when it is a " +
+      "Local address of the replay sockets (default: the captured source when it is a " +
         "loopback address, else 127.0.0.1 for a loopback target, else 0.0.0.0)",
     )
     .optionsGroup("Options:")
     .addHelpText(
       "after",
       `
+Replay sends each captured camera/client request from its own socket (one per
+captured source), maps destination 9999 to the middleman and 58200 to the
+register port (other ports by the request's variant), feeds the target's own
+token/ac/sid into later requests that echo them, and compares every answer with
+the captured one: variant, fields present, echoed values (tid, cid, sid, ac),
+session-random values (token, ac, sid, time_t) by type only and addresses by
+presence.
+
+Exit codes:
+  0  timeline: the capture was read (damage is reported in it); replay: every
+     check conforms
+  1  timeline: the file is not a capture; replay: a check differs
+  2  bad arguments, or a file that cannot be read
+
 Examples:
   tcpdump -i any -w wake.pcap 'udp port 9999 or udp port 58200 or tcp dst port 443'
-  bairelay pcap-replay wake.pcap                      timeline and summary
-  bairelay pcap-replay wake.pcap --uid 9527000ABCDEFGHI --variant R2D_C,D2R_C_R
-  bairelay pcap-replay wake.pcapng --json | jq .      one object per packet
-  bairelay pcap-replay wake.pcap --target 127.0.0.1 --speed 10
-
-Replay sends each captured camera/client request from its own socket (one per captured
-source), maps destination 9999 to the middleman and 58200 to the register port (other ports
-by the request's variant), feeds the target's own token/ac/sid into later requests that echo
-them, and compares every answer with the captured one: variant, fields present, echoed
-values (tid, cid, sid, ac), session-random values (token, ac, sid, time_t) by type only and
-addresses by presence.
-
-Exit codes: timeline 0 when the capture was read (damage is reported in it), 1 when the
-file is not a capture; replay 0 when every check conforms, 1 otherwise; 2 bad arguments or
-a file that cannot be read (as in every subcommand).`,
+  bairelay pcap-replay wake.pcap                    # timeline and summary
+  bairelay pcap-replay wake.pcap --uid 95270000ABCDEFGH --variant R2D_C,D2R_C_R
+  bairelay pcap-replay wake.pcapng --json | jq .    # one object per packet
+  bairelay pcap-replay wake.pcap --target 127.0.0.1 --speed 10`,
     )
     .action(async (path: string, options: Options) => {
       if (options.target !== undefined) await replay(path, options);

@@ -6,7 +6,7 @@
 
 import { Command, CommanderError, type OutputConfiguration } from "commander";
 import { VERSION } from "../lib/version.ts";
-import { EXIT } from "./exit_codes.ts";
+import { EXIT, HELP_HINT } from "./exit_codes.ts";
 
 /**
  * Every subcommand, in `--help` order, by name and the module that builds it. A module is
@@ -32,8 +32,11 @@ export function versionText(): string {
   return `bairelay ${VERSION} (Deno ${Deno.version.deno}, V8 ${Deno.version.v8})`;
 }
 
-/** The hint printed after a command-line mistake. */
-const HELP_HINT = "(run with --help for usage)";
+/**
+ * What `-h, --help` says in every command's option list. Every description in a list (commands,
+ * options, arguments) is written the same way: a capital first letter, no final period.
+ */
+const HELP_OPTION_DESCRIPTION = "Show this help";
 
 /**
  * Commander's messages on stderr in bairelay's one error style, `bairelay: ...` (commander
@@ -57,13 +60,19 @@ export async function buildProgram(
         "motion without the internet. Point p2p*.reolink.com and pushx.reolink.com at this " +
         "box, then run `bairelay serve`.",
     )
-    .version(versionText(), "-V, --version", "print the version (with Deno's and V8's)")
+    .version(versionText(), "-V, --version", "Print the version (with Deno's and V8's)")
+    .helpOption("-h, --help", HELP_OPTION_DESCRIPTION)
+    .helpCommand("help [command]", "Show the help of a command")
+    .addHelpText("after", "\nEach command's --help shows its options, exit codes and examples.")
     .showHelpAfterError(HELP_HINT)
     .configureOutput(OUTPUT);
   const chosen = SUBCOMMANDS.filter((s) => names.includes(s.name));
   const commands = await Promise.all(chosen.map((s) => s.load()));
   for (const command of commands) {
-    program.addCommand(command.showHelpAfterError(HELP_HINT).configureOutput(OUTPUT));
+    program.addCommand(
+      command.helpOption("-h, --help", HELP_OPTION_DESCRIPTION).showHelpAfterError(HELP_HINT)
+        .configureOutput(OUTPUT),
+    );
   }
   return program;
 }

@@ -1,40 +1,72 @@
 /** `bairelay registry`: the cameras registered with a running `serve`, from its control API. */
 
-import { Command } from "commander";
-import { fetchCameras } from "../lib/api/client.ts";
+import { Command, Option } from "commander";
+import { DEFAULT_API_URL, fetchCameras } from "../lib/api/client.ts";
 import type { CameraDocument } from "../lib/api/routes.ts";
-import { apiExit, apiTarget, loadConfigFile, readTimeout, withApiOptions } from "./api_target.ts";
+import { apiExit, apiTarget, loadConfigFile } from "./api_target.ts";
+import { apiUrlArgument, millisecondsArgument } from "./arguments.ts";
 import { CliExit, EXIT } from "./exit_codes.ts";
+
+/** How long `registry` waits for the API by default, in ms. */
+const DEFAULT_TIMEOUT_MS = 5000;
 
 interface RegistryOptions {
   api?: string;
   config?: string;
   json?: boolean;
   token?: string;
-  /** A string when given, the default number otherwise (shown as a number in --help). */
-  timeout: string | number;
+  timeout: number;
 }
 
 /** The `registry` subcommand. */
 export function registryCommand(): Command {
-  return withApiOptions(
-    new Command("registry")
-      .description("list the cameras registered with `bairelay serve` (through its control API)")
-      .option("--json", "print the API's JSON document instead of a table"),
-  )
+  return new Command("registry")
+    .summary("List the cameras a running serve knows")
+    .description(
+      "List the cameras registered with `bairelay serve` (and those named in its [[cameras]] " +
+        "that never registered), through its control API.",
+    )
+    .option(
+      "--api <url>",
+      `Control API address (default: ${DEFAULT_API_URL})`,
+      apiUrlArgument,
+    )
+    .option("-c, --config <file>", "Take the API address and token from serve's config file")
+    .option("--json", "Print the API's JSON document instead of a table")
+    .option("--token <token>", "Bearer token, if the API has one (default: $BAIRELAY_API_TOKEN)")
+    .addOption(
+      new Option("--timeout <ms>", "Give up after this many milliseconds")
+        .default(DEFAULT_TIMEOUT_MS)
+        .argParser(millisecondsArgument()),
+    )
     .addHelpText(
       "after",
-      "\nColumns: NAME (configured name or -), UID, ADDRESS (where its heartbeats come from),\n" +
-        "LAST HEARTBEAT (age), STATE (fresh; stale: no heartbeat within stale_after_ms; never seen:\n" +
-        "configured in [[cameras]] but never registered: run `bairelay doctor`), WAKES.\n\n" +
-        "Exit codes: 0 ok, 2 bad flags or token refused, 3 API unreachable, 4 no answer in time.\n\n" +
-        "Examples:\n" +
-        "  bairelay registry\n" +
-        "  bairelay registry --config /etc/bairelay/config.toml\n" +
-        '  bairelay registry --api 192.168.1.10:9899 --token "$TOKEN" --json | jq .',
+      `
+Columns:
+  NAME            the configured name, or -
+  UID             the camera's UID
+  ADDRESS         where its heartbeats come from
+  LAST HEARTBEAT  how long ago the last one came
+  STATE           fresh; stale (no heartbeat within stale_after_ms); never seen
+                  (named in [[cameras]] but never registered: bairelay doctor
+                  says why)
+  WAKES           wake bursts started for it
+  LAST MOTION     how long ago the camera last reported motion, or -
+
+Exit codes:
+  0  listed
+  1  the API answered with an error
+  2  bad flags, a bad config file, or the token was refused
+  3  the API is unreachable, or off in the config file
+  4  no answer in time
+
+Examples:
+  bairelay registry
+  bairelay registry --config /etc/bairelay/config.toml
+  bairelay registry --api 192.168.1.10:9899 --token "$TOKEN" --json | jq .`,
     )
     .action(async (options: RegistryOptions) => {
-      const timeoutMs = readTimeout(options.timeout);
+      const timeoutMs = options.timeout;
       const target = apiTarget(options, options.config ? loadConfigFile(options.config) : null);
       if (target.url === null) throw new CliExit(EXIT.UNAVAILABLE, target.offReason ?? "");
       const { url, token } = target;

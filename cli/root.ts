@@ -1,7 +1,7 @@
 /**
  * Runs the `bairelay` command line and maps every failure to an exit code. A plain `serve`
  * command line (only its own flags, see `readFlags`) is read here and run without loading
- * commander, so the long-running server never carries commander's Node modules (issue 14);
+ * commander, so the long-running server never carries commander's Node modules;
  * every other command line, `serve --help` and every usage error included, goes to commander
  * (`cli/program.ts`), which prints the help and the messages.
  */

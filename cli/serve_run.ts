@@ -2,7 +2,7 @@
  * What `bairelay serve` does once its flags are read: load the config, start the service, stop
  * on SIGINT/SIGTERM. Its flags are the table `SERVE_FLAGS`; `cli/serve.ts` builds commander's
  * command (help, errors) from it, and `cli/root.ts` reads an ordinary command line with
- * `readFlags` so a running server never loads commander (issue 14).
+ * `readFlags` so a running server never loads commander (megabytes kept resident for nothing).
  */
 
 import { getLogger } from "@logtape/logtape";
@@ -39,17 +39,18 @@ export interface ServeOptions extends ConfigFlags {
 }
 
 /**
- * A flag that sets a config key, for `--help`: the key's help text and default, then `note`.
+ * A flag that sets a config key, for `--help`: the key's help text (capitalised, as every
+ * description in a help list), then `note`, then the key's default as `(default: X)`.
  * The value's name (`<port>`) is commander's.
  */
 function keyFlag(name: keyof typeof FLAG_KEYS, value: string, note = ""): FlagSpec {
   const { flag, key } = FLAG_KEYS[name];
   const spec = keySpec(key);
-  const fallback = "default" in spec ? ` (default ${spec.default}${note})` : note;
+  const fallback = "default" in spec ? ` (default: ${spec.default})` : "";
   const choices = spec.type === "string" ? spec.oneOf : undefined;
   return {
     flags: `${flag} ${value}`,
-    description: spec.help + fallback,
+    description: spec.help[0].toUpperCase() + spec.help.slice(1) + note + fallback,
     ...choices && { choices },
   };
 }
@@ -61,22 +62,22 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
   keyFlag("middlemanPort", "<port>"),
   keyFlag("registerPort", "<port>"),
   keyFlag("api", "<addr>"),
-  keyFlag("stateDir", "<dir>", " (default ~/.local/state/bairelay)"),
-  keyFlag("pushPort", "<port>", ", needs root or CAP_NET_BIND_SERVICE"),
+  keyFlag("stateDir", "<dir>", " (default: ~/.local/state/bairelay)"),
+  keyFlag("pushPort", "<port>", "; below 1024 needs root or CAP_NET_BIND_SERVICE"),
   {
     flags: "--no-push",
-    description: "do not run the push listener (motion from pushx.reolink.com)",
+    description: "Do not run the push listener (motion from pushx.reolink.com)",
   },
   {
     flags: "--dns",
     description:
-      "answer the cameras' DNS here: p2p*/pushx.reolink.com -> this box, the rest forwarded",
+      "Answer the cameras' DNS here: p2p*/pushx.reolink.com -> this box, the rest forwarded",
   },
   keyFlag("dnsPort", "<port>", "; implies --dns"),
   {
     flags: "--check-config",
     description:
-      "load and validate the configuration, print what would run, and exit (0 valid, 2 not)",
+      "Load and validate the configuration, print what would run, and exit (0 valid, 2 not)",
   },
   {
     ...keyFlag("logLevel", "<level>"),

@@ -20,8 +20,8 @@ import {
 } from "../lib/client/mod.ts";
 import { ApiClientError, DEFAULT_API_URL, fetchCameras } from "../lib/api/client.ts";
 import { ConfigError, loadConfig } from "../lib/config.ts";
-import { portArgument } from "./arguments.ts";
-import { CliExit, EXIT } from "./exit_codes.ts";
+import { apiUrlArgument, portArgument } from "./arguments.ts";
+import { CliExit, EXIT, usageError } from "./exit_codes.ts";
 
 /** Default time allowed for the protocol exchange. */
 export const DEFAULT_TIMEOUT_SECONDS = 10;
@@ -58,7 +58,9 @@ interface WakeJson {
 function seconds(text: string): number {
   const value = Number(text);
   if (text.trim() === "" || !Number.isFinite(value) || value <= 0 || value > 86400) {
-    throw new InvalidArgumentError("expected a number of seconds greater than 0 (e.g. 10 or 2.5)");
+    throw new InvalidArgumentError(
+      "Expected a number of seconds above 0 and at most 86400 (e.g. 10 or 2.5).",
+    );
   }
   return value;
 }
@@ -169,11 +171,15 @@ function waitFailure(
     "--camera-port picks another port";
 }
 
-/** Prints the result and ends with the outcome's exit code. */
+/**
+ * Prints the result and ends with the outcome's exit code: the message on stdout when it is
+ * good news, on stderr when it is not; with --json only the one object on stdout (its
+ * `message` member says it), so a script reads one stream.
+ */
 function finish(json: WakeJson, asJson: boolean | undefined, code: number): void {
   if (asJson) console.log(JSON.stringify(json));
   else if (code === EXIT.OK) console.log(json.message);
-  if (code !== EXIT.OK) throw new CliExit(code, json.message);
+  if (code !== EXIT.OK) throw new CliExit(code, asJson ? "" : json.message);
 }
 
 const EXIT_OF: Record<Exclude<WakeOutcome["result"], "woken">, number> = {
@@ -181,6 +187,11 @@ const EXIT_OF: Record<Exclude<WakeOutcome["result"], "woken">, number> = {
   timeout: EXIT.TIMEOUT,
   unusable: EXIT.FAILURE,
 };
+
+/** `text` ended as a sentence (a period added unless it ends with one, or with "?" or "!"). */
+function sentence(text: string): string {
+  return /[.?!]$/.test(text) ? text : `${text}.`;
+}
 
 /**
  * The camera names of the running serve (its `GET /api/cameras`), for a name given without
@@ -194,10 +205,9 @@ async function namesFromServe(argument: string, options: WakeOptions): Promise<N
     return cameras.flatMap((camera) => camera.name === null ? [] : [camera as NamedCamera]);
   } catch (error) {
     if (!(error instanceof ApiClientError)) throw error;
-    throw new CliExit(
-      EXIT.USAGE,
+    throw usageError(
       `"${argument}" is not a UID (16 letters and digits, as on the camera's sticker), and ` +
-        `the running serve could not be asked for its camera names: ${error.message}. ` +
+        `the running serve could not be asked for its camera names: ${sentence(error.message)} ` +
         "Pass --config FILE (its [[cameras]] names) or --api URL (where serve's API listens).",
     );
   }
@@ -214,10 +224,10 @@ async function runWake(argument: string, options: WakeOptions): Promise<void> {
   try {
     target = resolveCameraTarget(argument, cameras, source);
   } catch (error) {
-    if (error instanceof CameraTargetError) throw new CliExit(EXIT.USAGE, error.message);
+    if (error instanceof CameraTargetError) throw usageError(error.message);
     throw error;
   }
-  if (target.shortenedFrom) {
+  if (target.shortenedFrom && !options.json) {
     console.error(
       `note: ${target.shortenedFrom} is a long (${target.shortenedFrom.length}-character) UID; ` +
         `sending its ${target.uid.length}-character form ${target.uid}`,
@@ -267,6 +277,7 @@ async function runWake(argument: string, options: WakeOptions): Promise<void> {
 /** The `wake` subcommand. */
 export function wakeCommand(): Command {
   return new Command("wake")
+    .summary("Wake a sleeping camera through a wake server")
     .description(
       "Wake a sleeping camera the way the Reolink app and neolink do: ask the middleman " +
         "(UDP 9999) where the register is (C2M_Q), then ask the register to wake the camera " +
@@ -275,60 +286,67 @@ export function wakeCommand(): Command {
     )
     .argument(
       "<uid-or-name>",
-      "camera UID (16 characters, any case; a 20-character one is shortened) or a camera " +
+      "Camera UID (16 characters, any case; a 20-character one is shortened) or a camera " +
         "name (from --config, else asked of the running serve's API)",
     )
     .option(
       "-s, --server <host[:port]>",
-      "wake server middleman (port 9999 unless given); repeat to ask several, the first to " +
+      "Wake server middleman (port 9999 unless given); repeat to ask several, the first to " +
         "answer wins (default: 127.0.0.1:9999, or the bind address and middleman port of --config)",
       serverList,
     )
     .option(
       "-t, --timeout <seconds>",
-      "time allowed for the protocol exchange",
+      "Time allowed for the protocol exchange",
       seconds,
       DEFAULT_TIMEOUT_SECONDS,
     )
-    .option("-w, --wait", "after the wake, wait until the camera accepts TCP connections")
+    .option("-w, --wait", "After the wake, wait until the camera accepts TCP connections")
     .option(
       "--wait-timeout <seconds>",
-      "how long --wait waits for the camera's port",
+      "How long --wait waits for the camera's port",
       seconds,
       DEFAULT_WAIT_TIMEOUT_SECONDS,
     )
     .option(
       "--camera-port <port>",
-      "the camera port --wait probes",
+      "The camera port --wait probes",
       portArgument,
       DEFAULT_CAMERA_PORT,
     )
     .option(
       "-c, --config <file>",
-      "the serve config: its [[cameras]] names work instead of UIDs, and its wake server is the default",
+      "The serve config: its [[cameras]] names work instead of UIDs, and its wake server is the default",
     )
     .option(
       "--api <url>",
-      `where the running serve's API is, to look a camera name up (default ${DEFAULT_API_URL})`,
+      `Where the running serve's API is, to look a camera name up (default: ${DEFAULT_API_URL})`,
+      apiUrlArgument,
     )
-    .option("--token <token>", "bearer token, if the API has one (default $BAIRELAY_API_TOKEN)")
+    .option("--token <token>", "Bearer token, if the API has one (default: $BAIRELAY_API_TOKEN)")
     .option(
       "--json",
-      "print one JSON object: uid, server, result, camera, sid, elapsed_ms, online_ms, step, message",
+      "Print one JSON object on stdout, success or not: uid, server, result, camera, sid, " +
+        "elapsed_ms, online_ms, step, message",
     )
     .addHelpText(
       "after",
-      "\nExit codes: 0 woken (and online, with --wait); 1 unusable reply or unresolvable server;\n" +
-        "2 bad arguments or config; 3 camera not registered with that server; 4 no answer in\n" +
-        "time (the message says which step and which address), or with --wait the camera never\n" +
-        "opened its port.\n\n" +
-        "Examples:\n" +
-        "  bairelay wake 95270000ABCDEFGH                    # through the local `bairelay serve`\n" +
-        "  bairelay wake garden                              # a name the running serve knows\n" +
-        "  bairelay wake front-door --config /etc/bairelay/config.toml --wait\n" +
-        "  bairelay wake 95270000ABCDEFGH --server p2p.reolink.com   # via the LAN's DNS redirect\n" +
-        "  bairelay wake 95270000ABCDEFGH --server 192.168.1.5 --server 192.168.1.6:19999\n" +
-        "  bairelay wake 95270000ABCDEFGH --json --timeout 5 | jq .result\n",
+      `
+Exit codes:
+  0  woken (and online, with --wait)
+  1  unusable reply or unresolvable server
+  2  bad arguments or config
+  3  camera not registered with that server
+  4  no answer in time (the message says which step and which address), or with
+     --wait the camera never opened its port
+
+Examples:
+  bairelay wake 95270000ABCDEFGH              # through the local bairelay serve
+  bairelay wake garden                        # a name the running serve knows
+  bairelay wake front-door --config /etc/bairelay/config.toml --wait
+  bairelay wake 95270000ABCDEFGH --server p2p.reolink.com  # the DNS redirect
+  bairelay wake 95270000ABCDEFGH --server 192.168.1.5 --server 192.168.1.6:19999
+  bairelay wake 95270000ABCDEFGH --json --timeout 5 | jq .result`,
     )
     .action((argument: string, options: WakeOptions) => runWake(argument, options));
 }

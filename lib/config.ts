@@ -6,7 +6,7 @@
  * test checks it) and checks the sections against each other.
  */
 
-import { dirname, resolve } from "pathe";
+import { dirname, resolve } from "./paths.ts";
 import { parse as parseToml, TomlError } from "smol-toml";
 import { type ConfigEnv, ConfigError, ConfigReader, isTable, type Table } from "./config/reader.ts";
 import type { KeySpec, Schema } from "./config/spec.ts";
@@ -154,7 +154,10 @@ export function loadConfig(input: LoadConfigInput = {}): Config {
         throw new ConfigError([{
           source,
           key: "(file)",
-          rule: `cannot read it: ${reason(error)}`,
+          // The absolute path too: a relative one is read from the current directory, which is
+          // not always the one the user thinks of (a service, a script that changes into a
+          // checkout).
+          rule: `cannot read it (${resolve(Deno.cwd(), source)}): ${reason(error)}`,
         }]);
       }
     }

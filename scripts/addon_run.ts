@@ -1,6 +1,8 @@
 /**
  * The Home Assistant add-on's start: reads /data/options.json, asks the Supervisor for the MQTT
- * service (the Mosquitto add-on's broker and login), writes /data/config.toml, and runs
+ * service (the Mosquitto add-on's broker and login) and for the ports the user set in the add-on's
+ * Network section (the watchdog asks the API on the one set for 9899/tcp), writes
+ * /data/config.toml, and runs
  * `bairelay serve --config /data/config.toml` in this process (so the Supervisor's SIGTERM
  * reaches it). The translation itself is lib/addon/options.ts.
  *
@@ -10,7 +12,12 @@
 
 import { join } from "node:path";
 import { runCli } from "../cli/root.ts";
-import { addonConfig, AddonOptionsError, type MqttService } from "../lib/addon/options.ts";
+import {
+  addonConfig,
+  type AddonNetwork,
+  AddonOptionsError,
+  type MqttService,
+} from "../lib/addon/options.ts";
 
 /** How long the Supervisor may take to answer the MQTT service request. */
 const SUPERVISOR_TIMEOUT_MS = 10_000;
@@ -18,27 +25,46 @@ const SUPERVISOR_TIMEOUT_MS = 10_000;
 const data = Deno.env.get("BAIRELAY_ADDON_DATA") || "/data";
 const supervisor = Deno.env.get("BAIRELAY_SUPERVISOR_URL") || "http://supervisor";
 
-/** The MQTT service, or null when the Supervisor has none (no Mosquitto add-on) or is away. */
-async function mqttService(): Promise<MqttService | null> {
+/**
+ * The `data` of the Supervisor's answer to GET `path`, or null (with `missing` logged) when it
+ * has none or cannot be asked: outside Home Assistant (no SUPERVISOR_TOKEN) nothing is asked.
+ */
+async function supervisorData(path: string, missing: string): Promise<unknown> {
   const token = Deno.env.get("SUPERVISOR_TOKEN");
   if (!token) return null;
   try {
-    const response = await fetch(`${supervisor}/services/mqtt`, {
+    const response = await fetch(`${supervisor}${path}`, {
       headers: { authorization: `Bearer ${token}` },
       signal: AbortSignal.timeout(SUPERVISOR_TIMEOUT_MS),
     });
     if (!response.ok) {
       await response.body?.cancel();
-      console.error(
-        "bairelay add-on: no MQTT service (install the Mosquitto broker add-on for MQTT)",
-      );
+      console.error(`bairelay add-on: ${missing} (the Supervisor answered ${response.status})`);
       return null;
     }
-    return (await response.json()).data as MqttService;
+    return (await response.json()).data;
   } catch (error) {
-    console.error(`bairelay add-on: could not ask the Supervisor for MQTT: ${error}`);
+    console.error(`bairelay add-on: ${missing}: could not ask the Supervisor: ${error}`);
     return null;
   }
+}
+
+/** The MQTT service, or null when the Supervisor has none (no Mosquitto add-on) or is away. */
+async function mqttService(): Promise<MqttService | null> {
+  const data = await supervisorData(
+    "/services/mqtt",
+    "no MQTT service (install the Mosquitto broker add-on for MQTT)",
+  );
+  return data as MqttService | null;
+}
+
+/** The ports of the Network section; none (the defaults) when the Supervisor cannot say. */
+async function addonNetwork(): Promise<AddonNetwork> {
+  const data = await supervisorData(
+    "/addons/self/info",
+    "the Network section's ports are unknown, the defaults are used",
+  ) as { network?: AddonNetwork } | null;
+  return data?.network ?? {};
 }
 
 /** The API token: the option when set, else one generated once and kept in /data. */
@@ -68,7 +94,8 @@ if (import.meta.main) {
   let config;
   try {
     const options = readOptions(join(data, "options.json"));
-    config = addonConfig(options, await mqttService(), apiToken(options.api_token));
+    const token = apiToken(options.api_token);
+    config = addonConfig(options, await mqttService(), token, await addonNetwork());
   } catch (error) {
     if (!(error instanceof AddonOptionsError)) throw error;
     console.error(`bairelay add-on: ${error.message}`);

@@ -67,6 +67,19 @@ async function readUntilClosed(conn: Deno.TcpConn): Promise<string> {
   }
 }
 
+/** "closed" when the server closes `conn` within `ms` without sending a byte, else "open"/"answered"; closes it. */
+async function stateAfter(conn: Deno.TcpConn, ms: number): Promise<"closed" | "open" | "answered"> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<"open">((resolve) => timer = setTimeout(() => resolve("open"), ms));
+  try {
+    const read = await Promise.race([conn.read(new Uint8Array(1)).catch(() => null), timeout]);
+    return read === "open" ? "open" : read === null ? "closed" : "answered";
+  } finally {
+    clearTimeout(timer);
+    conn.close();
+  }
+}
+
 async function healthy(port: number): Promise<number> {
   const response = await fetch(`http://127.0.0.1:${port}/healthz`);
   await response.body?.cancel();
@@ -126,7 +139,8 @@ Deno.test("connections beyond max_connections are closed at once; freed slots ar
 });
 
 Deno.test("800 half-header connections neither stay open nor block the API", async () => {
-  await withApi({ maxConnections: 64, headerTimeoutMs: 500 }, async (api) => {
+  const limits = { maxConnections: 64, maxConnectionsPerAddress: 64, headerTimeoutMs: 500 };
+  await withApi(limits, async (api) => {
     const conns = await Promise.all(
       Array.from({ length: 800 }, () => halfHeader(api.address.port).catch(() => null)),
     );
@@ -137,6 +151,32 @@ Deno.test("800 half-header connections neither stay open nor block the API", asy
     const timedOut = answers.filter((answer) => answer.startsWith("HTTP/1.1 408 ")).length;
     assert.ok(timedOut >= 64 && timedOut < open.length, `${timedOut} of ${open.length} got 408`);
     assert.equal(await healthy(api.address.port), 200);
+  });
+});
+
+Deno.test("one address holding 800 half-sent headers locks no other address out", async () => {
+  const limits = { maxConnections: 128, maxConnectionsPerAddress: 32, headerTimeoutMs: 60_000 };
+  await withApi(limits, async (api) => {
+    // The attacker connects from 127.0.0.1 (Deno.connect's source), the client from 127.0.0.2.
+    const attacker = await Promise.all(
+      Array.from({ length: 800 }, () => halfHeader(api.address.port).catch(() => null)),
+    );
+    const held = attacker.filter((conn): conn is Deno.TcpConn => conn !== null);
+    const client = Deno.createHttpClient({ localAddress: "127.0.0.2" });
+    try {
+      const started = performance.now();
+      const response = await fetch(`http://127.0.0.1:${api.address.port}/healthz`, { client });
+      assert.equal(response.status, 200);
+      assert.deepEqual(await response.json(), { status: "ok" });
+      const waited = performance.now() - started;
+      assert.ok(waited < 2000, `answered after ${Math.round(waited)} ms`);
+    } finally {
+      client.close();
+    }
+    // Past its 32, each of the attacker's connections was closed at once, without an answer.
+    const states = await Promise.all(held.map((conn) => stateAfter(conn, 1000)));
+    assert.equal(states.filter((state) => state === "open").length, 32, "the attacker's share");
+    assert.equal(states.filter((state) => state === "closed").length, held.length - 32);
   });
 });
 

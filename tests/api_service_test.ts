@@ -105,7 +105,7 @@ Deno.test("POST wake: 202 with uid+sid, in-flight join, 404 unknown, 429 over bu
 
     const unknown = await fixture.call("POST", "/api/cameras/NOSUCHCAMERA/wake");
     assert.equal(unknown.status, 404);
-    assert.match(unknown.json.error, /NOSUCHCAMERA is not registered/);
+    assert.match(unknown.json.error, /no camera is named NOSUCHCAMERA or has that UID/);
 
     const listed = await fixture.call("GET", "/api/cameras");
     assert.equal(listed.json.cameras[0].wakes, 1);
@@ -141,7 +141,8 @@ Deno.test("GET /metrics is Prometheus text with packets, replies, cameras and wa
     assert.match(text, /^bairelay_replies_total\{listener="register",variant="R2D_HB_R"\} 1$/m);
     assert.match(text, /^bairelay_registered_cameras 1$/m);
     assert.match(text, /^bairelay_wakes_total\{result="started"\} 1$/m);
-    assert.match(text, /^bairelay_wakes_total\{result="not_registered"\} 1$/m);
+    assert.match(text, /^bairelay_wakes_total\{result="unknown"\} 1$/m);
+    assert.match(text, /^bairelay_wakes_total\{result="not_registered"\} 0$/m);
   } finally {
     await camera.close();
     await fixture.close();
@@ -181,6 +182,35 @@ Deno.test("a stale camera reads stale (or is gone) and cannot be woken", async (
     assert.equal(woken.status, 404);
   } finally {
     await camera.close();
+    await fixture.close();
+  }
+});
+
+Deno.test("POST wake: an unknown name is 404 and no event; a camera never seen is 404 with its name and UID", async () => {
+  const fixture = await startServiceFixture({
+    cameras: [{ name: "porch", uid: "95270000porch123" }],
+  });
+  try {
+    const unknown = await fixture.call("POST", "/api/cameras/nosuch/wake");
+    assert.equal(unknown.status, 404);
+    assert.match(unknown.json.error, /no camera is named nosuch or has that UID/);
+    const porch = await fixture.call("POST", "/api/cameras/porch/wake");
+    assert.equal(porch.status, 404);
+    assert.match(porch.json.error, /camera porch is not registered/);
+    assert.equal(porch.json.uid, "95270000PORCH123");
+    // By UID in another case than the config's: the same camera.
+    const byUid = await fixture.call("POST", "/api/cameras/95270000Porch123/wake");
+    assert.equal(byUid.status, 404);
+    assert.equal(byUid.json.uid, "95270000PORCH123");
+    const events = (await fixture.call("GET", "/api/events")).json.events;
+    const wakes = events.filter((event: { type: string }) => event.type === "wake");
+    assert.equal(wakes.length, 2, JSON.stringify(events));
+    for (const wake of wakes) {
+      assert.equal(wake.uid, "95270000PORCH123");
+      assert.equal(wake.name, "porch");
+      assert.equal(wake.result, "not_registered");
+    }
+  } finally {
     await fixture.close();
   }
 });

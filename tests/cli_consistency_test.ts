@@ -75,9 +75,9 @@ Deno.test("cli: --help shows numeric defaults as numbers", async () => {
     assert.doesNotMatch(help, /\(default: "\d+"\)/, `${SUBCOMMANDS[i]}:\n${result.stdout}`);
   });
   const registry = results[SUBCOMMANDS.indexOf("registry")].stdout.replace(/\s+/g, " ");
-  assert.match(registry, /--timeout <ms> give up after this many milliseconds \(default: 5000\)/);
+  assert.match(registry, /--timeout <ms> Give up after this many milliseconds \(default: 5000\)/);
   const doctor = results[SUBCOMMANDS.indexOf("doctor")].stdout.replace(/\s+/g, " ");
-  assert.match(doctor, /--timeout <ms> time limit for each API request \(default: 2000\)/);
+  assert.match(doctor, /--timeout <ms> Time limit for each API request \(default: 2000\)/);
 });
 
 Deno.test("api: a malformed %-escape in a path is a 400, and the server keeps answering", async () => {

@@ -134,9 +134,10 @@ Deno.test("wake: an unusable reply exits 1", async () => {
     assert.equal(json.result, "unusable");
     assert.equal(json.step, "register");
     assert.match(
-      result.stderr,
+      json.message as string,
       /unusable reply from 127\.0\.0\.1:\d+ at the register step: the register refused the wake with rsp -7/,
     );
+    assert.equal(result.stderr, "", "with --json the message is in the JSON only");
   });
 });
 
@@ -180,8 +181,10 @@ Deno.test("wake --wait exits 1 when the register does not say where the camera i
     assert.match(plain.stdout, /camera address not given, sid 5/);
     const waiting = await runCli(wakeArgs(fake, "--wait", "--json"));
     assert.equal(waiting.code, 1);
-    assert.equal(parseJson(waiting.stdout).camera, null);
-    assert.match(waiting.stderr, /no <dev>\), so --wait cannot probe it/);
+    const json = parseJson(waiting.stdout);
+    assert.equal(json.camera, null);
+    assert.match(json.message as string, /no <dev>\), so --wait cannot probe it/);
+    assert.equal(waiting.stderr, "", "with --json the message is in the JSON only");
   });
 });
 
@@ -240,8 +243,8 @@ Deno.test("wake: usage errors exit 2 with a message", async () => {
       [["wake"], /missing required argument/],
       [["wake", "front"], /"front" is not a UID/],
       [["wake", UID, "--server", "[::1]:9999"], /IPv6 servers are not supported/],
-      [["wake", UID, "--timeout", "soon"], /expected a number of seconds/],
-      [["wake", UID, "--camera-port", "70000"], /expected a port number/],
+      [["wake", UID, "--timeout", "soon"], /Expected a number of seconds/],
+      [["wake", UID, "--camera-port", "70000"], /Expected a port number/],
     ] as [string[], RegExp][]
   ) {
     const result = await runCli(args);

@@ -1,4 +1,4 @@
-/** Known answers from bcudp-wire.md and every captured packet in fixtures/captured/. */
+/** Known answers from the protocol notes (docs/protocol.md) and every captured packet in fixtures/captured/. */
 
 import assert from "node:assert/strict";
 import {

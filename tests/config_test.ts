@@ -70,6 +70,7 @@ Deno.test("no file: the embedded defaults", () => {
   assert.deepEqual(DEFAULT_API_LIMITS, {
     headerTimeoutMs: 10_000,
     maxConnections: 128,
+    maxConnectionsPerAddress: 32,
     maxEventStreams: 16,
   });
   assert.deepEqual(config.pushListener, {
@@ -138,6 +139,7 @@ listen = "0.0.0.0:8080"
 token = "s3cret"
 header_timeout_ms = 2000
 max_connections = 32
+max_connections_per_address = 8
 max_event_streams = 4
 [push_listener]
 port = 8443
@@ -159,7 +161,12 @@ topic = "ha"
   assert.deepEqual(config.api, {
     listen: { host: "0.0.0.0", port: 8080 },
     token: "s3cret",
-    limits: { headerTimeoutMs: 2000, maxConnections: 32, maxEventStreams: 4 },
+    limits: {
+      headerTimeoutMs: 2000,
+      maxConnections: 32,
+      maxConnectionsPerAddress: 8,
+      maxEventStreams: 4,
+    },
   });
   assert.deepEqual(config.mqtt.credentials, { username: "user", password: "pw" });
   assert.deepEqual(
@@ -345,7 +352,20 @@ Deno.test("unreadable and malformed files name the file and the problem", () => 
     }
     assert.fail("accepted a missing file");
   })();
-  assertProblem(error, "(file)", /cannot read it: no such file/, missing);
+  assertProblem(error, "(file)", /cannot read it \(\/.*\): no such file/, missing);
+  const relative = (() => {
+    try {
+      loadConfig({ path: "no-such-config.toml", env: ENV });
+    } catch (e) {
+      return e as ConfigError;
+    }
+    assert.fail("accepted a missing file");
+  })();
+  // A relative path names the absolute one it was read as.
+  assert.equal(
+    relative.problems[0].rule,
+    `cannot read it (${Deno.cwd()}/no-such-config.toml): no such file`,
+  );
   error = failing(`[wake_server\nx = 1\n`);
   assert.equal(error.problems[0].source, FILE);
   assert.match(error.problems[0].key, /^line 1, column \d+$/);

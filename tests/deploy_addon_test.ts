@@ -1,11 +1,14 @@
 /**
  * The Home Assistant add-on: realistic options documents (and bad ones) go through the real
  * translation (lib/addon/options.ts) and the real config loader (`serve --check-config` as a
- * subprocess), the start script does the whole start on a /data directory of the test's, and
- * config.yaml / repository.yaml carry what the Supervisor requires.
+ * subprocess), the start script does the whole start on a /data directory of the test's (with a
+ * stand-in for the Supervisor's MQTT service and add-on info on loopback), the options schema's
+ * camera rules accept exactly what the config loader accepts, and the add-on folder carries what
+ * the Supervisor requires (config.yaml, the Dockerfile with its own base, the store page).
  *
  * Not tested here: the Supervisor itself (installing the add-on, its options validation against
- * the schema, the MQTT service answer, the watchdog).
+ * the schema, the watchdog); the build and run of the add-on's Dockerfile are in
+ * deploy_container_test.ts.
  */
 
 import assert from "node:assert/strict";
@@ -13,13 +16,11 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse as parseYaml } from "yaml";
 import { parse as parseToml } from "smol-toml";
-import {
-  ADDON_API_LISTEN,
-  addonConfig,
-  AddonOptionsError,
-  type MqttService,
-} from "../lib/addon/options.ts";
+import fc from "fast-check";
+import { addonConfig, AddonOptionsError, type MqttService } from "../lib/addon/options.ts";
+import { ConfigError, loadConfig, processEnv } from "../lib/config.ts";
 import { MQTT_PASSWORD_ENV, MQTT_USERNAME_ENV } from "../lib/mqtt/config.ts";
+import { API_PORT } from "../lib/api/config.ts";
 import { runCli } from "./support/run_cli.ts";
 
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
@@ -157,14 +158,23 @@ Deno.test("add-on: the start script writes /data/config.toml and a kept API toke
     assert.equal(second.code, 0, second.stderr);
     assert.equal((await Deno.readTextFile(join(data, "api_token"))).trim(), token, "kept");
 
-    // The Supervisor's MQTT service (a stand-in on loopback): its broker and login are used.
+    // The Supervisor (a stand-in on loopback): the MQTT service's broker and login are used,
+    // and the ports of the add-on's Network section (its info) move the listeners.
     const seen: string[] = [];
     let answer: { status: number; body: unknown } = {
       status: 200,
       body: { result: "ok", data: { ...MOSQUITTO, host: "127.0.0.1" } },
     };
+    let network: Record<string, number | null> = {
+      "9999/udp": 9999,
+      "58200/udp": 58200,
+      "443/tcp": 443,
+      "9899/tcp": 9899,
+    };
     const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (request) => {
-      seen.push(`${new URL(request.url).pathname} ${request.headers.get("authorization")}`);
+      const path = new URL(request.url).pathname;
+      seen.push(`${path} ${request.headers.get("authorization")}`);
+      if (path === "/addons/self/info") return Response.json({ result: "ok", data: { network } });
       return Response.json(answer.body, { status: answer.status });
     });
     try {
@@ -175,7 +185,22 @@ Deno.test("add-on: the start script writes /data/config.toml and a kept API toke
       const withMqtt = await run(env);
       assert.equal(withMqtt.code, 0, withMqtt.stderr);
       assert.match(withMqtt.stdout, /mqtt: mqtt:\/\/127\.0\.0\.1:1883 as "addons"/);
-      assert.deepEqual(seen, ["/services/mqtt Bearer supervisor-token"]);
+      assert.match(withMqtt.stdout, /api: http:\/\/0\.0\.0\.0:9899 /);
+      assert.deepEqual(seen.sort(), [
+        "/addons/self/info Bearer supervisor-token",
+        "/services/mqtt Bearer supervisor-token",
+      ]);
+      // The user moved the API and the register port in the Network section: serve follows, so
+      // the watchdog ([PORT:9899] = the port set for 9899/tcp) finds /healthz.
+      network = { ...network, "9899/tcp": 9911, "58200/udp": 58201 };
+      const moved = await run(env);
+      assert.equal(moved.code, 0, moved.stderr);
+      assert.match(moved.stdout, /api: http:\/\/0\.0\.0\.0:9911 /);
+      assert.match(moved.stdout, /middleman udp 0\.0\.0\.0:9999, register udp 0\.0\.0\.0:58201/);
+      // A port the user cleared (null) is the default, as it is for the watchdog.
+      network = { ...network, "9899/tcp": null };
+      const cleared = await run(env);
+      assert.match(cleared.stdout, /api: http:\/\/0\.0\.0\.0:9899 /);
       assert.doesNotMatch(await Deno.readTextFile(join(data, "config.toml")), /s3cret/);
       answer = { status: 400, body: { result: "error", message: "No service" } };
       const without = await run(env);
@@ -205,7 +230,7 @@ Deno.test("add-on: config.yaml has the keys the Supervisor requires and the ones
   assert.deepEqual([...ADDON.arch].sort(), ["aarch64", "amd64"], "64-bit glibc builds only");
   assert.equal(ADDON.host_network, true);
   assert.ok(ADDON.services.includes("mqtt:want"));
-  const apiPort = ADDON_API_LISTEN.split(":")[1];
+  const apiPort = API_PORT;
   assert.equal(ADDON.watchdog, `http://[HOST]:[PORT:${apiPort}]/healthz`);
   for (const port of ["9999/udp", "58200/udp", "443/tcp", `${apiPort}/tcp`]) {
     assert.ok(port in ADDON.ports, `ports: ${port}`);
@@ -217,7 +242,93 @@ Deno.test("add-on: config.yaml has the keys the Supervisor requires and the ones
   }
   const repository = parseYaml(Deno.readTextFileSync(join(ROOT, "repository.yaml")));
   assert.ok(repository.name, "repository.yaml: name");
-  for (const file of ["DOCS.md", "Dockerfile", "build.yaml"]) {
+});
+
+Deno.test("add-on: the folder installs as shipped: no build.yaml, no image to pull, the Dockerfile names Home Assistant's Debian base, the store page has README, icon and logo", () => {
+  assert.equal(ADDON.image, undefined, "no image: the Supervisor builds the folder");
+  assert.throws(() => Deno.statSync(join(ADDON_DIR, "build.yaml")), Deno.errors.NotFound);
+  const dockerfile = Deno.readTextFileSync(join(ADDON_DIR, "Dockerfile"));
+  const base = dockerfile.match(/^ARG BUILD_FROM=(\S+)$/m)?.[1];
+  assert.match(
+    base ?? "",
+    /^ghcr\.io\/home-assistant\/base-debian:[a-z]+$/,
+    "a Debian base (glibc)",
+  );
+  assert.match(dockerfile, /^FROM \$\{BUILD_FROM\}$/m);
+  for (const file of ["DOCS.md", "README.md", "Dockerfile", "config.yaml"]) {
     assert.ok(Deno.statSync(join(ADDON_DIR, file)).isFile, file);
   }
+  for (const [file, width, height] of [["icon.png", 128, 128], ["logo.png", 250, 100]] as const) {
+    const png = Deno.readFileSync(join(ADDON_DIR, file));
+    assert.deepEqual([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+    const header = new DataView(png.buffer, png.byteOffset + 16, 8);
+    assert.deepEqual([header.getUint32(0), header.getUint32(4)], [width, height], file);
+  }
+});
+
+/** A camera field's schema rule as the Supervisor applies it (`re.match`: from the start). */
+function schemaRule(field: "name" | "uid"): RegExp {
+  const rule = ADDON.schema.cameras[0][field].match(/^match\((.*)\)$/)?.[1];
+  assert.ok(rule, `schema: cameras.${field} is match(...)`);
+  return new RegExp(rule);
+}
+
+/** Whether serve's config loader takes `camera` as the one [[cameras]] entry (its `field`). */
+function loaderAccepts(camera: { name: string; uid: string }, field: "name" | "uid"): boolean {
+  const toml = addonConfig({ cameras: [camera] }, null, "token").toml;
+  try {
+    loadConfig({ path: "/data/config.toml", text: toml, env: processEnv() });
+    return true;
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    return !error.message.includes(`cameras[0].${field}`);
+  }
+}
+
+Deno.test("add-on: the schema's camera name and UID rules accept exactly what serve accepts", () => {
+  const rules = { name: schemaRule("name"), uid: schemaRule("uid") };
+  const valid = { name: "garden", uid: "95270000ABCDEFGH" };
+  const check = (field: "name" | "uid", value: string) => {
+    const camera = { ...valid, [field]: value };
+    assert.equal(
+      rules[field].test(value),
+      loaderAccepts(camera, field),
+      `${field} ${JSON.stringify(value)}: the schema and serve disagree`,
+    );
+  };
+  const edges = [
+    "",
+    "a",
+    "A",
+    "0",
+    "-x",
+    "_x",
+    ".x",
+    "x-",
+    "x_",
+    "x.",
+    "a b",
+    "a/b",
+    "garden\n",
+    "\ngarden",
+    "é",
+    "a".repeat(63),
+    "a".repeat(64),
+    "a".repeat(65),
+    "95270000ABCDEFGH0123",
+    "x".repeat(200),
+  ];
+  for (const value of edges) {
+    check("name", value);
+    check("uid", value);
+  }
+  const unit = fc.constantFrom(..."aZ09-_. \n\t/é:");
+  fc.assert(
+    fc.property(fc.string({ unit, maxLength: 70 }), fc.boolean(), (value, leading) => {
+      const text = leading ? `a${value}` : value;
+      check("name", text);
+      check("uid", text);
+    }),
+    { numRuns: 300 },
+  );
 });

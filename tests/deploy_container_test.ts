@@ -1,16 +1,18 @@
 /**
  * The real Dockerfile, built and run as far as this sandbox allows (see tests/support/podman.ts):
- * `podman build --isolation chroot --pull=never` against local stand-ins of its base images,
+ * `podman build --isolation chroot --pull=never` of the release scripts/release built (the
+ * Dockerfile unpacks its portable tarball) against a local stand-in of its Debian base image,
  * then the image's entrypoint and command, as the image's non-root user, in a chroot of the
  * built image on a loopback address: a camera's D2M_Q is answered (the whole boot handshake),
  * TCP 443 is bound (the file capability works for that user), /healthz answers, and so does the
- * image's HEALTHCHECK command. SIGTERM stops it with exit code 0. The Home Assistant add-on's
- * Dockerfile is built FROM that image and run the same way (as root, like the Supervisor does)
- * on an options.json of the test's.
+ * image's HEALTHCHECK command. SIGTERM stops it with exit code 0. The Home Assistant add-on is
+ * built the way the Supervisor builds it, from the add-on folder scripts/release writes, with the
+ * Debian stand-in as its base (for Home Assistant's Debian image), and run the same way (as root,
+ * like the Supervisor does) on an options.json of the test's.
  *
  * Not reproduced: the container runtime itself (namespaces, cgroups, the volume mount, Docker's
- * capability bounding set); the build fetches the npm packages and libcap2-bin from their
- * registries (the build's own network, as any `docker build` of this Dockerfile).
+ * capability bounding set); the build fetches libcap2-bin from Debian's archive (the build's own
+ * network, as any `docker build` of this Dockerfile).
  */
 
 import assert from "node:assert/strict";
@@ -18,6 +20,8 @@ import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
 import { CameraSim } from "./support/camera_sim.ts";
 import { taskFlags } from "../scripts/task_flags.ts";
+import { launcherCommand } from "./support/release_box.ts";
+import { portableName, type Release, sharedRelease } from "./support/release.ts";
 import {
   freeServePorts,
   randomLoopback,
@@ -28,7 +32,6 @@ import {
   chrootCommand,
   CONTAINER_SKIP_REASON,
   ensureDebianImage,
-  ensureDenoBinImage,
   imageConfig,
   mountImage,
   PODMAN,
@@ -39,25 +42,25 @@ const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 const DOCKERFILE = Deno.readTextFileSync(`${ROOT}/Dockerfile`);
 const IMAGE = "localhost/bairelay:deploy-test";
 const ADDON_IMAGE = "localhost/bairelay-addon:deploy-test";
-const ADDON_DIR = join(ROOT, "deploy/homeassistant/bairelay");
-/** The system CA bundle, for a build behind a TLS-intercepting proxy (as in this sandbox). */
-const caBundle = (() => {
-  const path = "/etc/ssl/certs/ca-certificates.crt";
-  try {
-    return Deno.statSync(path).isFile ? path : undefined;
-  } catch {
-    return undefined;
-  }
-})();
+/** The Dockerfile's base image (both stages), which the Debian stand-in replaces. */
+const DEBIAN_IMAGE = [...DOCKERFILE.matchAll(/^FROM (\S+)/gm)].map((m) => m[1])
+  .find((from) => from.includes("debian"))!;
 
-/** The base image names and the pinned Deno version, as the Dockerfile writes them. */
-function baseImages() {
-  const version = DOCKERFILE.match(/^ARG DENO_VERSION=(\S+)$/m)?.[1];
-  assert.ok(version, "Dockerfile: ARG DENO_VERSION=...");
-  const froms = [...DOCKERFILE.matchAll(/^FROM (\S+)/gm)].map((m) => m[1]);
-  const deno = froms.find((f) => f.includes("denoland/deno"))!.replace("${DENO_VERSION}", version);
-  const debian = froms.find((f) => f.includes("debian"))!;
-  return { deno, debian };
+/**
+ * The Dockerfile's build context as a checkout has it after scripts/release: the Dockerfile,
+ * the entrypoint, and the release in dist/release (the test's release, copied).
+ */
+async function buildContext(release: Release): Promise<string> {
+  const context = await Deno.makeTempDir({ prefix: "bairelay-context-" });
+  await Deno.mkdir(join(context, "dist/release"), { recursive: true });
+  await Deno.mkdir(join(context, "deploy/container"), { recursive: true });
+  await Deno.copyFile(join(ROOT, "Dockerfile"), join(context, "Dockerfile"));
+  const entrypoint = "deploy/container/entrypoint.sh";
+  await Deno.copyFile(join(ROOT, entrypoint), join(context, entrypoint));
+  for (const file of ["SHA256SUMS", `${portableName(release.version, "x86_64")}.tar.gz`]) {
+    await Deno.copyFile(join(release.dir, file), join(context, "dist/release", file));
+  }
+  return context;
 }
 
 let building: Promise<void> | undefined;
@@ -65,16 +68,17 @@ let building: Promise<void> | undefined;
 /** Builds the project's image from the real Dockerfile (once per test run). */
 function appImage(): Promise<void> {
   building ??= (async () => {
-    const images = baseImages();
-    await ensureDebianImage(images.debian);
-    await ensureDenoBinImage(images.deno, Deno.execPath());
-    await run([
-      ...PODMAN,
-      ...["build", "--isolation", "chroot", "--pull=never", "--format", "docker"],
-      ...(caBundle ? ["-v", `${caBundle}:/run/build-ca.pem:ro`] : []),
-      ...(caBundle ? ["--build-arg", "BUILD_CA_FILE=/run/build-ca.pem"] : []),
-      ...["-t", IMAGE, "-f", `${ROOT}/Dockerfile`, ROOT],
-    ]);
+    await ensureDebianImage(DEBIAN_IMAGE);
+    const context = await buildContext(await sharedRelease());
+    try {
+      await run([
+        ...PODMAN,
+        ...["build", "--isolation", "chroot", "--pull=never", "--format", "docker"],
+        ...["-t", IMAGE, context],
+      ]);
+    } finally {
+      await Deno.remove(context, { recursive: true });
+    }
     // Earlier runs' images, untagged now: the test's storage does not grow run after run.
     await run([...PODMAN, "image", "prune", "--force"]);
   })();
@@ -116,9 +120,9 @@ Deno.test({
     let camera: CameraSim | undefined;
     try {
       // The flags it runs with are the serve task's as deno.json has them now.
-      const flags = await Deno.readTextFile(join(mounted.root, "opt/bairelay/deno-flags"));
+      const launcher = launcherCommand(join(mounted.root, "opt/bairelay")).command;
       const serveFlags = taskFlags(Deno.readTextFileSync(join(ROOT, "deno.json")), "serve");
-      assert.equal(flags.trim(), serveFlags.join(" "));
+      assert.deepEqual(launcher.slice(2, 2 + serveFlags.length), serveFlags);
       await serve.ready();
       assert.match(serve.stderr, new RegExp(`push tcp ${ip.replaceAll(".", "\\.")}:443`));
       assert.match(serve.stderr, /state in \/var\/lib\/bairelay/);
@@ -163,17 +167,23 @@ Deno.test({
 });
 
 Deno.test({
-  name: "container: the add-on image (FROM the project's image) turns /data/options.json into " +
+  name: "container: the add-on folder of the release builds as the Supervisor builds it (its " +
+    "Dockerfile's own base, a Debian stand-in here), turns /data/options.json into " +
     "/data/config.toml and serves: a camera boots, /healthz answers, SIGTERM exits 0" +
     (CONTAINER_SKIP_REASON ? ` [skipped: ${CONTAINER_SKIP_REASON}]` : ""),
   ignore: CONTAINER_SKIP_REASON !== undefined,
   sanitizeResources: false,
   fn: async () => {
-    await appImage();
+    const release = await sharedRelease();
+    await ensureDebianImage(DEBIAN_IMAGE);
+    // The Supervisor: `docker buildx build .` in the add-on folder, BUILD_ARCH and BUILD_VERSION
+    // as build arguments, no BUILD_FROM without a build.yaml (here: the stand-in's name for it).
     await run([
       ...PODMAN,
       ...["build", "--isolation", "chroot", "--pull=never", "--format", "docker"],
-      ...["--build-arg", `BUILD_FROM=${IMAGE}`, "-t", ADDON_IMAGE, ADDON_DIR],
+      ...["--build-arg", "BUILD_ARCH=amd64", "--build-arg", `BUILD_VERSION=${release.version}`],
+      ...["--build-arg", `BUILD_FROM=${DEBIAN_IMAGE}`, "-t", ADDON_IMAGE],
+      join(release.dir, "homeassistant/bairelay"),
     ]);
     const config = await imageConfig(ADDON_IMAGE);
     const mounted = await mountImage(ADDON_IMAGE);

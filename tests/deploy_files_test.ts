@@ -1,8 +1,8 @@
 /**
  * What the deployment files must agree on with the rest of the project: one list of flags
- * (deno.json's serve and compile tasks; the container takes the serve task's at build time), one
- * Deno version (.tools/package.json, the Dockerfile's DENO_VERSION), and the host networking
- * compose needs.
+ * (deno.json's serve and compile tasks; the release launcher carries the serve task's, and the
+ * container and the add-on run that launcher), one Deno version (.tools/package.json, which
+ * scripts/release ships), and the host networking compose needs.
  */
 
 import assert from "node:assert/strict";
@@ -23,39 +23,45 @@ Deno.test("flags: deno.json's serve and compile tasks run serve with one list", 
   assert.deepEqual(compile.filter((flag) => !COMPILE_ONLY.includes(flag)), serve);
 });
 
-Deno.test("flags: the container takes the serve task's, scripts/release the compile task's", () => {
+Deno.test("flags: the release launcher takes the serve task's, deno compile the compile task's; the container and the add-on run the launcher", () => {
+  const release = read("scripts/release");
   assert.match(
-    read("Dockerfile"),
-    /^RUN deno run --allow-read scripts\/task_flags\.ts serve >deno-flags$/m,
+    release,
+    /^serve_flags=\$\(scripts\/deno run --allow-read scripts\/task_flags\.ts serve\)$/m,
   );
+  assert.match(release, /^exec "\\\$top\/runtime\/deno" run \$serve_flags --cached-only /m);
+  assert.match(release, /scripts\/task_flags\.ts compile/);
   assert.match(
     read("deploy/container/entrypoint.sh"),
-    /^flags=\$\(cat \/opt\/bairelay\/deno-flags\)$/m,
+    /^exec \/opt\/bairelay\/bin\/bairelay "\$@"$/m,
   );
+  assert.match(read("Dockerfile"), /CMD \["\/opt\/bairelay\/libexec\/healthcheck"\]/);
   assert.match(
     read("deploy/homeassistant/bairelay/Dockerfile"),
-    /deno run \$\(cat \/opt\/bairelay\/deno-flags\)/,
+    /^ENTRYPOINT \["\/opt\/bairelay\/libexec\/addon"\]$/m,
   );
-  assert.match(read("scripts/release"), /scripts\/task_flags\.ts compile/);
   assert.throws(() => taskFlags(read("deno.json"), "no-such-task"), /no task "no-such-task"/);
 });
 
-Deno.test("no update check where serve runs under deno run: scripts/deno and the image", async () => {
+Deno.test("no update check where serve runs under deno run: scripts/deno and the release launcher", async () => {
   // `deno run` asks Deno's servers for a newer release in the background; the compiled binary
-  // does not. The README's commands go through scripts/deno; the container and the add-on
-  // (built from the container image) set it in the image.
+  // does not. The README's commands go through scripts/deno; the release (and with it the
+  // container and the add-on) through its launcher.
   const output = await new Deno.Command(join(ROOT, "scripts/deno"), {
     args: ["eval", "console.log(Deno.env.get('DENO_NO_UPDATE_CHECK'))"],
     env: { DENO_NO_UPDATE_CHECK: "" },
   }).output();
   assert.equal(new TextDecoder().decode(output.stdout).trim(), "1");
-  const image = read("Dockerfile").split(/^FROM /m).at(-1)!;
-  assert.match(image, /^ENV [^]*?DENO_NO_UPDATE_CHECK=1/m);
+  assert.match(
+    read("scripts/release"),
+    /^export DENO_DIR="\\\$top\/deno-dir" DENO_NO_UPDATE_CHECK=1$/m,
+  );
 });
 
-Deno.test("Deno version: the Dockerfile pins the one .tools/package.json pins", () => {
-  const pinned = JSON.parse(read(".tools/package.json")).devDependencies.deno;
-  assert.equal(read("Dockerfile").match(/^ARG DENO_VERSION=(\S+)$/m)?.[1], pinned);
+Deno.test("Deno version: the release ships the one .tools/package.json pins; the images have none of their own", () => {
+  assert.match(read("scripts/release"), /\.tools\/package\.json"\)\)\.devDependencies\.deno/);
+  assert.doesNotMatch(read("Dockerfile"), /denoland|DENO_VERSION/);
+  assert.doesNotMatch(read("deploy/homeassistant/bairelay/Dockerfile"), /denoland|DENO_VERSION/);
 });
 
 Deno.test("compose.yaml: host networking, the state volume, the config file", () => {

@@ -1,48 +1,142 @@
 /**
- * scripts/release. Here `deno compile` cannot download Deno's runtime base (these machines have
- * no access to dl.deno.land), which is what this test meets: the script must then fail at once
- * with a message that says so, and leave nothing behind. To keep the test's traffic on
- * loopback, the download goes through a proxy address on 127.0.0.1 where nothing listens (the
- * same failure, deterministic). Where the runtime base is in the Deno cache already, the build
- * succeeds instead and the test checks the tarballs and SHA256SUMS.
+ * scripts/release, built here for real (it needs the npm registry): the portable tarballs of both
+ * architectures, SHA256SUMS and the Home Assistant add-on folder are there; `deno compile` builds
+ * where its runtime base downloads and says why not in one line where it cannot (these machines
+ * cannot reach dl.deno.land); a tarball's entries have one time (the commit's), owner 0, the
+ * launcher, the licences of the runtime and of every npm package it carries, and no test-only
+ * package; and a second build of the same tree gives the same bytes. Running the tarballs is
+ * deploy_portable_test.ts.
  */
 
 import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { freeTcpPort } from "./support/serve_process.ts";
+import { runCommand } from "./support/command.ts";
+import { portableName, runRelease, sharedRelease } from "./support/release.ts";
 
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
-const TARGETS = ["x86_64-unknown-linux-gnu", "aarch64-unknown-linux-gnu"];
+const ARCHES = ["x86_64", "aarch64"];
+/** deno.json imports only the tests use: they must not travel. */
+const TEST_ONLY = ["fast-check", "puppeteer-core"];
 
-Deno.test("release: fails fast and clearly when Deno's runtime base cannot be downloaded", async () => {
-  const out = join(await Deno.makeTempDir({ prefix: "bairelay-release-" }), "release");
-  const proxy = `http://127.0.0.1:${freeTcpPort("127.0.0.1")}`; // closed: nothing listens
-  try {
-    const output = await new Deno.Command(join(ROOT, "scripts/release"), {
-      env: { RELEASE_DIR: out, HTTPS_PROXY: proxy, HTTP_PROXY: proxy, NO_PROXY: "", NO_COLOR: "1" },
-      stdout: "piped",
-      stderr: "piped",
-      signal: AbortSignal.timeout(120_000), // a hang would be a failure, not a wait
-    }).output();
-    const stderr = new TextDecoder().decode(output.stderr);
-    if (output.success) {
-      // The runtime bases were cached: a real release was built.
-      const sums = await Deno.readTextFile(join(out, "SHA256SUMS"));
-      for (const target of TARGETS) {
-        assert.match(sums, new RegExp(`bairelay-[\\d.]+-${target}\\.tar\\.gz`));
+/** The stdout of `command` (times in UTC); throws with its stderr when it fails. */
+async function output(command: string[], cwd?: string): Promise<string> {
+  const result = await runCommand(command, { cwd, env: { TZ: "UTC" } });
+  if (result.code !== 0) throw new Error(`${command.join(" ")}: ${result.stderr}`);
+  return result.stdout;
+}
+
+Deno.test({
+  name: "release: portable tarballs, SHA256SUMS and the add-on folder; deno compile where its " +
+    "runtime base downloads, one line saying why not where it cannot",
+  sanitizeResources: false,
+  fn: async () => {
+    const release = await sharedRelease();
+    const sums = await Deno.readTextFile(join(release.dir, "SHA256SUMS"));
+    await output(["sha256sum", "--check", "--strict", "SHA256SUMS"], release.dir);
+    for (const arch of ARCHES) {
+      assert.match(sums, new RegExp(` ${portableName(release.version, arch)}\\.tar\\.gz\n`));
+      const target = `${arch}-unknown-linux-gnu`;
+      const compiled = `bairelay-${release.version}-${target}.tar.gz`;
+      if (!sums.includes(compiled)) {
+        assert.match(
+          release.log,
+          new RegExp(
+            `skipped ${compiled.replaceAll(".", "\\.")}: deno compile could not download Deno's ` +
+              `runtime\n {2}base \\(https://dl\\.deno\\.land/release/v[\\d.]+/denort-${target}` +
+              `\\.zip\\): .+`,
+          ),
+        );
       }
-      return;
     }
-    assert.equal(output.code, 1, stderr);
-    assert.match(
-      stderr,
-      /deno compile could not download Deno's runtime base for x86_64-unknown-linux-gnu\n {2}\(https:\/\/dl\.deno\.land\/release\/v[\d.]+\/denort-x86_64-unknown-linux-gnu\.zip\): .*refused/,
-    );
-    assert.match(stderr, /cannot reach dl\.deno\.land\. Run scripts\/release where it can/);
-    assert.match(stderr, /nothing was released/);
-    await assert.rejects(Deno.stat(out), Deno.errors.NotFound, "nothing left behind");
-  } finally {
-    await Deno.remove(dirname(out), { recursive: true });
-  }
+    const addon = join(release.dir, "homeassistant/bairelay");
+    await output(["sha256sum", "--check", "--strict", "SHA256SUMS"], addon);
+    for (const file of ["config.yaml", "Dockerfile", "DOCS.md", "README.md", "icon.png"]) {
+      assert.ok((await Deno.stat(join(addon, file))).isFile, file);
+    }
+    assert.ok((await Deno.stat(join(release.dir, "homeassistant/repository.yaml"))).isFile);
+  },
+});
+
+Deno.test({
+  name: "release: a tarball's entries have the commit's time and owner 0, and carry the " +
+    "launcher, the licences of the runtime and of every npm package, no test-only package",
+  sanitizeResources: false,
+  fn: async () => {
+    const release = await sharedRelease();
+    const name = portableName(release.version, "x86_64");
+    const listing = await output([
+      ...["tar", "--full-time", "--numeric-owner", "-tvzf"],
+      join(release.dir, `${name}.tar.gz`),
+    ]);
+    const entries = listing.trim().split("\n").map((line) => {
+      const [mode, owner, , date, time, path] = line.split(/\s+/);
+      return { mode, owner, when: `${date} ${time}`, path };
+    });
+    const epoch = Number((await output(["git", "log", "-1", "--format=%ct"], ROOT)).trim());
+    const commitTime = new Date(epoch * 1000).toISOString().slice(0, 19).replace("T", " ");
+    for (const entry of entries) {
+      assert.equal(entry.owner, "0/0", entry.path);
+      assert.equal(entry.when, commitTime, entry.path);
+      assert.ok(entry.path.startsWith(`${name}/`), entry.path);
+    }
+    const paths = new Set(entries.map((entry) => entry.path.slice(name.length + 1)));
+    for (
+      const path of [
+        "bin/bairelay",
+        "runtime/deno",
+        "app/main.ts",
+        "app/deno.lock",
+        "README.md",
+        "sample_config.toml",
+        "bairelay.service",
+        "LICENSES/deno/LICENSE",
+      ]
+    ) {
+      assert.ok(paths.has(path), path);
+    }
+    assert.match(entries.find((e) => e.path.endsWith("/bin/bairelay"))!.mode, /^-rwxr-xr-x$/);
+    const packages = [...paths].flatMap((path) => {
+      const match = path.match(
+        /^deno-dir\/npm\/registry\.npmjs\.org\/((?:@[^/]+\/)?[^/@]+)\/([^/]+)\/$/,
+      );
+      return match ? [`${match[1]}@${match[2]}`] : [];
+    });
+    assert.ok(packages.some((id) => id.startsWith("mqtt@")), "npm packages are cached");
+    for (const id of packages) {
+      const dir = `LICENSES/npm/${id.replace("/", "__")}/`;
+      assert.ok(
+        [...paths].some((path) => path.startsWith(dir) && path !== dir),
+        `licence of ${id}`,
+      );
+    }
+    for (const name of TEST_ONLY) {
+      assert.ok(!packages.some((id) => id.startsWith(`${name}@`)), `${name} is test-only`);
+    }
+  },
+});
+
+Deno.test({
+  name: "release: two builds of the same tree give the same bytes",
+  sanitizeResources: false,
+  fn: async () => {
+    const first = await sharedRelease();
+    const second = await runRelease(["x86_64"]);
+    try {
+      const file = `${portableName(first.version, "x86_64")}.tar.gz`;
+      const [a, b] = [join(first.dir, file), join(second.dir, file)];
+      const [bytesA, bytesB] = [await Deno.readFile(a), await Deno.readFile(b)];
+      if (bytesA.length === bytesB.length && bytesA.every((byte, i) => byte === bytesB[i])) return;
+      // Say which entries differ (content sizes, modes, times), not only that they do.
+      const list = (path: string) => output(["tar", "--full-time", "-tvzf", path]);
+      const [listA, listB] = [(await list(a)).split("\n"), (await list(b)).split("\n")];
+      const differing = listA.filter((line) => !listB.includes(line)).slice(0, 20);
+      assert.fail(
+        `${file} differs between two builds; entries of the first not in the second:\n` +
+          (differing.join("\n") || "(same listing: the contents of a file differ)"),
+      );
+    } finally {
+      await Deno.remove(dirname(second.dir), { recursive: true });
+    }
+  },
 });

@@ -1,29 +1,35 @@
 /**
- * deploy/systemd/bairelay.service: `systemd-analyze verify` accepts it without a warning, and its
- * ExecStart command line runs `serve` under the unit's user and capability set as far as that
- * can be reproduced without systemd as PID 1: `setpriv` with a uid of systemd's DynamicUser
- * range, no groups, no_new_privs, and the unit's capabilities as the only ambient, inheritable
- * and bounding ones. It binds 443 on a loopback address, answers a camera's boot and stops on
- * SIGTERM within TimeoutStopSec.
+ * deploy/systemd/bairelay.service, installed the way docs/deployment.md says: the install block
+ * there (its `systemctl` lines aside) runs as root in a chroot of an overlay of a clean Debian
+ * root (debootstrap, cached; the overlay keeps the cache clean) with the x86_64 release tarball
+ * scripts/release built. Then `systemd-analyze verify` of the installed unit passes without a
+ * warning with the installed tree at /opt/bairelay, and fails without it; and the unit's ExecStart
+ * runs in that root as far as it can be reproduced without systemd as PID 1: `setpriv` with a uid
+ * of systemd's DynamicUser range, no groups, no_new_privs, the unit's capabilities as the only
+ * ambient, inheritable and bounding ones, the unit's environment, /var/lib/bairelay made as
+ * StateDirectory= makes it. It binds 443 on a loopback address, answers a camera's boot and stops
+ * on SIGTERM within TimeoutStopSec.
  *
- * The compiled executable cannot be built here (`deno compile` downloads its runtime base), so
- * the unit's executable path is given a wrapper script that runs main.ts with the flags
- * deno.json's compile task builds in, and the config path a temporary file (the rest of the command
- * line is the unit's). Not reproduced: the sandboxing directives (ProtectSystem, the system
- * call and address family filters...), which need systemd itself.
+ * Not reproduced: the sandboxing directives (ProtectSystem, the system call and address family
+ * filters...), which need systemd itself, and `systemctl enable --now`.
  */
 
+import { programPath } from "./support/programs.ts";
 import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { defaultStateDir } from "../lib/wake/config.ts";
 import { CameraSim } from "./support/camera_sim.ts";
+import { runCommand } from "./support/command.ts";
+import { debianRootSkipReason, ensureDebianRoot, succeeds } from "./support/debian_root.ts";
+import { portableName, sharedRelease } from "./support/release.ts";
 import { freeServePorts, randomLoopback, ServeProcess } from "./support/serve_process.ts";
-import { readableProgram } from "./support/unprivileged.ts";
-import { taskFlags } from "../scripts/task_flags.ts";
 
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 const UNIT_TEXT = Deno.readTextFileSync(join(ROOT, "deploy/systemd/bairelay.service"));
+const DOCS = Deno.readTextFileSync(join(ROOT, "docs/deployment.md"));
+/** Where the installed unit is, inside the root. */
+const INSTALLED_UNIT = "etc/systemd/system/bairelay.service";
 
 /** The unit's [Service] settings: key -> every value given (comments skipped). */
 function serviceSettings(text: string): Map<string, string[]> {
@@ -49,40 +55,91 @@ const one = (key: string) => {
   return values[0];
 };
 
-function available(command: string): boolean {
-  try {
-    return new Deno.Command(command, { args: ["--version"], stdout: "null", stderr: "null" })
-      .outputSync().success;
-  } catch {
-    return false;
-  }
-}
-
-const VERIFY_SKIP = available("systemd-analyze")
+const VERIFY_SKIP = succeeds([programPath("systemd-analyze"), "--version"])
   ? undefined
   : "systemd-analyze is not installed (Debian package systemd)";
-const RUN_SKIP = Deno.uid() !== 0
-  ? "needs root to switch to another uid with setpriv"
-  : available("setpriv")
-  ? undefined
-  : "setpriv is not installed (Debian package util-linux)";
+const INSTALL_SKIP = Deno.uid() !== 0
+  ? "needs root (overlay mount, chroot, setpriv to another uid)"
+  : debianRootSkipReason("amd64");
 
 /**
- * A stand-in for the compiled executable: main.ts with the flags the compile task builds in (the
- * serve task's, which tests/deploy_files_test.ts keeps equal).
+ * docs/deployment.md's install block (the ```sh block after the "tested" marker) as a script run
+ * as root in the root: no sudo, the tarball's name as built, no systemctl (no systemd here).
  */
-async function wrapper(dir: string, main: string, denoDir: string): Promise<string> {
-  const path = join(dir, "bairelay");
-  const flags = taskFlags(Deno.readTextFileSync(join(ROOT, "deno.json")), "serve").join(" ");
-  await Deno.writeTextFile(
-    path,
-    `#!/bin/sh\nexport DENO_DIR='${denoDir}'\nexec '${Deno.execPath()}' run ${flags} --quiet '${main}' "$@"\n`,
-  );
-  await Deno.chmod(path, 0o755);
-  return path;
+function documentedInstall(tarballName: string): string {
+  const block = DOCS.match(/<!-- tested: the install below [^]*?```sh\n([^]*?)```/)?.[1];
+  assert.ok(block, "docs/deployment.md: the tested install block");
+  const lines = block.trim().split("\n").map((line) => line.replace(/^sudo /, ""))
+    .filter((line) => !line.startsWith("systemctl "))
+    .map((line) => line.replace(/bairelay-[\d.]+-linux-x86_64\.tar\.gz/, tarballName));
+  assert.ok(lines.some((line) => line.includes(tarballName)), "the install unpacks the tarball");
+  return ["set -eu", "cd /tmp", ...lines].join("\n") + "\n";
 }
 
-Deno.test("systemd unit: the settings the README promises", () => {
+/** The overlay (cached root below, the test's changes above) and where it is mounted. */
+interface Overlay {
+  lower: string;
+  upper: string;
+  work: string;
+  merged: string;
+}
+
+/**
+ * The command line that runs `script` (sh) in a private mount namespace with the overlay
+ * mounted, /proc, /dev and a tmpfs /tmp in it: "$merged" is the overlay's path, "$1"... `args`.
+ */
+function inOverlay(overlay: Overlay, script: string, ...args: string[]): string[] {
+  const mount = [
+    "lower=$0 upper=$1 work=$2 merged=$3; shift 3",
+    'mount -t overlay overlay -o "lowerdir=$lower,upperdir=$upper,workdir=$work" "$merged"',
+    'mount -t proc proc "$merged/proc" && mount --rbind /dev "$merged/dev"',
+    'mount -t tmpfs -o mode=1777 tmpfs "$merged/tmp"',
+    script,
+  ].join("\n");
+  return [
+    ...["unshare", "--mount", "--propagation", "private", "sh", "-c", mount],
+    ...[overlay.lower, overlay.upper, overlay.work, overlay.merged, ...args],
+  ];
+}
+
+/** Runs a command: whether it exited 0, and its stderr and stdout. */
+async function runTo(command: string[]): Promise<{ ok: boolean; text: string }> {
+  const result = await runCommand(command);
+  return { ok: result.code === 0, text: result.stderr + result.stdout };
+}
+
+let installing: Promise<Overlay> | undefined;
+
+/** The documented install, done once per test process in an overlay of the clean root. */
+function installedRoot(): Promise<Overlay> {
+  installing ??= (async () => {
+    const release = await sharedRelease();
+    const name = `${portableName(release.version, "x86_64")}.tar.gz`;
+    const dir = await Deno.makeTempDir({ prefix: "bairelay-systemd-root-" });
+    globalThis.addEventListener("unload", () => Deno.removeSync(dir, { recursive: true }));
+    const overlay = {
+      lower: await ensureDebianRoot("amd64"),
+      upper: join(dir, "upper"),
+      work: join(dir, "work"),
+      merged: join(dir, "merged"),
+    };
+    for (const path of [overlay.upper, overlay.work, overlay.merged]) await Deno.mkdir(path);
+    const script = join(dir, "install.sh");
+    await Deno.writeTextFile(script, documentedInstall(name));
+    const install = await runTo(inOverlay(
+      overlay,
+      'cp "$1" "$2" "$merged/tmp/" && exec chroot "$merged" sh /tmp/install.sh',
+      join(release.dir, name),
+      script,
+    ));
+    assert.ok(install.ok, `the documented install failed:\n${install.text}`);
+    assert.match(install.text, /configuration is valid/, "its --check-config step ran");
+    return overlay;
+  })();
+  return installing;
+}
+
+Deno.test("systemd unit: the settings docs/deployment.md promises", () => {
   assert.equal(one("DynamicUser"), "yes");
   assert.equal(one("StateDirectory"), "bairelay");
   assert.equal(one("AmbientCapabilities"), "CAP_NET_BIND_SERVICE");
@@ -93,7 +150,7 @@ Deno.test("systemd unit: the settings the README promises", () => {
   assert.equal(one("KillSignal"), "SIGTERM");
   assert.equal(
     one("ExecStart"),
-    "/usr/local/bin/bairelay serve --config /etc/bairelay/config.toml",
+    "/opt/bairelay/bin/bairelay serve --config /etc/bairelay/config.toml",
   );
   const families = one("RestrictAddressFamilies").split(/\s+/);
   for (const family of ["AF_INET", "AF_INET6", "AF_NETLINK", "AF_UNIX"]) {
@@ -105,89 +162,90 @@ Deno.test("systemd unit: the settings the README promises", () => {
 });
 
 Deno.test({
-  name: "systemd unit: systemd-analyze verify passes with the executable present, fails without" +
-    (VERIFY_SKIP ? ` [skipped: ${VERIFY_SKIP}]` : ""),
-  ignore: VERIFY_SKIP !== undefined,
+  name: "systemd unit: installed as documented, systemd-analyze verify passes with the tree at " +
+    "/opt/bairelay and fails without it" +
+    ((VERIFY_SKIP ?? INSTALL_SKIP) ? ` [skipped: ${VERIFY_SKIP ?? INSTALL_SKIP}]` : ""),
+  ignore: (VERIFY_SKIP ?? INSTALL_SKIP) !== undefined,
+  sanitizeResources: false,
   fn: async () => {
-    const dir = await Deno.makeTempDir({ prefix: "bairelay-unit-" });
-    try {
-      const verify = async (unit: string) => {
-        await Deno.writeTextFile(join(dir, "bairelay.service"), unit);
-        const output = await new Deno.Command("systemd-analyze", {
-          args: ["verify", join(dir, "bairelay.service")],
-          stdout: "piped",
-          stderr: "piped",
-        }).output();
-        const text = new TextDecoder().decode(output.stderr) +
-          new TextDecoder().decode(output.stdout);
-        return { ok: output.success, text };
-      };
-      const missing = await verify(UNIT_TEXT);
-      assert.equal(missing.ok, false, "verify must check the executable, or it proves nothing");
-      assert.match(missing.text, /\/usr\/local\/bin\/bairelay is not executable/);
-
-      const executable = await wrapper(dir, join(ROOT, "main.ts"), join(dir, "deno"));
-      const present = await verify(
-        UNIT_TEXT.replace(/^ExecStart=\/usr\/local\/bin\/bairelay /m, `ExecStart=${executable} `),
-      );
-      assert.equal(present.ok, true, present.text);
-      assert.equal(present.text.trim(), "", "no warning (an unknown key is only a warning)");
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
+    const overlay = await installedRoot();
+    const unit = join(overlay.merged, INSTALLED_UNIT);
+    // This machine's /opt hidden by an empty tmpfs; then the installed tree put at /opt/bairelay.
+    const hideOpt = "mount -t tmpfs tmpfs /opt";
+    const missing = await runTo(inOverlay(
+      overlay,
+      `${hideOpt} && exec systemd-analyze verify "$1"`,
+      unit,
+    ));
+    assert.equal(missing.ok, false, "verify must check the executable, or it proves nothing");
+    assert.match(missing.text, /\/opt\/bairelay\/bin\/bairelay is not executable/);
+    const present = await runTo(inOverlay(
+      overlay,
+      `${hideOpt} && mkdir /opt/bairelay && mount --bind "$merged/opt/bairelay" /opt/bairelay ` +
+        '&& exec systemd-analyze verify "$1"',
+      unit,
+    ));
+    assert.equal(present.ok, true, present.text);
+    assert.equal(present.text.trim(), "", "no warning (an unknown key is only a warning)");
   },
 });
 
 Deno.test({
-  name: "systemd unit: ExecStart as a DynamicUser-range uid with only the ambient " +
-    "CAP_NET_BIND_SERVICE binds 443, answers a camera, stops on SIGTERM" +
-    (RUN_SKIP ? ` [skipped: ${RUN_SKIP}]` : ""),
-  ignore: RUN_SKIP !== undefined,
+  name: "systemd unit: installed as documented, ExecStart as a DynamicUser-range uid with only " +
+    "the ambient CAP_NET_BIND_SERVICE binds 443, answers a camera, stops on SIGTERM" +
+    (INSTALL_SKIP ? ` [skipped: ${INSTALL_SKIP}]` : ""),
+  ignore: INSTALL_SKIP !== undefined,
   sanitizeResources: false,
   fn: async () => {
-    const program = await readableProgram();
-    const dir = await Deno.makeTempDir({ prefix: "bairelay-unit-run-" });
+    const overlay = await installedRoot();
     const uid = 61184 + Math.floor(Math.random() * 4000); // systemd's DynamicUser range
     const ip = randomLoopback();
     const ports = await freeServePorts(ip);
-    const stateDir = join(dir, "state"); // StateDirectory: made by systemd, owned by the user
-    await Deno.mkdir(stateDir, { mode: 0o700 });
-    await Deno.chown(stateDir, uid, uid);
-    await Deno.chmod(dir, 0o755);
-    const config = join(dir, "config.toml");
+    // The operator's edit of /etc/bairelay/config.toml: loopback addresses of the test's.
+    const config = await Deno.makeTempFile({ prefix: "bairelay-unit-config-" });
     await Deno.writeTextFile(
       config,
       [
         `bind = "${ip}"`,
-        `state_dir = "${stateDir}"`,
         `[wake_server]\nmiddleman_port = ${ports.middleman}\nregister_port = ${ports.register}`,
         `[api]\nlisten = "${ip}:${ports.api}"`,
         `[push_listener]\nenable = true\nport = 443`,
       ].join("\n") + "\n",
     );
-    await Deno.chmod(config, 0o644);
-    const executable = await wrapper(dir, program.main, program.denoDir);
-    const [path, ...args] = one("ExecStart").split(" ");
-    assert.equal(path, "/usr/local/bin/bairelay");
-    const commandLine = [
-      executable,
-      ...args.map((a) => a === "/etc/bairelay/config.toml" ? config : a),
-    ];
+    const unit = serviceSettings(await Deno.readTextFile(join(overlay.upper, INSTALLED_UNIT)));
+    const execStart = unit.get("ExecStart")![0].split(" ");
+    assert.deepEqual(
+      execStart,
+      one("ExecStart").split(" "),
+      "the installed unit is the shipped one",
+    );
     const caps = one("AmbientCapabilities").split(/\s+/)
       .map((cap) => cap.replace(/^CAP_/, "").toLowerCase()).map((cap) => `+${cap}`).join(",");
     const env = (UNIT.get("Environment") ?? []).filter((v) => v.includes("="));
-    const serve = ServeProcess.spawn([
+    // StateDirectory=bairelay with StateDirectoryMode=0700: made by systemd, owned by the user.
+    const script = [
+      'cp "$1" "$merged/etc/bairelay/config.toml" && shift',
+      'chmod 0644 "$merged/etc/bairelay/config.toml"',
+      `mkdir -m ${one("StateDirectoryMode")} "$merged/var/lib/${one("StateDirectory")}"`,
+      `chown ${uid}:${uid} "$merged/var/lib/${one("StateDirectory")}"`,
+      'exec chroot "$merged" "$@"',
+    ].join(" && ");
+    const serve = ServeProcess.spawn(inOverlay(
+      overlay,
+      script,
+      config,
       "setpriv",
       ...[`--reuid=${uid}`, `--regid=${uid}`, "--clear-groups", "--no-new-privs"],
       ...[`--inh-caps=-all,${caps}`, `--ambient-caps=-all,${caps}`, `--bounding-set=-all,${caps}`],
       "--",
       ...["env", "-i", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", ...env],
-      ...commandLine,
-    ]);
+      ...execStart,
+    ));
     let camera: CameraSim | undefined;
     try {
       await serve.ready();
       assert.match(serve.stderr, new RegExp(`push tcp ${ip.replaceAll(".", "\\.")}:443`));
+      assert.match(serve.stderr, /state in \/var\/lib\/bairelay/);
       camera = await CameraSim.start({
         uid: "95270000UNITAAAA0123",
         ip: randomLoopback(),
@@ -203,8 +261,7 @@ Deno.test({
     } finally {
       await camera?.close();
       await serve.stop("SIGKILL");
-      await program.remove();
-      await Deno.remove(dir, { recursive: true });
+      await Deno.remove(config);
     }
   },
 });

@@ -115,5 +115,8 @@ Deno.test("dns recipes: doctor --recipes prints each form for the address given"
   assert.equal(objects[0].text, dnsmasqLine("192.168.1.10"));
   const bad = await runCli(["doctor", "--recipes", "not-an-address"]);
   assert.equal(bad.code, 2);
-  assert.match(bad.stderr, /--recipes takes an IPv4 address \(got not-an-address\)/);
+  assert.match(
+    bad.stderr,
+    /--recipes \[address\]' argument 'not-an-address' is invalid\. Expected an IPv4 address/,
+  );
 });

@@ -341,3 +341,76 @@ Deno.test("doctor outcome: unreachable and refused win over problems; ports held
   const refused = { ...down, serve: { ...down.serve, reach: "refused" as const } };
   assert.equal(doctorOutcome(refused, runChecks(refused)), "refused");
 });
+
+/** A camera document as a serve with the history sends it: with its `drain`. */
+function withDrain(document: CameraDocument, drain: unknown): CameraDocument {
+  return Object.assign(document, { drain });
+}
+
+Deno.test("doctor drain: a warning per camera and requester over the threshold, with the remedy", () => {
+  const here = (): DnsOutcome => ({ kind: "answer", addresses: ["192.168.1.10"] });
+  const cameras = [
+    withDrain(camera("garden", "fresh", 3000), [
+      { requester: "192.168.1.5", wakes: 48, threshold: 24 },
+      { requester: "mqtt", wakes: 30, threshold: 24 },
+    ]),
+    withDrain(camera("porch", "fresh", 2000), [{ requester: "motion", wakes: 25, threshold: 24 }]),
+    withDrain(camera("shed", "fresh", 1000), []),
+  ];
+  const results = runChecks(facts(here, cameras));
+  // What `--json` prints for it, one line: every field of the result.
+  assert.deepEqual(find(results, "camera.garden.drain.192.168.1.5"), {
+    group: "cameras",
+    id: "camera.garden.drain.192.168.1.5",
+    verdict: "warning",
+    summary: "192.168.1.5 woke garden 48 times in 24 h (more than 24)",
+    details: [],
+    remedy: "Each wake costs battery: lower that client's polling (a dashboard card that " +
+      "reopens a stream, an integration that polls), or set [wake_server] max_wakes_per_hour.",
+  });
+  // Requesters without an address get the remedy of their kind.
+  const mqtt = find(results, "camera.garden.drain.mqtt");
+  assert.equal(mqtt.summary, "mqtt woke garden 30 times in 24 h (more than 24)");
+  assert.match(mqtt.remedy!, /control\/wakeup/);
+  assert.match(find(results, "camera.porch.drain.motion").remedy!, /wake_on_motion/);
+  // Warnings, not problems: the set-up works, it costs battery.
+  const drains = results.filter((entry) => entry.id.includes(".drain"));
+  assert.deepEqual(drains.map((entry) => entry.verdict), ["warning", "warning", "warning"]);
+  assert.equal(results.some((entry) => entry.id === "cameras.drain"), false);
+  // The drain lines come after the camera lines, in the cameras group.
+  const ids = results.filter((entry) => entry.group === "cameras").map((entry) => entry.id);
+  assert.deepEqual(ids, [
+    "camera.garden",
+    "camera.porch",
+    "camera.shed",
+    "camera.garden.drain.192.168.1.5",
+    "camera.garden.drain.mqtt",
+    "camera.porch.drain.motion",
+  ]);
+});
+
+Deno.test("doctor drain: ok when nobody drains, silent for an older serve, odd entries skipped", () => {
+  const here = (): DnsOutcome => ({ kind: "answer", addresses: ["192.168.1.10"] });
+  const quiet = runChecks(facts(here, [withDrain(camera("garden", "fresh", 3000), [])]));
+  const ok = find(quiet, "cameras.drain");
+  assert.equal(ok.verdict, "ok");
+  assert.equal(ok.remedy, null);
+  // A serve without the history sends no `drain`: no line at all.
+  const older = runChecks(facts(here, [camera("garden", "fresh", 3000)]));
+  assert.deepEqual(older.filter((entry) => entry.id.includes("drain")), []);
+  // Serve is outside input: entries that are not what it sends are skipped, and text from it
+  // cannot steer the terminal.
+  const odd = runChecks(facts(here, [
+    withDrain(camera("garden", "fresh", 3000), [
+      null,
+      "192.168.1.5",
+      { requester: 5, wakes: 48, threshold: 24 },
+      { requester: "192.168.1.6", wakes: "48", threshold: 24 },
+      { requester: "evil\u001b[2J\nclient", wakes: 99, threshold: 24 },
+    ]),
+    withDrain(camera("porch", "fresh", 3000), "not a list"),
+  ]));
+  const drains = odd.filter((entry) => entry.id.includes("drain"));
+  assert.equal(drains.length, 1);
+  assert.equal(drains[0].summary, "evil?[2J?client woke garden 99 times in 24 h (more than 24)");
+});

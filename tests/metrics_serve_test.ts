@@ -12,11 +12,12 @@ import { CameraSim } from "./support/camera_sim.ts";
 import { startMosquitto } from "./support/mosquitto.ts";
 import { randomLoopback, ServeProcess, serveSetup } from "./support/serve_process.ts";
 import { VERSION } from "../lib/version.ts";
+import { programPath } from "./support/programs.ts";
 
 const DOOR = "95270000MTRC0001";
 const DOOR_LONG = `${DOOR}ABCD`;
 const OTHER_LONG = "95270000MTRC0002WXYZ";
-const PROMTOOL = "/usr/bin/promtool";
+const PROMTOOL = programPath("promtool");
 
 async function metricsText(api: string): Promise<string> {
   const response = await fetch(`${api}/metrics`);

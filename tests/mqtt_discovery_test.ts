@@ -14,7 +14,9 @@ import {
   MIGRATE_PAYLOAD,
   statusUrl,
 } from "../lib/mqtt/discovery.ts";
+import { MAX_STATE_TEXT } from "../lib/mqtt/camera_states.ts";
 import { Topics } from "../lib/mqtt/topics.ts";
+import type { CameraDaySummary } from "../lib/history/store.ts";
 import { VERSION } from "../lib/version.ts";
 import { type Mosquitto, type Received, startMosquitto, Subscriber } from "./support/mosquitto.ts";
 
@@ -185,6 +187,9 @@ Deno.test("the device message: dev, o, cmps, qos, ids, availability per entity",
     last_motion: "sensor",
     wakes: "sensor",
     last_wake: "sensor",
+    wakes_today: "sensor",
+    motion_today: "sensor",
+    last_woken_by: "sensor",
   };
   assert.deepEqual(Object.keys(config.cmps).sort(), Object.keys(platforms).sort());
   for (const [key, entity] of Object.entries(config.cmps) as [string, Record<string, unknown>][]) {
@@ -208,7 +213,7 @@ Deno.test("the device message: dev, o, cmps, qos, ids, availability per entity",
     assert.deepEqual(config.cmps[key].availability, [bridgeOnline, registered]);
     assert.equal(config.cmps[key].availability_mode, "all");
   }
-  for (const key of ["registered", "last_heartbeat", "last_motion", "wakes", "last_wake"]) {
+  for (const key of Object.keys(platforms).filter((key) => key !== "motion" && key !== "wake")) {
     assert.equal(config.cmps[key].availability, undefined, key);
   }
   assert.equal(config.cmps.motion.device_class, "motion");
@@ -220,6 +225,23 @@ Deno.test("the device message: dev, o, cmps, qos, ids, availability per entity",
   }
   assert.equal(config.cmps.wakes.name, "Wakes in the last hour");
   assert.equal(config.cmps.wakes.state_class, "measurement");
+  // The day from the history: counts that start again at midnight, and who woke it last.
+  assert.equal(config.cmps.wakes_today.name, "Wakes today");
+  assert.equal(config.cmps.motion_today.name, "Motion today");
+  for (const key of ["wakes_today", "motion_today"]) {
+    assert.equal(config.cmps[key].state_class, "total_increasing", key);
+    assert.equal(config.cmps[key].state_topic, `bairelay/garden/status/${key}`);
+  }
+  assert.equal(config.cmps.last_woken_by.name, "Last woken by");
+  assert.equal(config.cmps.last_woken_by.state_topic, "bairelay/garden/status/last_woken_by");
+  assert.equal(
+    config.cmps.last_woken_by.json_attributes_topic,
+    "bairelay/garden/status/last_woken_by_attributes",
+  );
+  // No component evaluates what it reads: a requester's label stays text.
+  for (const [key, entity] of Object.entries(config.cmps) as [string, object][]) {
+    assert.ok(!Object.keys(entity).some((name) => name.endsWith("template")), key);
+  }
 
   const bridge = JSON.parse(bridgeDiscovery(context()).payload);
   assert.deepEqual(bridge.dev.identifiers, [BRIDGE_NODE]);
@@ -434,7 +456,7 @@ Deno.test("retained topics after a configured name is added: one device, nothing
   }
 });
 
-Deno.test("wakes count within the window, at most maxCountedWakes, and fall back to 0", async () => {
+Deno.test("wakes count within the window, at most maxCountedWakes, and fall back to 0; the history's count after a restart", async () => {
   const broker = await startMosquitto();
   const sub = await Subscriber.connect(broker, "bairelay/garden/status/wakes");
   const bridge = MqttBridge.start(options(broker, { wakeWindowMs: 400, maxCountedWakes: 3 }), {
@@ -449,6 +471,27 @@ Deno.test("wakes count within the window, at most maxCountedWakes, and fall back
     assert.equal(bridge.cameras()[0].wakes, 3);
     const from = sub.messages.length;
     await sub.waitForPayload("bairelay/garden/status/wakes", "0", { from, timeoutMs: 3000 });
+    assert.equal(bridge.cameras()[0].wakes, 0);
+
+    // As after a restart: this run counted none, the history counts 2 in the last hour.
+    // (Checked at once, well within the window; what was published is checked after.)
+    const restarted = sub.messages.length;
+    bridge.setDaySummary(GARDEN, daySummary({ wakesLastHour: 2 }));
+    assert.equal(bridge.cameras()[0].wakes, 2);
+    bridge.recordWake(GARDEN);
+    assert.equal(bridge.cameras()[0].wakes, 2, "the more of its own 1 and the history's 2");
+    bridge.recordWake(GARDEN);
+    bridge.recordWake(GARDEN);
+    assert.equal(bridge.cameras()[0].wakes, 3, "its own 3, more than the history's");
+    bridge.setDaySummary(GARDEN, daySummary({ wakesLastHour: 9 }));
+    assert.equal(bridge.cameras()[0].wakes, 3, "the history's count capped too");
+    await sub.waitForPayload("bairelay/garden/status/wakes", "2", { from: restarted });
+    await sub.waitForPayload("bairelay/garden/status/wakes", "3", { from: restarted });
+    // Once the window has passed, neither count is left.
+    await sub.waitForPayload("bairelay/garden/status/wakes", "0", {
+      from: sub.messages.findLastIndex((m) => m.payload === "3"),
+      timeoutMs: 3000,
+    });
     assert.equal(bridge.cameras()[0].wakes, 0);
   } finally {
     await bridge.close();
@@ -536,7 +579,7 @@ Deno.test("as Home Assistant reads the broker: qos in each component, readable e
       ]]
     ) {
       const cmps = components(now[topic]);
-      assert.equal(Object.keys(cmps).length, 7);
+      assert.equal(Object.keys(cmps).length, 10);
       for (const [key, entity] of Object.entries(cmps)) {
         assert.equal(entity.unique_id, `${node}_${key}`);
         assert.equal(entity.default_entity_id, `${entity.p}.${base}_${key}`);
@@ -598,6 +641,116 @@ Deno.test("the bridge's Status reads connected while bairelay runs and disconnec
     const after = await retainedUntil(broker, { "bairelay/status": "offline" });
     assert.equal(after[status.state_topic!], status.payload_off, "disconnected");
     assert.equal(after[BRIDGE_TOPIC], now[BRIDGE_TOPIC], "the entity stays");
+  } finally {
+    await bridge.close();
+    await broker.dispose();
+  }
+});
+
+/** A camera's day as the history gives it. */
+function daySummary(extra: Partial<CameraDaySummary> = {}): CameraDaySummary {
+  return {
+    wakesToday: 48,
+    motionToday: 7,
+    wakesLastDay: 52,
+    wakesLastHour: 3,
+    lastWokenBy: { requester: "home-assistant", kind: "client", at: Date.UTC(2026, 11, 6, 5) },
+    ...extra,
+  };
+}
+
+Deno.test("the day's sensors: setDaySummary publishes wakes and motion today, who woke it last", async () => {
+  const broker = await startMosquitto();
+  const bridge = MqttBridge.start(options(broker), { wake });
+  try {
+    bridge.declare(GARDEN);
+    bridge.setDaySummary(GARDEN, daySummary());
+    const now = await retainedUntil(broker, {
+      "bairelay/garden/status/wakes_today": "48",
+      "bairelay/garden/status/motion_today": "7",
+      "bairelay/garden/status/last_woken_by": "home-assistant",
+      "bairelay/garden/status/wakes": "3",
+      // Last wake follows the history's last wake when that is newer.
+      "bairelay/garden/status/last_wake": "2026-12-06T05:00:00.000Z",
+    });
+    assert.deepEqual(JSON.parse(now["bairelay/garden/status/last_woken_by_attributes"]), {
+      kind: "client",
+      at: "2026-12-06T05:00:00.000Z",
+    });
+    // The new sensors are entities of the camera's own device, reading those very topics.
+    const cmps = components(now[DEVICE_TOPIC]);
+    for (const key of ["wakes_today", "motion_today", "last_woken_by"]) {
+      assert.equal(cmps[key].state_topic, `bairelay/garden/status/${key}`);
+      assert.equal(cmps[key].unique_id, `${NODE}_${key}`);
+      assert.equal(cmps[key].default_entity_id, `sensor.garden_${key}`);
+      assert.equal(cmps[key].qos, 1);
+    }
+    assert.deepEqual(bridge.cameras()[0].day, daySummary());
+
+    // The next day: the counts start again; an older last wake does not move Last wake back.
+    bridge.setDaySummary(
+      GARDEN,
+      daySummary({
+        wakesToday: 0,
+        motionToday: 0,
+        wakesLastHour: 0,
+        lastWokenBy: { requester: "mqtt", kind: "mqtt", at: Date.UTC(2026, 11, 6, 4) },
+      }),
+    );
+    await retainedUntil(broker, {
+      "bairelay/garden/status/wakes_today": "0",
+      "bairelay/garden/status/motion_today": "0",
+      "bairelay/garden/status/last_woken_by": "mqtt",
+      "bairelay/garden/status/last_wake": "2026-12-06T05:00:00.000Z",
+    });
+  } finally {
+    await bridge.close();
+    await broker.dispose();
+  }
+});
+
+Deno.test("hostile requester labels are published as the plain text they are", async () => {
+  const broker = await startMosquitto();
+  const bridge = MqttBridge.start(options(broker), { wake });
+  const hostile = [
+    "{{ states('alarm_control_panel.home') }}",
+    "{% for s in states %}{{ s.entity_id }}{% endfor %}",
+    '"}, "kind": "api", "x": {"',
+    "line\nbreak \u0000 \u202e ☃",
+  ];
+  try {
+    bridge.declare(GARDEN);
+    const device = await retainedUntil(broker, { [DEVICE_TOPIC]: null });
+    // Home Assistant shows the state topic's payload as is: with no value_template (nor an
+    // attributes template) nothing evaluates it.
+    const lastWokenBy = components(device[DEVICE_TOPIC]).last_woken_by as unknown as Record<
+      string,
+      unknown
+    >;
+    assert.deepEqual(Object.keys(lastWokenBy).filter((key) => key.includes("template")), []);
+    for (const requester of hostile) {
+      bridge.setDaySummary(
+        GARDEN,
+        daySummary({ lastWokenBy: { requester, kind: "api", at: Date.UTC(2026, 11, 6, 5) } }),
+      );
+      const now = await retainedUntil(broker, {
+        "bairelay/garden/status/last_woken_by": requester,
+      });
+      // The attributes are JSON the bridge wrote: the label cannot add a key to them.
+      assert.deepEqual(JSON.parse(now["bairelay/garden/status/last_woken_by_attributes"]), {
+        kind: "api",
+        at: "2026-12-06T05:00:00.000Z",
+      });
+    }
+    // Longer than Home Assistant takes for a state: cut to MAX_STATE_TEXT whole characters.
+    const long = "☃".repeat(MAX_STATE_TEXT + 10);
+    bridge.setDaySummary(
+      GARDEN,
+      daySummary({ lastWokenBy: { requester: long, kind: "api", at: Date.UTC(2026, 11, 6, 5) } }),
+    );
+    await retainedUntil(broker, {
+      "bairelay/garden/status/last_woken_by": "☃".repeat(MAX_STATE_TEXT),
+    });
   } finally {
     await bridge.close();
     await broker.dispose();

@@ -4,42 +4,28 @@
  * The status page in a real browser (Debian's Chromium, headless, via puppeteer-core) against a
  * real `bairelay serve` and simulated cameras: the camera table (registered and never seen),
  * the Wake button reaching the camera, motion showing live from a push, the token prompt,
- * hostile UIDs shown as text, and 1,024 cameras. Saves the README's screenshots.
+ * hostile UIDs shown as text, the page as the server sends it (read with JavaScript off), and
+ * 1,024 cameras. Saves the README's screenshots into a temporary directory, or into
+ * docs/screenshots/ with UPDATE_SCREENSHOTS=1.
  */
 
 import assert from "node:assert/strict";
-import { launchBrowser, NO_CHROMIUM, type Page, type TestBrowser } from "./support/browser.ts";
+import { NO_CHROMIUM, type Page, screenshotDir } from "./support/browser.ts";
 import { CameraSim } from "./support/camera_sim.ts";
 import { sendPush } from "./support/push_client.ts";
-import { freeTcpPort, randomLoopback, ServeProcess, serveSetup } from "./support/serve_process.ts";
+import {
+  DOOR_UID,
+  GARDEN_AND_DOOR,
+  GARDEN_UID,
+  startServe,
+  withBrowser,
+} from "./support/page_serve.ts";
+import { randomLoopback } from "./support/serve_process.ts";
 
-const GARDEN_UID = "95270000ABCDEFGH0123";
-const DOOR_UID = "95270000DOORDOOR";
 const HOSTILE_UID = `<img src=x onerror="window.pwned=1">'"&amp;<script>x</script>`;
-const SCREENSHOTS = new URL("../docs/screenshots/", import.meta.url).pathname;
 const ignore = NO_CHROMIUM !== false;
 /** A test's name, with why it is skipped when Chromium is missing. */
 const named = (name: string) => ignore ? `${name} (skipped: ${NO_CHROMIUM})` : name;
-
-/** One `serve` on a random loopback address with `toml` as its config file. */
-async function startServe(toml: string) {
-  const { ip, ports, args, remove } = await serveSetup({ toml, prefix: "bairelay-page-" });
-  const pushPort = freeTcpPort(ip);
-  const serve = ServeProcess.start([...args, "--push-port", String(pushPort)]);
-  await serve.ready();
-  return {
-    ip,
-    middleman: { ip, port: ports.middleman },
-    pushPort,
-    url: `http://${ip}:${ports.api}/`,
-    serve,
-    async stop() {
-      const stopped = await serve.stop();
-      await remove();
-      assert.equal(stopped.code, 0, serve.stderr);
-    },
-  };
-}
 
 /** The texts of one camera row (found by its UID in the page, never by a CSS selector). */
 function row(page: Page, uid: string) {
@@ -98,15 +84,6 @@ async function clickWake(page: Page, uid: string): Promise<void> {
   await button.click();
 }
 
-async function withBrowser(body: (browser: TestBrowser) => Promise<void>): Promise<void> {
-  const browser = await launchBrowser();
-  try {
-    await body(browser);
-  } finally {
-    await browser.close();
-  }
-}
-
 Deno.test({
   name: named(
     "page: cameras registered and never seen, Wake reaches the camera, motion shows live",
@@ -116,8 +93,7 @@ Deno.test({
   sanitizeOps: false,
   fn: async () => {
     const setup = await startServe(
-      `[[cameras]]\nname = "garden"\nuid = "${GARDEN_UID.slice(0, 16)}"\n` +
-        `[[cameras]]\nname = "door"\nuid = "${DOOR_UID}"\n` +
+      GARDEN_AND_DOOR +
         `[wake_server]\nburst_count = 2\nburst_interval_ms = 10\nmax_wakes_per_hour = 1\n` +
         `[push_listener]\nmotion_hold_secs = 60\nwake_on_motion = false\n`,
     );
@@ -194,10 +170,10 @@ Deno.test({
         );
 
         // Screenshots for the README: light, dark, phone width.
-        await Deno.mkdir(SCREENSHOTS, { recursive: true });
-        await page.screenshot({ path: `${SCREENSHOTS}status-page-light.png` });
+        const screenshots = await screenshotDir();
+        await page.screenshot({ path: `${screenshots}status-page-light.png` });
         await page.emulateMediaFeatures([{ name: "prefers-color-scheme", value: "dark" }]);
-        await page.screenshot({ path: `${SCREENSHOTS}status-page-dark.png` });
+        await page.screenshot({ path: `${screenshots}status-page-dark.png` });
         await page.emulateMediaFeatures([{ name: "prefers-color-scheme", value: "light" }]);
         // A mobile viewport reloads the page: wait for the rows again each time.
         await page.setViewport({ width: 390, height: 844, isMobile: true, deviceScaleFactor: 2 });
@@ -205,11 +181,17 @@ Deno.test({
           selector: "td:nth-child(5) .badge",
           equals: "motion",
         });
-        await page.screenshot({ path: `${SCREENSHOTS}status-page-phone.png`, fullPage: true });
+        await page.screenshot({ path: `${screenshots}status-page-phone.png`, fullPage: true });
         await page.setViewport({ width: 1280, height: 820 });
         await waitForRow(page, GARDEN_UID, { includes: "fresh" });
 
         const events = await page.$eval("#events", (list) => list.textContent ?? "");
+        const keys = await page.$$eval("#events li", (items) => items.map((i) => i.dataset.key));
+        assert.equal(
+          new Set(keys).size,
+          keys.length,
+          "the events the server sent are not repeated",
+        );
         assert.match(events, /Motion started/);
         assert.match(events, /Registered from/);
         assert.match(events, /Wake \(api\): Wake started/);
@@ -249,6 +231,70 @@ Deno.test({
     } finally {
       await camera.close();
       await hostile?.close();
+      await setup.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: named(
+    "page: the server sends it filled in, readable without JavaScript, hostile UIDs as text",
+  ),
+  ignore,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const setup = await startServe(GARDEN_AND_DOOR);
+    const cameraIp = randomLoopback();
+    const cameras = [
+      await CameraSim.start({ uid: GARDEN_UID, ip: cameraIp, middleman: setup.middleman }),
+      await CameraSim.start({ uid: HOSTILE_UID, ip: randomLoopback(), middleman: setup.middleman }),
+    ];
+    try {
+      for (const camera of cameras) await camera.boot();
+      const html = await (await fetch(setup.url)).text();
+      assert.ok(!html.includes("<img"), "no tag from the wire reaches the HTML");
+      await withBrowser(async ({ browser }) => {
+        const page = await browser.newPage();
+        await page.setJavaScriptEnabled(false);
+        await page.goto(setup.url);
+        const garden = (await row(page, GARDEN_UID))!;
+        assert.equal(garden.name, "garden");
+        assert.equal(garden.state, "fresh");
+        assert.match(garden.cells[1], new RegExp(`^${cameraIp.replaceAll(".", "\\.")}:\\d+$`));
+        assert.match(garden.cells[3], /^\d+ s ago$/);
+        assert.equal((await row(page, DOOR_UID))!.state, "never seen");
+        const hostile = (await row(page, HOSTILE_UID))!;
+        assert.equal(hostile.uid, HOSTILE_UID);
+        assert.equal(hostile.name, "(unnamed)");
+        assert.equal(hostile.elements, 0, "no element was made from the UID");
+        const shown = await page.evaluate(() => ({
+          version: document.getElementById("version")!.textContent,
+          uptime: document.getElementById("uptime")!.textContent,
+          live: document.getElementById("live")!.textContent,
+          listeners: document.getElementById("listeners")!.textContent,
+          count: document.getElementById("camera-count")!.textContent,
+          who: [...document.querySelectorAll("#events li .who")].map((item) => item.textContent),
+          what: document.getElementById("events")!.textContent,
+          nothingYet: document.getElementById("no-events")!.hidden,
+          tokenPanel: document.getElementById("token-panel")!.hidden,
+          images: document.querySelectorAll("img, #events script, tbody script").length,
+        }));
+        assert.match(shown.version!, /^v\d+\.\d+\.\d+/);
+        assert.match(shown.uptime!, /^\d+ s$/);
+        assert.match(shown.live!, /^snapshot of \d\d:\d\d:\d\d UTC$/);
+        assert.match(shown.listeners!, /api.*up/);
+        assert.equal(shown.count, "(3)");
+        assert.ok(shown.who.includes(HOSTILE_UID), `events name the hostile UID: ${shown.who}`);
+        assert.ok(shown.who.includes("garden"));
+        assert.match(shown.what!, /Registered from/);
+        assert.equal(shown.nothingYet, true, '"Nothing yet." is hidden: there are events');
+        assert.equal(shown.tokenPanel, true);
+        assert.equal(shown.images, 0);
+        assert.equal(await page.evaluate(() => "pwned" in window), false);
+      });
+    } finally {
+      for (const camera of cameras) await camera.close();
       await setup.stop();
     }
   },

@@ -87,7 +87,7 @@ Deno.test("serve: a missing config file, a bad flag and bad TOML all exit 2", as
   assert.equal(missing.code, 2);
   assert.match(
     missing.stderr,
-    /\/nonexistent\/bairelay\.toml: \(file\): cannot read it: no such file/,
+    /\/nonexistent\/bairelay\.toml: \(file\): cannot read it \(\/nonexistent\/bairelay\.toml\): no such file/,
   );
 
   const flag = await runCli(["serve", "--middleman-port", "0"]);

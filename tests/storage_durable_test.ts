@@ -27,7 +27,7 @@ Deno.test("durable file: the text is written whole, replacing the old file", asy
 
 Deno.test("durable file: data synced before the rename, directory synced after it", async (t) => {
   const strace = findProgram("strace");
-  if (strace === null) {
+  if (strace === undefined) {
     t.step({ name: "strace is not installed (apt-get install strace)", ignore: true, fn() {} });
     return;
   }

@@ -83,8 +83,10 @@ Deno.test("unknown UID: R2C_C_R {nat NULL, rsp -1, ac 0} only, no burst", async 
     assert.equal(transfer, undefined);
     assert.equal(await client.countDuring("R2C_T", 200), 0);
     assert.equal(camera.wakes.length, 0);
+    // A UID no camera has is "unknown": counted, but no camera of that name is made up.
     const wakes = server.metrics.counter("bairelay_wakes_total", "");
-    assert.equal(wakes.get({ result: "not_registered" }), 1);
+    assert.equal(wakes.get({ result: "unknown" }), 1);
+    assert.equal(wakes.get({ result: "not_registered" }), 0);
   });
 });
 
@@ -224,7 +226,7 @@ Deno.test("max_wakes_per_hour = 0 means unlimited", async () => {
   );
 });
 
-Deno.test("server.wake by configured name, short or long UID; unknown is not_registered", async () => {
+Deno.test("server.wake by configured name, short or long UID; not yet registered is not_registered", async () => {
   await withWakeRig({
     server: {
       burstCount: 1,
@@ -236,6 +238,11 @@ Deno.test("server.wake by configured name, short or long UID; unknown is not_reg
     assert.deepEqual(server.wake("garden", { kind: "api" }), {
       result: "not_registered",
       target: "garden",
+      uid: SHORT,
+    });
+    assert.deepEqual(server.wake("nosuch", { kind: "api" }), {
+      result: "unknown",
+      target: "nosuch",
     });
     await camera.boot();
     assert.equal(server.registry.lookupFresh(UID)?.name, "garden");

@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { ClientSim } from "./support/client_sim.ts";
 import { createNetns } from "./support/netns.ts";
+import { programPath } from "./support/programs.ts";
 import { startTestServer } from "./support/wake_server.ts";
 
 const CAMERA_MAIN = new URL("./support/camera_sim_main.ts", import.meta.url).pathname;
@@ -46,7 +47,7 @@ Deno.test({
     const ns = await createNetns();
     const server = await startTestServer({ bind: "0.0.0.0", burstCount: 2, burstIntervalMs: 50 });
     const client = await ClientSim.start();
-    const camera = new Deno.Command("ip", {
+    const camera = new Deno.Command(programPath("ip"), {
       args: [
         "netns",
         "exec",

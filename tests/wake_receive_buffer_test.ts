@@ -3,12 +3,15 @@
 import assert from "node:assert/strict";
 import { MAX_RECEIVE_BUFFER_BYTES, setReceiveBuffer } from "../lib/net/receive_buffer.ts";
 import { bindUdpListener } from "../lib/wake/udp_listener.ts";
+import { programPath } from "./support/programs.ts";
 
 const ignore = { onDatagram() {}, onSendFailed() {}, onReceiveError() {} };
 
 /** The receive buffer (`rb`) the kernel reports for the UDP socket on local `port`. */
 async function ssReceiveBuffer(port: number): Promise<number> {
-  const { stdout } = await new Deno.Command("ss", { args: ["-ulmn", `sport = :${port}`] }).output();
+  const { stdout } = await new Deno.Command(programPath("ss"), {
+    args: ["-ulmn", `sport = :${port}`],
+  }).output();
   const match = /rb(\d+)/.exec(new TextDecoder().decode(stdout));
   assert.ok(match, `ss shows no socket on port ${port}`);
   return Number(match[1]);

@@ -6,7 +6,8 @@ import { CounterByPair, Metrics } from "../lib/metrics.ts";
 import { AddressAdvertiser } from "../lib/net/advertiser.ts";
 import { isWildcard } from "../lib/net/ip.ts";
 import { WakeBudget } from "../lib/wake/bursts.ts";
-import { CameraRegistry, SessionAnchors, SHORT_UID_LENGTH } from "../lib/wake/registry.ts";
+import { SessionAnchors } from "../lib/wake/anchors.ts";
+import { CameraRegistry, SHORT_UID_LENGTH } from "../lib/wake/registry.ts";
 import { SEND_SLAB_BYTES, SendBuffers } from "../lib/wake/send_buffers.ts";
 import { playSteps, registrySteps } from "./support/registry_steps.ts";
 import { FakeClock } from "./support/wake_server.ts";
@@ -29,6 +30,32 @@ Deno.test("registry: prefix lookup picks the freshest, stale entries read as abs
   assert.equal(registry.list().length, 2, "listed until swept");
   assert.deepEqual(registry.sweep().map((e) => e.uid), ["AAAA0001"]);
   assert.equal(registry.size, 1);
+});
+
+Deno.test("registry: UIDs match in any case; identify knows configured and held cameras only", () => {
+  const registry = new CameraRegistry({
+    staleAfterMs: 1000,
+    maxCameras: 10,
+    cameras: [{ name: "garden", uid: "95270000garden01" }, {
+      name: "porch",
+      uid: "95270000PORCH001",
+    }],
+  });
+  registry.upsertHeartbeat("95270000GARDEN010123", at("127.0.0.2"), 1n);
+  assert.equal(registry.lookupFresh("95270000garden01")?.uid, "95270000GARDEN010123");
+  assert.equal(registry.resolveTarget("95270000Garden010123")?.name, "garden");
+  assert.equal(registry.nameFor("95270000GARDEN010123"), "garden");
+  assert.deepEqual(registry.identify("porch"), { uid: "95270000PORCH001", name: "porch" });
+  assert.deepEqual(registry.identify("95270000porch001"), {
+    uid: "95270000PORCH001",
+    name: "porch",
+  });
+  assert.deepEqual(registry.identify("95270000garden01"), {
+    uid: "95270000GARDEN01",
+    name: "garden",
+  });
+  assert.equal(registry.identify("nosuch"), undefined);
+  assert.equal(registry.identify("95279999XXXXXXXX"), undefined);
 });
 
 Deno.test("registry: returned entries are copies; an address change is reported as moved", () => {

@@ -15,9 +15,25 @@ export const ADDON_STATE_DIR = "/data/state";
 /**
  * The API listens on every address: the Supervisor's watchdog reaches /healthz from its own
  * network namespace, so loopback would not do (the API then needs a token, which the run script
- * provides).
+ * provides). The port is the one the user gives "9899/tcp" (the API's default port, `API_PORT`)
+ * in the add-on's Network section, because that is the port the watchdog (`[PORT:9899]`) asks.
  */
-export const ADDON_API_LISTEN = `0.0.0.0:${API_PORT}`;
+const ADDON_API_HOST = "0.0.0.0";
+
+/**
+ * The add-on's ports as the Supervisor reports them (`GET /addons/self/info`, `data.network`):
+ * container port ("9899/tcp") -> the host port the user set, or null when the user cleared it.
+ * With the host's network the container port is the host port, so a moved port moves the
+ * listener.
+ */
+export type AddonNetwork = Record<string, number | null>;
+
+/** config.yaml's ports -> where a port the user moves goes in config.toml (table, key). */
+const PORT_KEYS: Record<string, [table: string, key: string]> = {
+  "9999/udp": ["wake_server", "middleman_port"],
+  "58200/udp": ["wake_server", "register_port"],
+  "443/tcp": ["push_listener", "port"],
+};
 
 /** What the Supervisor's `GET /services/mqtt` reports (`data`), when the MQTT service exists. */
 export interface MqttService {
@@ -54,24 +70,33 @@ const OPTION_KEYS: Record<string, [table: string, key: string]> = {
 
 /**
  * Builds config.toml from the add-on options, the MQTT service (null: none, or `mqtt: false`
- * in the options) and the API token. `extra_toml` is merged last, key by key, so it can set
- * anything the options do not cover (and override what they do). Throws `AddonOptionsError`
- * when `options` is not an object or `extra_toml` is not valid TOML.
+ * in the options), the API token and the ports the user set in the Network section (`network`;
+ * a cleared port keeps its default, as the watchdog does). `extra_toml` is merged last, key by
+ * key, so it can set anything the options do not cover (and override what they do). Throws
+ * `AddonOptionsError` when `options` is not an object or `extra_toml` is not valid TOML.
  */
 export function addonConfig(
   options: unknown,
   mqtt: MqttService | null,
   apiToken: string,
+  network: AddonNetwork = {},
 ): AddonConfig {
   if (typeof options !== "object" || options === null || Array.isArray(options)) {
     throw new AddonOptionsError("the add-on options must be a JSON object");
   }
   const o = options as Table;
+  const apiPort = network[`${API_PORT}/tcp`] ?? API_PORT;
   const doc: Table = {
     state_dir: ADDON_STATE_DIR,
     log: { format: "pretty" },
-    api: { listen: ADDON_API_LISTEN, token: apiToken },
+    api: { listen: `${ADDON_API_HOST}:${apiPort}`, token: apiToken },
   };
+  for (const [port, [table, key]] of Object.entries(PORT_KEYS)) {
+    const moved = network[port];
+    if (typeof moved === "number" && moved !== Number.parseInt(port)) {
+      tableOf(doc, table)[key] = moved;
+    }
+  }
   for (const [name, [table, key]] of Object.entries(OPTION_KEYS)) {
     if (o[name] !== undefined && o[name] !== null) tableOf(doc, table)[key] = o[name];
   }

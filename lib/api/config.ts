@@ -34,6 +34,13 @@ export const API_LIMITS_SPEC = {
     max: 65_536,
     help: "open HTTP connections at most (event streams included)",
   },
+  max_connections_per_address: {
+    type: "integer",
+    default: 32,
+    min: 1,
+    max: 65_536,
+    help: "open HTTP connections from one address at most, so one host cannot lock others out",
+  },
   max_event_streams: {
     type: "integer",
     default: 16,
@@ -46,7 +53,10 @@ export const API_LIMITS_SPEC = {
 /** `[api]`. */
 export const API_SPEC = { ...API_ACCESS_SPEC, ...API_LIMITS_SPEC } as const satisfies SectionSpec;
 
-/** The control API's bounds: `[api]` header_timeout_ms, max_connections, max_event_streams. */
+/**
+ * The control API's bounds: `[api]` header_timeout_ms, max_connections,
+ * max_connections_per_address, max_event_streams.
+ */
 export type ApiLimits = SectionValues<typeof API_LIMITS_SPEC>;
 
 /** The `[api]` limits when the config file sets none. */

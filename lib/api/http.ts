@@ -14,6 +14,12 @@ import { errorResponse } from "./json_response.ts";
 
 const log = getLogger(["bairelay", "api"]);
 
+/**
+ * Answers a GET of another endpoint of this API as the request being handled would be answered
+ * (its headers, so its token, go along): the status page renders what its script would load.
+ */
+export type LocalGet = (path: string) => Promise<Response>;
+
 /** One endpoint: `GET /api/cameras`, `POST /api/cameras/:target/wake`, ... */
 export interface Route {
   method: "GET" | "POST";
@@ -24,14 +30,19 @@ export interface Route {
   handle(
     request: Request,
     params: Record<string, string>,
-    context: RequestContext,
+    context?: RequestContext,
   ): Response | Promise<Response>;
 }
 
-/** What the listener knows of a request beyond the request itself. */
+/**
+ * What a route is given besides the request and its path's parameters: always by the Router
+ * (optional so that a route can be called by itself).
+ */
 export interface RequestContext {
   /** The caller's IP address (a wake from the API is attributed to it). */
   peer: string;
+  /** Asks this same table for another path, with this request's headers (so its token). */
+  get: LocalGet;
 }
 
 /** A compiled route table: finds the route for a request and runs it. */
@@ -47,7 +58,7 @@ export class Router {
   }
 
   /** Answers one request: 404 unknown path, 405 wrong method, 401 bad token, 500 on a bug. */
-  async handle(request: Request, context: RequestContext): Promise<Response> {
+  async handle(request: Request, peer: string): Promise<Response> {
     const url = new URL(request.url);
     const matches = this.compiled
       .map(({ route, pattern }) => ({ route, match: pattern.exec({ pathname: url.pathname }) }))
@@ -76,7 +87,9 @@ export class Router {
       }
     }
     try {
-      return await hit.route.handle(request, params, context);
+      const get = (path: string) =>
+        this.handle(new Request(new URL(path, url), { headers: request.headers }), peer);
+      return await hit.route.handle(request, params, { peer, get });
     } catch (error) {
       log.error("API {method} {path} failed: {error}", {
         method: request.method,
@@ -148,7 +161,7 @@ export async function startHttpApi(options: HttpApiOptions): Promise<HttpApi> {
     server = listenHttp(
       listen,
       options.limits,
-      (request, peer) => router.handle(request, { peer: plainIp(peer) }),
+      (request, peer) => router.handle(request, plainIp(peer)),
     );
   } catch (error) {
     throw listenError("api", { listener: "api (HTTP, TCP)", ...listen }, error);

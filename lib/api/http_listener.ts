@@ -1,12 +1,16 @@
 /**
  * The control API's HTTP/1.1 listener, over `Deno.listen`, with the limits a LAN-facing server
  * needs: a deadline for each request's header (a slow or half-sent header gets 408 and the
- * connection is closed), a cap on header size, a cap on open connections (one more is closed
- * at once), a cap on request bodies, and an idle keep-alive timeout.
+ * connection is closed), a cap on header size, caps on open connections in all and per source
+ * address (one more is closed at once), a cap on request bodies, and an idle keep-alive timeout.
  *
- * Why not `Deno.serve`: it has no header deadline (a half-sent header stayed open for minutes)
- * and no connection cap. Why not `node:http`: importing it brings up Deno's Node compatibility
- * layer, several MB of resident memory for the whole life of `serve` (issue 14, BENCHMARKS.md).
+ * Why not `Deno.serve`: its handler sees a request only once its header is parsed, and it has
+ * no header deadline (a half-sent header stayed open for minutes), no connection cap and no
+ * hook on a connection before its request; `Deno.serveHttp`, which served one connection
+ * accepted from our own `Deno.listen`, is gone in Deno 2. Nor would it save memory: an empty
+ * process serving with it measured no smaller than one with this listener. Why not
+ * `node:http`: importing it brings up Deno's Node compatibility layer, several MB of resident
+ * memory for the whole life of `serve`.
  *
  * Deliberately small: HTTP/1.1 and 1.0 over plain TCP; requests answered one at a time, in
  * order, per connection; bodies only with Content-Length (a Transfer-Encoding request body is
@@ -16,12 +20,21 @@
  */
 import { errorResponse } from "./json_response.ts";
 
-/** Limits of the HTTP listener (`[api]` header_timeout_ms, max_connections). */
+/**
+ * Limits of the HTTP listener (`[api]` header_timeout_ms, max_connections,
+ * max_connections_per_address).
+ */
 export interface HttpLimits {
   /** A request's header must be complete this long after its first byte, or 408 + close. */
   headerTimeoutMs: number;
   /** Open connections at most; one more is closed as soon as it is accepted. */
   maxConnections: number;
+  /**
+   * Open connections from one source address at most; one more is closed as soon as it is
+   * accepted. Without it one host holding half-sent headers fills `maxConnections` and every
+   * other client is refused until the header deadline frees a slot.
+   */
+  maxConnectionsPerAddress: number;
 }
 
 /** Request bodies larger than this are answered 413 (the API's requests carry none). */
@@ -102,9 +115,15 @@ export function listenHttp(
   const host = at.host.includes(":") ? `[${at.host}]` : at.host;
   const origin = `http://${host}:${port}`;
   const connections = new Set<Connection>();
+  /** Open connections per source address (an address is removed with its last connection). */
+  const perAddress = new Map<string, number>();
   const accepting = (async () => {
     for await (const conn of listener) {
-      if (connections.size >= limits.maxConnections) {
+      const from = conn.remoteAddr.hostname;
+      const fromThere = perAddress.get(from) ?? 0;
+      if (
+        connections.size >= limits.maxConnections || fromThere >= limits.maxConnectionsPerAddress
+      ) {
         conn.close();
         continue;
       }
@@ -112,7 +131,13 @@ export function listenHttp(
       conn.setNoDelay(true);
       const connection = new Connection(conn, origin, limits, handle);
       connections.add(connection);
-      void connection.serve().finally(() => connections.delete(connection));
+      perAddress.set(from, fromThere + 1);
+      void connection.serve().finally(() => {
+        connections.delete(connection);
+        const left = perAddress.get(from)! - 1;
+        if (left === 0) perAddress.delete(from);
+        else perAddress.set(from, left);
+      });
     }
   })().catch(() => {/* the listener was closed */});
   let closing: Promise<void> | null = null;

@@ -1,6 +1,7 @@
 /**
  * The control API's endpoints: the camera list, waking a camera, Prometheus metrics and a
- * health check. Each is a `Route`; `startService` puts them in the table (issue 5 adds its own).
+ * health check. Each is a `Route`; `startService` puts them in the table (the events log adds
+ * its own).
  *
  * Times in the JSON documents are ISO 8601 strings in UTC (`null` when never); durations are
  * integer milliseconds (`age_ms`).
@@ -182,8 +183,11 @@ export function wakeRoutes(deps: WakeRoutesDeps): Route[] {
     {
       method: "POST",
       path: "/api/cameras/:target/wake",
-      handle: (_request, params, { peer }) => {
-        const outcome = deps.wake.wake(params.target, { kind: "api", address: peer });
+      handle: (_request, params, context) => {
+        const outcome = deps.wake.wake(
+          params.target,
+          context ? { kind: "api", address: context.peer } : { kind: "api" },
+        );
         switch (outcome.result) {
           case "started":
           case "in_flight":
@@ -197,6 +201,13 @@ export function wakeRoutes(deps: WakeRoutesDeps): Route[] {
               404,
               `camera ${outcome.target} is not registered (no fresh heartbeat); check that its ` +
                 "DNS points p2p*.reolink.com here",
+              { target: outcome.target, uid: outcome.uid },
+            );
+          case "unknown":
+            return errorResponse(
+              404,
+              `no camera is named ${outcome.target} or has that UID (GET /api/cameras lists ` +
+                "them)",
               { target: outcome.target },
             );
           case "over_budget":

@@ -1,4 +1,4 @@
-/** Wire constants of the BcUdp protocol (see shared/docs/bcudp-wire.md). */
+/** Wire constants of the BcUdp protocol (docs/protocol.md describes them). */
 
 /** First u32 of a Discovery packet (XOR-encrypted XML body). */
 export const MAGIC_DISCOVERY = 0x2a87cf3a;

@@ -4,7 +4,8 @@
  */
 
 import { BcUdpError } from "./errors.ts";
-import { type DecodeOptions, decodePacketAt, type Packet, type PacketDecode } from "./packet.ts";
+import type { Packet } from "./packet.ts";
+import { type DecodeOptions, decodePacketAt, type PacketDecode } from "./packet_decode.ts";
 
 /**
  * Decodes every packet packed back to back in one datagram. Stops at the first packet that

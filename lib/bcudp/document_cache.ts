@@ -18,7 +18,7 @@ import { HEADER_SIZE, MAX_PAYLOAD_SIZE } from "./constants.ts";
 import { bcudpCrcByte, bcudpCrcWord } from "./crc.ts";
 import { BcUdpError } from "./errors.ts";
 import { hex32 } from "./hex.ts";
-import { parseMessage } from "./message.ts";
+import { parseMessage } from "./message_parser.ts";
 import type { Message } from "./schema.ts";
 import { RecentCache } from "./recent_cache.ts";
 import { fillKeystream, KEYSTREAM_LENGTH } from "./xor.ts";

@@ -6,18 +6,18 @@
 
 import { BcUdpError } from "./errors.ts";
 import { toHex } from "./hex.ts";
-import { fieldsToJsonValue, type JsonValue } from "./message.ts";
+import { fieldsToJsonValue, type JsonValue } from "./message_json.ts";
+import type { Packet } from "./packet.ts";
+import { decodePacketAt } from "./packet_decode.ts";
 import {
   bodyCrc,
-  decodePacketAt,
   kindOfMagic,
-  type Packet,
   packetEnd,
   type PacketHeader,
   readPacketHeader,
   unusualHeaderNote,
   unusualHeaderWord,
-} from "./packet.ts";
+} from "./packet_header.ts";
 import { decryptToString } from "./xor.ts";
 import { crcMismatch } from "./document_cache.ts";
 

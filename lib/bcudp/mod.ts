@@ -22,8 +22,23 @@ export {
 } from "./xor.ts";
 export { parseXml, writeXml, type XmlElement } from "./xml.ts";
 export * from "./schema.ts";
-export * from "./message.ts";
+export * from "./message_parser.ts";
+export * from "./message_writer.ts";
+export * from "./message_json.ts";
 export * from "./packet.ts";
+export {
+  bodyCrc,
+  type DiscoveryHeader,
+  kindOfMagic,
+  packetEnd,
+  type PacketHeader,
+  readDiscoveryHeader,
+  readPacketHeader,
+  unusualHeaderNote,
+  unusualHeaderWord,
+} from "./packet_header.ts";
+export * from "./packet_decode.ts";
+export * from "./packet_encode.ts";
 export * from "./datagram.ts";
 export * from "./document_cache.ts";
 export { RecentCache } from "./recent_cache.ts";

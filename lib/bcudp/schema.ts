@@ -1,7 +1,7 @@
 /**
  * One declarative schema per BcUdp XML variant: element order, type and optionality.
- * `message.ts` reads these tables to parse, write and validate, so this file is the single
- * source of truth for every variant (see shared/docs/bcudp-wire.md).
+ * The message parser, writer, validation and JSON reader all read these tables, so this file
+ * is the single source of truth for every variant (docs/protocol.md lists them).
  */
 
 import { MAX_UID_LENGTH } from "./constants.ts";
@@ -224,3 +224,11 @@ export type Message = {
 
 /** The message of one specific variant. */
 export type MessageOf<V extends VariantName> = Extract<Message, { variant: V }>;
+
+/** Builds a message of variant `V` (a typed shorthand for `{ variant, fields }`). */
+export function message<V extends VariantName>(
+  variant: V,
+  fields: MessageOf<V>["fields"],
+): MessageOf<V> {
+  return { variant, fields } as MessageOf<V>;
+}

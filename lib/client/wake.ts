@@ -1,5 +1,5 @@
 /**
- * The client side of the wake protocol (cloud-interception.md section I.5): ask the
+ * The client side of the wake protocol (docs/protocol.md, "Waking: a client asks, the camera wakes"): ask the
  * middleman(s) where the register is (`C2M_Q` -> `M2C_Q_R`), then ask the register to wake
  * the camera (`C2R_C` -> `R2C_C_R` or `R2C_T`). Plain data in, plain data out; sockets,
  * clock, DNS and randomness are injectable.

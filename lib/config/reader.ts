@@ -4,7 +4,7 @@
  * rooms read their sections with it; lib/config.ts assembles them.
  */
 
-import { isAbsolute, resolve } from "pathe";
+import { isAbsolute, resolve } from "../paths.ts";
 import { ipVersion } from "../net/ip.ts";
 import { camelCase, type Schema, type SectionSpec, type SectionValues, violation } from "./spec.ts";
 

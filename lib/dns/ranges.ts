@@ -1,8 +1,8 @@
 /**
  * Address ranges as the `[dns] allow_from` setting writes them ("192.168.0.0/16", "fd00::/8",
  * or a single address): parsed and checked here, without `node:net`, so the configuration can
- * validate them without bringing up Deno's Node layer (issue 14); `allow_list.ts` matches
- * clients against them.
+ * validate them without bringing up Deno's Node layer (megabytes of resident memory for
+ * serve's whole life); `allow_list.ts` matches clients against them.
  */
 
 import { ipVersion } from "../net/ip.ts";

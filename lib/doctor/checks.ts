@@ -7,6 +7,7 @@
 import { P2P_HOSTS } from "../reolink_hosts.ts";
 import type { CameraDocument } from "../api/routes.ts";
 import { classifyAnswer, dnsChecks } from "./dns_check.ts";
+import { drainChecks } from "./drain_check.ts";
 import type { DoctorFacts, ResolverAnswers } from "./facts.ts";
 import { type CheckGroup, type CheckResult, result } from "./result.ts";
 
@@ -30,6 +31,11 @@ export const CHECKS: readonly CheckDefinition[] = [
   { group: "serve", title: "receive buffers granted", run: receiveBufferChecks },
   { group: "serve", title: "MQTT broker connected", run: mqttCheck },
   { group: "cameras", title: "every camera fresh, stale or never seen", run: cameraChecks },
+  {
+    group: "cameras",
+    title: "no requester wakes a camera too often (battery drain)",
+    run: drainChecks,
+  },
   { group: "box", title: "privilege for the push port (443)", run: pushPortPrivilege },
   { group: "box", title: "net.core.rmem_max", run: rmemMaxCheck },
   { group: "box", title: "ports free for serve", run: portChecks },

@@ -1,6 +1,7 @@
 /**
  * The MQTT bridge: publishes each camera's motion, registration, last heartbeat, last motion,
- * recent wakes and last wake as retained QoS 1 topics, announces the bridge and the cameras to
+ * recent wakes, last wake and its day from the history (wakes and motion today, last woken
+ * by) as retained QoS 1 topics, announces the bridge and the cameras to
  * Home Assistant (device-based MQTT discovery, migrating what earlier versions published per
  * entity), and turns `{prefix}/{camera}/control/wakeup` into wakes. It is optional and never
  * in the way: while the broker is unreachable the rest of `serve` keeps working, the bridge
@@ -14,6 +15,7 @@
 
 import { getLogger } from "@logtape/logtape";
 import { type Clock, systemClock } from "../clock.ts";
+import type { CameraDaySummary } from "../history/store.ts";
 import {
   type CameraHistory,
   type CameraMqttState,
@@ -55,7 +57,8 @@ export interface MqttBridgeDeps {
 
 /**
  * A running bridge. Create it with `MqttBridge.start`; feed it with `declare`, `setMotion`,
- * `setRegistered`, `setHeartbeat`, `recordWake` and `setHistory`; stop it with `close`.
+ * `setRegistered`, `setHeartbeat`, `recordWake`, `setHistory` and `setDaySummary`; stop it
+ * with `close`.
  */
 export class MqttBridge {
   readonly #deps: MqttBridgeDeps;
@@ -161,6 +164,17 @@ export class MqttBridge {
    */
   setHistory(camera: CameraRef, history: CameraHistory): void {
     this.#states.setHistory(camera, history);
+  }
+
+  /**
+   * Publishes the camera's day from its history: Wakes today, Motion today, Last woken by
+   * (the requester's label, its kind and time as attributes), and the history's wakes of the
+   * last hour, which Wakes in the last hour shows when it is more than this run counted (so
+   * a restart does not reset it to 0). Call it at start for each camera with a history, after
+   * each wake or motion, and when the day turns.
+   */
+  setDaySummary(camera: CameraRef, summary: CameraDaySummary): void {
+    this.#states.setDaySummary(camera, summary);
   }
 
   /** Publishes "offline", disconnects and stops reconnecting; resolves within about a second. */

@@ -1,13 +1,15 @@
 /**
  * The bridge's camera state table and what each camera's state topics carry: motion and
- * registered (on/off), last heartbeat, last motion and last wake (ISO 8601 times), and the
- * wake count of the window (bursts started in the last hour unless configured), which one
- * timer lowers as wakes leave the window. The table is bounded: beyond its cap the least
+ * registered (on/off), last heartbeat, last motion and last wake (ISO 8601 times), the wake
+ * count of the window (bursts started in the last hour unless configured), which one timer
+ * lowers as wakes leave the window, and the day's figures from the camera's history (wakes
+ * and motion today, who woke it last). The table is bounded: beyond its cap the least
  * recently seen idle unconfigured camera is forgotten.
  */
 
 import { getLogger } from "@logtape/logtape";
 import type { Clock } from "../clock.ts";
+import type { CameraDaySummary } from "../history/store.ts";
 import type { Publisher } from "./session.ts";
 import {
   CAMERA_STATE_TOPICS,
@@ -32,6 +34,11 @@ export const MAX_UIDS_PER_NAMED_CAMERA = 4;
 export const DEFAULT_WAKE_WINDOW_MS = 3_600_000;
 /** Default most wakes counted per camera and window (the count shows at most this). */
 export const DEFAULT_MAX_COUNTED_WAKES = 1000;
+/**
+ * Longest text state published (the requester's label): Home Assistant refuses a sensor
+ * state longer than 255 characters, and would show none at all.
+ */
+export const MAX_STATE_TEXT = 255;
 
 /** Bounds of the table, as in the bridge's options. */
 export interface CameraStatesOptions {
@@ -60,6 +67,8 @@ export interface CameraMqttState extends CameraRef {
   lastWake?: number;
   /** Wakes started within the wake window (an hour unless configured). */
   wakes: number;
+  /** The day's figures from the camera's history, as last given (none before). */
+  day?: CameraDaySummary;
 }
 
 /** Times a camera keeps across restarts (the registry's), for `setHistory`. */
@@ -73,6 +82,11 @@ export interface CameraRecord extends Omit<CameraMqttState, "wakes"> {
   configured: boolean;
   /** Start times of the wakes within the window, oldest first. */
   wakeTimes: number[];
+  /**
+   * The history's count of wakes in the last hour and when it was given: it covers the wakes
+   * this run did not see (before a restart), and counts until it could have left the window.
+   */
+  historyWakes?: { count: number; at: number };
   touched: number;
   /** Motion came on while the broker was away (published on reconnect even if over by then). */
   missedMotion: boolean;
@@ -94,6 +108,21 @@ export interface CameraLifecycle {
   uidAdded(record: CameraRecord, uid: string): void;
   /** A camera was forgotten to keep the table within its cap. */
   forgotten(record: CameraRecord): void;
+}
+
+/** The state topics of the day's figures, published by `setDaySummary`. */
+const DAY_TOPICS: readonly CameraStateTopic[] = [
+  "wakes",
+  "wakes_today",
+  "motion_today",
+  "last_woken_by",
+  "last_woken_by_attributes",
+];
+
+/** `text` within MAX_STATE_TEXT characters (whole code points, so none is cut in half). */
+function stateText(text: string): string {
+  const characters = Array.from(text);
+  return characters.length <= MAX_STATE_TEXT ? text : characters.slice(0, MAX_STATE_TEXT).join("");
 }
 
 /** ISO 8601 text of a time, or undefined (nothing published) when there is none yet. */
@@ -145,6 +174,7 @@ export class CameraStates {
       ...(record.lastMotion === undefined ? {} : { lastMotion: record.lastMotion }),
       ...(record.lastWake === undefined ? {} : { lastWake: record.lastWake }),
       wakes: this.#countWakes(record),
+      ...(record.day === undefined ? {} : { day: record.day }),
     }));
   }
 
@@ -206,6 +236,24 @@ export class CameraStates {
       record.lastWake = history.lastWake;
       this.#publishState(record, "last_wake");
     }
+  }
+
+  /**
+   * The camera's day from its history: wakes and motion today, who woke it last (and, when
+   * newer, that wake's time as its last wake), and the wakes of the last hour, which the count
+   * shows when it is more than this run counted itself (after a restart it counted none).
+   */
+  setDaySummary(camera: CameraRef, summary: CameraDaySummary): void {
+    const record = this.#record(camera, false);
+    record.day = { ...summary };
+    record.historyWakes = { count: summary.wakesLastHour, at: this.#clock.now() };
+    const woken = summary.lastWokenBy?.at;
+    if (woken !== undefined && (record.lastWake ?? -Infinity) < woken) {
+      record.lastWake = woken;
+      this.#publishState(record, "last_wake");
+    }
+    for (const what of DAY_TOPICS) this.#publishState(record, what);
+    this.#scheduleWakeWindow();
   }
 
   /**
@@ -307,17 +355,48 @@ export class CameraStates {
         return String(this.#countWakes(record));
       case "last_wake":
         return time(record.lastWake);
+      case "wakes_today":
+        return record.day === undefined ? undefined : String(record.day.wakesToday);
+      case "motion_today":
+        return record.day === undefined ? undefined : String(record.day.motionToday);
     }
+    const woken = record.day?.lastWokenBy;
+    if (!woken) return undefined;
+    // The label as the plain text it is (Home Assistant evaluates no template on it).
+    if (what === "last_woken_by") return stateText(woken.requester);
+    return JSON.stringify({ kind: woken.kind, at: time(woken.at) });
   }
 
-  /** Wakes of `record` within the window (dropping the older ones). */
+  /**
+   * Wakes of `record` within the window: the more of its own count and the history's, at most
+   * maxCountedWakes.
+   */
   #countWakes(record: CameraRecord): number {
+    this.#dropExpired(record);
+    const max = this.#options.maxCountedWakes ?? DEFAULT_MAX_COUNTED_WAKES;
+    return Math.min(max, Math.max(record.wakeTimes.length, record.historyWakes?.count ?? 0));
+  }
+
+  /** Drops the wakes (and the history's count) that left the window; true when any did. */
+  #dropExpired(record: CameraRecord): boolean {
     const window = this.#options.wakeWindowMs ?? DEFAULT_WAKE_WINDOW_MS;
     const now = this.#clock.now();
+    let dropped = false;
     while (record.wakeTimes.length > 0 && now - record.wakeTimes[0] >= window) {
       record.wakeTimes.shift();
+      dropped = true;
     }
-    return record.wakeTimes.length;
+    if (record.historyWakes !== undefined && now - record.historyWakes.at >= window) {
+      record.historyWakes = undefined;
+      dropped = true;
+    }
+    return dropped;
+  }
+
+  /** When the oldest wake `record` counts leaves the window (Infinity: it counts none). */
+  #oldestCounted(record: CameraRecord): number {
+    const history = record.historyWakes?.count ? record.historyWakes.at : Infinity;
+    return Math.min(record.wakeTimes[0] ?? Infinity, history);
   }
 
   /**
@@ -330,7 +409,7 @@ export class CameraStates {
     if (this.#closing) return;
     let oldest = Infinity;
     for (const record of this.#cameras.values()) {
-      if (record.wakeTimes.length > 0) oldest = Math.min(oldest, record.wakeTimes[0]);
+      oldest = Math.min(oldest, this.#oldestCounted(record));
     }
     if (oldest === Infinity) return;
     const window = this.#options.wakeWindowMs ?? DEFAULT_WAKE_WINDOW_MS;
@@ -338,10 +417,7 @@ export class CameraStates {
     this.#wakeWindowTimer = this.#clock.setTimeout(() => {
       this.#wakeWindowTimer = undefined;
       for (const record of this.#cameras.values()) {
-        const before = record.wakeTimes.length;
-        if (before > 0 && this.#countWakes(record) !== before) {
-          this.#publishState(record, "wakes");
-        }
+        if (this.#dropExpired(record)) this.#publishState(record, "wakes");
       }
       this.#scheduleWakeWindow();
     }, delay);

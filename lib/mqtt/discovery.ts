@@ -7,7 +7,11 @@
  *   sensor and a Status connectivity sensor reading `{prefix}/status`), which every camera
  *   names as its `via_device`;
  * - one per camera (node `bairelay_{UID}`): Motion, Registered, Wake, Last heartbeat,
- *   Last motion, Wakes (bursts started in the last hour) and Last wake.
+ *   Last motion, Wakes (bursts started in the last hour), Last wake, and from the camera's
+ *   history Wakes today, Motion today and Last woken by (its kind and time as attributes).
+ *
+ * No component has a `value_template`: a requester's label (a configured name or an address
+ * from the network) is shown as the plain text it is, never evaluated as a template.
  *
  * Every entity is available while the bridge's `{prefix}/status` is "online" (except Status,
  * which shows that topic as connected or disconnected); Motion and Wake also need the
@@ -99,6 +103,8 @@ interface CameraEntity {
   needsRegistered: boolean;
   /** Its state topic, if it has one. */
   state?: CameraStateTopic;
+  /** Its JSON attributes topic, if it has one. */
+  attributes?: CameraStateTopic;
   config: Record<string, unknown>;
 }
 
@@ -169,6 +175,42 @@ const CAMERA_ENTITIES: readonly CameraEntity[] = [
     state: "last_wake",
     config: { name: "Last wake", device_class: "timestamp" },
   },
+  {
+    key: "wakes_today",
+    platform: "sensor",
+    legacy: false,
+    needsRegistered: false,
+    state: "wakes_today",
+    config: {
+      name: "Wakes today",
+      icon: "mdi:alarm",
+      // Falls to 0 at midnight, which total_increasing reads as a new cycle.
+      state_class: "total_increasing",
+      unit_of_measurement: "wakes",
+    },
+  },
+  {
+    key: "motion_today",
+    platform: "sensor",
+    legacy: false,
+    needsRegistered: false,
+    state: "motion_today",
+    config: {
+      name: "Motion today",
+      icon: "mdi:motion-sensor",
+      state_class: "total_increasing",
+      unit_of_measurement: "events",
+    },
+  },
+  {
+    key: "last_woken_by",
+    platform: "sensor",
+    legacy: false,
+    needsRegistered: false,
+    state: "last_woken_by",
+    attributes: "last_woken_by_attributes",
+    config: { name: "Last woken by", icon: "mdi:account-arrow-right" },
+  },
 ];
 
 function availability(topic: string, online: string, offline: string) {
@@ -206,7 +248,7 @@ function ids(
   return { unique_id: uniqueId, default_entity_id: `${platform}.${object}`, object_id: object };
 }
 
-/** The retained discovery message of one camera's device and its seven entities. */
+/** The retained discovery message of one camera's device and its entities. */
 export function cameraDiscovery(
   camera: DiscoveryCamera,
   context: DiscoveryContext,
@@ -225,6 +267,9 @@ export function cameraDiscovery(
       ...(entity.state === undefined
         ? { command_topic: topics.wakeup(camera.segment) }
         : { state_topic: topics.state(camera.segment, entity.state) }),
+      ...(entity.attributes === undefined
+        ? {}
+        : { json_attributes_topic: topics.state(camera.segment, entity.attributes) }),
       ...(entity.needsRegistered
         ? { availability: [bridgeOnline, registered], availability_mode: "all" }
         : {}),

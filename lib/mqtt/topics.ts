@@ -14,7 +14,9 @@ export const OFF = "off";
 
 /**
  * The state topics published for every camera (retained, QoS 1): motion and registered are
- * on/off, `wakes` a count, the others ISO 8601 times.
+ * on/off; `wakes`, `wakes_today` and `motion_today` counts; `last_woken_by` the requester's
+ * label as plain text and `last_woken_by_attributes` its kind and time as JSON; the others
+ * ISO 8601 times.
  */
 export const CAMERA_STATE_TOPICS = [
   "motion",
@@ -23,6 +25,10 @@ export const CAMERA_STATE_TOPICS = [
   "last_motion",
   "wakes",
   "last_wake",
+  "wakes_today",
+  "motion_today",
+  "last_woken_by",
+  "last_woken_by_attributes",
 ] as const;
 export type CameraStateTopic = typeof CAMERA_STATE_TOPICS[number];
 

@@ -17,4 +17,6 @@ export * from "./summary.ts";
 export * from "./format.ts";
 export * from "./show.ts";
 export * from "./compare.ts";
+export { MAX_REPLAY_PACKETS, ReplayError } from "./replay_exchanges.ts";
+export * from "./replay_report.ts";
 export * from "./replay.ts";

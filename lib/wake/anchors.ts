@@ -6,7 +6,7 @@
 
 import type { MessageOf } from "../bcudp/mod.ts";
 import { logger, type RateLimitedWarnings } from "./log.ts";
-import type { Address, SessionAnchor, SessionAnchors } from "./registry.ts";
+import type { Address } from "./registry.ts";
 import type { WakeMetrics } from "./wake_metrics.ts";
 
 /** What the anchors need from the wake server. */
@@ -53,5 +53,60 @@ export class Anchors {
       why: check.refused,
     });
     return undefined;
+  }
+}
+
+/** The `(token, ac)` pair issued to one camera by `M2D_Q_R`. */
+export interface SessionAnchor {
+  token: bigint;
+  ac: number;
+  issuedAt: number;
+}
+
+/**
+ * Per-UID session anchors: the middleman writes one on `D2M_Q`, the register reads it on
+ * `D2R_R` and answers only when the echoed token matches. Bounded by `maxAnchors`;
+ * anchors older than `ttlMs` are forgotten.
+ */
+export class SessionAnchors {
+  private readonly anchors = new Map<string, SessionAnchor>();
+
+  constructor(readonly maxAnchors: number, readonly ttlMs: number) {}
+
+  /** How many anchors are held. */
+  get size(): number {
+    return this.anchors.size;
+  }
+
+  /** Stores a fresh anchor for `uid`; false when full of other, unexpired UIDs. */
+  issue(uid: string, anchor: SessionAnchor): boolean {
+    if (!this.anchors.has(uid) && this.anchors.size >= this.maxAnchors) {
+      this.sweep(anchor.issuedAt);
+      if (this.anchors.size >= this.maxAnchors) return false;
+    }
+    this.anchors.set(uid, anchor);
+    return true;
+  }
+
+  /**
+   * Checks a `D2R_R`: the anchor's ac when `token` matches an unexpired anchor for `uid`,
+   * otherwise why not.
+   */
+  check(
+    uid: string,
+    token: bigint,
+    at: number,
+  ): { ac: number } | { refused: "no_anchor" | "token_mismatch" } {
+    const anchor = this.anchors.get(uid);
+    if (anchor === undefined || at - anchor.issuedAt > this.ttlMs) return { refused: "no_anchor" };
+    if (anchor.token !== token) return { refused: "token_mismatch" };
+    return { ac: anchor.ac };
+  }
+
+  /** Forgets expired anchors. */
+  sweep(at: number): void {
+    for (const [uid, anchor] of this.anchors) {
+      if (at - anchor.issuedAt > this.ttlMs) this.anchors.delete(uid);
+    }
   }
 }

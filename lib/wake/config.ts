@@ -4,7 +4,7 @@
  * bounds once; `WakeServerConfig` is inferred from them.
  */
 
-import { isAbsolute, join, resolve } from "pathe";
+import { isAbsolute, join, resolve } from "../paths.ts";
 import { MAX_UID_LENGTH, MIDDLEMAN_PORT, REGISTER_PORT } from "../bcudp/constants.ts";
 import { type ConfigEnv, type ConfigReader, isTable, show, type Table } from "../config/reader.ts";
 import { MS_MAX, PORT_BOUNDS, type SectionSpec, type SectionValues } from "../config/spec.ts";
@@ -171,7 +171,8 @@ export function readCameras(reader: ConfigReader, raw: unknown): CameraConfig[] 
         `must be unique; cameras[${uids.get(uid.toUpperCase())}] has it too`,
       );
     } else uids.set(uid.toUpperCase(), index);
-    if (name !== undefined && uid !== undefined) cameras.push({ name, uid });
+    // Upper case, as cameras report their UIDs: a UID copied in lower case still matches.
+    if (name !== undefined && uid !== undefined) cameras.push({ name, uid: uid.toUpperCase() });
   });
   return cameras;
 }

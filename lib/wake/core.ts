@@ -6,14 +6,14 @@
 
 import type { Metrics } from "../metrics.ts";
 import type { AddressAdvertiser } from "../net/advertiser.ts";
-import { Anchors } from "./anchors.ts";
+import { Anchors, SessionAnchors } from "./anchors.ts";
 import { BurstScheduler, WakeBudget } from "./bursts.ts";
 import { WakeEvents } from "./events.ts";
 import { RateLimitedWarnings } from "./log.ts";
 import { Middleman } from "./middleman.ts";
 import { Outbox, type SendFn } from "./outbox.ts";
 import { Register } from "./register.ts";
-import { type Address, type CameraEntry, CameraRegistry, SessionAnchors } from "./registry.ts";
+import { type Address, type CameraEntry, CameraRegistry } from "./registry.ts";
 import { Router } from "./routes.ts";
 import type {
   ListenerName,

@@ -141,7 +141,7 @@ export class Register {
     // A connect from this box itself is `bairelay wake` (or another local tool).
     const requester = { kind: isLoopback(peer.ip) ? "cli" : "client", address: peer.ip } as const;
     const outcome = entry === undefined
-      ? waker.refuseUnknown(msg.fields.uid, requester)
+      ? waker.refuse(msg.fields.uid, requester)
       : waker.start(entry, requester, {
         cli: { ip: peer.ip, port: msg.fields.cli.port },
         cmap: { ip: peer.ip, port: peer.port },

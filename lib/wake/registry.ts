@@ -82,6 +82,7 @@ export type RegistryView = Pick<
   | "lookupFresh"
   | "lookupByIp"
   | "resolveTarget"
+  | "identify"
 >;
 
 /**
@@ -114,7 +115,11 @@ export class CameraRegistry {
   constructor(options: RegistryOptions) {
     this.staleAfterMs = options.staleAfterMs;
     this.maxCameras = options.maxCameras;
-    this.cameras = options.cameras ?? [];
+    // Upper case, as cameras report their UIDs: a UID configured in lower case still matches.
+    this.cameras = (options.cameras ?? []).map((camera) => ({
+      name: camera.name,
+      uid: camera.uid.toUpperCase(),
+    }));
     this.now = options.now ?? Date.now;
   }
 
@@ -257,12 +262,15 @@ export class CameraRegistry {
 
   /**
    * The fresh camera whose long UID equals or starts with `uidOrPrefix` (a short UID from
-   * `C2R_C` or the config); on several matches the most recent heartbeat wins. A camera a
+   * `C2R_C` or the config, in any case); on several matches the most recent heartbeat wins. A camera a
    * longer configured UID claims is not matched by another configured camera's shorter UID.
    */
   lookupFresh(uidOrPrefix: string): CameraEntry | undefined {
     if (uidOrPrefix === "") return undefined;
-    const entry = this.freshInternal(uidOrPrefix);
+    // UIDs are matched in any case: cameras report them upper case, people type what they like.
+    const upper = uidOrPrefix.toUpperCase();
+    const entry = this.freshInternal(uidOrPrefix) ??
+      (upper === uidOrPrefix ? undefined : this.freshInternal(upper));
     return entry && copyEntry(entry);
   }
 
@@ -284,6 +292,25 @@ export class CameraRegistry {
   resolveTarget(target: string): CameraEntry | undefined {
     const configured = this.cameras.find((c) => c.name === target);
     return this.lookupFresh(configured?.uid ?? target);
+  }
+
+  /**
+   * The camera a user means by `target`, registered or not: a configured name, a configured
+   * UID, or a UID (or prefix) the registry holds or held (any case). Undefined when no camera
+   * has that name or UID, so a typo is not recorded as a camera.
+   */
+  identify(target: string): { uid: string; name?: string } | undefined {
+    const named = this.cameras.find((c) => c.name === target);
+    if (named !== undefined) return { uid: named.uid, name: named.name };
+    const upper = target.toUpperCase();
+    const configured = this.cameras.find((c) => c.uid === upper);
+    if (configured !== undefined) return { uid: configured.uid, name: configured.name };
+    for (const uid of [target, upper]) {
+      for (const candidate of this.candidates(uid)) {
+        if (candidate.startsWith(uid)) return { uid: candidate, name: this.nameFor(candidate) };
+      }
+    }
+    return undefined;
   }
 
   /** Counts a wake burst for `uid`. */
@@ -334,60 +361,5 @@ export class CameraRegistry {
       restored++;
     }
     return restored;
-  }
-}
-
-/** The `(token, ac)` pair issued to one camera by `M2D_Q_R`. */
-export interface SessionAnchor {
-  token: bigint;
-  ac: number;
-  issuedAt: number;
-}
-
-/**
- * Per-UID session anchors: the middleman writes one on `D2M_Q`, the register reads it on
- * `D2R_R` and answers only when the echoed token matches. Bounded by `maxAnchors`;
- * anchors older than `ttlMs` are forgotten.
- */
-export class SessionAnchors {
-  private readonly anchors = new Map<string, SessionAnchor>();
-
-  constructor(readonly maxAnchors: number, readonly ttlMs: number) {}
-
-  /** How many anchors are held. */
-  get size(): number {
-    return this.anchors.size;
-  }
-
-  /** Stores a fresh anchor for `uid`; false when full of other, unexpired UIDs. */
-  issue(uid: string, anchor: SessionAnchor): boolean {
-    if (!this.anchors.has(uid) && this.anchors.size >= this.maxAnchors) {
-      this.sweep(anchor.issuedAt);
-      if (this.anchors.size >= this.maxAnchors) return false;
-    }
-    this.anchors.set(uid, anchor);
-    return true;
-  }
-
-  /**
-   * Checks a `D2R_R`: the anchor's ac when `token` matches an unexpired anchor for `uid`,
-   * otherwise why not.
-   */
-  check(
-    uid: string,
-    token: bigint,
-    at: number,
-  ): { ac: number } | { refused: "no_anchor" | "token_mismatch" } {
-    const anchor = this.anchors.get(uid);
-    if (anchor === undefined || at - anchor.issuedAt > this.ttlMs) return { refused: "no_anchor" };
-    if (anchor.token !== token) return { refused: "token_mismatch" };
-    return { ac: anchor.ac };
-  }
-
-  /** Forgets expired anchors. */
-  sweep(at: number): void {
-    for (const [uid, anchor] of this.anchors) {
-      if (at - anchor.issuedAt > this.ttlMs) this.anchors.delete(uid);
-    }
   }
 }

@@ -47,7 +47,8 @@ export type ListenerName = "middleman" | "register";
 export type WakeOutcome =
   | { result: "started"; uid: string; sid: number }
   | { result: "in_flight"; uid: string; sid: number }
-  | { result: "not_registered"; target: string }
+  | { result: "not_registered"; target: string; uid: string }
+  | { result: "unknown"; target: string }
   | { result: "over_budget"; uid: string; wakesInLastHour: number; limit: number };
 
 export type { Requester } from "../history/requesters.ts";

@@ -44,6 +44,7 @@ const WAKE_RESULTS: readonly WakeOutcome["result"][] = [
   "in_flight",
   "over_budget",
   "not_registered",
+  "unknown",
 ];
 
 /** Upper bounds (seconds) of the wake confirmation histogram: a burst lasts about a second. */

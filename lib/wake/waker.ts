@@ -44,23 +44,33 @@ export interface WakerDeps {
 export class Waker {
   constructor(private readonly deps: WakerDeps) {}
 
-  /** Wakes `target` (configured name, short or long UID) on behalf of `requester`. */
+  /** Wakes `target` (configured name, short or long UID, any case) on behalf of `requester`. */
   wake(target: string, requester: Requester): WakeOutcome {
     const entry = this.deps.registry.resolveTarget(target);
     return entry === undefined
-      ? this.refuseUnknown(target, requester)
+      ? this.refuse(target, requester)
       : this.start(entry, requester, undefined);
   }
 
-  /** Refuses to wake `target`, which is not registered (or is stale). */
-  refuseUnknown(target: string, requester: Requester): WakeOutcome {
+  /**
+   * Refuses to wake `target`, which is no fresh camera: a known camera (configured, or held
+   * until recently) is `not_registered`, and that request is an event; anything else is
+   * `unknown`, and no event, so a typo or a probe never becomes a row of the events log.
+   */
+  refuse(target: string, requester: Requester): WakeOutcome {
     const source = describeRequester(requester);
-    this.record({ result: "not_registered", target }, target, 0, requester);
+    const known = this.deps.registry.identify(target);
+    if (known === undefined) {
+      this.deps.metrics.wakes.inc({ result: "unknown" });
+      return { result: "unknown", target };
+    }
+    const outcome: WakeOutcome = { result: "not_registered", target, uid: known.uid };
+    this.record(outcome, known.uid, 0, requester);
     logger.info("Cannot wake {target} for {source}: not registered (or stale)", {
       target,
       source,
     });
-    return { result: "not_registered", target };
+    return outcome;
   }
 
   private record(outcome: WakeOutcome, uid: string, sid: number, requester: Requester): void {

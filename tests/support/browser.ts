@@ -21,6 +21,23 @@ export const NO_CHROMIUM: string | false = (() => {
   }
 })();
 
+/** Where the README's screenshots live in the repository. */
+const README_SCREENSHOTS = new URL("../../docs/screenshots/", import.meta.url).pathname;
+
+/**
+ * The directory a test saves its screenshots into: a fresh temporary one, so running the tests
+ * never rewrites tracked files, or the README's docs/screenshots/ when UPDATE_SCREENSHOTS=1 asks
+ * to refresh them. Says where they go on stderr.
+ */
+export async function screenshotDir(): Promise<string> {
+  const dir = Deno.env.get("UPDATE_SCREENSHOTS") === "1"
+    ? README_SCREENSHOTS
+    : await Deno.makeTempDir({ prefix: "bairelay-screenshots-" }) + "/";
+  await Deno.mkdir(dir, { recursive: true });
+  console.error(`screenshots: ${dir}`);
+  return dir;
+}
+
 /** A running headless Chromium with its own throw-away profile. */
 export interface TestBrowser {
   browser: Browser;

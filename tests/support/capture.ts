@@ -7,6 +7,7 @@
  */
 
 import dgram from "node:dgram";
+import { programPath } from "./programs.ts";
 
 /** Which tool writes which file. */
 export interface CaptureSpec {
@@ -35,8 +36,9 @@ export interface RunningCapture {
  */
 export const CAPTURE_SKIP_REASON: string | undefined = (() => {
   try {
+    const tcpdump = programPath("tcpdump");
     const output = new Deno.Command("timeout", {
-      args: ["1", "tcpdump", "-i", "lo", "-n", "-c", "1", "-w", "/dev/null", "udp port 9"],
+      args: ["1", tcpdump, "-i", "lo", "-n", "-c", "1", "-w", "/dev/null", "udp port 9"],
       stdin: "null",
       stdout: "null",
       stderr: "piped",
@@ -90,7 +92,7 @@ export async function startCapture(
   filter: string,
   path: string,
 ): Promise<RunningCapture> {
-  const child = new Deno.Command(spec.tool, {
+  const child = new Deno.Command(programPath(spec.tool), {
     args: toolArguments(spec, filter, path),
     stdin: "null",
     stdout: "null",

@@ -12,6 +12,7 @@ import { DEFAULT_NAMES } from "../../lib/dns/names.ts";
 import { type DnsServerOptions, startDnsServer } from "../../lib/dns/server.ts";
 import { Metrics } from "../../lib/metrics.ts";
 import { freeUdpPort, randomLoopback } from "./serve_process.ts";
+import { programPath } from "./programs.ts";
 
 /** What dig saw. */
 export interface DigResult {
@@ -56,7 +57,11 @@ export async function dig(
     ...(options.source ? ["-b", options.source] : []),
     ...(options.extra ?? []),
   ];
-  const result = await new Deno.Command("dig", { args, stdout: "piped", stderr: "piped" })
+  const result = await new Deno.Command(programPath("dig"), {
+    args,
+    stdout: "piped",
+    stderr: "piped",
+  })
     .output();
   const output = new TextDecoder().decode(result.stdout) + new TextDecoder().decode(result.stderr);
   const status = /status: (\w+)/.exec(output)?.[1] ?? "timeout";
@@ -94,7 +99,7 @@ export async function startDnsmasq(
 ): Promise<Dnsmasq> {
   let port = fixedPort ?? await freeUdpPort(ip);
   while (fixedPort === undefined && !tcpFree(ip, port)) port = await freeUdpPort(ip);
-  const child = new Deno.Command("dnsmasq", {
+  const child = new Deno.Command(programPath("dnsmasq"), {
     args: [
       "--no-daemon",
       "--conf-file=/dev/null",

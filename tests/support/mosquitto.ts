@@ -1,14 +1,15 @@
 /**
- * A real Mosquitto broker for tests: `/usr/sbin/mosquitto` on 127.0.0.1 and a free port, with
+ * A real Mosquitto broker for tests: `mosquitto` on 127.0.0.1 and a free port, with
  * a generated config in a temporary directory (optionally a password file, so credentials are
  * enforced). It can be stopped and started again on the same port to simulate an outage.
  * `Subscriber` is the test's view of the broker: it records every message it receives.
  */
 
 import mqtt, { type MqttClient } from "mqtt";
+import { programPath } from "./programs.ts";
 
-const MOSQUITTO = "/usr/sbin/mosquitto";
-const MOSQUITTO_PASSWD = "/usr/bin/mosquitto_passwd";
+const MOSQUITTO = programPath("mosquitto");
+const MOSQUITTO_PASSWD = programPath("mosquitto_passwd");
 /** Longest wait for the broker to accept connections after a start. */
 const READY_TIMEOUT_MS = 5000;
 

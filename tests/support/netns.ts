@@ -4,6 +4,8 @@
  * (CAP_NET_ADMIN); `canCreateNetns()` says whether that works here.
  */
 
+import { programPath } from "./programs.ts";
+
 /** A created namespace and the addresses on each end of its veth pair. */
 export interface Netns {
   name: string;
@@ -17,7 +19,8 @@ export interface Netns {
 
 async function ip(args: string[]): Promise<{ ok: boolean; stderr: string }> {
   try {
-    const out = await new Deno.Command("ip", { args, stdout: "null", stderr: "piped" }).output();
+    const out = await new Deno.Command(programPath("ip"), { args, stdout: "null", stderr: "piped" })
+      .output();
     return { ok: out.success, stderr: new TextDecoder().decode(out.stderr).trim() };
   } catch (error) {
     return { ok: false, stderr: (error as Error).message };

@@ -1,51 +1,34 @@
 /**
  * Building and "running" the project's container image in this sandbox, where images cannot be
- * pulled and `podman run` does not work (no cgroups): local stand-ins for the base images are
- * made (a Debian root file system from debootstrap, the pinned Deno at the path of the official
- * `denoland/deno:bin` image), the real Dockerfile is built with `--isolation chroot`, and its
- * entrypoint is run in a chroot of the mounted image. Everything lives in a podman storage of
+ * pulled and `podman run` does not work (no cgroups): a local stand-in for the Debian base images
+ * is made (a root file system from debootstrap), the real Dockerfiles are built with
+ * `--isolation chroot`, and an image's entrypoint is run in a chroot of the mounted image. Everything lives in a podman storage of
  * its own under /var/tmp (kept between runs, like the debootstrap cache), so no image of the
  * machine's own storage is replaced.
  */
 
+import { programPath } from "./programs.ts";
 import { join } from "node:path";
+import { runCommand } from "./command.ts";
+import { debianRootSkipReason, ensureDebianRoot, succeeds } from "./debian_root.ts";
 
-/** Kept across runs: debootstrap is slow. */
-export const DEBOOTSTRAP_CACHE = "/var/tmp/bairelay-debootstrap";
-/** The Debian release of the Dockerfile's `debian:bookworm-slim`. */
-export const DEBIAN_SUITE = "bookworm";
 const STORAGE = "/var/tmp/bairelay-podman";
 /** podman with this test's own storage. */
-export const PODMAN = ["podman", "--root", `${STORAGE}/storage`, "--runroot", `${STORAGE}/run`];
+export const PODMAN = [
+  programPath("podman"),
+  "--root",
+  `${STORAGE}/storage`,
+  "--runroot",
+  `${STORAGE}/run`,
+];
 
 /** Runs a command; resolves with its output, throws with stderr when it fails. */
 export async function run(command: string[], options: { stdin?: Uint8Array } = {}) {
-  const child = new Deno.Command(command[0], {
-    args: command.slice(1),
-    stdin: options.stdin ? "piped" : "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  if (options.stdin) {
-    const writer = child.stdin.getWriter();
-    await writer.write(options.stdin);
-    await writer.close();
+  const result = await runCommand(command, options);
+  if (result.code !== 0) {
+    throw new Error(`${command.join(" ")} failed (${result.code}):\n${result.stderr}`);
   }
-  const output = await child.output();
-  const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-  if (!output.success) {
-    throw new Error(`${command.join(" ")} failed (${output.code}):\n${text(output.stderr)}`);
-  }
-  return { stdout: text(output.stdout), stderr: text(output.stderr) };
-}
-
-function succeeds(command: string[]): boolean {
-  try {
-    return new Deno.Command(command[0], { args: command.slice(1), stdout: "null", stderr: "null" })
-      .outputSync().success;
-  } catch {
-    return false;
-  }
+  return result;
 }
 
 /**
@@ -54,7 +37,9 @@ function succeeds(command: string[]): boolean {
  */
 export const CONTAINER_SKIP_REASON = (() => {
   if (Deno.uid() !== 0) return "needs root (podman build --isolation chroot, mount, chroot)";
-  if (!succeeds(["podman", "--version"])) return "podman is not installed (Debian package podman)";
+  if (!succeeds([programPath("podman"), "--version"])) {
+    return "podman is not installed (Debian package podman)";
+  }
   const dir = Deno.makeTempDirSync({ prefix: "bairelay-podman-probe-" });
   try {
     Deno.writeTextFileSync(join(dir, "probe"), "probe\n");
@@ -67,50 +52,17 @@ export const CONTAINER_SKIP_REASON = (() => {
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
-  const cached = exists(join(DEBOOTSTRAP_CACHE, DEBIAN_SUITE, "etc/debian_version"));
-  if (!cached && !succeeds(["debootstrap", "--version"])) {
-    return "debootstrap is not installed (Debian package debootstrap) and no cached root file system";
-  }
-  return undefined;
+  return debianRootSkipReason("amd64");
 })();
 
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /**
- * The local `debian:bookworm-slim`: a minbase debootstrap of the suite (made once, from Debian's
- * archive, and cached), imported under the name the Dockerfile uses.
+ * A local stand-in for a Debian bookworm base image (`debian:bookworm-slim`, Home Assistant's
+ * `base-debian:bookworm`): the cached minbase debootstrap, imported under the name given.
  */
 export async function ensureDebianImage(name: string): Promise<void> {
   if (succeeds([...PODMAN, "image", "exists", name])) return;
-  const rootfs = join(DEBOOTSTRAP_CACHE, DEBIAN_SUITE);
-  if (!exists(join(rootfs, "etc/debian_version"))) {
-    const partial = `${rootfs}.partial`;
-    await Deno.mkdir(DEBOOTSTRAP_CACHE, { recursive: true });
-    await Deno.remove(partial, { recursive: true }).catch(() => {});
-    await run(["debootstrap", "--variant=minbase", DEBIAN_SUITE, partial]);
-    await Deno.rename(partial, rootfs);
-  }
+  const rootfs = await ensureDebianRoot("amd64");
   await run(["sh", "-c", `tar -C '${rootfs}' -c . | ${PODMAN.join(" ")} import - '${name}'`]);
-}
-
-/** The local `denoland/deno:bin-VERSION`: only the given Deno executable, at /deno. */
-export async function ensureDenoBinImage(name: string, deno: string): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "bairelay-deno-image-" });
-  try {
-    await Deno.copyFile(deno, join(dir, "deno"));
-    await Deno.chmod(join(dir, "deno"), 0o755);
-    await Deno.writeTextFile(join(dir, "Containerfile"), "FROM scratch\nCOPY deno /deno\n");
-    await run([...PODMAN, "build", "--isolation", "chroot", "--pull=never", "-t", name, dir]);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
 }
 
 /** What `podman image inspect` says of an image's run configuration (docker format). */

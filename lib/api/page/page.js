@@ -1,7 +1,22 @@
 // The status page's script: loads /api/status, /api/cameras and /api/events, follows
 // /api/events/stream (read with fetch, so the token travels in a header, never in the URL),
 // and keeps one table row per camera, keyed by UID and updated in place. Every piece of data
-// reaches the page through textContent, never as HTML.
+// reaches the page through textContent, never as HTML. The server sends the page already
+// filled in (status, cameras, recent events): the script adopts those rows and keeps them live.
+// Each camera's 24-hour strip and drain warning are history.js's.
+
+import {
+  ago,
+  duration,
+  eventText,
+  hostPort,
+  listenerItems,
+  STATE_LABELS,
+  WAKE_RESULTS,
+  wakesText,
+} from "./format.js";
+import { el, setText } from "./dom.js";
+import { HistoryStrips } from "./history.js";
 
 const TOKEN_KEY = "bairelay.token";
 /** Status and camera list refresh interval (ages tick every second in between). */
@@ -15,21 +30,13 @@ const STREAM_RETRY_MAX_MS = 15000;
 /** After a registration or a stale camera, refresh the camera list this soon. */
 const REFRESH_SOON_MS = 250;
 
-const WAKE_RESULTS = {
-  started: "Wake started",
-  in_flight: "Already waking",
-  over_budget: "Refused (budget)",
-  not_registered: "Not registered",
-};
-
-const STATE_LABELS = { fresh: "fresh", stale: "stale", never_seen: "never seen" };
-
 const $ = (id) => document.getElementById(id);
 
 /** What the page knows; rows are keyed by UID. */
 const page = {
   token: sessionStorage.getItem(TOKEN_KEY),
   rows: new Map(),
+  strips: new HistoryStrips(getJson),
   /** uid -> {on, at}: motion on/off from the events. */
   motion: new Map(),
   /** Server clock minus browser clock, ms (from heartbeat ages). */
@@ -95,30 +102,6 @@ $("token-form").addEventListener("submit", (event) => {
 // ------------------------------------------------------------------------------------------
 // Formatting
 
-function setText(element, text) {
-  if (element.textContent !== text) element.textContent = text;
-}
-
-function ago(ms) {
-  if (ms === null || !Number.isFinite(ms)) return "never";
-  const s = Math.max(0, Math.floor(ms / 1000));
-  if (s < 60) return `${s} s ago`;
-  if (s < 3600) return `${Math.floor(s / 60)} min ago`;
-  if (s < 86400) return `${Math.floor(s / 3600)} h ago`;
-  return `${Math.floor(s / 86400)} d ago`;
-}
-
-function duration(totalSeconds) {
-  const s = Math.max(0, Math.floor(totalSeconds));
-  const d = Math.floor(s / 86400);
-  const h = Math.floor((s % 86400) / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  if (d > 0) return `${d} d ${h} h`;
-  if (h > 0) return `${h} h ${m} min`;
-  if (m > 0) return `${m} min ${s % 60} s`;
-  return `${s} s`;
-}
-
 /** ms since an ISO time of the server, or null. */
 function since(iso) {
   if (!iso) return null;
@@ -129,13 +112,6 @@ function clock(iso) {
   return new Date(iso).toLocaleTimeString([], { hour12: false });
 }
 
-function el(tag, className, text) {
-  const element = document.createElement(tag);
-  if (className) element.className = className;
-  if (text !== undefined) element.textContent = text;
-  return element;
-}
-
 // ------------------------------------------------------------------------------------------
 // Header: version, uptime, listeners
 
@@ -143,18 +119,7 @@ function renderStatus(status) {
   page.status = status;
   page.statusAt = performance.now();
   setText($("version"), `v${status.version}`);
-  const items = status.listeners.map((l) => ({
-    name: l.name,
-    kind: l.protocol,
-    state: l.state,
-    detail: l.state === "up" ? l.address : l.reason,
-  }));
-  items.push({
-    name: "mqtt",
-    kind: "broker",
-    state: status.mqtt.state,
-    detail: status.mqtt.error ?? status.mqtt.broker ?? "no broker configured",
-  });
+  const items = listenerItems(status);
   const list = $("listeners");
   const signature = JSON.stringify(items);
   if (list.dataset.signature === signature) return;
@@ -193,6 +158,7 @@ function createRow(uid) {
     motionAgo: el("span", "sub"),
     wakes: el("span"),
     wakesTotal: el("span", "sub"),
+    drains: el("div", "drains"),
     button: el("button", "", "Wake"),
     result: el("span", "result"),
   };
@@ -214,11 +180,56 @@ function createRow(uid) {
     cell("Last heartbeat", "", cells.heartbeat),
     cell("Motion", "", cells.motion, cells.motionAgo),
     cell("Wakes, last hour", "", cells.wakes, cells.wakesTotal),
+    cell("Last 24 hours", "history", cells.drains),
     cell("", "action", cells.button, cells.result),
   );
+  cells.history = cells.drains.parentElement;
+  return wireRow(tr, cells);
+}
+
+/** A row the server rendered (the same markup as createRow's), taken over as it is. */
+function adoptRow(tr) {
+  const [head, address, state, heartbeat, motion, wakes, history, action] = tr.cells;
+  const cells = {
+    name: head.children[0],
+    uid: head.children[1],
+    address: address.children[0],
+    state: state.children[0],
+    heartbeat: heartbeat.children[0],
+    motion: motion.children[0],
+    motionAgo: motion.children[1],
+    wakes: wakes.children[0],
+    wakesTotal: wakes.children[1],
+    history,
+    drains: history.children[0],
+    button: action.children[0],
+    result: action.children[1],
+  };
+  // Disabled while the page could not wake anything (no script).
+  cells.button.disabled = false;
+  return wireRow(tr, cells);
+}
+
+function wireRow(tr, cells) {
   const row = { tr, cells, camera: null, fetchedAt: 0 };
   cells.button.addEventListener("click", () => wake(row));
+  page.strips.add(tr.dataset.uid, row);
   return row;
+}
+
+/**
+ * Takes over what the server rendered: its camera rows and its events (times made local). The
+ * server asks for the token when the page's request had none; a token this tab keeps is tried
+ * first (a refusal asks again).
+ */
+function adoptServerRendered() {
+  if (page.token) $("token-panel").hidden = true;
+  for (const tr of $("camera-rows").rows) page.rows.set(tr.dataset.uid, adoptRow(tr));
+  for (const li of $("events").children) {
+    page.seenEvents.add(li.dataset.key);
+    const time = li.querySelector("time");
+    time.textContent = clock(time.dateTime);
+  }
 }
 
 function renderCameras(document_) {
@@ -247,6 +258,7 @@ function renderCameras(document_) {
     if (!present.has(uid)) {
       row.tr.remove();
       page.rows.delete(uid);
+      page.strips.remove(uid);
     }
   }
   setText($("camera-count"), `(${page.rows.size})`);
@@ -267,20 +279,10 @@ function updateRow(row) {
   setText(cells.state, STATE_LABELS[camera.state] ?? camera.state);
   const badge = `badge ${camera.state}`;
   if (cells.state.className !== badge) cells.state.className = badge;
-  setText(
-    cells.wakes,
-    camera.wake_budget === null
-      ? `${camera.wakes_last_hour ?? "–"} (no limit)`
-      : `${camera.wakes_last_hour} / ${camera.wake_budget}`,
-  );
+  setText(cells.wakes, wakesText(camera));
   setText(cells.wakesTotal, `${camera.wakes} in all`);
+  page.strips.update(camera.uid);
   tickRow(row);
-}
-
-function hostPort(address) {
-  return address.ip.includes(":")
-    ? `[${address.ip}]:${address.port}`
-    : `${address.ip}:${address.port}`;
 }
 
 /** The parts of a row that change with time alone: ages and the motion badge. */
@@ -303,7 +305,7 @@ function tickRow(row) {
 
 function tick() {
   tickUptime();
-  for (const row of page.rows.values()) tickRow(row);
+  for (const row of page.rows.values()) if (row.camera) tickRow(row);
 }
 
 // ------------------------------------------------------------------------------------------
@@ -342,21 +344,6 @@ async function wake(row) {
 // ------------------------------------------------------------------------------------------
 // Events: the backlog, then the live stream
 
-function eventText(event) {
-  switch (event.type) {
-    case "motion":
-      return event.motion ? "Motion started" : "Motion ended";
-    case "wake":
-      return `Wake (${event.source}): ${(WAKE_RESULTS[event.result] ?? event.result)}`;
-    case "registered":
-      return `Registered from ${event.address}`;
-    case "stale":
-      return "Went stale: no heartbeat";
-    default:
-      return event.type;
-  }
-}
-
 /** Adds an event in time order (newest at the top) unless already shown; true when new. */
 function showEvent(event) {
   const key = JSON.stringify(event);
@@ -386,11 +373,12 @@ function applyMotion(event) {
   if (known && known.at > event.at) return;
   page.motion.set(event.uid, { on: event.motion, at: event.at });
   const row = page.rows.get(event.uid);
-  if (row) tickRow(row);
+  if (row?.camera) tickRow(row);
 }
 
 function onLiveEvent(event) {
   if (!showEvent(event)) return;
+  if (event.type === "wake" || event.type === "motion") page.strips.eventFor(event.uid);
   if (event.type === "motion") applyMotion(event);
   else refreshSoon();
 }
@@ -491,7 +479,9 @@ async function start() {
   void streamForever(page.stream);
   page.timers.push(
     setInterval(() => {
-      if (!document.hidden) void refresh().catch(() => {});
+      if (document.hidden) return;
+      void refresh().catch(() => {});
+      page.strips.refreshDue();
     }, POLL_MS),
     setInterval(tick, TICK_MS),
   );
@@ -507,4 +497,5 @@ function stop() {
   setLive(false);
 }
 
+adoptServerRendered();
 void start();
