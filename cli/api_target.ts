@@ -4,9 +4,11 @@
  * `--token`, else $BAIRELAY_API_TOKEN, else the config file.
  */
 
+import { type Command, Option } from "commander";
 import { ApiClientError, DEFAULT_API_URL } from "../lib/api/client.ts";
 import { type Config, ConfigError, loadConfig } from "../lib/config.ts";
 import { formatListen } from "../lib/net/listen_address.ts";
+import { apiUrlArgument, millisecondsArgument } from "./arguments.ts";
 import { CliExit, EXIT } from "./exit_codes.ts";
 
 /** The API flags shared by the client subcommands. */
@@ -67,4 +69,28 @@ export function apiExit(error: unknown): CliExit {
     ? EXIT.USAGE
     : EXIT.FAILURE;
   return new CliExit(code, error.message);
+}
+
+/** How long a client subcommand waits for the API by default, in ms. */
+export const DEFAULT_API_TIMEOUT_MS = 5000;
+
+/**
+ * Adds the options every subcommand reading the API has, in one order: --api, --config,
+ * --json (`json` says what it prints), --token and --timeout.
+ */
+export function addApiOptions(command: Command, json: string): Command {
+  return command
+    .option(
+      "--api <url>",
+      `Control API address (default: ${DEFAULT_API_URL})`,
+      apiUrlArgument,
+    )
+    .option("-c, --config <file>", "Take the API address and token from serve's config file")
+    .option("--json", json)
+    .option("--token <token>", "Bearer token, if the API has one (default: $BAIRELAY_API_TOKEN)")
+    .addOption(
+      new Option("--timeout <ms>", "Give up after this many milliseconds")
+        .default(DEFAULT_API_TIMEOUT_MS)
+        .argParser(millisecondsArgument()),
+    );
 }

@@ -4,11 +4,10 @@
  * and the drain warning.
  */
 
-import { Command, Option } from "commander";
-import { DEFAULT_API_URL, fetchCameras, fetchHistory } from "../lib/api/client.ts";
+import { Command } from "commander";
+import { fetchCameras, fetchHistory } from "../lib/api/client.ts";
 import type { HistoryDocument } from "../lib/api/history_route.ts";
-import { apiExit, apiTarget, loadConfigFile } from "./api_target.ts";
-import { apiUrlArgument, millisecondsArgument } from "./arguments.ts";
+import { addApiOptions, apiExit, apiTarget, loadConfigFile } from "./api_target.ts";
 import { drainAdvice } from "../lib/history/store.ts";
 import { CliExit, EXIT } from "./exit_codes.ts";
 import { formatAge } from "./registry.ts";
@@ -22,35 +21,22 @@ interface HistoryOptions {
   timeout: number;
 }
 
-/** How long `history` waits for each API answer by default, in ms. */
-const DEFAULT_TIMEOUT_MS = 5000;
-
 /** Most offline spans listed per camera (the count says how many there were). */
 const MAX_SPANS_SHOWN = 10;
 
 /** The `history` subcommand. */
 export function historyCommand(): Command {
-  return new Command("history")
-    .summary("Who woke each camera, its motion and gaps")
-    .description(
-      "Per camera: its wakes by requester, motion, offline spans, heartbeat cadence and the " +
-        "drain warning, from `bairelay serve`'s history, through its control API.",
-    )
-    .argument("[camera]", "Configured name or UID (default: every camera)")
-    .option("--since <when>", "A duration back from now (90m, 24h, 7d) or an ISO time", "24h")
-    .option(
-      "--api <url>",
-      `Control API address (default: ${DEFAULT_API_URL})`,
-      apiUrlArgument,
-    )
-    .option("-c, --config <file>", "Take the API address and token from serve's config file")
-    .option("--json", "Print the API's JSON documents instead of text")
-    .option("--token <token>", "Bearer token, if the API has one (default: $BAIRELAY_API_TOKEN)")
-    .addOption(
-      new Option("--timeout <ms>", "Give up after this many milliseconds")
-        .default(DEFAULT_TIMEOUT_MS)
-        .argParser(millisecondsArgument()),
-    )
+  return addApiOptions(
+    new Command("history")
+      .summary("Who woke each camera, its motion and gaps")
+      .description(
+        "Per camera: its wakes by requester, motion, offline spans, heartbeat cadence and the " +
+          "drain warning, from `bairelay serve`'s history, through its control API.",
+      )
+      .argument("[camera]", "Configured name or UID (default: every camera)")
+      .option("--since <when>", "A duration back from now (90m, 24h, 7d) or an ISO time", "24h"),
+    "Print the API's JSON documents instead of text",
+  )
     .addHelpText(
       "after",
       `

@@ -1,14 +1,10 @@
 /** `bairelay registry`: the cameras registered with a running `serve`, from its control API. */
 
-import { Command, Option } from "commander";
-import { DEFAULT_API_URL, fetchCameras } from "../lib/api/client.ts";
+import { Command } from "commander";
+import { fetchCameras } from "../lib/api/client.ts";
 import type { CameraDocument } from "../lib/api/routes.ts";
-import { apiExit, apiTarget, loadConfigFile } from "./api_target.ts";
-import { apiUrlArgument, millisecondsArgument } from "./arguments.ts";
+import { addApiOptions, apiExit, apiTarget, loadConfigFile } from "./api_target.ts";
 import { CliExit, EXIT } from "./exit_codes.ts";
-
-/** How long `registry` waits for the API by default, in ms. */
-const DEFAULT_TIMEOUT_MS = 5000;
 
 interface RegistryOptions {
   api?: string;
@@ -20,25 +16,15 @@ interface RegistryOptions {
 
 /** The `registry` subcommand. */
 export function registryCommand(): Command {
-  return new Command("registry")
-    .summary("List the cameras a running serve knows")
-    .description(
-      "List the cameras registered with `bairelay serve` (and those named in its [[cameras]] " +
-        "that never registered), through its control API.",
-    )
-    .option(
-      "--api <url>",
-      `Control API address (default: ${DEFAULT_API_URL})`,
-      apiUrlArgument,
-    )
-    .option("-c, --config <file>", "Take the API address and token from serve's config file")
-    .option("--json", "Print the API's JSON document instead of a table")
-    .option("--token <token>", "Bearer token, if the API has one (default: $BAIRELAY_API_TOKEN)")
-    .addOption(
-      new Option("--timeout <ms>", "Give up after this many milliseconds")
-        .default(DEFAULT_TIMEOUT_MS)
-        .argParser(millisecondsArgument()),
-    )
+  return addApiOptions(
+    new Command("registry")
+      .summary("List the cameras a running serve knows")
+      .description(
+        "List the cameras registered with `bairelay serve` (and those named in its [[cameras]] " +
+          "that never registered), through its control API.",
+      ),
+    "Print the API's JSON document instead of a table",
+  )
     .addHelpText(
       "after",
       `

@@ -12,7 +12,16 @@ import { VERSION } from "../lib/version.ts";
 import { runCli } from "./support/run_cli.ts";
 import { startServiceFixture } from "./support/service_fixture.ts";
 
-const SUBCOMMANDS = ["serve", "decode", "encode", "wake", "registry", "doctor", "pcap-replay"];
+const SUBCOMMANDS = [
+  "serve",
+  "decode",
+  "encode",
+  "wake",
+  "registry",
+  "history",
+  "doctor",
+  "pcap-replay",
+];
 const MISSING = "/nonexistent/bairelay-input";
 
 /** Asserts a usage error in bairelay's style: exit 2, nothing on stdout, `bairelay: ...`. */
