@@ -4,7 +4,7 @@
  * and the drain warning.
  */
 
-import { Command } from "commander";
+import { Command, Option } from "commander";
 import { fetchCameras, fetchHistory } from "../lib/api/client.ts";
 import type { HistoryDocument } from "../lib/api/history_route.ts";
 import { addApiOptions, apiExit, apiTarget, loadConfigFile } from "./api_target.ts";
@@ -34,7 +34,10 @@ export function historyCommand(): Command {
           "drain warning, from `bairelay serve`'s history, through its control API.",
       )
       .argument("[camera]", "Configured name or UID (default: every camera)")
-      .option("--since <when>", "A duration back from now (90m, 24h, 7d) or an ISO time", "24h"),
+      .addOption(
+        new Option("--since <when>", "A duration back from now (90m, 24h, 7d) or an ISO time")
+          .default("24h", "24h"),
+      ),
     "Print the API's JSON documents instead of text",
   )
     .addHelpText(
