@@ -306,6 +306,10 @@ Deno.test("a registered camera's device message; motion and wakes reach its MQTT
     for (const { payload } of [lastMotion, lastWake]) {
       assert.ok(Math.abs(Date.parse(payload) - Date.now()) < 10_000, payload);
     }
+    // The day's sensors follow the camera's history: one motion, one wake, woken by motion.
+    await sub.waitForPayload(state("motion_today"), "1");
+    await sub.waitForPayload(state("wakes_today"), "1");
+    await sub.waitForPayload(state("last_woken_by"), "motion");
   } finally {
     await s.close();
   }

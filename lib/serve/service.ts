@@ -166,6 +166,7 @@ export async function startService(config: Config, deps: ServiceDeps = {}): Prom
             registry,
             cameras: config.cameras,
             wake: (target) => running.wake(target, { kind: "mqtt" }),
+            daySummary: (uid, at) => historyFeed.store.summary(uid, at),
             clock: timers,
           },
         );
