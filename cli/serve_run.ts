@@ -18,7 +18,7 @@ import { MqttConfigError } from "../lib/mqtt/errors.ts";
 import { ListenError } from "../lib/net/listen_error.ts";
 import { redirectAdvice, REOLINK_HOSTS } from "../lib/reolink_hosts.ts";
 import { responderAdvice } from "../lib/dns/advice.ts";
-import { CliExit, EXIT } from "./exit_codes.ts";
+import { CliExit, EXIT, usageError } from "./exit_codes.ts";
 import { describeConfig } from "./check_config.ts";
 import type { FlagSpec } from "./flags.ts";
 
@@ -101,7 +101,10 @@ export async function runServe(options: ServeOptions): Promise<void> {
     config = loadConfig({ path, flags });
   } catch (error) {
     if (error instanceof ConfigError) {
-      throw new CliExit(EXIT.USAGE, `invalid configuration:\n${error.message}`);
+      const message = `invalid configuration:\n${error.message}`;
+      // A flag's value at fault is a command-line mistake: the same hint as every other one.
+      const fromFlag = error.problems.some((problem) => problem.source.startsWith("--"));
+      throw fromFlag ? usageError(message) : new CliExit(EXIT.USAGE, message);
     }
     throw error;
   }

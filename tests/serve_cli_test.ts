@@ -61,6 +61,21 @@ Deno.test("serve: the serve task's permissions are enough, the receive buffers i
   }
 });
 
+Deno.test("serve: a bad flag value is a usage error with the --help hint; a bad file is not", async () => {
+  const flag = await runCli(["serve", "--middleman-port", "0"]);
+  assert.equal(flag.code, 2, flag.stderr);
+  assert.match(flag.stderr, /--middleman-port: wake_server\.middleman_port: must be/);
+  assert.match(flag.stderr, /\(run with --help for usage\)\n?$/);
+  const path = await tempFile(`[wake_server]\nheartbeat_ms = 500\n`);
+  try {
+    const file = await runCli(["serve", "--config", path]);
+    assert.equal(file.code, 2, file.stderr);
+    assert.doesNotMatch(file.stderr, /run with --help/);
+  } finally {
+    await Deno.remove(path);
+  }
+});
+
 Deno.test("serve: a bad config file exits 2 naming the file, the key and the rule", async () => {
   const path = await tempFile(`[wake_server]\nheartbeat_ms = 500\nregister_prot = 1\n`);
   try {
