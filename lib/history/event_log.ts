@@ -7,7 +7,7 @@
 
 import { hourOf } from "./hours.ts";
 import { REQUESTER_KINDS, type RequesterKind } from "./requesters.ts";
-import { RingSlots } from "./ring.ts";
+import { ColumnRing } from "./ring.ts";
 
 /** A camera registered (booted, or re-anchored after a restart of its session). */
 export interface RegisteredEvent {
@@ -69,22 +69,23 @@ const KIND_MASK = 7;
  */
 export type WakeRow = [number, number, number, number, number, number, number];
 
+/** The wake ring's columns. */
+function wakeColumns(capacity: number) {
+  return {
+    at: new Float64Array(capacity),
+    label: new Uint16Array(capacity),
+    flags: new Uint8Array(capacity),
+    sid: new Float64Array(capacity),
+    count: new Uint32Array(capacity),
+  };
+}
+
 /** One camera's recent wakes; see the module docs. */
 export class WakeLog {
-  private readonly ring: RingSlots;
-  private readonly at: Float64Array;
-  private readonly label: Uint16Array;
-  private readonly flags: Uint8Array;
-  private readonly sid: Float64Array;
-  private readonly count: Uint32Array;
+  private readonly ring: ColumnRing<ReturnType<typeof wakeColumns>>;
 
   constructor(maxEvents: number) {
-    this.ring = new RingSlots(maxEvents);
-    this.at = new Float64Array(maxEvents);
-    this.label = new Uint16Array(maxEvents);
-    this.flags = new Uint8Array(maxEvents);
-    this.sid = new Float64Array(maxEvents);
-    this.count = new Uint32Array(maxEvents);
+    this.ring = new ColumnRing(maxEvents, wakeColumns);
   }
 
   /** Wakes held. */
@@ -100,6 +101,12 @@ export class WakeLog {
     return -1;
   }
 
+  /** The slot of the newest started (or refused) wake `match` also accepts, or -1. */
+  private findLastOf(refused: boolean, match: (slot: number) => boolean): number {
+    const { flags } = this.ring.columns;
+    return this.findLast((slot) => ((flags[slot] & REFUSED) !== 0) === refused && match(slot));
+  }
+
   /**
    * A wake of the requester `label` (an index into the label table). Refusals of the same
    * requester within the hour fold into one wake with a count, so one that keeps asking
@@ -107,62 +114,52 @@ export class WakeLog {
    */
   add(at: number, label: number, kind: RequesterKind, refused: boolean, sid: number): void {
     if (refused) {
-      const folded = this.findLast((slot) =>
-        (this.flags[slot] & REFUSED) !== 0 && this.label[slot] === label &&
-        hourOf(this.at[slot]) === hourOf(at)
+      const { at: time, label: labels } = this.ring.columns;
+      const folded = this.findLastOf(
+        true,
+        (slot) => labels[slot] === label && hourOf(time[slot]) === hourOf(at),
       );
       if (folded >= 0) {
-        this.count[folded]++;
+        this.ring.columns.count[folded]++;
         return;
       }
     }
-    this.put(this.ring.push(), [
-      at,
-      label,
-      REQUESTER_KINDS.indexOf(kind),
-      refused ? 1 : 0,
-      0,
-      sid,
-      1,
-    ]);
+    this.restore([at, label, REQUESTER_KINDS.indexOf(kind), refused ? 1 : 0, 0, sid, 1]);
   }
 
-  private put(slot: number, [at, label, kind, refused, acknowledged, sid, count]: WakeRow) {
-    this.at[slot] = at;
-    this.label[slot] = label;
-    this.flags[slot] = kind | (refused ? REFUSED : 0) | (acknowledged ? ACKNOWLEDGED : 0);
-    this.sid[slot] = sid;
-    this.count[slot] = count;
+  /** Appends one wake as the history file holds it (checked by the reader). */
+  restore([at, label, kind, refused, acknowledged, sid, count]: WakeRow): void {
+    const slot = this.ring.push();
+    const columns = this.ring.columns;
+    columns.at[slot] = at;
+    columns.label[slot] = label;
+    columns.flags[slot] = kind | (refused ? REFUSED : 0) | (acknowledged ? ACKNOWLEDGED : 0);
+    columns.sid[slot] = sid;
+    columns.count[slot] = count;
   }
 
   /** The camera answered the burst `sid`. */
   acknowledged(sid: number): void {
-    const slot = this.findLast((s) => (this.flags[s] & REFUSED) === 0 && this.sid[s] === sid);
-    if (slot >= 0) this.flags[slot] |= ACKNOWLEDGED;
-  }
-
-  /** The wake in `slot` as the file holds it. */
-  private row(slot: number): WakeRow {
-    const flags = this.flags[slot];
-    return [
-      this.at[slot],
-      this.label[slot],
-      flags & KIND_MASK,
-      flags & REFUSED ? 1 : 0,
-      flags & ACKNOWLEDGED ? 1 : 0,
-      this.sid[slot],
-      this.count[slot],
-    ];
+    const columns = this.ring.columns;
+    const slot = this.findLastOf(false, (s) => columns.sid[s] === sid);
+    if (slot >= 0) columns.flags[slot] |= ACKNOWLEDGED;
   }
 
   /** Every wake held, oldest first, as the history file's rows. */
   rows(): WakeRow[] {
-    return Array.from({ length: this.ring.length }, (_, i) => this.row(this.ring.slot(i)));
-  }
-
-  /** Appends one row of the history file (checked by the reader). */
-  restore(row: WakeRow): void {
-    this.put(this.ring.push(), row);
+    const { at, label, flags, sid, count } = this.ring.columns;
+    return Array.from({ length: this.ring.length }, (_, i) => {
+      const slot = this.ring.slot(i);
+      return [
+        at[slot],
+        label[slot],
+        flags[slot] & KIND_MASK,
+        flags[slot] & REFUSED ? 1 : 0,
+        flags[slot] & ACKNOWLEDGED ? 1 : 0,
+        sid[slot],
+        count[slot],
+      ];
+    });
   }
 
   /** The wakes from `since` on as records, oldest first; `label` names an index. */
@@ -183,40 +180,41 @@ export class WakeLog {
 
   /** The newest started wake: its label index, kind and time; null when none is held. */
   lastStarted(): { label: number; kind: RequesterKind; at: number } | null {
-    const slot = this.findLast((s) => (this.flags[s] & REFUSED) === 0);
+    const slot = this.findLastOf(false, () => true);
     if (slot < 0) return null;
-    return {
-      label: this.label[slot],
-      kind: REQUESTER_KINDS[this.flags[slot] & KIND_MASK],
-      at: this.at[slot],
-    };
+    const { at, label, flags } = this.ring.columns;
+    return { label: label[slot], kind: REQUESTER_KINDS[flags[slot] & KIND_MASK], at: at[slot] };
   }
 
   /** Started wakes after `after`. */
   startedAfter(after: number): number {
+    const { at, flags } = this.ring.columns;
     let started = 0;
     for (let i = 0; i < this.ring.length; i++) {
       const slot = this.ring.slot(i);
-      if ((this.flags[slot] & REFUSED) === 0 && this.at[slot] > after) started++;
+      if ((flags[slot] & REFUSED) === 0 && at[slot] > after) started++;
     }
     return started;
   }
 
   /** Drops the wakes before `oldest`. */
   prune(oldest: number): void {
-    this.ring.retain((slot) => this.at[slot] >= oldest, (from, to) => this.put(to, this.row(from)));
+    const { at } = this.ring.columns;
+    this.ring.retain((slot) => at[slot] >= oldest);
   }
 
   /** The label indexes held. */
   labels(): number[] {
-    return this.rows().map(([, label]) => label);
+    const { label } = this.ring.columns;
+    return Array.from({ length: this.ring.length }, (_, i) => label[this.ring.slot(i)]);
   }
 
   /** Renumbers the label indexes after the label table was compacted. */
   renumber(renumber: Uint16Array): void {
+    const { label } = this.ring.columns;
     for (let i = 0; i < this.ring.length; i++) {
       const slot = this.ring.slot(i);
-      this.label[slot] = renumber[this.label[slot]];
+      label[slot] = renumber[label[slot]];
     }
   }
 }
@@ -224,23 +222,25 @@ export class WakeLog {
 /** The other ring's event types, by the index its `type` column holds. */
 const OTHER_TYPES = ["registered", "offline", "motion"] as const;
 
+/** The other ring's columns. */
+function otherColumns(capacity: number) {
+  return {
+    type: new Uint8Array(capacity),
+    /** `at`, or an offline span's `from`. */
+    start: new Float64Array(capacity),
+    /** An offline span's `to`, else the same as `start`. */
+    end: new Float64Array(capacity),
+    /** A registration's address (few, so a plain array). */
+    address: new Array<string | undefined>(capacity),
+  };
+}
+
 /** One camera's recent registrations, offline spans and motion; see the module docs. */
 export class OtherEventLog {
-  private readonly ring: RingSlots;
-  private readonly type: Uint8Array;
-  /** `at`, or an offline span's `from`. */
-  private readonly start: Float64Array;
-  /** An offline span's `to`, else the same as `start`. */
-  private readonly end: Float64Array;
-  /** A registration's address (few, so a plain array). */
-  private readonly address: (string | undefined)[];
+  private readonly ring: ColumnRing<ReturnType<typeof otherColumns>>;
 
   constructor(maxEvents: number) {
-    this.ring = new RingSlots(maxEvents);
-    this.type = new Uint8Array(maxEvents);
-    this.start = new Float64Array(maxEvents);
-    this.end = new Float64Array(maxEvents);
-    this.address = new Array(maxEvents);
+    this.ring = new ColumnRing(maxEvents, otherColumns);
   }
 
   /** Events held. */
@@ -250,24 +250,23 @@ export class OtherEventLog {
 
   /** Appends `event` (over the oldest when full). */
   add(event: OtherEvent): void {
-    this.put(this.ring.push(), event);
-  }
-
-  private put(slot: number, event: OtherEvent): void {
-    this.type[slot] = OTHER_TYPES.indexOf(event.type);
-    this.start[slot] = event.type === "offline" ? event.from : event.at;
-    this.end[slot] = eventTime(event);
-    this.address[slot] = event.type === "registered" ? event.address : undefined;
+    const slot = this.ring.push();
+    const columns = this.ring.columns;
+    columns.type[slot] = OTHER_TYPES.indexOf(event.type);
+    columns.start[slot] = event.type === "offline" ? event.from : event.at;
+    columns.end[slot] = eventTime(event);
+    columns.address[slot] = event.type === "registered" ? event.address : undefined;
   }
 
   private event(slot: number): OtherEvent {
-    switch (OTHER_TYPES[this.type[slot]]) {
+    const { type, start, end, address } = this.ring.columns;
+    switch (OTHER_TYPES[type[slot]]) {
       case "registered":
-        return { type: "registered", at: this.start[slot], address: this.address[slot]! };
+        return { type: "registered", at: start[slot], address: address[slot]! };
       case "offline":
-        return { type: "offline", from: this.start[slot], to: this.end[slot] };
+        return { type: "offline", from: start[slot], to: end[slot] };
       default:
-        return { type: "motion", at: this.start[slot] };
+        return { type: "motion", at: start[slot] };
     }
   }
 
@@ -276,16 +275,14 @@ export class OtherEventLog {
     const events: OtherEvent[] = [];
     for (let i = 0; i < this.ring.length; i++) {
       const slot = this.ring.slot(i);
-      if (this.end[slot] >= since) events.push(this.event(slot));
+      if (this.ring.columns.end[slot] >= since) events.push(this.event(slot));
     }
     return events;
   }
 
   /** Drops the events before `oldest` (an offline span by its end). */
   prune(oldest: number): void {
-    this.ring.retain(
-      (slot) => this.end[slot] >= oldest,
-      (from, to) => this.put(to, this.event(from)),
-    );
+    const { end } = this.ring.columns;
+    this.ring.retain((slot) => end[slot] >= oldest);
   }
 }

@@ -47,11 +47,15 @@ const EMPTY = -(2 ** 31);
 export class HourRing {
   /** The hour number (ms / HOUR_MS) each slot holds, or EMPTY. */
   private readonly hourNumber: Int32Array;
-  private readonly counts: Record<HourColumn, Uint32Array>;
+  /**
+   * The counts by column, each made at its first count: a camera that only heartbeats pays
+   * for one column.
+   */
+  private readonly counts: Partial<Record<HourColumn, Uint32Array>> = {};
   /** Requester pairs per slot: `width` places each, `pairs[slot]` of them used. */
   private pairLabels = new Uint16Array(0);
   private pairCounts = new Uint32Array(0);
-  private readonly pairs: Uint16Array;
+  private pairs = new Uint16Array(0);
   private width = 0;
 
   /** `retentionMs`: the hours kept; `maxRequesters`: labels counted by name per hour. */
@@ -59,13 +63,21 @@ export class HourRing {
     // One more than the retention: the oldest hour is kept while any of it is in the retention.
     const slots = Math.ceil(retentionMs / HOUR_MS) + 1;
     this.hourNumber = new Int32Array(slots).fill(EMPTY);
-    this.counts = {
-      wakes: new Uint32Array(slots),
-      refused: new Uint32Array(slots),
-      motion: new Uint32Array(slots),
-      heartbeats: new Uint32Array(slots),
-    };
-    this.pairs = new Uint16Array(slots);
+  }
+
+  /** The column `name`, made when missing. */
+  private column(name: HourColumn): Uint32Array {
+    return this.counts[name] ??= new Uint32Array(this.hourNumber.length);
+  }
+
+  /** The count of `name` in `slot`. */
+  private countOf(name: HourColumn, slot: number): number {
+    return this.counts[name]?.[slot] ?? 0;
+  }
+
+  /** Requesters counted in `slot`. */
+  private pairsIn(slot: number): number {
+    return this.pairs[slot] ?? 0;
   }
 
   /**
@@ -88,14 +100,14 @@ export class HourRing {
 
   private clear(slot: number): void {
     this.hourNumber[slot] = EMPTY;
-    for (const column of COLUMNS) this.counts[column][slot] = 0;
-    this.pairs[slot] = 0;
+    for (const column of Object.values(this.counts)) column[slot] = 0;
+    if (this.pairs.length > 0) this.pairs[slot] = 0;
   }
 
   /** Counts one of `column` (not wakes: see `countWake`) in the hour of `at`. */
   count(at: number, column: Exclude<HourColumn, "wakes">): void {
     const slot = this.slotFor(at);
-    if (slot >= 0) this.counts[column][slot]++;
+    if (slot >= 0) this.column(column)[slot]++;
   }
 
   /**
@@ -105,8 +117,8 @@ export class HourRing {
   countWake(at: number, label: number, othersIndex: number): void {
     const slot = this.slotFor(at);
     if (slot < 0) return;
-    this.counts.wakes[slot]++;
-    const used = this.pairs[slot];
+    this.column("wakes")[slot]++;
+    const used = this.pairsIn(slot);
     const key = this.find(slot, label) >= 0 || used < this.maxRequesters ? label : othersIndex;
     const found = this.find(slot, key);
     if (found >= 0) {
@@ -123,7 +135,7 @@ export class HourRing {
   /** The place of `label`'s pair in `slot`, or -1. */
   private find(slot: number, label: number): number {
     const base = slot * this.width;
-    for (let i = 0; i < this.pairs[slot]; i++) {
+    for (let i = 0; i < this.pairsIn(slot); i++) {
       if (this.pairLabels[base + i] === label) return base + i;
     }
     return -1;
@@ -135,10 +147,11 @@ export class HourRing {
    */
   private widen(): void {
     const width = Math.min(Math.max(2, this.width * 2), this.maxRequesters + 1);
+    if (this.pairs.length === 0) this.pairs = new Uint16Array(this.hourNumber.length);
     const labels = new Uint16Array(this.hourNumber.length * width);
     const counts = new Uint32Array(this.hourNumber.length * width);
     for (let slot = 0; slot < this.hourNumber.length; slot++) {
-      for (let i = 0; i < this.pairs[slot]; i++) {
+      for (let i = 0; i < this.pairsIn(slot); i++) {
         labels[slot * width + i] = this.pairLabels[slot * this.width + i];
         counts[slot * width + i] = this.pairCounts[slot * this.width + i];
       }
@@ -159,7 +172,7 @@ export class HourRing {
   /** The sum of `column` over the hours from `fromHour` (ms) on. */
   sum(column: HourColumn, fromHour: number): number {
     let total = 0;
-    for (const slot of this.slotsFrom(fromHour)) total += this.counts[column][slot];
+    for (const slot of this.slotsFrom(fromHour)) total += this.countOf(column, slot);
     return total;
   }
 
@@ -167,7 +180,7 @@ export class HourRing {
   forEachRequester(fromHour: number, each: (label: number, wakes: number) => void): void {
     for (const slot of this.slotsFrom(fromHour)) {
       const base = slot * this.width;
-      for (let i = 0; i < this.pairs[slot]; i++) {
+      for (let i = 0; i < this.pairsIn(slot); i++) {
         each(this.pairLabels[base + i], this.pairCounts[base + i]);
       }
     }
@@ -178,15 +191,15 @@ export class HourRing {
     return this.slotsFrom(fromHour).map((slot) => {
       const byRequester: Record<string, number> = {};
       const base = slot * this.width;
-      for (let i = 0; i < this.pairs[slot]; i++) {
+      for (let i = 0; i < this.pairsIn(slot); i++) {
         byRequester[label(this.pairLabels[base + i])] = this.pairCounts[base + i];
       }
       return {
         hour: this.hourNumber[slot] * HOUR_MS,
-        wakes: this.counts.wakes[slot],
-        refused: this.counts.refused[slot],
-        motion: this.counts.motion[slot],
-        heartbeats: this.counts.heartbeats[slot],
+        wakes: this.countOf("wakes", slot),
+        refused: this.countOf("refused", slot),
+        motion: this.countOf("motion", slot),
+        heartbeats: this.countOf("heartbeats", slot),
         byRequester,
       };
     });
@@ -208,7 +221,7 @@ export class HourRing {
   /** Renumbers the label indexes after the label table was compacted. */
   renumber(renumber: Uint16Array): void {
     for (let slot = 0; slot < this.pairs.length; slot++) {
-      for (let i = 0; i < this.pairs[slot]; i++) {
+      for (let i = 0; i < this.pairsIn(slot); i++) {
         const place = slot * this.width + i;
         this.pairLabels[place] = renumber[this.pairLabels[place]];
       }
@@ -218,8 +231,8 @@ export class HourRing {
   /** Every hour held, oldest first, as the history file's rows. */
   rows(): HourRow[] {
     return this.slotsFrom(-Infinity).map((slot) => {
-      const row = [this.hourNumber[slot], ...COLUMNS.map((column) => this.counts[column][slot])];
-      for (let i = 0; i < this.pairs[slot]; i++) {
+      const row = [this.hourNumber[slot], ...COLUMNS.map((column) => this.countOf(column, slot))];
+      for (let i = 0; i < this.pairsIn(slot); i++) {
         row.push(this.pairLabels[slot * this.width + i], this.pairCounts[slot * this.width + i]);
       }
       return row;
@@ -233,8 +246,10 @@ export class HourRing {
   restore(row: HourRow): void {
     const [number, ...rest] = row;
     const slot = this.slotFor(number * HOUR_MS);
-    if (slot < 0 || COLUMNS.some((column) => this.counts[column][slot] !== 0)) return;
-    COLUMNS.forEach((column, i) => this.counts[column][slot] = rest[i]);
+    if (slot < 0 || COLUMNS.some((column) => this.countOf(column, slot) !== 0)) return;
+    COLUMNS.forEach((column, i) => {
+      if (rest[i] !== 0) this.column(column)[slot] = rest[i];
+    });
     const pairs = rest.slice(COLUMNS.length);
     const used = Math.min(pairs.length / 2, this.maxRequesters + 1);
     while (used > this.width) this.widen();
@@ -242,6 +257,6 @@ export class HourRing {
       this.pairLabels[slot * this.width + i] = pairs[2 * i];
       this.pairCounts[slot * this.width + i] = pairs[2 * i + 1];
     }
-    this.pairs[slot] = used;
+    if (used > 0) this.pairs[slot] = used;
   }
 }

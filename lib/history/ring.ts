@@ -1,17 +1,30 @@
 /**
- * The bookkeeping of a fixed-size ring kept in typed-array columns: which slot holds the
- * i-th oldest entry, where the next one goes (over the oldest when full), and dropping entries
- * while keeping the order of the rest. The columns themselves belong to the ring's owner, so
- * a ring of events costs a few arrays, not one object per event.
+ * A bounded ring of events kept in columns (typed arrays, or a plain array for the few
+ * strings): which slot holds the i-th oldest entry, where the next one goes (over the oldest
+ * when full), and dropping entries while keeping the order of the rest. The columns start small
+ * and double up to the bound, so a camera that only heartbeats pays for a few slots, and a full
+ * ring costs a few arrays, not one object per event.
  */
 
-/** Slot positions of a bounded ring; see the module docs. */
-export class RingSlots {
+/** One column of a ring. */
+export type RingColumn = Float64Array | Uint32Array | Uint16Array | Uint8Array | unknown[];
+
+/** Slots a ring starts with. */
+const FIRST_CAPACITY = 4;
+
+/** A ring of at most `max` entries in the columns `make` allocates; see the module docs. */
+export class ColumnRing<C extends Record<string, RingColumn>> {
   private start = 0;
+  private capacity: number;
   /** Entries held. */
   length = 0;
+  /** The columns, indexed by slot (replaced when the ring grows: read them anew each time). */
+  columns: C;
 
-  constructor(readonly capacity: number) {}
+  constructor(readonly max: number, private readonly make: (capacity: number) => C) {
+    this.capacity = Math.min(max, FIRST_CAPACITY);
+    this.columns = make(this.capacity);
+  }
 
   /** The slot of the i-th oldest entry (0 = oldest). */
   slot(i: number): number {
@@ -20,23 +33,36 @@ export class RingSlots {
 
   /** The slot for a new entry: a free one, or the oldest one's when full (it is dropped). */
   push(): number {
+    if (this.length === this.capacity && this.capacity < this.max) this.grow();
     if (this.length < this.capacity) return this.slot(this.length++);
     const slot = this.start;
     this.start = (this.start + 1) % this.capacity;
     return slot;
   }
 
-  /**
-   * Keeps the entries `keep` accepts, in order; `move(from, to)` copies an entry's columns
-   * to an earlier slot (the kept ones close ranks from the oldest end).
-   */
-  retain(keep: (slot: number) => boolean, move: (from: number, to: number) => void): void {
+  /** Doubles the columns (up to `max`), the entries moved to slots 0.. in order. */
+  private grow(): void {
+    const capacity = Math.min(this.max, this.capacity * 2);
+    const columns = this.make(capacity);
+    for (const name in columns) {
+      const [from, to] = [this.columns[name], columns[name]] as unknown[][];
+      for (let i = 0; i < this.length; i++) to[i] = from[this.slot(i)];
+    }
+    [this.columns, this.capacity, this.start] = [columns, capacity, 0];
+  }
+
+  /** Keeps the entries `keep` accepts (by slot), in order. */
+  retain(keep: (slot: number) => boolean): void {
     let kept = 0;
     for (let i = 0; i < this.length; i++) {
       const from = this.slot(i);
       if (!keep(from)) continue;
       const to = this.slot(kept++);
-      if (to !== from) move(from, to);
+      if (to === from) continue;
+      for (const name in this.columns) {
+        const column = this.columns[name] as unknown[];
+        column[to] = column[from];
+      }
     }
     this.length = kept;
   }
