@@ -8,6 +8,7 @@ import fc from "fast-check";
 import { HOUR_MS, OTHERS } from "../lib/history/hours.ts";
 import { HISTORY_FILE_NAME, HISTORY_VERSION, HistoryFile } from "../lib/history/file.ts";
 import { LabelTable, MAX_REQUESTER_LABELS, OTHERS_INDEX } from "../lib/history/labels.ts";
+import { ColumnRing } from "../lib/history/ring.ts";
 import { RequesterNames } from "../lib/history/requesters.ts";
 import { type HistoryOptions, HistoryStore, startOfDay } from "../lib/history/store.ts";
 
@@ -327,3 +328,22 @@ Deno.test("history: the hourly ring holds the retention's hours and drops older 
 function hourOfNoon(hours: number): number {
   return NOON + hours * HOUR_MS;
 }
+
+Deno.test("history: an event ring grows to its bound in order, then drops the oldest first", () => {
+  const columns = (capacity: number) => ({ value: new Float64Array(capacity) });
+  const ring = new ColumnRing(6, columns, columns(0));
+  // push() first: it may grow the ring, replacing the columns.
+  const add = (value: number) => {
+    const slot = ring.push();
+    ring.columns.value[slot] = value;
+  };
+  const values = () =>
+    Array.from({ length: ring.length }, (_, i) => ring.columns.value[ring.slot(i)]);
+  for (let value = 1; value <= 3; value++) add(value);
+  ring.retain((slot) => ring.columns.value[slot] !== 2);
+  for (let value = 4; value <= 9; value++) add(value);
+  assert.deepEqual(values(), [4, 5, 6, 7, 8, 9]);
+  ring.retain((slot) => ring.columns.value[slot] % 2 === 0);
+  add(10);
+  assert.deepEqual(values(), [4, 6, 8, 10]);
+});

@@ -80,12 +80,15 @@ function wakeColumns(capacity: number) {
   };
 }
 
+/** The columns of every empty wake ring. */
+const NO_WAKES = wakeColumns(0);
+
 /** One camera's recent wakes; see the module docs. */
 export class WakeLog {
   private readonly ring: ColumnRing<ReturnType<typeof wakeColumns>>;
 
   constructor(maxEvents: number) {
-    this.ring = new ColumnRing(maxEvents, wakeColumns);
+    this.ring = new ColumnRing(maxEvents, wakeColumns, NO_WAKES);
   }
 
   /** Wakes held. */
@@ -235,12 +238,15 @@ function otherColumns(capacity: number) {
   };
 }
 
+/** The columns of every empty ring of other events. */
+const NO_OTHERS = otherColumns(0);
+
 /** One camera's recent registrations, offline spans and motion; see the module docs. */
 export class OtherEventLog {
   private readonly ring: ColumnRing<ReturnType<typeof otherColumns>>;
 
   constructor(maxEvents: number) {
-    this.ring = new ColumnRing(maxEvents, otherColumns);
+    this.ring = new ColumnRing(maxEvents, otherColumns, NO_OTHERS);
   }
 
   /** Events held. */
