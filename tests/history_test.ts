@@ -6,7 +6,9 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { HOUR_MS, OTHERS } from "../lib/history/hours.ts";
-import { HISTORY_FILE_NAME, HistoryFile } from "../lib/history/file.ts";
+import { HISTORY_FILE_NAME, HISTORY_VERSION, HistoryFile } from "../lib/history/file.ts";
+import { LabelTable, MAX_REQUESTER_LABELS, OTHERS_INDEX } from "../lib/history/labels.ts";
+import { ColumnRing } from "../lib/history/ring.ts";
 import { RequesterNames } from "../lib/history/requesters.ts";
 import { type HistoryOptions, HistoryStore, startOfDay } from "../lib/history/store.ts";
 
@@ -225,6 +227,10 @@ Deno.test("history file: a restart keeps the history; a torn file is kept aside"
     for (
       const bad of [
         '{"version":1,"cameras":{"x":{"events":[{"type":"wake"}],"wakes":[],"hours":[]}}}',
+        '{"version":2,"labels":["(others)"],"cameras":{"x":{"events":[],"wakes":[[1,5,0,0,0,1,1]],"hours":[]}}}',
+        '{"version":2,"labels":["(others)"],"cameras":{"x":{"events":[],"wakes":[],"hours":[[1,0,0,0,0,0]]}}}',
+        '{"version":2,"labels":[7],"cameras":{}}',
+        '{"version":3,"labels":[],"cameras":{}}',
         "[]",
         "",
       ]
@@ -237,4 +243,107 @@ Deno.test("history file: a restart keeps the history; a torn file is kept aside"
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("history file: compact (the labels once, rows of numbers); a version 1 file is still read", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = new HistoryFile(dir);
+    const before = store();
+    before.registered(UID, NOON, "192.168.1.20:5000");
+    before.heartbeat(UID, NOON + 10_000);
+    before.wake(UID, NOON + 5000, { kind: "client", address: "192.168.1.5" }, "started", 9);
+    before.acknowledged(UID, 9);
+    before.wake(UID, NOON + 6000, { kind: "api", address: "10.0.0.9" }, "refused");
+    before.wake(UID, NOON + 7000, { kind: "api", address: "10.0.0.9" }, "refused");
+    before.motion(UID, NOON + 8000);
+    await file.save(before, NOON + 60_000);
+    const saved = JSON.parse(await Deno.readTextFile(`${dir}/${HISTORY_FILE_NAME}`));
+    assert.equal(saved.version, HISTORY_VERSION);
+    assert.deepEqual(saved.labels, [OTHERS, "home-assistant", "10.0.0.9"]);
+    assert.deepEqual(saved.cameras[UID].wakes, [
+      [NOON + 5000, 1, 0, 0, 1, 9, 1],
+      [NOON + 6000, 2, 1, 1, 0, 0, 2],
+    ]);
+    assert.deepEqual(saved.cameras[UID].hours, [[NOON / HOUR_MS, 1, 2, 1, 1, 1, 1]]);
+    assert.deepEqual(saved.cameras[UID].events, [[0, NOON, "192.168.1.20:5000"], [2, NOON + 8000]]);
+
+    // The same history as version 1 wrote it: one object per event and hour.
+    const report = before.report(UID, 0, NOON + 60_000)!;
+    const { lastSeen, cadenceMs, events, wakes, hours } = before.get(UID)!;
+    const version1 = {
+      version: 1,
+      saved_at: NOON + 60_000,
+      cameras: { [UID]: { lastSeen, cadenceMs, events, wakes, hours } },
+    };
+    await Deno.writeTextFile(`${dir}/${HISTORY_FILE_NAME}`, JSON.stringify(version1));
+    const after = store();
+    assert.deepEqual(await file.load(after, NOON + 60_000), { cameras: 1, removed: [] });
+    assert.deepEqual(after.report(UID, 0, NOON + 60_000), report);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("history: requester labels are interned once, bounded, and dropped when nothing refers to them", () => {
+  const table = new LabelTable(3);
+  assert.equal(table.index(OTHERS), OTHERS_INDEX);
+  assert.deepEqual([table.index("a"), table.index("b"), table.index("a")], [1, 2, 1]);
+  assert.equal(table.index("c"), OTHERS_INDEX, "past the bound: counted as others");
+  assert.deepEqual([...table.compact(new Set([2]))].slice(0, 3), [0, 0, 1]);
+  assert.deepEqual(table.all(), [OTHERS, "b"]);
+  assert.equal(table.index("c"), 2, "room again");
+  assert.ok(MAX_REQUESTER_LABELS < 2 ** 16, "an index fits the Uint16Array columns");
+
+  // A week later nothing refers to last week's requesters: their labels go at the prune.
+  const history = store();
+  for (let i = 0; i < 20; i++) {
+    history.wake(UID, NOON, { kind: "client", address: `10.0.0.${i}` }, "started", i);
+  }
+  const weekLater = NOON + 7 * 24 * HOUR_MS + HOUR_MS;
+  history.motion(UID, weekLater);
+  assert.equal(history.labels.size, 21);
+  history.prune(weekLater);
+  assert.deepEqual(history.labels.all(), [OTHERS]);
+  history.wake(UID, weekLater, { kind: "mqtt" }, "started", 1);
+  assert.deepEqual(history.drains(weekLater), []);
+  assert.deepEqual(history.report(UID, NOON, weekLater)!.hours.at(-1)!.byRequester, { mqtt: 1 });
+});
+
+Deno.test("history: the hourly ring holds the retention's hours and drops older ones as it turns", () => {
+  const history = store({ retentionMs: 24 * HOUR_MS });
+  for (let hour = 0; hour < 60; hour++) history.motion(UID, NOON + hour * HOUR_MS);
+  const now = NOON + 59 * HOUR_MS;
+  const hours = history.report(UID, 0, now)!.hours;
+  assert.deepEqual(
+    hours.map((bucket) => bucket.hour),
+    Array.from({ length: 25 }, (_, i) => hourOfNoon(35 + i)),
+  );
+  assert.ok(hours.every((bucket) => bucket.motion === 1));
+  // An hour older than every one held is not counted over a newer one.
+  history.motion(UID, NOON + 10 * HOUR_MS);
+  assert.deepEqual(history.report(UID, 0, now)!.hours, hours);
+});
+
+function hourOfNoon(hours: number): number {
+  return NOON + hours * HOUR_MS;
+}
+
+Deno.test("history: an event ring grows to its bound in order, then drops the oldest first", () => {
+  const columns = (capacity: number) => ({ value: new Float64Array(capacity) });
+  const ring = new ColumnRing(6, columns, columns(0));
+  // push() first: it may grow the ring, replacing the columns.
+  const add = (value: number) => {
+    const slot = ring.push();
+    ring.columns.value[slot] = value;
+  };
+  const values = () =>
+    Array.from({ length: ring.length }, (_, i) => ring.columns.value[ring.slot(i)]);
+  for (let value = 1; value <= 3; value++) add(value);
+  ring.retain((slot) => ring.columns.value[slot] !== 2);
+  for (let value = 4; value <= 9; value++) add(value);
+  assert.deepEqual(values(), [4, 5, 6, 7, 8, 9]);
+  ring.retain((slot) => ring.columns.value[slot] % 2 === 0);
+  add(10);
+  assert.deepEqual(values(), [4, 6, 8, 10]);
 });

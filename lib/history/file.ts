@@ -1,19 +1,24 @@
 /**
  * The history file (`<state_dir>/wake-history.json`): every camera's kept events, hourly
- * counts and cadence, written durably at the state file's pace and read back at start. A
- * torn, empty or otherwise unusable file is kept aside and the history starts empty.
+ * counts and cadence, read back at start. Version 2 is compact: the requester labels once,
+ * then per camera arrays of numbers (see `EventRow`, `WakeRow`, `HourRow`) indexing them. A
+ * version 1 file (one object per event and hour) is still read. A torn, empty or otherwise
+ * unusable file is kept aside and the history starts empty.
  */
 
 import { keepAside, removeLeftoverTemps, writeDurably } from "../storage/durable_file.ts";
-import type { CameraHistory, HistoryEvent, WakeEvent } from "./camera_history.ts";
-import type { HourCounts } from "./hours.ts";
+import type { CameraHistory } from "./camera_history.ts";
+import type { OtherEvent, WakeRow } from "./event_log.ts";
+import { HistoryFormatError, isCount, isIndex, isRecord, isTime } from "./file_format.ts";
+import { restoreVersion1 } from "./file_v1.ts";
+import type { HourRow } from "./hours.ts";
 import { REQUESTER_KINDS } from "./requesters.ts";
 import type { HistoryStore } from "./store.ts";
 
 /** The history file's name inside the state directory. */
 export const HISTORY_FILE_NAME = "wake-history.json";
 /** Format version written into the file. */
-export const HISTORY_VERSION = 1;
+export const HISTORY_VERSION = 2;
 
 /** What reading the file found. */
 export interface HistoryLoad {
@@ -25,66 +30,78 @@ export interface HistoryLoad {
   removed: string[];
 }
 
-class HistoryFormatError extends Error {}
+/** A registration, offline span or motion in the file: [0, at, address], [1, from, to], [2, at]. */
+type EventRow = [0, number, string] | [1, number, number] | [2, number];
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-function isCount(value: unknown): value is number {
-  return typeof value === "number" && Number.isInteger(value) && value >= 0;
-}
-
-function isTime(value: unknown): value is number {
-  return typeof value === "number" && Number.isFinite(value);
-}
-
-/** One event as read back; throws naming what is wrong. */
-function readEvent(value: unknown, where: string): HistoryEvent {
-  if (!isRecord(value)) throw new HistoryFormatError(`${where} is not an object`);
-  switch (value.type) {
+function eventRow(event: OtherEvent): EventRow {
+  switch (event.type) {
     case "registered":
-      if (isTime(value.at) && typeof value.address === "string") {
-        return { type: "registered", at: value.at, address: value.address };
-      }
-      break;
+      return [0, event.at, event.address];
     case "offline":
-      if (isTime(value.from) && isTime(value.to)) {
-        return { type: "offline", from: value.from, to: value.to };
-      }
-      break;
+      return [1, event.from, event.to];
     case "motion":
-      if (isTime(value.at)) return { type: "motion", at: value.at };
-      break;
-    case "wake":
-      if (
-        isTime(value.at) && typeof value.requester === "string" &&
-        REQUESTER_KINDS.includes(value.kind as WakeEvent["kind"]) &&
-        (value.result === "started" || value.result === "refused") &&
-        typeof value.acknowledged === "boolean" && isCount(value.sid) && isCount(value.count)
-      ) {
-        return value as unknown as WakeEvent;
-      }
-      break;
+      return [2, event.at];
+  }
+}
+
+function readEventRow(row: unknown, where: string): OtherEvent {
+  if (Array.isArray(row) && isTime(row[1])) {
+    if (row[0] === 0 && row.length === 3 && typeof row[2] === "string") {
+      return { type: "registered", at: row[1], address: row[2] };
+    }
+    if (row[0] === 1 && row.length === 3 && isTime(row[2])) {
+      return { type: "offline", from: row[1], to: row[2] };
+    }
+    if (row[0] === 2 && row.length === 2) return { type: "motion", at: row[1] };
   }
   throw new HistoryFormatError(`${where} is not a history event`);
 }
 
-/** One hour's counts as read back. */
-function readHour(value: unknown, where: string): HourCounts {
+/** A wake row with its label renumbered from the file's table to the store's. */
+function readWakeRow(row: unknown, where: string, labels: number[]): WakeRow {
   if (
-    !isRecord(value) || !isTime(value.hour) || !isCount(value.wakes) ||
-    !isCount(value.refused) || !isCount(value.motion) || !isCount(value.heartbeats) ||
-    !isRecord(value.byRequester) || !Object.values(value.byRequester).every(isCount)
+    Array.isArray(row) && row.length === 7 && isTime(row[0]) && isIndex(row[1], labels.length) &&
+    isIndex(row[2], REQUESTER_KINDS.length) && isIndex(row[3], 2) && isIndex(row[4], 2) &&
+    isCount(row[5]) && isCount(row[6])
   ) {
-    throw new HistoryFormatError(`${where} is not an hour's counts`);
+    return [row[0], labels[row[1]], row[2], row[3], row[4], row[5], row[6]];
   }
-  return value as unknown as HourCounts;
+  throw new HistoryFormatError(`${where} is not a wake`);
+}
+
+/** An hour row with its labels renumbered from the file's table to the store's. */
+function readHourRow(row: unknown, where: string, labels: number[]): HourRow {
+  if (
+    Array.isArray(row) && row.length >= 5 && row.length % 2 === 1 &&
+    Number.isInteger(row[0]) && Math.abs(row[0]) < 2 ** 31 && row.slice(1).every(isCount) &&
+    row.slice(5).every((value, i) => i % 2 === 1 || value < labels.length)
+  ) {
+    return row.map((value, i) => i >= 5 && i % 2 === 1 ? labels[value] : value);
+  }
+  throw new HistoryFormatError(`${where} is not an hour's counts`);
+}
+
+/** Fills `history` from one camera of a version 2 file; throws naming what is wrong. */
+function restoreCamera(value: unknown, where: string, history: CameraHistory, labels: number[]) {
+  if (
+    !isRecord(value) || !Array.isArray(value.events) || !Array.isArray(value.wakes) ||
+    !Array.isArray(value.hours)
+  ) {
+    throw new HistoryFormatError(`${where} is not a camera's history`);
+  }
+  value.events.forEach((row, i) => history.others.add(readEventRow(row, `${where}.events[${i}]`)));
+  value.wakes.forEach((row, i) => {
+    history.wakeLog.restore(readWakeRow(row, `${where}.wakes[${i}]`, labels));
+  });
+  value.hours.forEach((row, i) => {
+    history.hourRing.restore(readHourRow(row, `${where}.hours[${i}]`, labels));
+  });
 }
 
 /**
- * The cameras' histories in the file's text, made with `store`'s bounds (the store is not
- * changed); throws naming what is wrong.
+ * The cameras' histories in the file's text (version 2, or 1 as older bairelay wrote it), made
+ * with `store`'s bounds and label table (the cameras are not added); throws naming what is
+ * wrong.
  */
 export function parseHistory(text: string, store: HistoryStore): [string, CameraHistory][] {
   let data: unknown;
@@ -93,25 +110,28 @@ export function parseHistory(text: string, store: HistoryStore): [string, Camera
   } catch (error) {
     throw new HistoryFormatError(`not JSON (${(error as Error).message})`);
   }
-  if (!isRecord(data) || data.version !== HISTORY_VERSION || !isRecord(data.cameras)) {
-    throw new HistoryFormatError(`not a version ${HISTORY_VERSION} history file`);
+  const version = isRecord(data) ? data.version : undefined;
+  if (
+    !isRecord(data) || (version !== 1 && version !== HISTORY_VERSION) || !isRecord(data.cameras)
+  ) {
+    throw new HistoryFormatError(`not a version ${HISTORY_VERSION} (or 1) history file`);
+  }
+  let labels: number[] = [];
+  if (version === HISTORY_VERSION) {
+    if (!Array.isArray(data.labels) || !data.labels.every((label) => typeof label === "string")) {
+      throw new HistoryFormatError("labels is not a list of requester labels");
+    }
+    labels = data.labels.map((label: string) => store.labels.index(label));
   }
   const cameras: [string, CameraHistory][] = [];
   for (const [uid, value] of Object.entries(data.cameras)) {
     const where = `cameras.${uid}`;
-    if (
-      !isRecord(value) || !Array.isArray(value.events) || !Array.isArray(value.wakes) ||
-      !Array.isArray(value.hours)
-    ) {
-      throw new HistoryFormatError(`${where} is not a camera's history`);
-    }
-    const history: CameraHistory = store.newCameraHistory();
-    history.events = value.events.map((e, i) => readEvent(e, `${where}.events[${i}]`));
-    history.wakes = value.wakes.map((e, i) => readEvent(e, `${where}.wakes[${i}]`))
-      .filter((event): event is WakeEvent => event.type === "wake");
-    history.hours = value.hours.map((h, i) => readHour(h, `${where}.hours[${i}]`));
-    history.lastSeen = isTime(value.lastSeen) ? value.lastSeen : null;
-    history.cadenceMs = isTime(value.cadenceMs) ? value.cadenceMs : null;
+    const history = store.newCameraHistory();
+    if (version === 1) restoreVersion1(value, where, history);
+    else restoreCamera(value, where, history, labels);
+    const { lastSeen, cadenceMs } = value as Record<string, unknown>;
+    history.lastSeen = isTime(lastSeen) ? lastSeen : null;
+    history.cadenceMs = isTime(cadenceMs) ? cadenceMs : null;
     cameras.push([uid, history]);
   }
   return cameras;
@@ -119,11 +139,15 @@ export function parseHistory(text: string, store: HistoryStore): [string, Camera
 
 /** The file's text, in pieces of one camera each (a week of 1,024 cameras is no one string). */
 export function* historyText(store: HistoryStore, savedAt: number): Generator<string> {
-  yield `{"version":${HISTORY_VERSION},"saved_at":${savedAt},"cameras":{`;
+  yield `{"version":${HISTORY_VERSION},"saved_at":${savedAt},` +
+    `"labels":${JSON.stringify(store.labels.all())},"cameras":{`;
   let first = true;
   for (const uid of store.uids()) {
     const history = store.get(uid)!;
-    const { events, wakes, hours, lastSeen, cadenceMs } = history;
+    const { lastSeen, cadenceMs } = history;
+    const events = history.others.list().map(eventRow);
+    const wakes = history.wakeLog.rows();
+    const hours = history.hourRing.rows();
     yield `${first ? "" : ","}\n${JSON.stringify(uid)}:` +
       JSON.stringify({ lastSeen, cadenceMs, events, wakes, hours });
     first = false;
@@ -156,6 +180,7 @@ export class HistoryFile {
       return { cameras: 0, removed, problem: await keepAside(this.path, error as Error, at) };
     }
     for (const [uid, history] of cameras) store.restore(uid, history);
+    // Also drops the labels only the cameras not restored (over the bound) referred to.
     store.prune(at);
     return { cameras: cameras.length, removed };
   }

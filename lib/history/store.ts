@@ -11,6 +11,7 @@ import {
   type WakeEvent,
 } from "./camera_history.ts";
 import { HOUR_MS, type HourCounts, hourOf } from "./hours.ts";
+import { LabelTable } from "./labels.ts";
 import { type Requester, type RequesterKind, RequesterNames } from "./requesters.ts";
 
 /** The bounds and thresholds of the history (the `[history]` section). */
@@ -85,6 +86,8 @@ export class HistoryStore {
   private readonly cameras = new Map<string, CameraHistory>();
   /** `${uid}\n${requester}` -> start of the day it was last warned about. */
   private readonly warned = new Map<string, number>();
+  /** Every camera's requester labels, interned once. */
+  readonly labels = new LabelTable();
 
   /**
    * `keep`: cameras never evicted to make room (the configured ones), so a flood of other
@@ -101,7 +104,7 @@ export class HistoryStore {
     let history = this.cameras.get(uid);
     if (history === undefined) {
       if (this.cameras.size >= this.options.maxCameras) this.evictOldest();
-      history = new CameraHistory(this.options);
+      history = this.newCameraHistory();
       this.cameras.set(uid, history);
     }
     return history;
@@ -136,15 +139,16 @@ export class HistoryStore {
 
   /** Makes an empty history with this store's bounds (for the state file's reader). */
   newCameraHistory(): CameraHistory {
-    return new CameraHistory(this.options);
+    return new CameraHistory(this.options, this.labels);
   }
 
   registered(uid: string, at: number, address: string): void {
     this.camera(uid).registered(at, address);
   }
 
-  heartbeat(uid: string, at: number): void {
-    this.camera(uid).heartbeat(at);
+  /** A heartbeat; true when it recorded an event (an offline span), not only a count. */
+  heartbeat(uid: string, at: number): boolean {
+    return this.camera(uid).heartbeat(at);
   }
 
   motion(uid: string, at: number): void {
@@ -162,11 +166,22 @@ export class HistoryStore {
     this.cameras.get(uid)?.acknowledged(sid);
   }
 
-  /** Drops what is older than the retention, and cameras with nothing left. */
+  /**
+   * Drops what is older than the retention, cameras with nothing left, and the requester
+   * labels nothing refers to any more (so the table's bound is reached by a flood, not by time).
+   */
   prune(now: number): void {
+    const used = new Set<number>();
     for (const [uid, history] of this.cameras) {
       history.prune(now);
       if (history.isEmpty()) this.cameras.delete(uid);
+      history.hourRing.forEachRequester(-Infinity, (label) => used.add(label));
+      for (const label of history.wakeLog.labels()) used.add(label);
+    }
+    const renumber = this.labels.compact(used);
+    for (const history of this.cameras.values()) {
+      history.hourRing.renumber(renumber);
+      history.wakeLog.renumber(renumber);
     }
   }
 
@@ -174,19 +189,15 @@ export class HistoryStore {
   report(uid: string, since: number, now: number): CameraHistoryReport | null {
     const history = this.cameras.get(uid);
     if (history === undefined) return null;
-    const time = (event: HistoryEvent) => event.type === "offline" ? event.to : event.at;
-    const open = history.openGap(now);
-    const events = [...history.events, ...history.wakes, ...(open ? [open] : [])]
-      .filter((event) => time(event) >= since)
-      .sort((a, b) => time(a) - time(b));
-    const hours = history.hours.filter((bucket) => bucket.hour >= hourOf(since));
+    const label = (index: number) => this.labels.label(index);
+    const hours = history.hourRing.list(hourOf(since), label);
     return {
       uid,
       since,
       cadenceMs: history.cadenceMs === null ? null : Math.round(history.cadenceMs),
-      events,
+      events: history.eventsSince(since, now),
       hours,
-      requesters: requesterTotals(hours, history.wakes.filter((wake) => wake.at >= since)),
+      requesters: requesterTotals(hours, history.wakeLog.list(since, label)),
     };
   }
 
@@ -195,22 +206,18 @@ export class HistoryStore {
     const history = this.cameras.get(uid);
     const midnight = hourOf(startOfDay(now));
     const dayAgo = hourOf(now) - 23 * HOUR_MS;
-    let wakesToday = 0, motionToday = 0, wakesLastDay = 0;
-    for (const bucket of history?.hours ?? []) {
-      if (bucket.hour >= midnight) {
-        wakesToday += bucket.wakes;
-        motionToday += bucket.motion;
-      }
-      if (bucket.hour >= dayAgo) wakesLastDay += bucket.wakes;
-    }
-    const started = history?.wakes.filter((wake) => wake.result === "started") ?? [];
-    const last = started.at(-1);
+    const hours = history?.hourRing;
+    const last = history?.wakeLog.lastStarted() ?? null;
     return {
-      wakesToday,
-      motionToday,
-      wakesLastDay,
-      wakesLastHour: started.filter((wake) => wake.at > now - HOUR_MS).length,
-      lastWokenBy: last ? { requester: last.requester, kind: last.kind, at: last.at } : null,
+      wakesToday: hours?.sum("wakes", midnight) ?? 0,
+      motionToday: hours?.sum("motion", midnight) ?? 0,
+      wakesLastDay: hours?.sum("wakes", dayAgo) ?? 0,
+      wakesLastHour: history?.wakeLog.startedAfter(now - HOUR_MS) ?? 0,
+      lastWokenBy: last && {
+        requester: this.labels.label(last.label),
+        kind: last.kind,
+        at: last.at,
+      },
     };
   }
 
@@ -226,14 +233,12 @@ export class HistoryStore {
       ? this.cameras
       : new Map(this.cameras.has(only) ? [[only, this.cameras.get(only)!]] : []);
     for (const [uid, history] of cameras) {
-      const totals = new Map<string, number>();
-      for (const bucket of history.hours) {
-        if (bucket.hour < dayAgo) continue;
-        for (const [requester, wakes] of Object.entries(bucket.byRequester)) {
-          totals.set(requester, (totals.get(requester) ?? 0) + wakes);
-        }
-      }
-      for (const [requester, wakes] of totals) {
+      const totals = new Map<number, number>();
+      history.hourRing.forEachRequester(dayAgo, (label, wakes) => {
+        totals.set(label, (totals.get(label) ?? 0) + wakes);
+      });
+      for (const [label, wakes] of totals) {
+        const requester = this.labels.label(label);
         if (wakes > threshold) reports.push({ uid, requester, wakes, threshold });
       }
     }

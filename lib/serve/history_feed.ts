@@ -23,6 +23,12 @@ const log = getLogger(["bairelay", "history"]);
 
 /** How often, besides after each started wake, old history is dropped and drains are checked. */
 export const HISTORY_CHECK_INTERVAL_MS = HOUR_MS;
+/**
+ * How often heartbeat counts alone get the history file written: a camera heartbeats every few
+ * seconds, and rewriting the whole file at the relaxed pace for a count would wear an SD card.
+ * Close writes them too; a power cut loses at most this much of the hourly heartbeat counts.
+ */
+export const HEARTBEAT_FLUSH_INTERVAL_MS = 10 * 60_000;
 
 /** What the history feed needs. */
 export interface HistoryFeedDeps {
@@ -69,12 +75,20 @@ export async function startHistoryFeed(deps: HistoryFeedDeps): Promise<HistoryFe
     );
   }
   // The history file is larger than the state file and matters less after a power cut: every
-  // change waits for the relaxed pace (a flood of wakes costs one write per 15 s at most).
+  // change waits for the relaxed pace (a flood of wakes costs one write per 15 s at most), and
+  // heartbeat counts alone wait for HEARTBEAT_FLUSH_INTERVAL_MS.
   const writer = new ThrottledWriter(
     () => file.save(store, clock.now()),
     (error) => log.warn("Cannot write history file {path}: {error}", { path: file.path, error }),
   );
-  const changed = () => writer.markDirty(false);
+  let heartbeatsPending = false;
+  const changed = () => {
+    heartbeatsPending = false;
+    writer.markDirty(false);
+  };
+  const flushHeartbeats = () => {
+    if (heartbeatsPending) changed();
+  };
   const wakes = deps.metrics.counter(
     "bairelay_camera_wakes_total",
     "Wake requests by camera, requester kind and result (requester: a name from [[clients]])",
@@ -102,8 +116,8 @@ export async function startHistoryFeed(deps: HistoryFeedDeps): Promise<HistoryFe
       changed();
     }),
     bus.on("heartbeat", (event) => {
-      store.heartbeat(event.uid, event.at);
-      changed();
+      if (store.heartbeat(event.uid, event.at)) changed();
+      else heartbeatsPending = true;
     }),
     bus.on("motion", (event) => {
       if (!event.motion || !known(event.uid)) return;
@@ -131,7 +145,13 @@ export async function startHistoryFeed(deps: HistoryFeedDeps): Promise<HistoryFe
     }),
   ];
   let timer: unknown;
+  let flushTimer: unknown;
   let closed = false;
+  const flushTick = () => {
+    flushHeartbeats();
+    if (!closed) flushTimer = clock.setTimeout(flushTick, HEARTBEAT_FLUSH_INTERVAL_MS);
+  };
+  flushTimer = clock.setTimeout(flushTick, HEARTBEAT_FLUSH_INTERVAL_MS);
   const tick = () => {
     store.prune(clock.now());
     changed();
@@ -145,7 +165,9 @@ export async function startHistoryFeed(deps: HistoryFeedDeps): Promise<HistoryFe
       if (closed) return;
       closed = true;
       clock.clearTimeout(timer);
+      clock.clearTimeout(flushTimer);
       unsubscribers.forEach((unsubscribe) => unsubscribe());
+      flushHeartbeats();
       await writer.close();
     },
   };
