@@ -9,19 +9,9 @@
 import assert from "node:assert/strict";
 import denoJson from "../deno.json" with { type: "json" };
 import { VERSION } from "../lib/version.ts";
-import { runCli } from "./support/run_cli.ts";
+import { runCli, SUBCOMMANDS } from "./support/run_cli.ts";
 import { startServiceFixture } from "./support/service_fixture.ts";
 
-const SUBCOMMANDS = [
-  "serve",
-  "decode",
-  "encode",
-  "wake",
-  "registry",
-  "history",
-  "doctor",
-  "pcap-replay",
-];
 const MISSING = "/nonexistent/bairelay-input";
 
 /** Asserts a usage error in bairelay's style: exit 2, nothing on stdout, `bairelay: ...`. */

@@ -14,19 +14,9 @@ import { CommanderError } from "commander";
 import { buildProgram } from "../cli/program.ts";
 import { renderTable } from "../cli/registry.ts";
 import { rspAnswer, withFakeWakeServer } from "./support/fake_wake_server.ts";
-import { type CliResult, runCli } from "./support/run_cli.ts";
+import { type CliResult, runCli, SUBCOMMANDS } from "./support/run_cli.ts";
 import { freeTcpPort } from "./support/serve_process.ts";
 
-const SUBCOMMANDS = [
-  "serve",
-  "decode",
-  "encode",
-  "wake",
-  "registry",
-  "history",
-  "doctor",
-  "pcap-replay",
-];
 /** Commander's width when stdout is not a terminal. */
 const HELP_WIDTH = 80;
 /** The one UID the examples use (16 characters, as on a camera's sticker). */

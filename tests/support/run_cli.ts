@@ -70,3 +70,15 @@ export async function runCli(args: string[], options: RunCliOptions = {}): Promi
     stdoutBytes: output.stdout,
   };
 }
+
+/** Every subcommand the help lists, in its order (the tests walk each one). */
+export const SUBCOMMANDS = [
+  "serve",
+  "decode",
+  "encode",
+  "wake",
+  "registry",
+  "history",
+  "doctor",
+  "pcap-replay",
+];
