@@ -88,6 +88,8 @@ Deno.test({
         "app/main.ts",
         "app/deno.lock",
         "README.md",
+        "docs/configuration.md",
+        "docs/screenshots/status-page-light.png",
         "sample_config.toml",
         "bairelay.service",
         "LICENSES/deno/LICENSE",
