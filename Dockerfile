@@ -32,14 +32,17 @@ RUN apt-get update \
   && rm -rf /var/lib/apt/lists/*
 RUN groupadd --gid 10443 bairelay \
   && useradd --uid 10443 --gid bairelay --no-create-home --home-dir /var/lib/bairelay --shell /usr/sbin/nologin bairelay \
-  && mkdir -p /var/lib/bairelay /etc/bairelay \
-  && chown bairelay:bairelay /var/lib/bairelay
+  && mkdir -p /var/lib/bairelay /etc/bairelay /var/cache/bairelay \
+  && chown bairelay:bairelay /var/lib/bairelay /var/cache/bairelay
 COPY --chmod=0755 deploy/container/entrypoint.sh /usr/local/bin/bairelay-entrypoint
 
 # XDG_STATE_HOME=/var/lib makes the non-root default state directory /var/lib/bairelay (the
-# volume). Permissions, V8 flags, the offline npm cache and DENO_NO_UPDATE_CHECK=1 are the
+# volume). Permissions, V8 flags, the bundled application and DENO_NO_UPDATE_CHECK=1 are the
 # release launcher's (/opt/bairelay/bin/bairelay).
+# DENO_DIR: Deno's cache (its analysis of the code, so that later starts skip it), out of the
+# state volume.
 ENV NO_COLOR=1 \
+    DENO_DIR=/var/cache/bairelay \
     XDG_STATE_HOME=/var/lib \
     BAIRELAY_CONFIG=/etc/bairelay/config.toml
 VOLUME /var/lib/bairelay

@@ -1,12 +1,14 @@
 /**
  * Resident memory of `serve` holding a busy week of history for 1,024 cameras, against the same
- * `serve` with none. Each run: the real `serve` (the task's V8 flags, as shipped), the state
+ * `serve` with none. Each run: the real `serve` (as the release ships it, see `shippedServe`;
+ * `--source` for main.ts), the state
  * directory prepared with a history file filled to its default bounds for every camera (every
  * event ring full, 168 hours of counts with `--requesters` requesters an hour) or left empty, then
  * 1,024 cameras heartbeating about once a second and `GET /api/cameras` every 10 s. RSS from
  * /proc every `--sample` seconds for `--seconds`. Loopback only.
  *
- *   scripts/deno run -A bench/history_memory.ts [--seconds 120] [--sample 10] [--requesters N] [--distinct]
+ *   scripts/deno run -A bench/history_memory.ts [--seconds 120] [--sample 10] [--requesters N]
+ *     [--distinct] [--source]
  */
 
 import { HISTORY_SPEC, historyOptions } from "../lib/history/config.ts";
@@ -16,7 +18,7 @@ import { HOUR_MS } from "../lib/history/hours.ts";
 import { HistoryStore } from "../lib/history/store.ts";
 import { ServeProcess, serveSetup } from "../tests/support/serve_process.ts";
 import { MEASURED_CHILD_ENV, rssMiB } from "./measure.ts";
-import { flag, spawnProc, v8Flags } from "./serve_support.ts";
+import { flag, type ServeEntry, shippedServe, spawnProc } from "./serve_support.ts";
 
 const SECONDS = flag("seconds", 120);
 const SAMPLE_S = flag("sample", 10);
@@ -53,13 +55,14 @@ async function writeBusyWeek(stateDir: string, now: number): Promise<number> {
   return (await Deno.stat(`${stateDir}/wake-history.json`)).size;
 }
 
-async function run(withHistory: boolean) {
+async function run(entry: ServeEntry, withHistory: boolean) {
   const setup = await serveSetup({ prefix: "bairelay-histmem-" });
   const bytes = withHistory ? await writeBusyWeek(setup.stateDir, Date.now()) : 0;
   const serve = ServeProcess.start(
     [...setup.args, "--no-push"],
     MEASURED_CHILD_ENV,
-    ["--allow-all", ...v8Flags(), "--no-code-cache"],
+    entry.flags,
+    { main: entry.main },
   );
   try {
     await serve.ready();
@@ -87,8 +90,10 @@ async function run(withHistory: boolean) {
   }
 }
 
+const entry = await shippedServe();
+console.log(`serve: ${entry.what}; ${entry.flags.filter((f) => f.startsWith("--v8")).join(" ")}`);
 for (const withHistory of [false, true]) {
-  const result = await run(withHistory);
+  const result = await run(entry, withHistory);
   console.log(
     `${withHistory ? "busy week" : "no history"}: file ${result.fileMiB.toFixed(1)} MiB, ` +
       `idle ${result.idle.toFixed(1)} MiB, loaded ${
@@ -96,3 +101,4 @@ for (const withHistory of [false, true]) {
       } MiB, max ${result.max.toFixed(1)} MiB`,
   );
 }
+await entry.remove();

@@ -1,7 +1,7 @@
 /**
- * Resident memory of the real `bairelay serve` (run with the `serve` task's own flags, V8
- * flags included) through the phases a small box lives through, sampled every 0.5 s and
- * printed as a timeline:
+ * Resident memory of the real `bairelay serve`, as the release ships it (the bundled application
+ * with the `serve` task's own flags, V8 flags included; `--source`: main.ts, as from a checkout),
+ * through the phases a small box lives through, sampled every 0.5 s and printed as a timeline:
  *
  * 1. idle;
  * 2. 1,024 cameras heartbeating (one real simulated camera + 1,023 from a load process),
@@ -23,7 +23,7 @@
  * `SERVE_BENCH_V8_FLAGS` replaces the serve task's `--v8-flags` (comma-separated, e.g.
  * `SERVE_BENCH_V8_FLAGS=--max-semi-space-size=1`; empty for V8's defaults). Loopback only.
  *
- *   scripts/deno run -A bench/serve_flood.ts [--steady 20] [--camera-interval 1]
+ *   scripts/deno run -A bench/serve_flood.ts [--source] [--steady 20] [--camera-interval 1]
  *     [--sweep 10000,30000,60000]
  *     [--step 2] [--settle 10] [--flood 30] [--flood-rate 20000] [--sources 256] [--log FILE]
  *     [--mqtt]
@@ -39,8 +39,14 @@ import {
   serveAddressArgs,
 } from "../tests/support/serve_process.ts";
 import { cpuSeconds, MEASURED_CHILD_ENV, rssMiB } from "./measure.ts";
-import { type Child, type Endpoint, flag, spawnProc, udpDrops, v8Flags } from "./serve_support.ts";
-import { taskFlags } from "../scripts/task_flags.ts";
+import {
+  type Child,
+  type Endpoint,
+  flag,
+  shippedServe,
+  spawnProc,
+  udpDrops,
+} from "./serve_support.ts";
 
 const STEADY_S = flag("steady", 20);
 /** Seconds between two heartbeats of one camera (real cameras: about 10). */
@@ -59,14 +65,6 @@ const SWEEP = (() => {
 const LOG_FILE = Deno.args.includes("--log") ? Deno.args[Deno.args.indexOf("--log") + 1] : "";
 const CAMERAS = 1024;
 const REAL_UID = "95270000FLOODCAM0001";
-const MAIN = new URL("../main.ts", import.meta.url).pathname;
-
-/** The serve task's flags (permissions, `--no-code-cache`, ...) with the V8 flags of `v8Flags`. */
-async function serveTaskFlags(): Promise<string[]> {
-  const denoJson = await Deno.readTextFile(new URL("../deno.json", import.meta.url));
-  const words = taskFlags(denoJson, "serve").filter((w) => !w.startsWith("--v8-flags="));
-  return [...words, ...v8Flags()];
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const fmt = (v: number) => v.toFixed(1);
@@ -83,10 +81,10 @@ await Deno.writeTextFile(
   "[wake_server]\nmax_wakes_per_hour = 0\n" +
     (broker ? `[mqtt]\nbroker_addr = "${broker.host}"\nport = ${broker.port}\n` : ""),
 );
-const flags = await serveTaskFlags();
+const entry = await shippedServe();
 const serve = new Deno.Command(Deno.execPath(), {
   args: [
-    ...["run", "--quiet", ...flags, MAIN, "serve", "--no-push", "--config", configPath],
+    ...["run", "--quiet", ...entry.flags, entry.main, "serve", "--no-push", "--config", configPath],
     ...serveAddressArgs(ip, ports),
     ...["--state-dir", stateDir, "--log-format", "json"],
   ],
@@ -201,9 +199,9 @@ try {
 
   const overall = Math.max(...samples.map((s) => s.rss));
   console.log(
-    `serve flags: ${flags.filter((f) => f.startsWith("--v8")).join(" ") || "(V8 defaults)"}${
-      broker ? "; MQTT bridge on" : ""
-    }`,
+    `serve: ${entry.what}; ${
+      entry.flags.filter((f) => f.startsWith("--v8")).join(" ") || "(V8 defaults)"
+    }${broker ? "; MQTT bridge on" : ""}`,
   );
   console.log(`idle ${fmt(phaseMax("idle"))} MB`);
   console.log(
@@ -248,4 +246,5 @@ try {
   await reading;
   await broker?.dispose();
   await Deno.remove(stateDir, { recursive: true });
+  await entry.remove();
 }

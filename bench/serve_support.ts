@@ -1,6 +1,8 @@
 /** Shared pieces of the `serve` benchmarks: child processes, packets, statistics. */
 
 import { encodeDiscovery, message } from "../lib/bcudp/mod.ts";
+import { bundleApp } from "../scripts/release_app.ts";
+import { bundledRunFlags, taskFlags } from "../scripts/task_flags.ts";
 import { MEASURED_CHILD_ENV } from "./measure.ts";
 
 /** An IP address and UDP port. */
@@ -23,6 +25,57 @@ export function v8Flags(): string[] {
     Deno.readTextFileSync(new URL("../deno.json", import.meta.url)),
   );
   return (denoJson.tasks.serve as string).split(" ").filter((w) => w.startsWith("--v8-flags="));
+}
+
+/** What runs `serve` in a benchmark: `deno run FLAGS MAIN serve ...`. */
+export interface ServeEntry {
+  flags: string[];
+  main: string;
+  /** "release bundle" or "sources", for the report. */
+  what: string;
+  /** Removes what was built for it. */
+  remove(): Promise<void>;
+}
+
+/**
+ * `serve` the way it is shipped: the application bundled as scripts/release bundles it (in a
+ * temporary directory), run with the serve task's flags and without deno.json, as the release's
+ * launcher runs it; with `--source` on the command line, main.ts with the serve task's flags (as
+ * `scripts/deno task serve` runs it from a checkout). The V8 flags are `v8Flags()`. Started once
+ * beforehand (`serve --check-config`), so that what is measured is a service's every start after
+ * its first: Deno's analysis of the code is cached (the systemd unit's CacheDirectory).
+ */
+export async function shippedServe(): Promise<ServeEntry> {
+  const denoJson = Deno.readTextFileSync(new URL("../deno.json", import.meta.url));
+  const withV8Flags = (flags: string[]) => [
+    ...flags.filter((flag) => !flag.startsWith("--v8-flags=")),
+    ...v8Flags(),
+  ];
+  const root = new URL("..", import.meta.url).pathname;
+  if (Deno.args.includes("--source")) {
+    return {
+      flags: withV8Flags(taskFlags(denoJson, "serve")),
+      main: `${root}main.ts`,
+      what: "sources",
+      remove: async () => {},
+    };
+  }
+  const dir = await Deno.makeTempDir({ prefix: "bairelay-bench-bundle-" });
+  await bundleApp(root, dir, ["main.ts"]);
+  const flags = withV8Flags(bundledRunFlags(denoJson, "serve"));
+  const warmUp = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--quiet", ...flags, `${dir}/main.js`, "serve", "--check-config", "--api", "off"],
+    env: MEASURED_CHILD_ENV,
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (!warmUp.success) throw new Error(new TextDecoder().decode(warmUp.stderr));
+  return {
+    flags,
+    main: `${dir}/main.js`,
+    what: "release bundle",
+    remove: () => Deno.remove(dir, { recursive: true }),
+  };
 }
 
 /** A running benchmark child process and the JSON line it printed when ready. */

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse as parseYaml } from "yaml";
-import { taskFlags } from "../scripts/task_flags.ts";
+import { bundledRunFlags, taskFlags } from "../scripts/task_flags.ts";
 
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 const read = (path: string) => Deno.readTextFileSync(join(ROOT, path));
@@ -27,9 +27,9 @@ Deno.test("flags: the release launcher takes the serve task's, deno compile the 
   const release = read("scripts/release");
   assert.match(
     release,
-    /^serve_flags=\$\(scripts\/deno run --allow-read scripts\/task_flags\.ts serve\)$/m,
+    /^serve_flags=\$\(scripts\/deno run --allow-read scripts\/task_flags\.ts serve --bundled\)$/m,
   );
-  assert.match(release, /^exec "\\\$top\/runtime\/deno" run \$serve_flags --cached-only /m);
+  assert.match(release, /^exec "\\\$top\/runtime\/deno" run \$serve_flags "\\\$top\/app\/\$2" /m);
   assert.match(release, /scripts\/task_flags\.ts compile/);
   assert.match(
     read("deploy/container/entrypoint.sh"),
@@ -43,6 +43,20 @@ Deno.test("flags: the release launcher takes the serve task's, deno compile the 
   assert.throws(() => taskFlags(read("deno.json"), "no-such-task"), /no task "no-such-task"/);
 });
 
+Deno.test("flags: the bundle runs with the serve task's flags, deno.json's unstable features and no deno.json", () => {
+  const denoJson = read("deno.json");
+  const unstable = (JSON.parse(denoJson).unstable as string[]).map((name) => `--unstable-${name}`);
+  assert.ok(unstable.includes("--unstable-net"));
+  assert.deepEqual(bundledRunFlags(denoJson, "serve"), [
+    ...taskFlags(denoJson, "serve"),
+    ...unstable,
+    "--no-config",
+    "--no-lock",
+  ]);
+  const bad = JSON.stringify({ tasks: { serve: "deno run -A main.ts" }, unstable: "net" });
+  assert.throws(() => bundledRunFlags(bad, "serve"), /"unstable" is not a list of names/);
+});
+
 Deno.test("no update check where serve runs under deno run: scripts/deno and the release launcher", async () => {
   // `deno run` asks Deno's servers for a newer release in the background; the compiled binary
   // does not. The README's commands go through scripts/deno; the release (and with it the
@@ -54,7 +68,7 @@ Deno.test("no update check where serve runs under deno run: scripts/deno and the
   assert.equal(new TextDecoder().decode(output.stdout).trim(), "1");
   assert.match(
     read("scripts/release"),
-    /^export DENO_DIR="\\\$top\/deno-dir" DENO_NO_UPDATE_CHECK=1$/m,
+    /^export DENO_NO_UPDATE_CHECK=1$/m,
   );
 });
 

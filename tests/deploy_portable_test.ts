@@ -132,7 +132,7 @@ async function exercise(
     camera = undefined;
 
     await new Promise((resolve) => setTimeout(resolve, IDLE_MS));
-    const rssKb = await residentKb(netns, "main.ts\0serve");
+    const rssKb = await residentKb(netns, "main.js\0serve");
     const stopped = await serve.stop("SIGTERM", timeouts.step);
     assert.equal(stopped.code, 0, serve.stderr);
     const tarballBytes = (await Deno.stat(tarball)).size;

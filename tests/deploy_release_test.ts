@@ -3,8 +3,9 @@
  * architectures, SHA256SUMS and the Home Assistant add-on folder are there; `deno compile` builds
  * where its runtime base downloads and says why not in one line where it cannot (these machines
  * cannot reach dl.deno.land); a tarball's entries have one time (the commit's), owner 0, the
- * launcher, the licences of the runtime and of every npm package it carries, and no test-only
- * package; and a second build of the same tree gives the same bytes. Running the tarballs is
+ * launcher, the bundled application (no TypeScript, source maps without the sources' text), the
+ * licences of the runtime and of every npm package bundled (as the source maps name them), and
+ * no test-only package; and a second build of the same tree gives the same bytes. Running the tarballs is
  * deploy_portable_test.ts.
  */
 
@@ -60,7 +61,8 @@ Deno.test({
 
 Deno.test({
   name: "release: a tarball's entries have the commit's time and owner 0, and carry the " +
-    "launcher, the licences of the runtime and of every npm package, no test-only package",
+    "launcher, the bundled application, the licences of the runtime and of every npm package " +
+    "bundled, no test-only package",
   sanitizeResources: false,
   fn: async () => {
     const release = await sharedRelease();
@@ -85,8 +87,10 @@ Deno.test({
       const path of [
         "bin/bairelay",
         "runtime/deno",
-        "app/main.ts",
-        "app/deno.lock",
+        "app/main.js",
+        "app/main.js.map",
+        "app/scripts/addon_run.js",
+        "app/deploy/container/healthcheck.js",
         "README.md",
         "docs/configuration.md",
         "docs/screenshots/status-page-light.png",
@@ -97,23 +101,41 @@ Deno.test({
     ) {
       assert.ok(paths.has(path), path);
     }
+    assert.ok(![...paths].some((path) => path.endsWith(".ts")), "the application is bundled");
     assert.match(entries.find((e) => e.path.endsWith("/bin/bairelay"))!.mode, /^-rwxr-xr-x$/);
-    const packages = [...paths].flatMap((path) => {
-      const match = path.match(
-        /^deno-dir\/npm\/registry\.npmjs\.org\/((?:@[^/]+\/)?[^/@]+)\/([^/]+)\/$/,
-      );
-      return match ? [`${match[1]}@${match[2]}`] : [];
-    });
-    assert.ok(packages.some((id) => id.startsWith("mqtt@")), "npm packages are cached");
-    for (const id of packages) {
-      const dir = `LICENSES/npm/${id.replace("/", "__")}/`;
-      assert.ok(
-        [...paths].some((path) => path.startsWith(dir) && path !== dir),
-        `licence of ${id}`,
-      );
-    }
-    for (const name of TEST_ONLY) {
-      assert.ok(!packages.some((id) => id.startsWith(`${name}@`)), `${name} is test-only`);
+    // The npm packages bundled into app/, as its source maps name them.
+    const maps = await Deno.makeTempDir({ prefix: "bairelay-maps-" });
+    try {
+      await output([
+        ...["tar", "-xzf", join(release.dir, `${name}.tar.gz`), "-C", maps],
+        ...["--wildcards", "*.js.map"],
+      ]);
+      const packages = new Set<string>();
+      for await (const entry of Deno.readDir(join(maps, name, "app"))) {
+        if (!entry.name.endsWith(".js.map")) continue;
+        const map = JSON.parse(await Deno.readTextFile(join(maps, name, "app", entry.name)));
+        assert.equal(map.sourcesContent, undefined, `${entry.name} carries no sources`);
+        for (const source of map.sources as string[]) {
+          const match = source.match(
+            /\/npm\/registry\.npmjs\.org\/((?:@[^/]+\/)?[^/@]+)\/([^/]+)\//,
+          );
+          if (match) packages.add(`${match[1]}@${match[2]}`);
+        }
+      }
+      assert.ok([...packages].some((id) => id.startsWith("mqtt@")), "npm packages are bundled");
+      for (const id of packages) {
+        const dir = `LICENSES/npm/${id.replace("/", "__")}/`;
+        assert.ok(
+          [...paths].some((path) => path.startsWith(dir) && path !== dir),
+          `licence of ${id}`,
+        );
+      }
+      for (const name of TEST_ONLY) {
+        assert.ok(![...packages].some((id) => id.startsWith(`${name}@`)), `${name} is test-only`);
+        assert.ok(![...paths].some((path) => path.startsWith(`LICENSES/npm/${name}@`)), name);
+      }
+    } finally {
+      await Deno.remove(maps, { recursive: true });
     }
   },
 });

@@ -221,13 +221,19 @@ Deno.test({
     );
     const caps = one("AmbientCapabilities").split(/\s+/)
       .map((cap) => cap.replace(/^CAP_/, "").toLowerCase()).map((cap) => `+${cap}`).join(",");
-    const env = (UNIT.get("Environment") ?? []).filter((v) => v.includes("="));
-    // StateDirectory=bairelay with StateDirectoryMode=0700: made by systemd, owned by the user.
+    // %C is the system cache directory (/var/cache) for a system unit.
+    const env = (UNIT.get("Environment") ?? []).filter((v) => v.includes("="))
+      .map((v) => v.replaceAll("%C", "/var/cache"));
+    const cacheDir = `/var/cache/${one("CacheDirectory")}`;
+    assert.ok(env.includes(`DENO_DIR=${cacheDir}`), "Deno's cache is the CacheDirectory");
+    // StateDirectory=bairelay with StateDirectoryMode=0700 and CacheDirectory=bairelay: made by
+    // systemd, owned by the user.
     const script = [
       'cp "$1" "$merged/etc/bairelay/config.toml" && shift',
       'chmod 0644 "$merged/etc/bairelay/config.toml"',
       `mkdir -m ${one("StateDirectoryMode")} "$merged/var/lib/${one("StateDirectory")}"`,
       `chown ${uid}:${uid} "$merged/var/lib/${one("StateDirectory")}"`,
+      `mkdir -p "$merged${cacheDir}" && chown ${uid}:${uid} "$merged${cacheDir}"`,
       'exec chroot "$merged" "$@"',
     ].join(" && ");
     const serve = ServeProcess.spawn(inOverlay(
@@ -258,6 +264,8 @@ Deno.test({
       const stopped = await serve.stop("SIGTERM", stopLimitMs);
       assert.equal(stopped.code, 0, serve.stderr);
       assert.ok(stopped.ms < stopLimitMs, `stopped within TimeoutStopSec (${stopLimitMs} ms)`);
+      const cached = [...Deno.readDirSync(join(overlay.upper, cacheDir))].map((e) => e.name);
+      assert.ok(cached.some((name) => name.startsWith("dep_analysis_cache")), cached.join(", "));
     } finally {
       await camera?.close();
       await serve.stop("SIGKILL");
