@@ -220,7 +220,7 @@ Deno.test("history file: a restart keeps the history; a torn file is kept aside"
     const torn = store();
     const result = await file.load(torn, NOON);
     assert.equal(result.cameras, 0);
-    assert.match(result.problem!.message, /unusable: not JSON/);
+    assert.match(result.problem!.message, /unusable: line 2 is not JSON/);
     assert.ok(result.problem!.movedTo!.includes(".corrupt-"));
     assert.deepEqual(result.removed, [`${dir}/${HISTORY_FILE_NAME}.4242.tmp`]);
     assert.deepEqual(torn.uids(), []);
@@ -239,6 +239,51 @@ Deno.test("history file: a restart keeps the history; a torn file is kept aside"
       const fresh = store();
       assert.ok((await file.load(fresh, NOON)).problem, bad);
       assert.deepEqual(fresh.uids(), []);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("history file: read a camera (a line) at a time; cut between two cameras, after the last or with more after its end, nothing of it is used", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = new HistoryFile(dir);
+    const before = store();
+    const uids = ["95270000AAAAAAAA", "95270000BBBBBBBB", "95270000CCCCCCCC"];
+    for (const [i, uid] of uids.entries()) {
+      before.registered(uid, NOON + i, "192.168.1.20:5000");
+      before.wake(uid, NOON + 5000, { kind: "client", address: `192.168.1.${i}` }, "started", 9);
+    }
+    await file.save(before, NOON + 60_000);
+    const path = `${dir}/${HISTORY_FILE_NAME}`;
+    const text = await Deno.readTextFile(path);
+    const lines = text.split("\n");
+    assert.equal(lines.length, 1 + uids.length + 2, "header, a line per camera, }}, end");
+    assert.deepEqual(lines.slice(-2), ["}}", ""]);
+    const after = store();
+    assert.deepEqual(await file.load(after, NOON + 60_000), { cameras: 3, removed: [] });
+    for (const uid of uids) {
+      assert.deepEqual(after.report(uid, 0, NOON + 60_000), before.report(uid, 0, NOON + 60_000));
+    }
+    // The same file on one line (as a person might rewrite it) is read whole.
+    await Deno.writeTextFile(path, JSON.stringify(JSON.parse(text)));
+    const oneLine = store();
+    assert.deepEqual(await file.load(oneLine, NOON + 60_000), { cameras: 3, removed: [] });
+    for (
+      const [cut, message] of [
+        [lines.slice(0, 3).join("\n") + "\n", /ends at line 3, before its closing line/],
+        [lines.slice(0, 4).join("\n"), /ends at line 4, before its closing line/],
+        [text + "{}\n", /line 6 follows the closing line/],
+        [lines[0] + "\n" + lines[1] + "\n" + '"x":[]\n}}\n', /cameras\.x is not a camera/],
+        [lines[0] + "\n" + '{"a":1}\n}}\n', /line 2 is not JSON/],
+      ] as const
+    ) {
+      await Deno.writeTextFile(path, cut);
+      const fresh = store();
+      const result = await file.load(fresh, NOON);
+      assert.match(result.problem?.message ?? "", message, cut);
+      assert.deepEqual(fresh.uids(), [], "nothing of a torn file is used");
     }
   } finally {
     await Deno.remove(dir, { recursive: true });

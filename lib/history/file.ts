@@ -98,6 +98,32 @@ function restoreCamera(value: unknown, where: string, history: CameraHistory, la
   });
 }
 
+/** One camera read from the file, made with `store`'s bounds (not added to it). */
+function readCamera(
+  uid: string,
+  value: unknown,
+  version: 1 | 2,
+  labels: number[],
+  store: HistoryStore,
+): [string, CameraHistory] {
+  const where = `cameras.${uid}`;
+  const history = store.newCameraHistory();
+  if (version === 1) restoreVersion1(value, where, history);
+  else restoreCamera(value, where, history, labels);
+  const { lastSeen, cadenceMs } = value as Record<string, unknown>;
+  history.lastSeen = isTime(lastSeen) ? lastSeen : null;
+  history.cadenceMs = isTime(cadenceMs) ? cadenceMs : null;
+  return [uid, history];
+}
+
+/** The file's label table renumbered into `store`'s; throws when it is not one. */
+function readLabels(value: unknown, store: HistoryStore): number[] {
+  if (!Array.isArray(value) || !value.every((label) => typeof label === "string")) {
+    throw new HistoryFormatError("labels is not a list of requester labels");
+  }
+  return value.map((label: string) => store.labels.index(label));
+}
+
 /**
  * The cameras' histories in the file's text (version 2, or 1 as older bairelay wrote it), made
  * with `store`'s bounds and label table (the cameras are not added); throws naming what is
@@ -116,23 +142,75 @@ export function parseHistory(text: string, store: HistoryStore): [string, Camera
   ) {
     throw new HistoryFormatError(`not a version ${HISTORY_VERSION} (or 1) history file`);
   }
-  let labels: number[] = [];
-  if (version === HISTORY_VERSION) {
-    if (!Array.isArray(data.labels) || !data.labels.every((label) => typeof label === "string")) {
-      throw new HistoryFormatError("labels is not a list of requester labels");
-    }
-    labels = data.labels.map((label: string) => store.labels.index(label));
+  const labels = version === HISTORY_VERSION ? readLabels(data.labels, store) : [];
+  return Object.entries(data.cameras).map(([uid, value]) =>
+    readCamera(uid, value, version, labels, store)
+  );
+}
+
+/** The lines of the file at `path`, read a piece at a time (without their "\n"). */
+async function* fileLines(path: string): AsyncGenerator<string> {
+  using file = await Deno.open(path);
+  let rest = "";
+  for await (const text of file.readable.pipeThrough(new TextDecoderStream())) {
+    const lines = (rest + text).split("\n");
+    rest = lines.pop()!;
+    yield* lines;
   }
+  if (rest !== "") yield rest;
+}
+
+/** The last line of a file `historyText` wrote. */
+const CLOSING_LINE = "}}";
+
+/**
+ * The cameras' histories of the file at `path`, one line at a time when it is laid out as
+ * `historyText` writes it (a header line, one line per camera, a closing line), so that a week
+ * of 1,024 cameras is never one string or one parsed object; any other file (version 1, one
+ * edited by hand) is parsed whole. Every camera is read before any is returned: a torn file
+ * throws, naming the line, and nothing of it is used.
+ */
+export async function readHistoryFile(
+  path: string,
+  store: HistoryStore,
+): Promise<[string, CameraHistory][]> {
+  const lines = fileLines(path);
+  const first = await lines.next();
+  let header: unknown;
+  try {
+    header = first.done ? undefined : JSON.parse(`${first.value}${CLOSING_LINE}`);
+  } catch { /* not a header line: read as a whole below */ }
+  if (!isRecord(header) || header.version !== HISTORY_VERSION) {
+    await lines.return(undefined);
+    return parseHistory(await Deno.readTextFile(path), store);
+  }
+  const labels = readLabels(header.labels, store);
   const cameras: [string, CameraHistory][] = [];
-  for (const [uid, value] of Object.entries(data.cameras)) {
-    const where = `cameras.${uid}`;
-    const history = store.newCameraHistory();
-    if (version === 1) restoreVersion1(value, where, history);
-    else restoreCamera(value, where, history, labels);
-    const { lastSeen, cadenceMs } = value as Record<string, unknown>;
-    history.lastSeen = isTime(lastSeen) ? lastSeen : null;
-    history.cadenceMs = isTime(cadenceMs) ? cadenceMs : null;
-    cameras.push([uid, history]);
+  let number = 1;
+  let closed = false;
+  for await (const line of lines) {
+    number++;
+    if (closed && line !== "") {
+      throw new HistoryFormatError(`line ${number} follows the closing line`);
+    }
+    if (closed || line === CLOSING_LINE) {
+      closed = true;
+      continue;
+    }
+    let camera: unknown;
+    try {
+      camera = JSON.parse(`{${line.endsWith(",") ? line.slice(0, -1) : line}}`);
+    } catch (error) {
+      throw new HistoryFormatError(`line ${number} is not JSON (${(error as Error).message})`);
+    }
+    const entries = isRecord(camera) ? Object.entries(camera) : [];
+    if (entries.length !== 1) {
+      throw new HistoryFormatError(`line ${number} is not one camera's history`);
+    }
+    cameras.push(readCamera(entries[0][0], entries[0][1], HISTORY_VERSION, labels, store));
+  }
+  if (!closed) {
+    throw new HistoryFormatError(`the file ends at line ${number}, before its closing line`);
   }
   return cameras;
 }
@@ -166,17 +244,11 @@ export class HistoryFile {
   /** Fills `store` from the file. A missing file is an empty start. Never throws. */
   async load(store: HistoryStore, at = Date.now()): Promise<HistoryLoad> {
     const removed = await removeLeftoverTemps(this.path);
-    let text: string;
-    try {
-      text = await Deno.readTextFile(this.path);
-    } catch (error) {
-      if (error instanceof Deno.errors.NotFound) return { cameras: 0, removed };
-      return { cameras: 0, removed, problem: await keepAside(this.path, error as Error, at) };
-    }
     let cameras: [string, CameraHistory][];
     try {
-      cameras = parseHistory(text, store);
+      cameras = await readHistoryFile(this.path, store);
     } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return { cameras: 0, removed };
       return { cameras: 0, removed, problem: await keepAside(this.path, error as Error, at) };
     }
     for (const [uid, history] of cameras) store.restore(uid, history);
