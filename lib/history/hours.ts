@@ -42,6 +42,13 @@ export type HourRow = number[];
 
 /** A slot holding no hour. */
 const EMPTY = -(2 ** 31);
+/**
+ * The requester columns of every ring until its first wake: shared (nothing is written to a
+ * column of no places), so a camera that is never woken pays for none.
+ */
+const NO_PAIR_LABELS = new Uint16Array(0);
+const NO_PAIR_COUNTS = new Uint32Array(0);
+const NO_PAIRS = new Uint16Array(0);
 
 /** One camera's hourly counts; see the module docs. */
 export class HourRing {
@@ -53,9 +60,9 @@ export class HourRing {
    */
   private readonly counts: Partial<Record<HourColumn, Uint32Array>> = {};
   /** Requester pairs per slot: `width` places each, `pairs[slot]` of them used. */
-  private pairLabels = new Uint16Array(0);
-  private pairCounts = new Uint32Array(0);
-  private pairs = new Uint16Array(0);
+  private pairLabels = NO_PAIR_LABELS;
+  private pairCounts = NO_PAIR_COUNTS;
+  private pairs = NO_PAIRS;
   private width = 0;
 
   /** `retentionMs`: the hours kept; `maxRequesters`: labels counted by name per hour. */
