@@ -12,7 +12,7 @@ import { localAddressFor, type RouteSource } from "./local_address.ts";
 export interface AdvertiserOptions {
   /** The address the listeners are bound to. */
   bind: string;
-  /** How to ask for the source address (default `ipRouteSource`). */
+  /** How to ask for the source address (default `kernelRouteSource`). */
   routeSource?: RouteSource;
   /** Most peers remembered (oldest forgotten first). */
   maxEntries?: number;

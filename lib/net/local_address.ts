@@ -1,11 +1,13 @@
 /**
  * Which of this host's addresses a peer reaches us on (or we reach it from): what the wake
  * server advertises in `reg`/`relay` under a wildcard bind, and what `wake` puts in `<cli>`.
- * Deno's sockets cannot report the local address the kernel chose for a peer, so the kernel's
- * routing table is asked (`ip route get`), with a guess from the interface list as fallback.
+ * Deno's sockets cannot report the local address the kernel chose for a peer, so the kernel is
+ * asked (source_address.ts; `ip route get` where that cannot be used), with a guess from the
+ * interface list as fallback.
  */
 
 import { isLoopback, isWildcard } from "./ip.ts";
+import { kernelSourceAddress } from "./source_address.ts";
 
 /** Finds the kernel's source address for reaching `peerIp`, or undefined when unknown. */
 export type RouteSource = (peerIp: string) => Promise<string | undefined>;
@@ -42,6 +44,16 @@ export const ipRouteSource: RouteSource = async (peerIp) => {
     }
   }
   return undefined;
+};
+
+/**
+ * The kernel's answer for `peerIp`: through a connected socket (no program started), or
+ * `ipRouteSource` where that cannot be asked (no `--allow-ffi`, not Linux).
+ */
+export const kernelRouteSource: RouteSource = (peerIp) => {
+  const address = kernelSourceAddress(peerIp);
+  if (address !== undefined) return Promise.resolve(address ?? undefined);
+  return ipRouteSource(peerIp);
 };
 
 function ipv4ToNumber(ip: string): number {
@@ -84,7 +96,7 @@ export function systemInterfaces(): InterfaceAddress[] {
 
 /** Where `localAddressFor` looks (both replaceable in tests). */
 export interface LocalAddressSources {
-  /** Default `ipRouteSource`. */
+  /** Default `kernelRouteSource`. */
   routeSource?: RouteSource;
   /** Default `systemInterfaces`. */
   interfaces?: () => InterfaceAddress[];
@@ -98,15 +110,15 @@ export async function localAddressFor(
   peerIp: string,
   sources: LocalAddressSources = {},
 ): Promise<string> {
-  const routed = await (sources.routeSource ?? ipRouteSource)(peerIp).catch(() => undefined);
+  const routed = await (sources.routeSource ?? kernelRouteSource)(peerIp).catch(() => undefined);
   if (routed !== undefined && !isWildcard(routed)) return routed;
   return guessLocalAddress(peerIp, (sources.interfaces ?? systemInterfaces)());
 }
 
 /**
  * A documentation address (RFC 5737 TEST-NET-1) whose route is the default route: asking the
- * kernel how it would reach it (`ip route get`, a routing-table lookup that sends nothing)
- * names the address of the default-route interface.
+ * kernel how it would reach it (a routing-table lookup that sends nothing) names the address of
+ * the default-route interface.
  */
 export const DEFAULT_ROUTE_PROBE = "192.0.2.1";
 
@@ -122,7 +134,7 @@ export async function advertisedAddresses(
 ): Promise<string[]> {
   if (!isWildcard(bind)) return [bind];
   const addresses: string[] = [];
-  const routed = await (sources.routeSource ?? ipRouteSource)(DEFAULT_ROUTE_PROBE)
+  const routed = await (sources.routeSource ?? kernelRouteSource)(DEFAULT_ROUTE_PROBE)
     .catch(() => undefined);
   if (routed !== undefined && !isWildcard(routed) && !isLoopback(routed)) addresses.push(routed);
   for (const entry of (sources.interfaces ?? systemInterfaces)()) {

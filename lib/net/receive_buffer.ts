@@ -3,10 +3,12 @@
  * no option for it (`node:dgram` accepts `recvBufferSize` but does not apply it), and the
  * kernel's default (`net.core.rmem_default`, usually 208 KiB: a few hundred datagrams)
  * drops a burst that arrives while the process is not scheduled. Linux only, through libc
- * (FFI, so it needs `--allow-ffi`): Deno does not expose the socket's descriptor, so the
+ * (libc.ts: FFI, so it needs `--allow-ffi`): Deno does not expose the socket's descriptor, so the
  * process's descriptors are asked in turn for their type and bound port (getsockopt,
  * getsockname) until the UDP socket on that port answers.
  */
+
+import { AF_INET, AF_INET6, type Libc, openLibc, SOCK_DGRAM } from "./libc.ts";
 
 /**
  * What the wake server asks for by default: room for thousands of heartbeats, so a burst that
@@ -20,29 +22,11 @@ export const MAX_RECEIVE_BUFFER_BYTES = 1 << 30;
 const SOL_SOCKET = 1;
 const SO_TYPE = 3;
 const SO_RCVBUF = 8;
-const SOCK_DGRAM = 2;
-const AF_INET = 2;
-const AF_INET6 = 10;
 /** Descriptors tried when looking for the socket (Deno's own are far below this). */
 const MAX_DESCRIPTOR = 4096;
 
 /** What became of a request: the size the kernel reports now, or why nothing changed. */
 export type ReceiveBufferResult = { granted: number } | { problem: string };
-
-const SYMBOLS = {
-  setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
-  getsockopt: { parameters: ["i32", "i32", "i32", "buffer", "buffer"], result: "i32" },
-  getsockname: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
-} as const;
-
-type Libc = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
-
-let libc: Libc | undefined;
-
-function openLibc(): Libc {
-  libc ??= Deno.dlopen("libc.so.6", SYMBOLS).symbols;
-  return libc;
-}
 
 /** An int-valued socket option of `fd`, or undefined when `fd` is not a socket. */
 function intOption(c: Libc, fd: number, option: number): number | undefined {
