@@ -1,5 +1,5 @@
 /**
- * Two rewrites of `deno bundle`'s output (one module per file, linked V3 source maps) that
+ * Rewrites of `deno bundle`'s output (one module per file, linked V3 source maps) that
  * scripts/release_app.ts applies before shipping it:
  *
  * - `lazyDynamicImports`: `import("./chunk.js")` becomes `import(("./chunk.js"))`. Deno loads
@@ -8,6 +8,10 @@
  *   service whose cache directory is not writable) that parse costs ~15 MB of resident memory
  *   for the MQTT client, pcap-replay and doctor code serve never runs. The source map is
  *   shifted to match, so stack traces still point at the right source.
+ * - `lazyRequire`: the `require` the bundler makes for the CommonJS packages (the MQTT client,
+ *   dns-packet) to load Node's built-in modules is made at its first call, not at start: its
+ *   `node:module` import brings up Deno's Node compatibility layer, ~1.2 MB of resident memory
+ *   for a serve that loads none of those packages.
  * - `stableNames`: esbuild names chunks by a hash that includes the build directory's path;
  *   the names become a hash of the content with the other names taken out, so that two builds
  *   of one tree give the same bytes.
@@ -36,8 +40,8 @@ function readVlq(text: string, at: number): { value: number; next: number } {
   throw new Error("source map: a VLQ value is cut short");
 }
 
-/** `value` as base64 VLQ. */
-function writeVlq(value: number): string {
+/** `value` as base64 VLQ (one field of a source map segment). */
+export function writeVlq(value: number): string {
   let rest = value < 0 ? -value * 2 + 1 : value * 2;
   let text = "";
   do {
@@ -95,6 +99,36 @@ export function lazyDynamicImports(
     last = match.index + match[0].length;
   }
   return { code: out + code.slice(last), mappings: shifted };
+}
+
+/** The `require` Deno's bundler puts into the chunk of esbuild's helpers. */
+const CREATE_REQUIRE = new RegExp(
+  String.raw`import\{createRequire as __deno_internal_createRequire\} from "node:module";` +
+    String.raw`var ([\w$]+)=__deno_internal_createRequire\(import\.meta\.url\);`,
+);
+
+/**
+ * `code` with the bundler's `require` made at its first call (see the module docs), and
+ * `mappings` shifted to match. Throws when `code` imports `node:module` in another form, so
+ * that a change in Deno's bundler is seen, not shipped heavier.
+ */
+export function lazyRequire(code: string, mappings: string): { code: string; mappings: string } {
+  const match = CREATE_REQUIRE.exec(code);
+  if (match === null) {
+    if (code.includes('"node:module"')) {
+      throw new Error("bundle: node:module is imported in a form lazyRequire does not know");
+    }
+    return { code, mappings };
+  }
+  const lazy = `var __deno_internal_require,${match[1]}=(id)=>(__deno_internal_require??=` +
+    'globalThis.process.getBuiltinModule("node:module").createRequire(import.meta.url))(id);';
+  const before = code.slice(0, match.index);
+  const line = before.split("\n").length - 1;
+  const end = match.index + match[0].length - (before.lastIndexOf("\n") + 1);
+  return {
+    code: before + lazy + code.slice(match.index + match[0].length),
+    mappings: shiftMappings(mappings, line, end, lazy.length - match[0].length),
+  };
 }
 
 /** A short hash of `text` (hex, 8 characters). */

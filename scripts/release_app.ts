@@ -13,7 +13,7 @@
  */
 
 import { basename, dirname, join } from "node:path";
-import { lazyDynamicImports, replaceNames, stableNames } from "./bundle_output.ts";
+import { lazyDynamicImports, lazyRequire, replaceNames, stableNames } from "./bundle_output.ts";
 
 /** deno.lock (version 5): the parts the pruning touches. */
 interface Lock {
@@ -160,7 +160,8 @@ async function licenses(npmCache: string, outDir: string): Promise<void> {
  * deno.lock; npm packages from the Deno cache, downloading esbuild, which `deno bundle` runs)
  * into `outDir`: one minified module per entry (ENTRY with .js for .ts) and shared chunks, the
  * dynamic imports kept and not loaded ahead (what only a subcommand or an enabled subsystem needs
- * is read only then: scripts/bundle_output.ts), a linked source map per file so that stack traces
+ * is read only then), Node's module loader for the CommonJS packages made when first used
+ * (scripts/bundle_output.ts), a linked source map per file so that stack traces
  * name the source files and lines. What is shipped and measured: loading the bundle instead of
  * ~150 TypeScript modules and npm's resolution through deno.json takes ~5 MB less resident memory
  * (BENCHMARKS.md). The source maps drop the sources' text (the mappings are all a stack trace
@@ -184,7 +185,8 @@ export async function bundleApp(srcDir: string, outDir: string, entries: string[
   for (const script of scripts) {
     const map = JSON.parse(await Deno.readTextFile(`${script}.map`));
     delete map.sourcesContent;
-    const lazy = lazyDynamicImports(await Deno.readTextFile(script), map.mappings);
+    const imports = lazyDynamicImports(await Deno.readTextFile(script), map.mappings);
+    const lazy = lazyRequire(imports.code, imports.mappings);
     map.mappings = lazy.mappings;
     await Deno.writeTextFile(script, lazy.code);
     await Deno.writeTextFile(`${script}.map`, JSON.stringify(map));

@@ -5,7 +5,9 @@
  * cannot reach dl.deno.land); a tarball's entries have one time (the commit's), owner 0, the
  * launcher, the bundled application (no TypeScript, source maps without the sources' text), the
  * licences of the runtime and of every npm package bundled (as the source maps name them), and
- * no test-only package; and a second build of the same tree gives the same bytes. Running the tarballs is
+ * no test-only package; a second build of the same tree gives the same bytes; and the parts of
+ * the bundle serve loads only when configured (the MQTT bridge, the DNS responder, with Node's
+ * modules loaded on first use) work from the tarball. Running the tarballs is
  * deploy_portable_test.ts.
  */
 
@@ -13,7 +15,9 @@ import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { runCommand } from "./support/command.ts";
-import { portableName, runRelease, sharedRelease } from "./support/release.ts";
+import { startMosquitto, Subscriber } from "./support/mosquitto.ts";
+import { portableName, runRelease, sharedRelease, unpack } from "./support/release.ts";
+import { freeUdpPort, ServeProcess, serveSetup } from "./support/serve_process.ts";
 
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 const ARCHES = ["x86_64", "aarch64"];
@@ -161,6 +165,52 @@ Deno.test({
       );
     } finally {
       await Deno.remove(dirname(second.dir), { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "release: the bundle's parts loaded only when configured work: the MQTT bridge to a real " +
+    "Mosquitto, the DNS responder answering",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const release = await sharedRelease();
+    const arch = Deno.build.arch;
+    const name = portableName(release.version, arch);
+    const tree = await unpack(join(release.dir, `${name}.tar.gz`), name);
+    const broker = await startMosquitto();
+    const subscriber = await Subscriber.connect(broker, "#");
+    const setup = await serveSetup({
+      toml: `[mqtt]\nbroker_addr = "${broker.host}"\nport = ${broker.port}\n` +
+        "[dns]\nforward = false\n",
+      prefix: "bairelay-bundle-parts-",
+    });
+    const dnsPort = await freeUdpPort(setup.ip);
+    const serve = ServeProcess.spawn([
+      join(tree, "bin/bairelay"),
+      ...["serve", ...setup.args, "--no-push", "--dns-port", String(dnsPort)],
+    ], { NO_COLOR: "1" });
+    try {
+      await serve.ready();
+      await subscriber.waitForPayload("bairelay/status", "online", { timeoutMs: 15_000 });
+      await subscriber.waitFor(
+        (message) => message.topic.startsWith("homeassistant/") && message.payload.includes("{"),
+        "a discovery message",
+        { timeoutMs: 15_000 },
+      );
+      const answered = await Deno.resolveDns("p2p.reolink.com", "A", {
+        nameServer: { ipAddr: setup.ip, port: dnsPort },
+      });
+      assert.deepEqual(answered, [setup.ip]);
+      const stopped = await serve.stop("SIGTERM");
+      assert.equal(stopped.code, 0, serve.stderr);
+    } finally {
+      await serve.stop("SIGKILL");
+      await subscriber.close();
+      await broker.stop();
+      await setup.remove();
+      await Deno.remove(dirname(tree), { recursive: true });
     }
   },
 });

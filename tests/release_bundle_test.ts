@@ -7,9 +7,11 @@
 import assert from "node:assert/strict";
 import {
   lazyDynamicImports,
+  lazyRequire,
   replaceNames,
   shiftMappings,
   stableNames,
+  writeVlq,
 } from "../scripts/bundle_output.ts";
 
 Deno.test("bundle: a dynamic import is wrapped and the source map's later columns move with it", () => {
@@ -59,4 +61,34 @@ Deno.test("bundle: file names come from the content, not from esbuild's hashes",
     () => stableNames(new Map([["a-AAAAAAAA.js", "same"], ["a-BBBBBBBB.js", "same"]])),
     /two files named a-/,
   );
+});
+
+Deno.test("bundle: the bundler's require is made at its first call; another node:module import stops the build", () => {
+  const shim = 'import{createRequire as __deno_internal_createRequire} from "node:module";' +
+    "var m=__deno_internal_createRequire(import.meta.url);";
+  const code = `var a=1;${shim}var b=2;export{m as a}`;
+  // Segments at 0 (var a), 8 (the shim: not mapped) and after it (var b).
+  const after = 8 + shim.length;
+  const lazy = lazyRequire(code, `A,${writeVlq(after)}`);
+  assert.doesNotMatch(lazy.code, /from "node:module"/);
+  assert.match(lazy.code, /^var a=1;var __deno_internal_require,m=\(id\)=>/);
+  assert.equal(lazy.mappings, `A,${writeVlq(lazy.code.indexOf("var b"))}`);
+  assert.deepEqual(lazyRequire("var x=1", "A"), { code: "var x=1", mappings: "A" });
+  assert.throws(
+    () => lazyRequire('import{createRequire}from"node:module";', "A"),
+    /node:module is imported in a form lazyRequire does not know/,
+  );
+});
+
+Deno.test("bundle: the lazy require loads Node's modules when called", async () => {
+  const shim = 'import{createRequire as __deno_internal_createRequire} from "node:module";' +
+    "var m=__deno_internal_createRequire(import.meta.url);";
+  const module = await Deno.makeTempFile({ suffix: ".js" });
+  try {
+    await Deno.writeTextFile(module, lazyRequire(`${shim}export{m as require}`, "").code);
+    const { require } = await import(`file://${module}`);
+    assert.equal(typeof require("node:events").EventEmitter, "function");
+  } finally {
+    await Deno.remove(module);
+  }
 });
