@@ -19,7 +19,8 @@
  * (every camera that registers is announced to Home Assistant and gets its state topics), as
  * a Home Assistant user runs it.
  *
- * The registry size (cameras fresh + stale in /api/status) is read every second.
+ * Idle is idle: nothing is sent to serve, the API included. From the cameras on, the registry
+ * size (cameras fresh + stale in /api/status) is read every second.
  * `SERVE_BENCH_V8_FLAGS` replaces the serve task's `--v8-flags` (comma-separated, e.g.
  * `SERVE_BENCH_V8_FLAGS=--max-semi-space-size=1`; empty for V8's defaults). Loopback only.
  *
@@ -115,12 +116,15 @@ const sampler = setInterval(() => {
   } catch { /* serve has exited: its status says why */ }
 }, 500);
 let registryMax = 0;
-const registryPoll = setInterval(async () => {
-  try {
-    const status = await (await fetch(`http://${ip}:${ports.api}/api/status`)).json();
-    registryMax = Math.max(registryMax, status.cameras.fresh + status.cameras.stale);
-  } catch { /* the next poll */ }
-}, 1000);
+let registryPoll: ReturnType<typeof setInterval> | undefined;
+/** Reads the registry size every second, from the end of the idle phase on. */
+const pollRegistry = () =>
+  setInterval(async () => {
+    try {
+      const status = await (await fetch(`http://${ip}:${ports.api}/api/status`)).json();
+      registryMax = Math.max(registryMax, status.cameras.fresh + status.cameras.stale);
+    } catch { /* the next poll */ }
+  }, 1000);
 
 const phaseMax = (name: string) =>
   Math.max(...samples.filter((s) => s.phase === name).map((s) => s.rss));
@@ -137,6 +141,7 @@ try {
   await Promise.race([isReady, sleep(30_000).then(() => Promise.reject(new Error("no ready")))]);
   phase = "idle";
   await sleep(5000);
+  registryPoll = pollRegistry();
 
   await camera.boot();
   phase = "cameras";
