@@ -76,6 +76,11 @@ export function shiftMappings(mappings: string, line: number, column: number, by
   return lines.join(";");
 }
 
+/** The line and column (0-based, as a source map counts them) just after `text`. */
+function endOf(text: string): { line: number; column: number } {
+  return { line: text.split("\n").length - 1, column: text.length - text.lastIndexOf("\n") - 1 };
+}
+
 /**
  * `code` with each dynamic import of a bundle file wrapped so Deno does not load it ahead (see
  * the module docs), and `mappings` (its source map's) shifted to match.
@@ -89,9 +94,7 @@ export function lazyDynamicImports(
   let shifted = mappings;
   for (const match of code.matchAll(DYNAMIC_IMPORT)) {
     out += code.slice(last, match.index);
-    const before = out + 'import(("';
-    const line = before.split("\n").length - 1;
-    const column = before.length - before.lastIndexOf("\n") - 1;
+    const { line, column } = endOf(out + 'import(("');
     // One "(" before the string moves what follows it by one; one ")" after the string by two.
     shifted = shiftMappings(shifted, line, column - 2, 1);
     shifted = shiftMappings(shifted, line, column + match[1].length + 1, 1);
@@ -122,12 +125,11 @@ export function lazyRequire(code: string, mappings: string): { code: string; map
   }
   const lazy = `var __deno_internal_require,${match[1]}=(id)=>(__deno_internal_require??=` +
     'globalThis.process.getBuiltinModule("node:module").createRequire(import.meta.url))(id);';
-  const before = code.slice(0, match.index);
-  const line = before.split("\n").length - 1;
-  const end = match.index + match[0].length - (before.lastIndexOf("\n") + 1);
+  const end = match.index + match[0].length;
+  const { line, column } = endOf(code.slice(0, end));
   return {
-    code: before + lazy + code.slice(match.index + match[0].length),
-    mappings: shiftMappings(mappings, line, end, lazy.length - match[0].length),
+    code: code.slice(0, match.index) + lazy + code.slice(end),
+    mappings: shiftMappings(mappings, line, column, lazy.length - match[0].length),
   };
 }
 

@@ -181,27 +181,31 @@ export async function bundleApp(srcDir: string, outDir: string, entries: string[
   if (!output.success) {
     throw new Error(`deno bundle failed:\n${new TextDecoder().decode(output.stderr)}`);
   }
-  const scripts = (await filesUnder(outDir)).filter((path) => path.endsWith(".js"));
-  for (const script of scripts) {
-    const map = JSON.parse(await Deno.readTextFile(`${script}.map`));
+  // Every file is rewritten in memory, named after the result, then written once.
+  const scripts = new Map<string, { code: string; map: { mappings: string } }>();
+  for (const path of await filesUnder(outDir)) {
+    if (!path.endsWith(".js")) continue;
+    const map = JSON.parse(await Deno.readTextFile(`${path}.map`));
     delete map.sourcesContent;
-    const imports = lazyDynamicImports(await Deno.readTextFile(script), map.mappings);
+    const imports = lazyDynamicImports(await Deno.readTextFile(path), map.mappings);
     const lazy = lazyRequire(imports.code, imports.mappings);
     map.mappings = lazy.mappings;
-    await Deno.writeTextFile(script, lazy.code);
-    await Deno.writeTextFile(`${script}.map`, JSON.stringify(map));
+    scripts.set(path, { code: lazy.code, map });
   }
-  const chunks = new Map<string, string>();
-  for (const script of scripts) {
-    if (dirname(script) === outDir) chunks.set(basename(script), await Deno.readTextFile(script));
+  const chunks = [...scripts].filter(([path]) => dirname(path) === outDir);
+  const renamed = await stableNames(
+    new Map(chunks.map(([path, { code }]) => [basename(path), code])),
+  );
+  // The old names go first: a new name may be one of them.
+  for (const old of renamed.keys()) {
+    await Deno.remove(join(outDir, old));
+    await Deno.remove(join(outDir, `${old}.map`));
   }
-  const renamed = await stableNames(chunks);
-  for (const script of scripts) {
-    await Deno.writeTextFile(script, replaceNames(await Deno.readTextFile(script), renamed));
-  }
-  for (const [from, to] of renamed) {
-    await Deno.rename(join(outDir, from), join(outDir, to));
-    await Deno.rename(join(outDir, `${from}.map`), join(outDir, `${to}.map`));
+  for (const [path, { code, map }] of scripts) {
+    const name = dirname(path) === outDir ? renamed.get(basename(path)) : undefined;
+    const target = name === undefined ? path : join(outDir, name);
+    await Deno.writeTextFile(target, replaceNames(code, renamed));
+    await Deno.writeTextFile(`${target}.map`, JSON.stringify(map));
   }
 }
 
